@@ -1,0 +1,112 @@
+import { readFile } from "node:fs/promises";
+import { parseBool, parseKeyValue } from "./keyvalue.js";
+
+/** hosted-engine.conf (behaviour.md §2, interfaces.md extra keys), typed. */
+export interface HostConfig {
+  /** every key as written, for `config get` and forward compatibility */
+  raw: Map<string, string>;
+  hostId: number;
+  sdUUID: string;
+  spUUID: string;
+  domainType: string;
+  storage: string;
+  vmId: string;
+  fqdn: string;
+  gateway: string;
+  bridge: string;
+  metadataImageUUID: string;
+  metadataVolumeUUID: string;
+  lockspaceImageUUID: string;
+  lockspaceVolumeUUID: string;
+  confImageUUID: string;
+  confVolumeUUID: string;
+  networkTest: "ping" | "dns" | "tcp" | "none";
+  tcpTAddress: string;
+  tcpTPort: number;
+  libvirtUri: string;
+  domainPath: string | undefined;
+  sanlockIoTimeout: number;
+  metricsListen: string;
+}
+
+export class HostConfigError extends Error {
+  override name = "HostConfigError";
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+const NETWORK_TESTS = new Set(["ping", "dns", "tcp", "none"]);
+
+/**
+ * Builds a HostConfig from parsed pairs. Throws HostConfigError when HA is not
+ * configured (no host_id, or configured=False) or a value is malformed.
+ */
+export function hostConfigFrom(raw: Map<string, string>, file: string): HostConfig {
+  const get = (k: string, d = "") => raw.get(k) ?? d;
+  const configured = raw.has("configured") ? parseBool(raw.get("configured")) : true;
+  if (!raw.get("host_id")) throw new HostConfigError(file, "HA is not configured: host_id is not set");
+  if (configured !== true) {
+    throw new HostConfigError(file, `HA is not configured: configured=${raw.get("configured")}`);
+  }
+  const hostId = Number(raw.get("host_id"));
+  if (!Number.isInteger(hostId) || hostId < 1 || hostId > 2000) {
+    throw new HostConfigError(file, `host_id="${raw.get("host_id")}" is not an integer in 1..2000`);
+  }
+  const networkTest = get("network_test", "ping");
+  if (!NETWORK_TESTS.has(networkTest)) {
+    throw new HostConfigError(file, `network_test="${networkTest}" is not one of ping, dns, tcp, none`);
+  }
+  const ioTimeout = Number(get("sanlock_io_timeout", "10"));
+  if (!Number.isFinite(ioTimeout) || ioTimeout <= 0) {
+    throw new HostConfigError(file, `sanlock_io_timeout="${get("sanlock_io_timeout")}" is not a positive number`);
+  }
+  const tcpPort = raw.has("tcp_t_port") ? Number(raw.get("tcp_t_port")) : 0;
+  if (!Number.isInteger(tcpPort) || tcpPort < 0 || tcpPort > 65535) {
+    throw new HostConfigError(file, `tcp_t_port="${raw.get("tcp_t_port")}" is not a port number`);
+  }
+  return {
+    raw,
+    hostId,
+    sdUUID: get("sdUUID"),
+    spUUID: get("spUUID", "00000000-0000-0000-0000-000000000000"),
+    domainType: get("domainType", "nfs"),
+    storage: get("storage"),
+    vmId: get("vmid"),
+    fqdn: get("fqdn"),
+    gateway: get("gateway"),
+    bridge: get("bridge", "ovirtmgmt"),
+    metadataImageUUID: get("metadata_image_UUID"),
+    metadataVolumeUUID: get("metadata_volume_UUID"),
+    lockspaceImageUUID: get("lockspace_image_UUID"),
+    lockspaceVolumeUUID: get("lockspace_volume_UUID"),
+    confImageUUID: get("conf_image_UUID"),
+    confVolumeUUID: get("conf_volume_UUID"),
+    networkTest: networkTest as HostConfig["networkTest"],
+    tcpTAddress: get("tcp_t_address"),
+    tcpTPort: tcpPort,
+    libvirtUri: get("libvirt_uri", "qemu:///system"),
+    domainPath: raw.get("domain_path") || undefined,
+    sanlockIoTimeout: ioTimeout,
+    metricsListen: get("metrics_listen"),
+  };
+}
+
+/** Reads and validates hosted-engine.conf; every failure is a HostConfigError naming the file. */
+export async function loadHostConfig(file: string): Promise<HostConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new HostConfigError(file, `cannot read: ${(e as Error).message}`);
+  }
+  try {
+    return hostConfigFrom(parseKeyValue(text, file), file);
+  } catch (e) {
+    if (e instanceof HostConfigError) throw e;
+    throw new HostConfigError(file, (e as Error).message);
+  }
+}
