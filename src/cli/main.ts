@@ -1,4 +1,6 @@
 import { Command, CommanderError } from "commander";
+import { rewriteAliases } from "./aliases.js";
+import { versionLine } from "../common/version.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -6,11 +8,24 @@ import { CliError } from "./errors.js";
  */
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   // COMMANDS (one import per line, sorted)
+  () => import("./commands/archive.js"),
+  () => import("./commands/completion.js"),
+  () => import("./commands/config.js"),
+  () => import("./commands/demo.js"),
+  () => import("./commands/liveliness.js"),
+  () => import("./commands/lockspace.js"),
+  () => import("./commands/maintenance.js"),
+  () => import("./commands/metadata-clean.js"),
+  () => import("./commands/metadata-dump.js"),
+  () => import("./commands/ovf.js"),
+  () => import("./commands/status.js"),
+  () => import("./commands/storage.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command("he-ha")
     .description("Operate hosted-engine HA: status, maintenance, engine VM, storage, demo")
+    .version(versionLine("he-ha"), "-V, --version", "print the version and exit")
     .showHelpAfterError()
     .exitOverride();
   for (const load of commandModules) (await load()).register(program);
@@ -19,9 +34,11 @@ export async function buildProgram(): Promise<Command> {
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  // each run decides its own exit code (tests call main() several times in one process)
+  process.exitCode = undefined;
   try {
     const program = await buildProgram();
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(rewriteAliases(argv), { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -58,6 +58,13 @@ export interface HostBlockInput {
   vmConfRefreshTime: number;
   /** the state's own keys (`maintenance`, `state`, `stopped`, `timeout`); written sorted */
   stateExtra: Record<string, string>;
+  /**
+   * wall-clock seconds minus monotonic seconds (the original's `time_epoch`); only used for
+   * the `timestamp=<int> (<ctime>)` line, which shows ctime(timestamp + timeEpoch). Default 0.
+   */
+  timeEpoch?: number;
+  /** the same offset for `vm_conf_refresh_time=<int> (<ctime>)`. Default 0. */
+  vmConfRefreshTimeEpoch?: number;
 }
 
 export interface GlobalBlock {
@@ -82,9 +89,7 @@ export interface DecodeError {
   reason: string;
 }
 
-export type DecodeResult =
-  | { ok: true; block: HostBlock }
-  | { ok: false; error: DecodeError };
+export type DecodeResult = { ok: true; block: HostBlock } | { ok: false; error: DecodeError };
 
 /** The whole whiteboard after one read: every non-empty segment, decoded or not. */
 export interface WhiteboardSnapshot {
@@ -93,4 +98,6 @@ export interface WhiteboardSnapshot {
   errors: DecodeError[];
   /** true when any block was too new: the agent must stop managing the VM and exit */
   tooNew: boolean;
+  /** problems found in the global block (unknown keys, bad values); never fatal */
+  globalWarnings?: string[];
 }

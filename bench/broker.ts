@@ -1,0 +1,213 @@
+/**
+ * ovirt-ha-broker over its unix socket with 64 populated hosts on the whiteboard:
+ * XML-RPC get_stats and JSON /v1/status latency (p99) and throughput, then the
+ * broker's RSS and CPU over an idle period. The broker runs as its own process, as in
+ * production. `BENCH_BROKER_IDLE_S` sets the idle period (default 60 s).
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BrokerClient } from "../src/broker/client.js";
+import { haPaths } from "../src/common/paths.js";
+import {
+  isRunning,
+  pollUntil,
+  spawnTracked,
+  type TrackedChild,
+  terminate,
+  unixSocketAccepts,
+} from "../src/sim/processes.js";
+import { encodeGlobalBlock, encodeHostBlock } from "../src/storage/whiteboard/index.js";
+import { SEGMENT_COUNT, SEGMENT_SIZE } from "../src/storage/whiteboard/types.js";
+import { type BenchResult, summarize } from "./types.js";
+
+const HOSTS = 64;
+const REQUESTS = 2000;
+const CONCURRENCY = 8;
+
+export interface BrokerBenchOptions {
+  requests?: number;
+  concurrency?: number;
+  idleSeconds?: number;
+}
+
+/** The broker executable next to this module: compiled JS in dist/, TypeScript via tsx. */
+function brokerCommand(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    return ["--import", "tsx", path.join(path.dirname(here), "../src/bin/ovirt-ha-broker.ts")];
+  }
+  return [path.join(path.dirname(here), "../src/bin/ovirt-ha-broker.js")];
+}
+
+async function populatedRoot(dir: string): Promise<string> {
+  const domain = path.join(dir, "domain");
+  const metadata = path.join(domain, "ha_agent", "hosted-engine.metadata");
+  await mkdir(path.dirname(metadata), { recursive: true });
+  await writeFile(path.join(domain, "ha_agent", "hosted-engine.lockspace"), "");
+  const buf = Buffer.alloc(SEGMENT_COUNT * SEGMENT_SIZE);
+  encodeGlobalBlock({ maintenance: false, unknown: {} }).copy(buf, 0);
+  for (let id = 1; id <= HOSTS; id++) {
+    encodeHostBlock({
+      timestamp: 100_000 + id,
+      hostId: id,
+      score: 3400 - id,
+      engineStatus: {
+        vm: id === 1 ? "up" : "down",
+        health: id === 1 ? "good" : "bad",
+        detail: id === 1 ? "Up" : "Down",
+      },
+      hostname: `host${id}.bench.example.com`,
+      maintenance: false,
+      stopped: false,
+      confOnSharedStorage: true,
+      vmConfRefreshTime: 100_000,
+      stateExtra: {
+        maintenance: "False",
+        state: id === 1 ? "EngineUp" : "EngineDown",
+        stopped: "False",
+      },
+    }).copy(buf, id * SEGMENT_SIZE);
+  }
+  await writeFile(metadata, buf);
+  const root = path.join(dir, "root");
+  const p = haPaths(root);
+  await mkdir(path.dirname(p.hostConf), { recursive: true });
+  await mkdir(path.dirname(p.agentConf), { recursive: true });
+  await writeFile(
+    p.hostConf,
+    `host_id=1\nsdUUID=bench\ndomain_path=${domain}\nstorage=bench:/he\n`,
+  );
+  await writeFile(p.agentConf, "[timing]\nbroker_storage_cycle=10\n");
+  return root;
+}
+
+/** Runs `total` calls of `fn`, `concurrency` at a time; latencies in ms and the rate. */
+async function load(fn: () => Promise<unknown>, total: number, concurrency: number) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        next++;
+        const t = process.hrtime.bigint();
+        await fn();
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { latencies, rate: total / seconds };
+}
+
+/** utime+stime (clock ticks) and RSS (kB) of a process, from /proc. */
+async function procUsage(pid: number): Promise<{ ticks: number; rssKb: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
+  return { ticks, rssKb };
+}
+
+export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]> {
+  const requests = opts.requests ?? REQUESTS;
+  const concurrency = opts.concurrency ?? CONCURRENCY;
+  const idleSeconds = opts.idleSeconds ?? Number(process.env.BENCH_BROKER_IDLE_S ?? 60);
+  const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-bench-broker-"));
+  let proc: TrackedChild | undefined;
+  let client: BrokerClient | undefined;
+  try {
+    const root = await populatedRoot(dir);
+    const socket = haPaths(root).brokerSocket;
+    proc = await spawnTracked(process.execPath, brokerCommand(), {
+      logFile: path.join(dir, "broker.log"),
+      env: {
+        ...process.env,
+        HE_HA_ROOT: root,
+        HE_HA_LOG_LEVEL: "warn",
+        HE_HA_LOG_PRETTY: "0",
+        SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+      },
+    });
+    const p = proc;
+    await pollUntil(
+      "broker socket",
+      async () => {
+        if (!isRunning(p))
+          throw new Error(`broker exited: ${await readFile(path.join(dir, "broker.log"), "utf8")}`);
+        return unixSocketAccepts(socket);
+      },
+      30_000,
+    );
+    const c = new BrokerClient(socket, { timeoutMs: 10_000 });
+    client = c;
+    await pollUntil("64 hosts read", async () => (await c.status()).hosts.length === HOSTS, 30_000);
+    if ((await c.getStats()).size !== HOSTS + 1)
+      throw new Error("get_stats does not answer 64 hosts + global");
+
+    // warm-up, then measure
+    await load(() => c.getStats(), 200, concurrency);
+    const rpc = await load(() => c.getStats(), requests, concurrency);
+    await load(() => c.status(), 200, concurrency);
+    const json = await load(() => c.status(), requests, concurrency);
+    const rpcS = summarize(rpc.latencies);
+    const jsonS = summarize(json.latencies);
+
+    // idle: no requests, one storage cycle every 10 s
+    c.close();
+    const ticksPerSecond = 100;
+    const before = await procUsage(p.pid);
+    const t0 = process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const after = await procUsage(p.pid);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpuPercent = ((after.ticks - before.ticks) / ticksPerSecond / wall) * 100;
+
+    const note = `${HOSTS} hosts, ${requests} requests, concurrency ${concurrency}, unix socket, keep-alive`;
+    return [
+      {
+        name: "xml-rpc get_stats latency",
+        unit: "ms",
+        median: rpcS.median,
+        p99: rpcS.p99,
+        samples: requests,
+        target: "p99 < 5 ms",
+        note,
+      },
+      { name: "xml-rpc get_stats throughput", unit: "req/s", median: rpc.rate, samples: 1, note },
+      {
+        name: "json /v1/status latency",
+        unit: "ms",
+        median: jsonS.median,
+        p99: jsonS.p99,
+        samples: requests,
+        target: "p99 < 5 ms",
+        note,
+      },
+      { name: "json /v1/status throughput", unit: "req/s", median: json.rate, samples: 1, note },
+      {
+        name: "broker idle CPU",
+        unit: "% of a core",
+        median: cpuPercent,
+        samples: 1,
+        target: "< 1%",
+        note: `${idleSeconds} s idle, storage cycle 10 s`,
+      },
+      {
+        name: "broker RSS",
+        unit: "MB",
+        median: after.rssKb / 1024,
+        samples: 1,
+        target: "< 80 MB",
+        note: "after the load and the idle period",
+      },
+    ];
+  } finally {
+    client?.close();
+    if (proc) await terminate(proc, 10_000);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BrokerClient } from "../src/broker/client.js";
+import { haPaths } from "../src/common/paths.js";
+import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";
+import { type BenchResult, summarize } from "./types.js";
+
+/**
+ * Wall time of `he-ha status --json` as a whole process (node start, CLI, XML-RPC
+ * get_stats + is_host_alive, decode, print) against a real ovirt-ha-broker whose
+ * whiteboard holds 64 hosts. Median of 20 runs after one warm-up.
+ */
+const HOSTS = 64;
+const RUNS = 20;
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("package.json not found above bench/cli");
+    dir = up;
+  }
+  return dir;
+}
+
+function runProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, ms: performance.now() - start }));
+  });
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const repo = repoRoot();
+  const heHa = path.join(repo, "dist/src/bin/he-ha.js");
+  const brokerBin = path.join(repo, "dist/src/bin/ovirt-ha-broker.js");
+  const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-bench-cli-"));
+  const env = { ...process.env, HE_HA_ROOT: root, HE_HA_SOCKET_GROUP: "" };
+  let broker: ChildProcess | undefined;
+  let client: BrokerClient | undefined;
+  try {
+    const seed = path.join(root, "seed.conf");
+    const base = "fqdn=engine.example.com\nhost_id=1\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n";
+    await writeFile(seed, base);
+    const init = await runProcess(
+      [heHa, "storage", "init", "--domain", path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
+        "--ovf", path.join(repo, "../shared/fixtures/ovf/ovf_test.xml"), "--host-conf", seed, "--io-timeout", "1", "--json"],
+      env,
+    );
+    if (init.code !== 0) throw new Error(`he-ha storage init: ${init.stderr}`);
+    const result = JSON.parse(init.stdout) as { confLines: Record<string, string>; volumes: { metadata: { path: string } } };
+    const paths = haPaths(root);
+    await mkdir(path.dirname(paths.hostConf), { recursive: true });
+    await writeFile(paths.hostConf, base + Object.entries(result.confLines).map(([k, v]) => `${k}=${v}\n`).join(""));
+    await mkdir(path.dirname(paths.agentConf), { recursive: true });
+    await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.5\n");
+
+    const { open } = await import("node:fs/promises");
+    const fh = await open(result.volumes.metadata.path, "r+");
+    try {
+      for (let id = 1; id <= HOSTS; id++) {
+        const block = encodeHostBlock({
+          timestamp: 5000 + id,
+          hostId: id,
+          score: 3400 - id,
+          engineStatus: id === 1 ? { vm: "up", health: "good", detail: "Up" } : { vm: "down", health: "bad", detail: "unknown", reason: "vm not running on this host" },
+          hostname: `hypervisor-${String(id).padStart(3, "0")}.example.com`,
+          maintenance: false,
+          stopped: false,
+          confOnSharedStorage: true,
+          vmConfRefreshTime: 4000,
+          stateExtra: { maintenance: "False", state: id === 1 ? "EngineUp" : "EngineDown", stopped: "False" },
+        });
+        await fh.write(block, 0, SEGMENT_SIZE, id * SEGMENT_SIZE);
+      }
+    } finally {
+      await fh.close();
+    }
+
+    broker = spawn(process.execPath, [brokerBin, "--log-level", "error", "--no-log-pretty"], { env, stdio: "ignore" });
+    client = new BrokerClient(paths.brokerSocket, { timeoutMs: 2000 });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const stats = await client.getStats();
+        if (stats.size >= HOSTS) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error("broker did not show 64 hosts within 30 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await client.pushHostsState(Array.from({ length: HOSTS }, (_, i) => i + 1));
+
+    const measure = async (args: string[]) => {
+      const warm = await runProcess([heHa, ...args], env);
+      if (warm.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${warm.code}: ${warm.stderr}`);
+      const samples: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await runProcess([heHa, ...args], env);
+        if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+        samples.push(r.ms);
+      }
+      return { samples, last: warm.stdout };
+    };
+    const status = await measure(["status", "--json"]);
+    const shown = Object.keys(JSON.parse(status.last) as object).length - 1;
+    if (shown !== HOSTS) throw new Error(`status --json showed ${shown} hosts, expected ${HOSTS}`);
+    const help = await measure(["--help"]);
+    const s = summarize(status.samples);
+    const h = summarize(help.samples);
+    return [
+      {
+        name: "he-ha status --json, 64 hosts (whole process)",
+        unit: "ms",
+        median: s.median,
+        p99: s.p99,
+        samples: RUNS,
+        target: "< 250 ms",
+      },
+      {
+        name: "he-ha --help (process start + command tree, baseline)",
+        unit: "ms",
+        median: h.median,
+        p99: h.p99,
+        samples: RUNS,
+        note: "what status costs beyond this is the broker round trip, decoding and printing",
+      },
+    ];
+  } finally {
+    client?.close();
+    if (broker && broker.exitCode === null) {
+      const exited = new Promise((r) => broker!.once("exit", r));
+      broker.kill("SIGTERM");
+      const t = setTimeout(() => broker!.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+}

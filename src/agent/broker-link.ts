@@ -1,0 +1,155 @@
+import { BrokerUnreachableError, XmlRpcFault } from "../broker/client.js";
+import type { HostConfig } from "../common/host-config.js";
+import type { Logger } from "../common/log.js";
+import { MONITOR_FIELDS, type MonitorField, type MonitorStrings } from "./monitor-values.js";
+
+/** What the agent needs from ovirt-ha-broker (src/broker/client.ts implements it). */
+export interface BrokerApi {
+  startMonitor(type: string, options: Record<string, string | number | boolean>): Promise<string>;
+  statusMonitor(id: string): Promise<string>;
+  getStats(): Promise<Map<number, Buffer>>;
+  putStats(hostId: number, block: Buffer): Promise<void>;
+  pushHostsState(ids: readonly number[]): Promise<void>;
+  notify(
+    eventType: string,
+    detail: string,
+    options?: Record<string, string>,
+  ): Promise<"sent" | "ignored">;
+  close(): void;
+}
+
+/** The monitors the agent starts and their options (behaviour.md §7). */
+export function monitorRequests(conf: HostConfig): Array<{
+  field: MonitorField;
+  type: string;
+  options: Record<string, string | number | boolean>;
+}> {
+  const network: Record<string, string | number | boolean> = {
+    addr: conf.gateway,
+    network_test: conf.networkTest,
+  };
+  if (conf.tcpTAddress) network.tcp_t_address = conf.tcpTAddress;
+  if (conf.tcpTPort) network.tcp_t_port = conf.tcpTPort;
+  return [
+    { field: "network", type: "network", options: network },
+    { field: "mgmt-bridge", type: "mgmt-bridge", options: { bridge_name: conf.bridge } },
+    { field: "mem-free", type: "mem-free", options: {} },
+    { field: "cpu-load-no-engine", type: "cpu-load-no-engine", options: { vm_uuid: conf.vmId } },
+    {
+      field: "engine-health",
+      type: "engine-health",
+      options: { vm_uuid: conf.vmId, fqdn: conf.fqdn },
+    },
+    { field: "storage-domain", type: "storage-domain", options: { sd_uuid: conf.sdUUID } },
+  ];
+}
+
+export interface BrokerLinkOptions {
+  conf: HostConfig;
+  log: Logger;
+  /** first reconnect delay (ms, default 1000), doubled up to maxBackoffMs */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * The agent's side of the broker: registers the monitors (again after a broker
+ * restart, which forgets them), reads their values, and tracks reachability with a
+ * reconnect backoff. While the broker is unreachable the agent makes no VM decision.
+ */
+export class BrokerLink {
+  private ids = new Map<MonitorField, string>();
+  private readonly refused = new Set<MonitorField>();
+  private readonly log: Logger;
+  private readonly conf: HostConfig;
+  private readonly initialBackoff: number;
+  private readonly maxBackoff: number;
+  private backoff: number;
+  private unreachableSince: number | null = null;
+
+  constructor(
+    readonly api: BrokerApi,
+    opts: BrokerLinkOptions,
+  ) {
+    this.log = opts.log;
+    this.conf = opts.conf;
+    this.initialBackoff = opts.backoffMs ?? 1000;
+    this.maxBackoff = opts.maxBackoffMs ?? 30_000;
+    this.backoff = this.initialBackoff;
+  }
+
+  /** true while the last call failed with BrokerUnreachableError */
+  get unreachable(): boolean {
+    return this.unreachableSince !== null;
+  }
+
+  /** How long to wait before trying again after an unreachable broker (doubles each time). */
+  nextBackoffMs(): number {
+    const b = this.backoff;
+    this.backoff = Math.min(this.maxBackoff, this.backoff * 2);
+    return b;
+  }
+
+  /** Runs a broker call, recording reachability; BrokerUnreachableError is rethrown. */
+  async call<T>(what: string, fn: (api: BrokerApi) => Promise<T>): Promise<T> {
+    try {
+      const v = await fn(this.api);
+      if (this.unreachableSince !== null) {
+        this.log.info({ down_ms: Date.now() - this.unreachableSince }, "broker reachable again");
+        this.unreachableSince = null;
+        this.backoff = this.initialBackoff;
+      }
+      return v;
+    } catch (e) {
+      if (e instanceof BrokerUnreachableError) {
+        if (this.unreachableSince === null) {
+          this.unreachableSince = Date.now();
+          this.log.warn(
+            { op: what, err: e.message },
+            "broker unreachable: no VM decision until it is back",
+          );
+          // a restarted broker knows none of our monitors
+          this.ids.clear();
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** Starts every monitor not yet registered with this broker instance. */
+  async ensureMonitors(): Promise<void> {
+    for (const req of monitorRequests(this.conf)) {
+      if (this.ids.has(req.field)) continue;
+      const id = await this.call(`start_monitor ${req.type}`, (b) =>
+        b.startMonitor(req.type, req.options),
+      );
+      this.ids.set(req.field, id);
+      this.log.debug({ monitor: req.type, id }, "monitor started");
+    }
+  }
+
+  /**
+   * Every monitor's current value; a monitor the broker no longer knows (it restarted)
+   * is started again and counts as "no value yet" for this collection.
+   */
+  async monitorValues(): Promise<MonitorStrings> {
+    await this.ensureMonitors();
+    const out: MonitorStrings = {};
+    for (const field of MONITOR_FIELDS) {
+      const id = this.ids.get(field);
+      if (id === undefined) continue;
+      try {
+        out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
+      } catch (e) {
+        if (!(e instanceof XmlRpcFault)) throw e;
+        this.log.warn(
+          { monitor: field, err: e.message },
+          "monitor unknown to the broker: starting it again",
+        );
+        this.ids.delete(field);
+        out[field] = null;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,510 @@
+import { hostname as osHostname } from "node:os";
+import { BrokerUnreachableError } from "../broker/client.js";
+import type { AgentConf } from "../common/agent-conf.js";
+import { type HaConf, readHaConf } from "../common/ha-conf.js";
+import type { HostConfig } from "../common/host-config.js";
+import type { Logger } from "../common/log.js";
+import { monotonicSeconds } from "../common/monotonic.js";
+import type { HaPaths } from "../common/paths.js";
+import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
+import type { LockspaceSpec } from "../sanlock/lockspace.js";
+import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
+import { type BrokerApi, BrokerLink } from "./broker-link.js";
+import { collectionFrom, snapshotFromStats } from "./collect.js";
+import { ConfigRefresher } from "./config-refresh.js";
+import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
+import { stateScore } from "./fsm/score.js";
+import type { Action, FsmContext } from "./fsm/types.js";
+import type { Collection } from "./history.js";
+import type { LockspacePort, VmLeasePort, VmPort } from "./ports.js";
+import { hostBlockInput } from "./publish.js";
+import {
+  clearStartFailure,
+  recordStartFailure,
+  STORAGE_LOCKED_START_REASON,
+} from "./start-failure.js";
+
+export const LOCKSPACE_NAME = "hosted-engine";
+
+export interface AgentDeps {
+  hostConf: HostConfig;
+  agentConf: AgentConf;
+  paths: HaPaths;
+  /** the storage domain's HA volumes (src/storage/domain.ts haVolumes) */
+  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  log: Logger;
+  broker: BrokerApi;
+  lockspace: LockspacePort;
+  vmLease: VmLeasePort;
+  vm: VmPort;
+  /** published in the block; default: the system hostname */
+  hostname?: string;
+  /** monotonic seconds; default the machine's monotonic clock */
+  clock?: () => number;
+  /** called after the first loop that published (systemd readiness) */
+  onReady?: () => void;
+}
+
+/** How the agent ended: 0 = asked to stop, non-zero = failure. */
+export interface AgentExit {
+  code: number;
+  reason: string;
+}
+
+export interface LoopResult {
+  /** wait this long before the next loop */
+  delayMs: number;
+  /** stop the agent */
+  exit?: AgentExit;
+}
+
+class ExitError extends Error {
+  constructor(readonly exit: AgentExit) {
+    super(exit.reason);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * ovirt-ha-agent: waits out local maintenance, joins the lockspace, then every
+ * loop_delay seconds (at once after a NOWAIT step) refreshes the configuration,
+ * collects, lets the pure state machine decide, performs its action and publishes
+ * the block. I/O only here; every decision is in ./fsm and ../score.
+ */
+export class AgentDaemon {
+  readonly link: BrokerLink;
+  readonly config: ConfigRefresher;
+  private readonly d: AgentDeps;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly hostId: number;
+  private readonly hostname: string;
+  private readonly lockspaceSpec: LockspaceSpec;
+  private memory: AgentMemory = initialMemory();
+  private lastCollection: Collection | null = null;
+  private lastCtx: FsmContext | null = null;
+  private lockspaceHeld = false;
+  private leaseHeld = false;
+  private haConf: HaConf | null = null;
+  private published = false;
+
+  constructor(deps: AgentDeps) {
+    this.d = deps;
+    this.hostId = deps.hostConf.hostId;
+    this.log = deps.log.child({ host_id: this.hostId });
+    this.clock = deps.clock ?? monotonicSeconds;
+    this.hostname = deps.hostname ?? osHostname();
+    this.link = new BrokerLink(deps.broker, { conf: deps.hostConf, log: this.log });
+    this.config = new ConfigRefresher({
+      conf: deps.hostConf,
+      paths: deps.paths,
+      volumes: deps.volumes,
+      log: this.log,
+      clock: this.clock,
+    });
+    this.lockspaceSpec = {
+      name: LOCKSPACE_NAME,
+      hostId: this.hostId,
+      path: deps.volumes.lockspace,
+      offset: 0,
+      ioTimeout: deps.hostConf.sanlockIoTimeout,
+    };
+  }
+
+  /** the state machine's current state */
+  get state(): string {
+    return this.memory.fsm.state;
+  }
+
+  private get timing() {
+    return this.d.agentConf.timing;
+  }
+
+  /** Runs until `signal` aborts (exit 0) or a fatal condition (non-zero). */
+  async run(signal: AbortSignal): Promise<AgentExit> {
+    let exit: AgentExit = { code: 0, reason: "stopped" };
+    try {
+      await this.waitLocalMaintenance(signal);
+      if (!signal.aborted) await this.joinLockspace(signal);
+      if (!signal.aborted) await this.adoptRunningVm();
+      while (!signal.aborted) {
+        const r = await this.loopOnce();
+        if (r.exit) {
+          exit = r.exit;
+          break;
+        }
+        await sleep(r.delayMs, signal);
+      }
+    } catch (e) {
+      exit =
+        e instanceof ExitError
+          ? e.exit
+          : { code: 1, reason: `unexpected error: ${(e as Error).stack ?? e}` };
+      this.log.error({ err: exit.reason }, "agent stopping on error");
+    }
+    await this.stop();
+    return exit;
+  }
+
+  /** Start-up: while local maintenance is set, touch no shared storage (behaviour.md §6). */
+  async waitLocalMaintenance(signal: AbortSignal): Promise<void> {
+    let lastLog = Number.NEGATIVE_INFINITY;
+    while (!signal.aborted) {
+      const ha = await this.readHa();
+      if (!ha.localMaintenance && !ha.localMaintenanceManual) return;
+      const now = this.clock();
+      if (now - lastLog >= 30) {
+        lastLog = now;
+        this.log.info(
+          { file: this.d.paths.haConf },
+          "local maintenance set: waiting before touching shared storage",
+        );
+      }
+      await sleep(this.timing.local_maintenance_poll * 1000, signal);
+    }
+  }
+
+  /** Joins the lockspace, retrying until it works; another id held by sanlock is fatal. */
+  async joinLockspace(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (await this.tryJoinLockspace()) return;
+      await sleep(this.timing.loop_delay * 1000, signal);
+    }
+  }
+
+  private async tryJoinLockspace(): Promise<boolean> {
+    try {
+      const r = await this.d.lockspace.addLockspace(this.lockspaceSpec);
+      this.lockspaceHeld = true;
+      this.log.info(
+        { lockspace: LOCKSPACE_NAME, path: this.lockspaceSpec.path, result: r },
+        "sanlock lockspace joined",
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof LockspaceIdConflictError)
+        throw new ExitError({ code: 1, reason: e.message });
+      this.lockspaceHeld = false;
+      this.log.error(
+        { err: (e as Error).message },
+        "cannot join the sanlock lockspace, will retry",
+      );
+      return false;
+    }
+  }
+
+  /** Checks the lockspace every loop and rejoins when it was lost. */
+  private async ensureLockspace(): Promise<boolean> {
+    try {
+      if (await this.d.lockspace.inqLockspace(this.lockspaceSpec)) {
+        this.lockspaceHeld = true;
+        return true;
+      }
+      this.log.warn({ lockspace: LOCKSPACE_NAME }, "sanlock lockspace lost: rejoining");
+    } catch (e) {
+      this.log.error(
+        { err: (e as Error).message },
+        "cannot inquire the sanlock lockspace: rejoining",
+      );
+    }
+    return this.tryJoinLockspace();
+  }
+
+  /** After a restart: a VM still running here keeps its lease (adopted from the orphan). */
+  private async adoptRunningVm(): Promise<void> {
+    try {
+      if (await this.d.vm.isActive()) {
+        this.leaseHeld = await this.d.vmLease.adopt();
+        if (!this.leaseHeld) this.leaseHeld = (await this.d.vmLease.inquire()) === "held";
+        this.log.info({ lease: this.leaseHeld }, "engine VM already running here: left untouched");
+      } else {
+        const r = await this.d.vmLease.release();
+        if (r === "released")
+          this.log.info(
+            "released the engine VM lease left by a previous agent: VM not running here",
+          );
+      }
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "cannot check the engine VM at start-up");
+    }
+  }
+
+  private async readHa(): Promise<HaConf> {
+    try {
+      this.haConf = await readHaConf(this.d.paths.haConf);
+    } catch (e) {
+      this.log.error(
+        { file: this.d.paths.haConf, err: (e as Error).message },
+        "cannot read ha.conf: keeping the last value",
+      );
+    }
+    return (
+      this.haConf ?? { localMaintenance: false, localMaintenanceManual: false, other: new Map() }
+    );
+  }
+
+  /** One loop: refresh, collect, check the lockspace, decide, act, publish. */
+  async loopOnce(): Promise<LoopResult> {
+    const loopDelayMs = this.timing.loop_delay * 1000;
+    const t0 = this.clock();
+    const cfg = await this.config.refresh();
+    let stats: Map<number, Buffer>;
+    let monitors: Awaited<ReturnType<BrokerLink["monitorValues"]>>;
+    try {
+      stats = await this.link.call("get_stats", (b) => b.getStats());
+      monitors = await this.link.monitorValues();
+    } catch (e) {
+      if (e instanceof BrokerUnreachableError) return { delayMs: this.link.nextBackoffMs() };
+      this.log.error(
+        { err: (e as Error).message },
+        "cannot collect from the broker: no decision this loop",
+      );
+      return { delayMs: loopDelayMs };
+    }
+    const haConf = await this.readHa();
+    if (!(await this.ensureLockspace())) {
+      this.log.error("not in the sanlock lockspace: no decision this loop");
+      return { delayMs: loopDelayMs };
+    }
+    const snapshot = snapshotFromStats(stats);
+    for (const err of snapshot.errors)
+      this.log.debug(
+        { segment: err.hostId, kind: err.kind, err: err.reason },
+        "ignoring a metadata block",
+      );
+    const collection = collectionFrom({
+      hostId: this.hostId,
+      snapshot,
+      monitors,
+      haConf,
+      collectStart: Math.trunc(t0),
+      collectFinish: Math.trunc(this.clock()),
+    });
+    const decision = decide(this.memory, collection, {
+      hostId: this.hostId,
+      scoreConfig: this.d.agentConf.score,
+      timing: this.timing,
+      confUpToDate: cfg.confOnSharedStorage,
+      vmMemSizeMb: cfg.vmConf?.memSize ?? null,
+    });
+    this.lastCollection = collection;
+    this.lastCtx = decision.ctx;
+    if (decision.result.exit) {
+      this.memory = { ...this.memory, history: decision.history };
+      this.log.error({ state: this.memory.fsm.state }, decision.result.reason);
+      return { delayMs: 0, exit: { code: 1, reason: decision.result.reason } };
+    }
+    const ok = decision.result.action ? await this.perform(decision.result.action) : true;
+    const before = this.memory.fsm.state;
+    const settled = settleDecision(decision, ok);
+    this.memory = settled.memory;
+    const after = settled.memory.fsm.state;
+    await this.releaseLeaseIfVmDown();
+    await this.publish(collection, decision.ctx, settled.score.score);
+    const fields = {
+      state: after,
+      score: settled.score.score,
+      best_remote: decision.ctx.bestScoreHost,
+      reason: settled.outcome.reason,
+    };
+    if (before !== after) {
+      this.log.info({ ...fields, from: before }, `state ${before} -> ${after}`);
+      await this.notifyTransition(`${before}-${after}`);
+    } else {
+      this.log.debug(fields, `current state ${after} (score: ${settled.score.score})`);
+    }
+    const elapsedMs = (this.clock() - t0) * 1000;
+    return { delayMs: settled.outcome.nowait ? 0 : Math.max(0, loopDelayMs - elapsedMs) };
+  }
+
+  /** Performs a state machine action; true when it succeeded. */
+  private async perform(action: Action): Promise<boolean> {
+    const log = this.log.child({ action, state: this.memory.fsm.state });
+    try {
+      switch (action) {
+        case "start-vm":
+          return await this.startVm(log);
+        case "shutdown-vm":
+          await this.d.vm.shutdown();
+          log.info("engine VM shutdown requested");
+          return true;
+        case "poweroff-vm":
+          await this.d.vm.powerOff();
+          log.info("engine VM powered off");
+          await this.releaseLease(log);
+          return true;
+      }
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "engine VM action failed");
+      return false;
+    }
+  }
+
+  private async startVm(log: Logger): Promise<boolean> {
+    const vmConf = this.config.state.vmConf;
+    if (!vmConf) {
+      log.error("cannot start the engine VM: no valid vm.conf yet");
+      return false;
+    }
+    try {
+      const r = await this.d.vmLease.acquire();
+      this.leaseHeld = true;
+      log.info({ lease: r }, "engine VM lease held");
+    } catch (e) {
+      const reason =
+        e instanceof LeaseHeldError
+          ? STORAGE_LOCKED_START_REASON
+          : `cannot take the engine VM lease: ${(e as Error).message}`;
+      log.warn({ err: (e as Error).message }, reason);
+      await recordStartFailure(this.d.paths.runDir, reason).catch((w: Error) =>
+        log.error({ err: w.message }, "cannot record the start failure"),
+      );
+      return false;
+    }
+    try {
+      await this.d.vm.start(vmConf);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "engine VM start failed");
+      await this.releaseLeaseIfVmDown();
+      return false;
+    }
+    await clearStartFailure(this.d.paths.runDir).catch(() => undefined);
+    log.info("engine VM started");
+    return true;
+  }
+
+  private async releaseLease(log: Logger): Promise<void> {
+    try {
+      const r = await this.d.vmLease.release();
+      this.leaseHeld = false;
+      if (r === "released") log.info("engine VM lease released: VM down here");
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "cannot release the engine VM lease");
+    }
+  }
+
+  /** The lease is held exactly while the VM may run here: released once it is down. */
+  private async releaseLeaseIfVmDown(): Promise<void> {
+    let active: boolean;
+    try {
+      active = await this.d.vm.isActive();
+    } catch {
+      return; // hypervisor unreachable: the VM may still run, keep the lease
+    }
+    if (active && !this.leaseHeld) {
+      this.leaseHeld = await this.d.vmLease.adopt().catch(() => false);
+    } else if (!active && this.leaseHeld) {
+      await this.releaseLease(this.log);
+    }
+  }
+
+  private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
+    const cfg = this.config.state;
+    let block: Buffer;
+    try {
+      block = encodeHostBlock(
+        hostBlockInput({
+          hostId: this.hostId,
+          hostname: this.hostname,
+          collection,
+          data: this.memory.fsm,
+          score,
+          timing: this.timing,
+          confOnSharedStorage: cfg.confOnSharedStorage,
+          vmConfRefreshTime: cfg.refreshTime,
+          timeEpoch: Math.trunc(Date.now() / 1000 - this.clock()),
+        }),
+      );
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "cannot encode this host's block");
+      return;
+    }
+    try {
+      await this.link.call("put_stats", (b) => b.putStats(this.hostId, block));
+      await this.link.call("push_hosts_state", (b) => b.pushHostsState(ctx.alive));
+      if (!this.published) {
+        this.published = true;
+        this.d.onReady?.();
+      }
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "cannot publish this host's block");
+    }
+  }
+
+  /** Waits (bounded) until the broker has written our AgentStopped block to storage. */
+  private async waitStoppedWritten(): Promise<boolean> {
+    const deadline = Date.now() + Math.max(5000, 2 * this.timing.broker_storage_cycle * 1000);
+    while (Date.now() < deadline) {
+      try {
+        const seg = (await this.d.broker.getStats()).get(this.hostId);
+        const block = seg
+          ? snapshotFromStats(new Map([[this.hostId, seg]])).hosts.get(this.hostId)
+          : undefined;
+        if (block?.stopped) return true;
+      } catch {
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+  }
+
+  private async notifyTransition(detail: string): Promise<void> {
+    try {
+      await this.link.call("notify", (b) =>
+        b.notify("state_transition", detail, { hostname: this.hostname }),
+      );
+    } catch (e) {
+      this.log.warn(
+        { err: (e as Error).message, detail },
+        "could not send the state_transition notification",
+      );
+    }
+  }
+
+  /**
+   * On exit: publish AgentStopped (score 0, stopped), leave the lockspace (sanlock keeps
+   * it while the running VM's lease is held), keep the VM and its lease (orphan).
+   */
+  async stop(): Promise<void> {
+    if (this.lastCollection && this.lastCtx && this.lockspaceHeld) {
+      this.memory = {
+        ...this.memory,
+        fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
+      };
+      const score = stateScore(this.memory.fsm, this.lastCtx).score;
+      await this.publish(this.lastCollection, this.lastCtx, score);
+      const written = await this.waitStoppedWritten();
+      this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
+    }
+    if (this.lockspaceHeld) {
+      try {
+        const r = await this.d.lockspace.remLockspace(this.lockspaceSpec);
+        this.log.info(
+          { result: r },
+          r === "busy"
+            ? "lockspace kept: the engine VM runs here with its lease"
+            : "lockspace left",
+        );
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, "cannot leave the sanlock lockspace");
+      }
+      this.lockspaceHeld = false;
+    }
+    this.d.vmLease.close();
+    await this.d.vm.close().catch(() => undefined);
+    this.d.broker.close();
+  }
+}

@@ -1,0 +1,58 @@
+import type { Logger } from "../common/log.js";
+import { HypervisorConnection } from "../libvirt/hypervisor.js";
+import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import type { VmPort } from "./ports.js";
+
+export interface LibvirtVmOptions {
+  uri: string;
+  /** the engine VM uuid */
+  vmId: string;
+  /** vm.conf → libvirt domain XML (with the VM lease, disks resolved in the domain) */
+  domainXml: (vmConf: VmConf) => string;
+  log: Logger;
+}
+
+/** The domain type for a libvirt URI: `test` for the test driver, else `kvm`. */
+export function domainTypeFor(uri: string): "test" | "kvm" {
+  return /^test(\+[a-z]+)?:/.test(uri) ? "test" : "kvm";
+}
+
+const INACTIVE = new Set(["shutoff", "crashed", "nostate"]);
+
+/** The engine VM on this host's libvirt (VmPort). */
+export class LibvirtVm implements VmPort {
+  readonly hypervisor: HypervisorConnection;
+  private readonly o: LibvirtVmOptions;
+
+  constructor(opts: LibvirtVmOptions) {
+    this.o = opts;
+    this.hypervisor = new HypervisorConnection(opts.uri, opts.log);
+  }
+
+  async isActive(): Promise<boolean> {
+    const s = await this.hypervisor.domainState(this.o.vmId);
+    return s !== null && !INACTIVE.has(s.state);
+  }
+
+  async start(vmConf: VmConf): Promise<void> {
+    const r = await this.hypervisor.startDomain(this.o.domainXml(vmConf));
+    if (r === "already-running")
+      this.o.log.warn({ vm: this.o.vmId }, "engine VM was already running here");
+  }
+
+  async shutdown(): Promise<void> {
+    if (!(await this.hypervisor.shutdownDomain(this.o.vmId))) {
+      this.o.log.info({ vm: this.o.vmId }, "engine VM does not exist here: nothing to shut down");
+    }
+  }
+
+  async powerOff(): Promise<void> {
+    if (!(await this.hypervisor.destroyDomain(this.o.vmId))) {
+      this.o.log.info({ vm: this.o.vmId }, "engine VM does not exist here: nothing to power off");
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.hypervisor.close();
+  }
+}

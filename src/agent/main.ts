@@ -1,0 +1,104 @@
+import { BrokerClient } from "../broker/client.js";
+import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
+import { type HostConfig, hostConfigFrom, loadHostConfig } from "../common/host-config.js";
+import type { Logger } from "../common/log.js";
+import { type HaPaths, haPaths } from "../common/paths.js";
+import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
+import { Lockspace } from "../sanlock/lockspace.js";
+import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
+import { haVolumes } from "../storage/domain.js";
+import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
+import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
+import { domainTypeFor, LibvirtVm } from "./libvirt-vm.js";
+
+export interface AgentSetup {
+  paths: HaPaths;
+  hostConf: HostConfig;
+  agentConf: AgentConf;
+  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+}
+
+/**
+ * Reads hosted-engine.conf (HostConfigError when HA is not configured) and agent.conf
+ * (AgentConfError), and resolves the HA volumes (DomainPathError). `hostId` overrides
+ * the configured host id (--host-id).
+ */
+export async function loadAgentSetup(root: string, hostId?: number): Promise<AgentSetup> {
+  const paths = haPaths(root);
+  let hostConf = await loadHostConfig(paths.hostConf);
+  if (hostId !== undefined) {
+    hostConf = hostConfigFrom(
+      new Map([...hostConf.raw, ["host_id", String(hostId)]]),
+      paths.hostConf,
+    );
+  }
+  const agentConf = await loadAgentConf(paths.agentConf);
+  const volumes = haVolumes(hostConf, paths.mountRoot);
+  return { paths, hostConf, agentConf, volumes };
+}
+
+/** The agent daemon wired to the real broker socket, sanlock and libvirt. */
+export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
+  const { hostConf, volumes } = setup;
+  return new AgentDaemon({
+    ...setup,
+    log,
+    broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
+    lockspace: new Lockspace({ log }),
+    vmLease: new VmLease(
+      {
+        lockspace: LOCKSPACE_NAME,
+        vmId: hostConf.vmId,
+        path: volumes.lockspace,
+        offset: VM_LEASE_OFFSET,
+        hostId: hostConf.hostId,
+      },
+      { log },
+    ),
+    vm: new LibvirtVm({
+      uri: hostConf.libvirtUri,
+      vmId: hostConf.vmId,
+      domainXml: (vmConf) =>
+        domainXmlFromVmConf(vmConf, {
+          domainType: domainTypeFor(hostConf.libvirtUri),
+          domainDir: volumes.domain,
+          bridge: hostConf.bridge,
+          lease: {
+            lockspace: LOCKSPACE_NAME,
+            key: hostConf.vmId,
+            path: volumes.lockspace,
+            offset: VM_LEASE_OFFSET,
+          },
+        }),
+      log,
+    }),
+    ...(onReady ? { onReady } : {}),
+  });
+}
+
+/** `ovirt-ha-agent --cleanup [--force]` against the real broker and sanlock. */
+export async function runCleanup(
+  setup: AgentSetup,
+  log: Logger,
+  force: boolean,
+): Promise<CleanupResult> {
+  const broker = new BrokerClient(setup.paths.brokerSocket);
+  try {
+    return await cleanupMetadata({
+      hostId: setup.hostConf.hostId,
+      broker,
+      lockspace: new Lockspace({ log }),
+      lockspaceSpec: {
+        name: LOCKSPACE_NAME,
+        hostId: setup.hostConf.hostId,
+        path: setup.volumes.lockspace,
+        offset: 0,
+        ioTimeout: setup.hostConf.sanlockIoTimeout,
+      },
+      log,
+      force,
+    });
+  } finally {
+    broker.close();
+  }
+}

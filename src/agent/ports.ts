@@ -1,0 +1,33 @@
+import type { JoinResult, LeaveResult, LockspaceSpec } from "../sanlock/lockspace.js";
+import type { AcquireResult, LeaseState, ReleaseResult } from "../sanlock/vm-lease.js";
+import type { VmConf } from "../storage/ovf/vmconf-types.js";
+
+/** The sanlock lockspace as the agent uses it (src/sanlock/lockspace.ts implements it). */
+export interface LockspacePort {
+  addLockspace(spec: LockspaceSpec): Promise<JoinResult>;
+  inqLockspace(spec: LockspaceSpec): Promise<boolean>;
+  remLockspace(spec: LockspaceSpec): Promise<LeaveResult>;
+}
+
+/** The engine VM's sanlock lease (src/sanlock/vm-lease.ts implements it). */
+export interface VmLeasePort {
+  acquire(): Promise<AcquireResult>;
+  adopt(): Promise<boolean>;
+  release(): Promise<ReleaseResult>;
+  inquire(): Promise<LeaseState>;
+  /** closes the registration; a held lease stays with this host as an orphan */
+  close(): void;
+}
+
+/** The engine VM on this host's hypervisor. */
+export interface VmPort {
+  /** true while the domain runs here (running, paused, ...); throws when the hypervisor is unreachable */
+  isActive(): Promise<boolean>;
+  /** defines (from vm.conf, with the lease) and starts the domain; clears a stale defined-but-off one first */
+  start(vmConf: VmConf): Promise<void>;
+  /** asks the guest to shut down */
+  shutdown(): Promise<void>;
+  /** powers the domain off at once */
+  powerOff(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,25 @@
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { START_FAILURE_FILE } from "../broker/monitors/start-failure.js";
+
+/** Reason reported when the engine VM lease is held elsewhere (behaviour.md §6). */
+export const STORAGE_LOCKED_START_REASON =
+  "Storage of VM is locked. Is another host already starting the VM?";
+
+/** Records a refused start for the broker's engine-health monitor: `{"reason","at"}`. */
+export async function recordStartFailure(
+  runDir: string,
+  reason: string,
+  atMs = Date.now(),
+): Promise<void> {
+  await mkdir(runDir, { recursive: true });
+  const file = path.join(runDir, START_FAILURE_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ reason, at: atMs }));
+  await rename(tmp, file);
+}
+
+/** Forgets a recorded start failure (after a successful start). */
+export async function clearStartFailure(runDir: string): Promise<void> {
+  await rm(path.join(runDir, START_FAILURE_FILE), { force: true });
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { createAgent, loadAgentSetup, runCleanup } from "../agent/main.js";
+import { parseAgentArgs } from "../common/daemon-cli.js";
+import { createLogger, resolveLogLevel } from "../common/log.js";
+import {
+  notifyReady,
+  notifyStopping,
+  setSystemdNotifyLogger,
+  startWatchdog,
+} from "../common/systemd-notify.js";
+import { versionLine } from "../common/version.js";
+
+const NAME = "ovirt-ha-agent";
+
+async function fail(
+  log: { fatal(o: object, m: string): void },
+  what: string,
+  e: unknown,
+): Promise<never> {
+  const msg = (e as Error).message ?? String(e);
+  log.fatal({ err: msg, kind: (e as Error).name }, what);
+  process.stderr.write(`${NAME}: ${msg}\n`);
+  await new Promise((r) => setTimeout(r, 100));
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const args = parseAgentArgs(process.argv.slice(2));
+  const log = createLogger({
+    name: NAME,
+    level: resolveLogLevel({ cli: args.logLevel }),
+    ...(args.logPretty === undefined ? {} : { pretty: args.logPretty }),
+  });
+  setSystemdNotifyLogger(log);
+  process.on("unhandledRejection", (reason) => {
+    log.error(
+      { err: reason instanceof Error ? reason.message : String(reason) },
+      "unhandled rejection",
+    );
+  });
+
+  let setup: Awaited<ReturnType<typeof loadAgentSetup>>;
+  try {
+    setup = await loadAgentSetup(args.root, args.hostId);
+  } catch (e) {
+    return fail(log, "hosted-engine HA is not configured or its configuration is invalid", e);
+  }
+  const hostLog = log.child({ host_id: setup.hostConf.hostId });
+
+  if (args.cleanup) {
+    try {
+      const r = await runCleanup(setup, hostLog, args.forceCleanup);
+      (r.code === 0 ? hostLog.info.bind(hostLog) : hostLog.error.bind(hostLog))(r.message);
+      process.stderr.write(`${NAME}: ${r.message}\n`);
+      await new Promise((res) => setTimeout(res, 100));
+      process.exit(r.code);
+    } catch (e) {
+      return fail(hostLog, "metadata cleanup failed", e);
+    }
+  }
+
+  hostLog.info({ version: versionLine(NAME), root: args.root }, "starting");
+  const abort = new AbortController();
+  let stopWatchdog = () => {};
+  const agent = createAgent(setup, log, () => {
+    stopWatchdog = startWatchdog(() => true);
+    void notifyReady(`host ${setup.hostConf.hostId}: monitoring`);
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) return;
+    hostLog.info({ signal }, "signal received: publishing AgentStopped and leaving the lockspace");
+    stopWatchdog();
+    void notifyStopping();
+    const force = setTimeout(() => {
+      hostLog.error("clean stop took more than 60 s; exiting");
+      process.exit(1);
+    }, 60_000);
+    force.unref();
+    abort.abort();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  const exit = await agent.run(abort.signal);
+  (exit.code === 0 ? hostLog.info.bind(hostLog) : hostLog.error.bind(hostLog))(
+    { code: exit.code },
+    `agent stopped: ${exit.reason}`,
+  );
+  if (exit.code !== 0) process.stderr.write(`${NAME}: ${exit.reason}\n`);
+  await new Promise((r) => setTimeout(r, 100));
+  process.exit(exit.code);
+}
+
+void main();

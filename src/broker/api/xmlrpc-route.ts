@@ -1,0 +1,45 @@
+import type { Logger } from "../../common/log.js";
+import { MonitorNotFoundError } from "../monitor-manager.js";
+import type { BrokerService } from "../service.js";
+import { parseMethodCall } from "../xmlrpc/parse.js";
+import { serializeFault, serializeMethodResponse } from "../xmlrpc/serialize.js";
+import { FAULT, XmlRpcFault } from "../xmlrpc/types.js";
+import { RPC_METHODS } from "./rpc-methods.js";
+
+/**
+ * One XML-RPC request body → the response document. Never throws: malformed requests,
+ * unknown methods, bad parameters and handler failures all answer a fault, logged
+ * with the method and reason.
+ */
+export async function handleXmlRpc(
+  body: Buffer | string,
+  svc: BrokerService,
+  log: Logger,
+): Promise<string> {
+  let method = "<unparsed>";
+  try {
+    const call = parseMethodCall(body);
+    method = call.method;
+    const handler = Object.hasOwn(RPC_METHODS, method) ? RPC_METHODS[method] : undefined;
+    if (!handler)
+      throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
+    log.debug({ method, params: call.params.length }, "xml-rpc call");
+    const result = await handler(svc, call.params);
+    return serializeMethodResponse(result);
+  } catch (e) {
+    const fault = toFault(e);
+    const level = fault.faultCode === FAULT.serverError ? "error" : "warn";
+    log[level](
+      { method, fault_code: fault.faultCode, err: fault.faultString },
+      "xml-rpc call failed",
+    );
+    return serializeFault(fault);
+  }
+}
+
+function toFault(e: unknown): XmlRpcFault {
+  if (e instanceof XmlRpcFault) return e;
+  if (e instanceof MonitorNotFoundError) return new XmlRpcFault(FAULT.serverError, e.message);
+  const err = e instanceof Error ? e : new Error(String(e));
+  return new XmlRpcFault(FAULT.serverError, `${err.name}: ${err.message}`);
+}

@@ -1,0 +1,143 @@
+import type { FastifyInstance } from "fastify";
+import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
+import { type HostConfig, loadHostConfig } from "../common/host-config.js";
+import type { Logger } from "../common/log.js";
+import { type HaPaths, haPaths } from "../common/paths.js";
+import { haVolumes } from "../storage/domain.js";
+import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
+import {
+  closeUnix,
+  createBrokerApp,
+  createMetricsApp,
+  listenUnix,
+  parseListen,
+} from "./api/server.js";
+import { SanlockLockspace } from "./lockspace.js";
+import { ReopeningMetadataStore } from "./metadata-store.js";
+import { BrokerMetrics } from "./metrics.js";
+import { MonitorManager } from "./monitor-manager.js";
+import type { MonitorDeps } from "./monitors/monitor.js";
+import { createMonitor } from "./monitors/registry.js";
+import { Notifier } from "./notifications/notifier.js";
+import { BrokerService } from "./service.js";
+
+export interface BrokerDaemonOptions {
+  /** HE_HA_ROOT-style prefix of every path */
+  root: string;
+  log: Logger;
+  /** group the socket is given (default "kvm", when it exists) */
+  socketGroup?: string;
+  /** extra monitor dependencies (hypervisor, /proc and /sys roots) */
+  monitorDeps?: Partial<MonitorDeps>;
+}
+
+/** A running broker: what the bin and tests hold on to. */
+export interface RunningBroker {
+  paths: HaPaths;
+  conf: HostConfig;
+  agentConf: AgentConf;
+  service: BrokerService;
+  metrics: BrokerMetrics;
+  socketPath: string;
+  /** the TCP metrics address actually bound, when metrics_listen is set */
+  metricsAddress: string | undefined;
+  /** closes the API, removes the socket, stops the cycle and the monitors */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts ovirt-ha-broker: reads hosted-engine.conf (HostConfigError when HA is not
+ * configured) and agent.conf, resolves the HA volumes, then serves the API on the
+ * socket (and metrics on TCP when `metrics_listen` is set) and runs the storage cycle.
+ * Storage need not be reachable at start: the cycle retries until it is.
+ */
+export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBroker> {
+  const paths = haPaths(opts.root);
+  const conf = await loadHostConfig(paths.hostConf);
+  const agentConf = await loadAgentConf(paths.agentConf);
+  const log = opts.log.child({ host_id: conf.hostId });
+  const volumes = haVolumes(conf, paths.mountRoot);
+  log.info({ metadata: volumes.metadata, lockspace: volumes.lockspace }, "HA volumes");
+
+  const store = new ReopeningMetadataStore(volumes.metadata, log);
+  const lockspace =
+    opts.lockspace ??
+    new SanlockLockspace({
+      hostId: conf.hostId,
+      path: volumes.lockspace,
+      ioTimeout: conf.sanlockIoTimeout,
+      log,
+    });
+  const deps: MonitorDeps = {
+    log,
+    runDir: paths.runDir,
+    timing: agentConf.timing,
+    storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
+    ...opts.monitorDeps,
+  };
+  const monitors = new MonitorManager((type, options) => createMonitor(type, options, deps), log);
+  const notifier = new Notifier({
+    configFile: paths.brokerConf,
+    templatesDir: paths.notificationsDir,
+    log,
+  });
+  const metrics = new BrokerMetrics();
+  const service = new BrokerService({
+    hostId: conf.hostId,
+    timing: agentConf.timing,
+    store,
+    lockspace,
+    monitors,
+    notifier,
+    decode: decodeWhiteboard,
+    encodeGlobal: encodeGlobalBlock,
+    log,
+    onRead: (s, ok) => {
+      if (ok) metrics.readSeconds.observe(s);
+    },
+    onWrite: (s, ok) => {
+      if (ok) metrics.writeSeconds.observe(s);
+    },
+  });
+
+  const apiOpts = { service, metrics, log };
+  const app = createBrokerApp(apiOpts);
+  let metricsApp: FastifyInstance | undefined;
+  let metricsAddress: string | undefined;
+  try {
+    await listenUnix(app, paths.brokerSocket, { group: opts.socketGroup ?? "kvm", log });
+    if (conf.metricsListen) {
+      const { host, port } = parseListen(conf.metricsListen);
+      metricsApp = createMetricsApp(apiOpts);
+      metricsAddress = await metricsApp.listen({ host, port });
+      log.info({ address: metricsAddress }, "metrics listening on TCP");
+    }
+  } catch (e) {
+    await metricsApp?.close().catch(() => undefined);
+    await closeUnix(app, paths.brokerSocket).catch(() => undefined);
+    throw e;
+  }
+  service.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info("broker stopping");
+      await Promise.allSettled([closeUnix(app, paths.brokerSocket), metricsApp?.close()]);
+      await service.stop();
+      await store.close();
+      log.info("broker stopped");
+    })();
+    return stopping;
+  };
+  return {
+    paths,
+    conf,
+    agentConf,
+    service,
+    metrics,
+    socketPath: paths.brokerSocket,
+    metricsAddress,
+    stop,
+  };
+}

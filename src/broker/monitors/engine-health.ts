@@ -1,0 +1,102 @@
+import type { Logger } from "../../common/log.js";
+import { pythonJson } from "../../storage/whiteboard/python-json.js";
+import {
+  decideEngineStatus,
+  type EngineHealthStatus,
+  needsLiveliness,
+  type TrackedVm,
+  type VmObservation,
+} from "./engine-status.js";
+import { checkLiveliness } from "./liveliness.js";
+import type { VmStateSource } from "./monitor.js";
+import { PeriodicMonitor } from "./periodic.js";
+import { freshStartFailure } from "./start-failure.js";
+
+export interface EngineHealthSettings {
+  vmUuid: string;
+  /** the health page URL; undefined when no fqdn was given (health is then always bad) */
+  healthUrl: string | undefined;
+  /** seconds for the health page to answer (the original's liveliness check: 20) */
+  healthTimeoutS: number;
+  /** seconds for the hypervisor to answer before the state counts as unknown */
+  hypervisorTimeoutS: number;
+  runDir: string | undefined;
+}
+
+/** The value as the original's `json.dumps(dict)`: keys vm, health, detail[, reason]. */
+export function engineStatusJson(s: EngineHealthStatus): string {
+  const ordered: Record<string, string> = { vm: s.vm, health: s.health, detail: s.detail };
+  if (s.reason !== undefined) ordered.reason = s.reason;
+  return pythonJson(ordered);
+}
+
+/**
+ * `engine-health`: the engine VM's libvirt state mapped to behaviour.md §5, plus the
+ * HTTP liveliness check while it runs here.
+ */
+export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
+  private tracked: TrackedVm = "down";
+
+  constructor(
+    id: string,
+    log: Logger,
+    intervalMs: number,
+    private readonly hypervisor: VmStateSource,
+    private readonly settings: EngineHealthSettings,
+  ) {
+    super("engine-health", id, log, intervalMs);
+  }
+
+  protected encode(v: EngineHealthStatus): string {
+    return engineStatusJson(v);
+  }
+
+  protected async probe(signal: AbortSignal): Promise<EngineHealthStatus> {
+    const s = this.settings;
+    const obs = await this.observe();
+    let liveliness = false;
+    if (needsLiveliness(obs)) {
+      if (s.healthUrl === undefined) {
+        this.throttled.warn("liveliness", {}, "no engine fqdn: cannot check the engine's health");
+      } else {
+        const r = await checkLiveliness(s.healthUrl, s.healthTimeoutS, signal);
+        liveliness = r.ok;
+        if (r.ok) this.throttled.clear("liveliness");
+        else
+          this.throttled.warn("liveliness", { url: s.healthUrl, why: r.why }, "bad health status");
+      }
+    }
+    const lockFailure =
+      s.runDir !== undefined && !needsLiveliness(obs)
+        ? await freshStartFailure(s.runDir)
+        : undefined;
+    const d = decideEngineStatus(this.tracked, obs, lockFailure, liveliness);
+    if (d.tracked !== this.tracked || d.status.vm !== this.current()?.vm) {
+      this.log.info({ vm_uuid: s.vmUuid, ...d.status }, `engine VM: ${d.status.vm}`);
+    }
+    this.tracked = d.tracked;
+    return d.status;
+  }
+
+  private async observe(): Promise<VmObservation> {
+    const { vmUuid, hypervisorTimeoutS } = this.settings;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`hypervisor did not answer within ${hypervisorTimeoutS} s`)),
+        hypervisorTimeoutS * 1000,
+      );
+      timer.unref();
+    });
+    try {
+      const info = await Promise.race([this.hypervisor.domainState(vmUuid), timeout]);
+      this.throttled.clear("hypervisor");
+      return info === null ? { kind: "missing" } : { kind: "state", state: info.state };
+    } catch (err) {
+      this.throttled.warn("hypervisor", { err, vm_uuid: vmUuid }, "failed to get the VM state");
+      return { kind: "unavailable" };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

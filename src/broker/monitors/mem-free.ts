@@ -1,0 +1,31 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "../../common/log.js";
+import { PeriodicMonitor } from "./periodic.js";
+
+/** MemAvailable of a /proc/meminfo text, in whole MiB; throws when the line is missing. */
+export function memAvailableMiB(meminfo: string): number {
+  const m = /^MemAvailable:\s+(\d+)\s*kB/m.exec(meminfo);
+  if (!m) throw new Error("/proc/meminfo has no MemAvailable line");
+  return Math.floor(Number(m[1]) / 1024);
+}
+
+/** `mem-free`: the host's available memory in MB, an integer string ("12345"). */
+export class MemFreeMonitor extends PeriodicMonitor<number> {
+  constructor(
+    id: string,
+    log: Logger,
+    intervalMs: number,
+    private readonly procRoot: string,
+  ) {
+    super("mem-free", id, log, intervalMs);
+  }
+
+  protected encode(v: number): string {
+    return String(v);
+  }
+
+  protected async probe(): Promise<number> {
+    return memAvailableMiB(await readFile(path.join(this.procRoot, "meminfo"), "utf8"));
+  }
+}

@@ -1,0 +1,102 @@
+import type { Logger } from "../../common/log.js";
+import { ThrottledLog } from "./log-throttle.js";
+import type { Monitor } from "./monitor.js";
+
+/**
+ * The schedule every monitor shares: probe, store the value, sleep until `interval`
+ * after the probe started (at once when the probe overran), on an unref'd timer. A
+ * probe that throws is logged (throttled) and retried on the next tick; the loop never
+ * dies. `stop()` aborts `signal` so probes can cancel their children and sockets.
+ */
+export abstract class PeriodicMonitor<T> implements Monitor<T> {
+  protected readonly log: Logger;
+  protected readonly throttled: ThrottledLog;
+  private last: T | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private started = false;
+  private probes = 0;
+
+  constructor(
+    readonly type: string,
+    readonly id: string,
+    log: Logger,
+    protected readonly intervalMs: number,
+    initial?: T,
+  ) {
+    this.log = log.child({ monitor: type });
+    this.throttled = new ThrottledLog(this.log);
+    this.last = initial;
+  }
+
+  /** One measurement; undefined keeps the previous value. */
+  protected abstract probe(signal: AbortSignal): Promise<T | undefined>;
+
+  /** `str()` of the value in the original. */
+  protected abstract encode(value: T): string;
+
+  /** Delay before the next probe, measured from the start of the one that just ended. */
+  protected nextDelayMs(): number {
+    return this.intervalMs;
+  }
+
+  protected get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  value(): string | null {
+    return this.last === undefined ? null : this.encode(this.last);
+  }
+
+  current(): T | undefined {
+    return this.last;
+  }
+
+  /** Probes finished so far (successful or not), to tell a fresh value from the initial one. */
+  completedProbes(): number {
+    return this.probes;
+  }
+
+  protected setValue(v: T): void {
+    this.last = v;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.abort.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.tick();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    const began = performance.now();
+    try {
+      const v = await this.probe(this.abort.signal);
+      if (v !== undefined && !this.abort.signal.aborted) this.last = v;
+      this.throttled.clear("probe");
+    } catch (err) {
+      if (!this.abort.signal.aborted) {
+        this.throttled.error("probe", { err }, `monitor ${this.type}: probe failed`);
+      }
+    }
+    this.probes += 1;
+    const spent = performance.now() - began;
+    this.schedule(Math.max(0, this.nextDelayMs() - spent));
+  }
+}

@@ -1,0 +1,114 @@
+import { DEFAULT_TIMING } from "../../common/timing.js";
+import { CpuLoadMonitor } from "./cpu-load.js";
+import { EngineHealthMonitor } from "./engine-health.js";
+import { engineHealthUrl } from "./liveliness.js";
+import { MemFreeMonitor } from "./mem-free.js";
+import { MgmtBridgeMonitor } from "./mgmt-bridge.js";
+import {
+  type Monitor,
+  type MonitorDeps,
+  MonitorOptionError,
+  UnknownMonitorError,
+} from "./monitor.js";
+import { NetworkMonitor, networkSettings } from "./network.js";
+import { MonitorOptions, type RawMonitorOptions } from "./options.js";
+import { STORAGE_READ_TIMEOUT_S, StorageDomainMonitor } from "./storage-domain.js";
+
+export const MONITOR_TYPES = [
+  "network",
+  "mgmt-bridge",
+  "mem-free",
+  "cpu-load",
+  "cpu-load-no-engine",
+  "engine-health",
+  "storage-domain",
+] as const;
+export type MonitorType = (typeof MONITOR_TYPES)[number];
+
+export function isMonitorType(t: string): t is MonitorType {
+  return (MONITOR_TYPES as readonly string[]).includes(t);
+}
+
+/** The original broker's default probe interval. */
+export const DEFAULT_MONITOR_INTERVAL_S = 10;
+
+/** The original engine liveliness check's timeout. */
+export const DEFAULT_HEALTH_TIMEOUT_S = 20;
+
+/**
+ * Builds (does not start) a monitor for `start_monitor(type, options)`. Options per type
+ * (seconds unless said otherwise):
+ * - network: addr, network_test (ping|dns|tcp|none, default ping), tcp_t_address,
+ *   tcp_t_port, timeout 5, count 5, delay 0.5; dns_server, dns_port (default: resolv.conf)
+ * - mgmt-bridge: bridge_name
+ * - mem-free: none
+ * - cpu-load: none; cpu-load-no-engine: vm_uuid (deps.hypervisor for the VM's share)
+ * - engine-health: vm_uuid, fqdn, health_url (overrides the URL built from fqdn),
+ *   health_timeout 20, hypervisor_timeout 10 (deps.hypervisor required)
+ * - storage-domain: sd_uuid, timeout 10 (deps.storage required)
+ * Its id is the type,
+ * as in the original broker, where a second start of one type replaces the first.
+ * Options not listed for a type (`address`, `use_ssl`, ...) are ignored.
+ * Throws UnknownMonitorError / MonitorOptionError.
+ */
+export function createMonitor(type: string, raw: RawMonitorOptions, deps: MonitorDeps): Monitor {
+  if (!isMonitorType(type)) throw new UnknownMonitorError(type);
+  const opts = new MonitorOptions(type, raw);
+  const intervalMs = (deps.intervalSeconds ?? DEFAULT_MONITOR_INTERVAL_S) * 1000;
+  const timing = deps.timing ?? DEFAULT_TIMING;
+  const procRoot = deps.procRoot ?? "/proc";
+  const id = type;
+  switch (type) {
+    case "network":
+      return new NetworkMonitor(id, deps.log, intervalMs, networkSettings(opts));
+    case "mgmt-bridge":
+      return new MgmtBridgeMonitor(
+        id,
+        deps.log,
+        intervalMs,
+        deps.sysRoot ?? "/sys",
+        opts.require("bridge_name"),
+      );
+    case "mem-free":
+      return new MemFreeMonitor(id, deps.log, intervalMs, procRoot);
+    case "cpu-load":
+    case "cpu-load-no-engine": {
+      const engine =
+        type === "cpu-load-no-engine"
+          ? { uuid: opts.require("vm_uuid"), hypervisor: deps.hypervisor }
+          : undefined;
+      return new CpuLoadMonitor(
+        type,
+        id,
+        deps.log,
+        procRoot,
+        timing.cpu_load_sample,
+        timing.cpu_load_refresh,
+        engine,
+      );
+    }
+    case "engine-health": {
+      const vmUuid = opts.require("vm_uuid");
+      if (deps.hypervisor === undefined) {
+        throw new MonitorOptionError(type, "needs a hypervisor connection (libvirt_uri)");
+      }
+      const fqdn = opts.get("fqdn");
+      return new EngineHealthMonitor(id, deps.log, intervalMs, deps.hypervisor, {
+        vmUuid,
+        healthUrl:
+          opts.get("health_url") ?? (fqdn !== undefined ? engineHealthUrl(fqdn) : undefined),
+        healthTimeoutS: opts.number("health_timeout", DEFAULT_HEALTH_TIMEOUT_S, { min: 0.001 }),
+        hypervisorTimeoutS: opts.number("hypervisor_timeout", 10, { min: 0.001 }),
+        runDir: deps.runDir,
+      });
+    }
+    case "storage-domain": {
+      const sdUuid = opts.require("sd_uuid");
+      if (deps.storage === undefined) {
+        throw new MonitorOptionError(type, "needs the metadata and lockspace volume paths");
+      }
+      const timeoutS = opts.number("timeout", STORAGE_READ_TIMEOUT_S, { min: 0.001 });
+      return new StorageDomainMonitor(id, deps.log, intervalMs, sdUuid, deps.storage, timeoutS);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import nodemailer from "nodemailer";
+import type { Logger } from "../../common/log.js";
+import { loadNotifyConfig, type SmtpSettings, splitAddresses } from "./config.js";
+import { buildMessage } from "./message.js";
+import { DEFAULT_TEMPLATES, formatTemplate } from "./template.js";
+
+export type NotifyResult = "sent" | "ignored";
+
+/** Counters for metrics (`ovirt_ha_notifications_*_total`). */
+export interface NotificationStats {
+  /** mails the SMTP server accepted */
+  sent: number;
+  /** mails that matched a rule but could not be built or sent */
+  failed: number;
+  /** calls with no rule or no match */
+  ignored: number;
+}
+
+export interface NotifierOptions {
+  /** broker.conf (`/var/lib/ovirt-hosted-engine-ha/broker.conf`) */
+  configFile: string;
+  /** where `<event>.txt` templates live (`/etc/ovirt-hosted-engine-ha/notifications`) */
+  templatesDir: string;
+  log: Logger;
+  /** default `{hostname}` when the caller does not pass one; os.hostname() */
+  hostname?: string;
+  now?: () => Date;
+}
+
+const EVENT_NAME = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * `notify(event_type, detail, options)` of behaviour.md §10 and the original broker:
+ * broker.conf and the template are read afresh on every call; `[notify] <event>` is a
+ * regex searched case-insensitively in `detail`; no rule or no match → "ignored". A
+ * matching event is mailed through SMTP with the configured timeout; any failure (bad
+ * regex, template, SMTP) is logged, counted, and answered "ignored" as the original
+ * answered False. Never throws.
+ */
+export class Notifier {
+  readonly stats: NotificationStats = { sent: 0, failed: 0, ignored: 0 };
+  private readonly log: Logger;
+
+  constructor(private readonly opts: NotifierOptions) {
+    this.log = opts.log.child({ component: "notifications" });
+  }
+
+  async notify(
+    eventType: string,
+    detail: string,
+    options: Record<string, unknown> = {},
+  ): Promise<NotifyResult> {
+    try {
+      return await this.tryNotify(eventType, detail, options);
+    } catch (err) {
+      this.stats.failed += 1;
+      this.log.error({ err, event: eventType, detail }, "notification failed");
+      return "ignored";
+    }
+  }
+
+  private async tryNotify(
+    eventType: string,
+    detail: string,
+    options: Record<string, unknown>,
+  ): Promise<NotifyResult> {
+    const cfg = await loadNotifyConfig(this.opts.configFile);
+    const rule = EVENT_NAME.test(eventType) ? cfg.rules[eventType.toLowerCase()] : undefined;
+    if (rule === undefined || !new RegExp(rule.toLowerCase()).test(detail.toLowerCase())) {
+      this.stats.ignored += 1;
+      this.log.debug({ event: eventType, detail, rule }, "notification not wanted");
+      return "ignored";
+    }
+    const template = await this.template(eventType);
+    const values: Record<string, string> = {
+      hostname: this.opts.hostname ?? os.hostname(),
+      ...cfg.email,
+    };
+    for (const [k, v] of Object.entries(options)) {
+      if (v !== null && v !== undefined) values[k] = String(v);
+    }
+    values.detail = detail;
+    const raw = buildMessage(
+      formatTemplate(template, values),
+      (this.opts.now ?? (() => new Date()))(),
+    );
+    await this.send(cfg.email, raw);
+    this.stats.sent += 1;
+    this.log.info({ event: eventType, detail }, "notification sent");
+    return "sent";
+  }
+
+  private async template(eventType: string): Promise<string> {
+    const file = path.join(this.opts.templatesDir, `${eventType}.txt`);
+    try {
+      return await readFile(file, "utf8");
+    } catch (err) {
+      const fallback = DEFAULT_TEMPLATES[eventType];
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && fallback !== undefined)
+        return fallback;
+      throw err;
+    }
+  }
+
+  private async send(smtp: SmtpSettings, raw: string): Promise<void> {
+    const port = Number(smtp["smtp-port"]);
+    const timeoutMs = Number(smtp["smtp-timeout"]) * 1000;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`broker.conf [email] smtp-port="${smtp["smtp-port"]}" is not a port`);
+    }
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new Error(`broker.conf [email] smtp-timeout="${smtp["smtp-timeout"]}" is not positive`);
+    }
+    const to = splitAddresses(smtp["destination-emails"]);
+    if (to.length === 0) throw new Error("broker.conf [email] destination-emails is empty");
+    // Plain SMTP like the original's smtplib.SMTP: no TLS, no authentication.
+    const transport = nodemailer.createTransport({
+      host: smtp["smtp-server"],
+      port,
+      secure: false,
+      ignoreTLS: true,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    });
+    try {
+      await transport.sendMail({ envelope: { from: smtp["source-email"], to }, raw });
+    } finally {
+      transport.close();
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import type { Logger } from "../common/log.js";
+import { type Clock, systemClock } from "../common/monotonic.js";
+import type { Timing } from "../common/timing.js";
+import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import type { MonitorManager } from "./monitor-manager.js";
+import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
+import { type BrokerStatus, buildStatus } from "./status.js";
+import { type HostIdLease, type MetadataStore, StorageCycle } from "./storage-cycle.js";
+
+/** Whole-whiteboard decoder (src/storage/whiteboard decodeWhiteboard). */
+export type WhiteboardDecoder = (buf: Buffer) => WhiteboardSnapshot;
+/** Global block encoder (src/storage/whiteboard encodeGlobalBlock). */
+export type GlobalBlockEncoder = (block: WhiteboardSnapshot["global"]) => Buffer;
+
+export type NotifyResult = "sent" | "ignored";
+
+/** notify(event_type, detail, options) of behaviour.md §10 (src/broker/notifications). */
+export interface Notifier {
+  notify(eventType: string, detail: string, options: Record<string, string>): Promise<NotifyResult>;
+  /** messages sent and failed so far */
+  readonly stats: { readonly sent: number; readonly failed: number };
+}
+
+/** The lockspace operations the broker performs itself. */
+export interface BrokerLockspace extends HostIdLease {
+  /** re-initialises the `hosted-engine` lockspace (sanlock direct init) */
+  reset(): Promise<void>;
+}
+
+export class NotThisHostError extends Error {
+  override name = "NotThisHostError";
+}
+
+export interface BrokerServiceOptions {
+  hostId: number;
+  timing: Pick<Timing, "broker_storage_cycle" | "host_alive_timeout" | "hosts_state_ttl">;
+  store: MetadataStore;
+  lockspace: BrokerLockspace;
+  monitors: MonitorManager;
+  notifier: Notifier;
+  decode: WhiteboardDecoder;
+  encodeGlobal: GlobalBlockEncoder;
+  log: Logger;
+  clock?: Clock;
+  /** first storage retry delay in seconds (default 1) */
+  retryInitialSeconds?: number;
+  /** extra hooks for metrics */
+  onRead?: (seconds: number, ok: boolean) => void;
+  onWrite?: (seconds: number, ok: boolean) => void;
+}
+
+/**
+ * Everything the broker answers, independent of the transport: the whiteboard cycle,
+ * the pushed liveness, monitors, notifications and the lockspace. The XML-RPC and JSON
+ * routes are thin layers over this.
+ */
+export class BrokerService {
+  readonly hostId: number;
+  readonly cycle: StorageCycle;
+  readonly monitors: MonitorManager;
+  readonly notifier: Notifier;
+  private readonly clock: Clock;
+  private readonly pushed: PushedHostsState;
+  private readonly observed: ObservedLiveness;
+  private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
+
+  constructor(private readonly opts: BrokerServiceOptions) {
+    this.hostId = opts.hostId;
+    this.clock = opts.clock ?? systemClock;
+    this.monitors = opts.monitors;
+    this.notifier = opts.notifier;
+    this.pushed = new PushedHostsState(opts.timing.hosts_state_ttl);
+    this.observed = new ObservedLiveness(opts.timing.host_alive_timeout);
+    this.cycle = new StorageCycle({
+      store: opts.store,
+      lease: opts.lockspace,
+      hostId: opts.hostId,
+      cycleSeconds: opts.timing.broker_storage_cycle,
+      log: opts.log,
+      clock: this.clock,
+      retryInitialSeconds: opts.retryInitialSeconds,
+      observer: {
+        readDone: (s, ok) => opts.onRead?.(s, ok),
+        writeDone: (s, ok) => opts.onWrite?.(s, ok),
+        readData: (segs) => this.observeRead(segs),
+      },
+    });
+  }
+
+  start(): void {
+    this.cycle.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.cycle.stop();
+    await this.monitors.stopAll();
+  }
+
+  /** get_stats: every non-empty segment (0 = global) as its 4096 bytes, by host id. */
+  stats(): Map<number, Buffer> {
+    return this.cycle.segments();
+  }
+
+  /**
+   * put_stats: queues a block for this host or the global segment (0). Other host ids
+   * are refused: this broker writes only its own segment.
+   */
+  putStats(hostId: number, data: Buffer): void {
+    if (hostId !== 0 && hostId !== this.hostId) {
+      throw new NotThisHostError(
+        `host ${hostId} is not this host (${this.hostId}): this broker writes only segment ${this.hostId} and the global block (0)`,
+      );
+    }
+    this.cycle.put(hostId, data);
+  }
+
+  /** Sets or clears global maintenance, keeping unknown keys of the global block. */
+  setGlobalMaintenance(on: boolean): void {
+    const current = this.snapshot().global;
+    this.cycle.put(0, this.opts.encodeGlobal({ maintenance: on, unknown: { ...current.unknown } }));
+  }
+
+  pushHostsState(ids: number[]): void {
+    this.pushed.push(ids, this.clock.now());
+  }
+
+  isHostAlive(): number[] {
+    return this.pushed.alive(this.clock.now());
+  }
+
+  /** The decoded view of stats() (cached until the data changes). */
+  snapshot(): WhiteboardSnapshot {
+    const version = this.cycle.dataVersion;
+    if (this.decoded?.version !== version) {
+      this.decoded = { version, snapshot: this.opts.decode(joinSegments(this.cycle.segments())) };
+    }
+    return this.decoded.snapshot;
+  }
+
+  status(): BrokerStatus {
+    const now = this.clock.now();
+    return buildStatus({
+      hostId: this.hostId,
+      snapshot: this.snapshot(),
+      pushedAlive: this.pushed.alive(now),
+      pushAge: this.pushed.age(now),
+      pushFresh: this.pushed.isFresh(now),
+      observedAlive: (id) => this.observed.isAlive(id, now),
+      monitors: this.monitors.list(),
+      storage: this.cycle.health(),
+      hasRead: this.cycle.hasRead,
+      now,
+    });
+  }
+
+  /** Re-checks the lease now (lock_host_id) and answers whether it is held. */
+  async checkLease(): Promise<boolean> {
+    return this.opts.lockspace.holdsHostId();
+  }
+
+  async resetLockspace(): Promise<void> {
+    await this.opts.lockspace.reset();
+    this.opts.log.warn({ lockspace: "hosted-engine" }, "lockspace hosted-engine re-initialised");
+  }
+
+  private observeRead(segs: Map<number, Buffer>): void {
+    try {
+      const snap = this.opts.decode(joinSegments(segs));
+      const ts = new Map<number, number>();
+      for (const [id, b] of snap.hosts) ts.set(id, b.timestamp);
+      this.observed.observe(ts, this.clock.now());
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, "cannot decode the whiteboard");
+    }
+  }
+}
+
+/** Segments back into one whiteboard buffer (empty ones NUL), for the decoder. */
+export function joinSegments(segs: Map<number, Buffer>): Buffer {
+  let max = 0;
+  for (const id of segs.keys()) max = Math.max(max, id);
+  const buf = Buffer.alloc((max + 1) * SEGMENT_SIZE);
+  for (const [id, seg] of segs) seg.copy(buf, id * SEGMENT_SIZE, 0, SEGMENT_SIZE);
+  return buf;
+}

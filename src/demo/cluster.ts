@@ -1,0 +1,343 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { type Logger, silentLogger } from "../common/log.js";
+import { monotonicSeconds } from "../common/monotonic.js";
+import { HypervisorConnection } from "../libvirt/hypervisor.js";
+import { MetadataVolume } from "../storage/direct-io.js";
+import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
+import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
+import { EngineWeb } from "./engine-web.js";
+import { DemoHost } from "./host.js";
+import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
+import type { ClusterSample, HostRow } from "./view.js";
+
+export interface ClusterOptions {
+  hosts: number;
+  /** sanlock I/O timeout of the profile (seconds); timings scale with it */
+  ioTimeout?: number;
+  /** where hosts live; default a new temp dir, removed on teardown */
+  baseDir?: string;
+  log?: Logger;
+  /** the engine OVF used to build vm.conf and the OVF_STORE */
+  ovfFile?: string;
+}
+
+/** A VM state the engine VM counts as running in (it occupies a host). */
+const RUNNING_STATES = new Set(["running", "paused", "blocked", "pmsuspended"]);
+
+export interface VmSighting {
+  t: number;
+  hosts: number[];
+}
+
+/**
+ * A hosted-engine cluster on one machine: one shared file storage domain, N simulated
+ * hosts, the engine's health page, and a sampler that checks every host's hypervisor
+ * twice a second and records any moment the engine VM runs on two hosts at once.
+ */
+export class DemoCluster {
+  readonly hosts: DemoHost[] = [];
+  readonly engineWeb = new EngineWeb();
+  readonly profile: DemoProfile;
+  readonly startedAt = monotonicSeconds();
+  /** moments the engine VM ran on more than one host */
+  readonly doubleRuns: VmSighting[] = [];
+  readonly events: string[] = [];
+  /** sample numbers at which the engine VM ran on no host */
+  readonly samplesWithoutVm: number[] = [];
+  storage: StorageInitResult | undefined;
+  private hypervisors = new Map<number, HypervisorConnection>();
+  private vmHosts: number[] = [];
+  private samplerTimer: NodeJS.Timeout | undefined;
+  private sampling = false;
+  private samples = 0;
+  private lastTimestamps = new Map<number, { ts: number; changedAt: number }>();
+  private readonly log: Logger;
+  private ownsBaseDir = false;
+  baseDir = "";
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.profile = demoProfile(opts.ioTimeout ?? 1);
+    this.log = opts.log ?? silentLogger;
+  }
+
+  get vmId(): string {
+    return this.storage?.vmId ?? "";
+  }
+
+  elapsed(): number {
+    return monotonicSeconds() - this.startedAt;
+  }
+
+  /** called with every timeline line (the non-live demo prints them) */
+  onEvent: ((line: string) => void) | undefined;
+
+  event(text: string): void {
+    const line = `[${this.elapsed().toFixed(1).padStart(6)}s] ${text}`;
+    this.events.push(line);
+    this.onEvent?.(line);
+    this.log.info({ t: this.elapsed() }, text);
+  }
+
+  /** Builds storage and hosts (infrastructure only: call startAll() to run the HA daemons). */
+  static async create(opts: ClusterOptions): Promise<DemoCluster> {
+    const c = new DemoCluster(opts);
+    try {
+      await c.provision();
+    } catch (e) {
+      await c.teardown();
+      throw e;
+    }
+    return c;
+  }
+
+  private async provision(): Promise<void> {
+    if (this.opts.baseDir) {
+      this.baseDir = this.opts.baseDir;
+      await mkdir(this.baseDir, { recursive: true });
+    } else {
+      this.baseDir = await mkdtemp(path.join(os.tmpdir(), "he-demo-"));
+      this.ownsBaseDir = true;
+    }
+    await this.engineWeb.start();
+    const domain = path.join(this.baseDir, "storage", "he-domain");
+    await mkdir(domain, { recursive: true });
+    const ovf = await readFile(this.opts.ovfFile ?? defaultOvf(), "utf8");
+    this.storage = await initStorageDomain({
+      domain,
+      ovf,
+      ioTimeout: this.profile.ioTimeout,
+      hostConf: sharedHostConf(this.engineWeb.fqdn).map(([k, v]) => `${k}=${v}\n`).join(""),
+      logger: this.log,
+    });
+    this.event(`storage domain ready: ${domain} (vm ${this.storage.vmId}, io_timeout ${this.profile.ioTimeout}s)`);
+    const sharedConf: Array<[string, string]> = [
+      ...sharedHostConf(this.engineWeb.fqdn),
+      ...this.storage.confLines,
+      ["sanlock_io_timeout", String(this.profile.ioTimeout)],
+    ];
+    const netPrefix = `he${randomBytes(2).toString("hex")}`;
+    for (let id = 1; id <= this.opts.hosts; id++) {
+      const host = new DemoHost({
+        id,
+        dir: path.join(this.baseDir, `host${id}`),
+        netPrefix,
+        sharedConf,
+        agentConf: agentConfText(this.profile),
+      });
+      this.hosts.push(host);
+      await host.provision();
+      this.hypervisors.set(id, new HypervisorConnection(host.libvirtUri, this.log.child({ host_id: id })));
+    }
+    this.event(`${this.hosts.length} hosts provisioned (sanlock, libvirtd, bridge, gateway each)`);
+    this.startSampler();
+  }
+
+  host(id: number): DemoHost {
+    const h = this.hosts.find((x) => x.id === id);
+    if (!h) throw new Error(`no host ${id} in this cluster`);
+    return h;
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.start()));
+    this.event(`brokers and agents started on ${this.hosts.map((h) => h.name).join(", ")}`);
+  }
+
+  /** Hosts whose hypervisor runs the engine VM, as of the last sample. */
+  get engineHosts(): number[] {
+    return [...this.vmHosts];
+  }
+
+  private startSampler(): void {
+    const tick = async () => {
+      if (this.sampling) return;
+      this.sampling = true;
+      try {
+        await this.sampleHypervisors();
+      } finally {
+        this.sampling = false;
+      }
+    };
+    this.samplerTimer = setInterval(() => void tick(), 500);
+  }
+
+  get sampleCount(): number {
+    return this.samples;
+  }
+
+  /** One look at every host's hypervisor; records double runs; drives the engine's health page. */
+  async sampleHypervisors(): Promise<number[]> {
+    if (!this.vmId) return [];
+    const running: number[] = [];
+    await Promise.all(
+      this.hosts.map(async (h) => {
+        if (!h.libvirtd?.running) return;
+        try {
+          const st = await this.hypervisors.get(h.id)!.domainState(this.vmId);
+          if (st && RUNNING_STATES.has(st.state)) running.push(h.id);
+        } catch {
+          // hypervisor unreachable: its VMs cannot be running (libvirtd gone)
+        }
+      }),
+    );
+    running.sort((a, b) => a - b);
+    this.samples++;
+    if (running.join() !== this.vmHosts.join()) {
+      this.event(running.length ? `engine VM running on host ${running.join(" and host ")}` : "engine VM running nowhere");
+    }
+    this.vmHosts = running;
+    if (running.length === 0) this.samplesWithoutVm.push(this.samples);
+    if (running.length > 1) {
+      this.doubleRuns.push({ t: this.elapsed(), hosts: running });
+      this.event(`!! ENGINE VM RUNS TWICE: hosts ${running.join(", ")}`);
+    }
+    this.engineWeb.setUp(running.length >= 1);
+    return running;
+  }
+
+  /** Reads the whiteboard straight from the shared metadata volume. */
+  async readWhiteboard(): Promise<WhiteboardSnapshot | undefined> {
+    if (!this.storage) return undefined;
+    const vol = await MetadataVolume.open(this.storage.volumes.metadata.path, { readOnly: true });
+    try {
+      return decodeWhiteboard(await vol.readAll());
+    } finally {
+      await vol.close();
+    }
+  }
+
+  /** Which hosts' sanlock daemons hold the lockspace and the engine VM lease. */
+  async leases(): Promise<Map<number, { lockspace: boolean; vmLease: boolean }>> {
+    const out = new Map<number, { lockspace: boolean; vmLease: boolean }>();
+    await Promise.all(
+      this.hosts.map(async (h) => {
+        if (!h.sanlock?.running) return;
+        const { code, output } = await h.sanlock.client(["client", "status"]).catch(() => ({ code: -1, output: "" }));
+        if (code !== 0) return;
+        out.set(h.id, {
+          lockspace: /^s hosted-engine:/m.test(output),
+          vmLease: output.includes(`hosted-engine:${this.vmId}:`),
+        });
+      }),
+    );
+    return out;
+  }
+
+  /** A full sample for the live view and the timeline. */
+  async sample(scenario: string, phase: string): Promise<ClusterSample> {
+    const now = monotonicSeconds();
+    const [wb, leases] = await Promise.all([this.readWhiteboard().catch(() => undefined), this.leases()]);
+    const rows: HostRow[] = this.hosts.map((h) => {
+      const b = wb?.hosts.get(h.id);
+      if (b) {
+        const prev = this.lastTimestamps.get(h.id);
+        if (!prev || prev.ts !== b.timestamp) this.lastTimestamps.set(h.id, { ts: b.timestamp, changedAt: now });
+      }
+      const seen = this.lastTimestamps.get(h.id);
+      const alive =
+        seen === undefined ? false : now - seen.changedAt <= this.profile.timing.host_alive_timeout;
+      const l = leases.get(h.id);
+      return {
+        id: h.id,
+        name: h.name,
+        processes: h.processesState,
+        state: b?.extra.state ?? "-",
+        score: b?.score,
+        vm: this.vmHosts.includes(h.id) ? "running" : h.libvirtd?.running ? "-" : "?",
+        health: b?.engineStatus ? `${b.engineStatus.vm}/${b.engineStatus.health}` : "-",
+        alive,
+        lockspace: l?.lockspace,
+        vmLease: l?.vmLease,
+        maintenance: b?.maintenance ?? false,
+      };
+    });
+    return {
+      t: this.elapsed(),
+      scenario,
+      phase,
+      globalMaintenance: wb?.global.maintenance ?? false,
+      hosts: rows,
+      events: this.events,
+    };
+  }
+
+  /** Polls until `check` holds (sampling hypervisors meanwhile); throws with `what` on timeout. */
+  async waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutSeconds: number): Promise<number> {
+    const t0 = this.elapsed();
+    const deadline = t0 + timeoutSeconds;
+    for (;;) {
+      if (await check()) return this.elapsed() - t0;
+      if (this.elapsed() > deadline) throw new Error(`timed out after ${timeoutSeconds}s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** The published state of each host (whiteboard `state` key), by host id. */
+  async states(): Promise<Map<number, { state: string; score: number; health: string | undefined }>> {
+    const wb = await this.readWhiteboard().catch(() => undefined);
+    const out = new Map<number, { state: string; score: number; health: string | undefined }>();
+    for (const [id, b] of wb?.hosts ?? []) {
+      out.set(id, { state: b.extra.state ?? "", score: b.score, health: b.engineStatus?.health });
+    }
+    return out;
+  }
+
+  /** Destroys the engine VM on a host's hypervisor (the guest crashed). */
+  async destroyVm(hostId: number): Promise<void> {
+    await this.hypervisors.get(hostId)!.destroyDomain(this.vmId);
+    this.event(`engine VM destroyed on host${hostId} (simulated crash)`);
+  }
+
+  /** Ends every process by pid, removes bridges and (when ours) the base directory. */
+  async teardown(): Promise<void> {
+    if (this.samplerTimer) clearInterval(this.samplerTimer);
+    this.samplerTimer = undefined;
+    for (const hv of this.hypervisors.values()) await hv.close().catch(() => undefined);
+    this.hypervisors.clear();
+    await Promise.all(this.hosts.map((h) => h.teardown().catch(() => undefined)));
+    await this.engineWeb.stop().catch(() => undefined);
+    if (this.ownsBaseDir && this.baseDir) await rm(this.baseDir, { recursive: true, force: true });
+  }
+
+  /** The last lines of every host's agent and broker log, for a failed run's report. */
+  async logTails(lines = 15): Promise<string[]> {
+    const out: string[] = [];
+    for (const h of this.hosts) {
+      for (const name of ["agent.log", "broker.log"]) {
+        const text = await readFile(path.join(h.logDir, name), "utf8").catch(() => "");
+        const tail = text.trimEnd().split("\n").slice(-lines);
+        out.push(`--- ${h.name} ${name}`, ...tail);
+      }
+    }
+    return out;
+  }
+}
+
+/** hosted-engine.conf keys every demo host shares (storage keys come from storage init). */
+function sharedHostConf(fqdn: string): Array<[string, string]> {
+  return [
+    ["fqdn", fqdn],
+    ["domainType", "posixfs"],
+    ["storage", "demo:/he"],
+    ["spUUID", "00000000-0000-0000-0000-000000000000"],
+    ["vdsm_use_ssl", "False"],
+  ];
+}
+
+/** The engine OVF shipped with the project (a real engine's OVF, kept as test data). */
+export function defaultOvf(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, "test", "fixtures", "ovf", "ovf_test.xml");
+    if (existsSync(candidate)) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("no engine OVF found: pass --ovf FILE");
+    dir = up;
+  }
+}
+

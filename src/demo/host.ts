@@ -1,0 +1,178 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { haPaths } from "../common/paths.js";
+import { SanlockDaemon } from "../sim/sanlock-daemon.js";
+import { SimLibvirtd } from "../sim/libvirtd.js";
+import { runCommand, spawnTracked, type TrackedChild, terminate, isRunning, signalChild, waitExit } from "../sim/processes.js";
+import { Gateway } from "./gateway.js";
+import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
+import { binPath } from "./bin-path.js";
+
+/** Everything one simulated HA host is made of. */
+export interface DemoHostSpec {
+  id: number;
+  /** directory of this host: its HE_HA_ROOT, sanlock run dir, libvirtd dir, logs */
+  dir: string;
+  /** short unique prefix for kernel object names (bridges, veths) */
+  netPrefix: string;
+  /** hosted-engine.conf lines shared by every host (storage, vm, engine fqdn) */
+  sharedConf: Array<[string, string]>;
+  agentConf: string;
+}
+
+/**
+ * One simulated host: its own sanlock daemon, hypervisor (libvirtd serving the test
+ * driver in its own mount namespace), management bridge, network gateway, broker and
+ * agent processes, all under its own HE_HA_ROOT. Every process is started and ended by
+ * pid; `kill9()` is a hard host failure (everything SIGKILLed, its VMs gone).
+ */
+export class DemoHost {
+  readonly id: number;
+  readonly name: string;
+  readonly root: string;
+  readonly bridge: string;
+  readonly gateway = new Gateway();
+  sanlock: SanlockDaemon | undefined;
+  libvirtd: SimLibvirtd | undefined;
+  broker: TrackedChild | undefined;
+  agent: TrackedChild | undefined;
+  private bridgeCreated = false;
+
+  constructor(private readonly spec: DemoHostSpec) {
+    this.id = spec.id;
+    this.name = `host${spec.id}`;
+    this.root = spec.dir;
+    this.bridge = `${spec.netPrefix}${spec.id}br`;
+  }
+
+  get paths() {
+    return haPaths(this.root);
+  }
+
+  get libvirtUri(): string {
+    return this.libvirtd?.uri ?? "";
+  }
+
+  get logDir(): string {
+    return path.join(this.root, "var", "log");
+  }
+
+  /** Brings up the host's infrastructure (not the HA daemons). */
+  async provision(): Promise<void> {
+    const p = this.paths;
+    await mkdir(this.logDir, { recursive: true });
+    await mkdir(path.dirname(p.hostConf), { recursive: true });
+    await mkdir(path.dirname(p.agentConf), { recursive: true });
+    await mkdir(p.runDir, { recursive: true });
+    await mkdir(p.stateDir, { recursive: true });
+    await createBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
+    this.bridgeCreated = true;
+    await this.gateway.up();
+    this.sanlock = await SanlockDaemon.start({ runDir: path.join(this.root, "sanlock"), hostName: this.name });
+    this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+    const conf: Array<[string, string]> = [
+      ["host_id", String(this.id)],
+      ...this.spec.sharedConf,
+      ["bridge", this.bridge],
+      ["gateway", "127.0.0.1"],
+      ["network_test", "tcp"],
+      ["tcp_t_address", "127.0.0.1"],
+      ["tcp_t_port", String(this.gateway.port)],
+      ["libvirt_uri", this.libvirtd.uri],
+      ["conf", p.vmConf],
+    ];
+    await writeFile(p.hostConf, conf.map(([k, v]) => `${k}=${v}\n`).join(""));
+    await writeFile(p.agentConf, this.spec.agentConf);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      HE_HA_ROOT: this.root,
+      SANLOCK_RUN_DIR: this.sanlock?.runDir ?? "",
+      HE_HA_LOG_LEVEL: process.env.HE_HA_LOG_LEVEL ?? "info",
+    };
+  }
+
+  async startBroker(): Promise<void> {
+    if (this.broker && isRunning(this.broker)) return;
+    this.broker = await spawnTracked(process.execPath, [binPath("ovirt-ha-broker")], {
+      logFile: path.join(this.logDir, "broker.log"),
+      env: this.env(),
+    });
+  }
+
+  async startAgent(): Promise<void> {
+    if (this.agent && isRunning(this.agent)) return;
+    this.agent = await spawnTracked(process.execPath, [binPath("ovirt-ha-agent")], {
+      logFile: path.join(this.logDir, "agent.log"),
+      env: this.env(),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.startBroker();
+    await this.startAgent();
+  }
+
+  /** Orderly stop of the agent (SIGTERM: it publishes AgentStopped, leaves the VM running). */
+  async stopAgent(): Promise<void> {
+    if (this.agent) await terminate(this.agent, 15_000);
+    this.agent = undefined;
+  }
+
+  async stopBroker(): Promise<void> {
+    if (this.broker) await terminate(this.broker, 10_000);
+    this.broker = undefined;
+  }
+
+  /** Runs `he-ha <args>` as this host (its HE_HA_ROOT and sanlock daemon). */
+  heHa(args: string[]): Promise<{ code: number; output: string }> {
+    return runCommand(process.execPath, [binPath("he-ha"), ...args], this.env(), 60_000);
+  }
+
+  async cutNetwork(): Promise<void> {
+    await this.gateway.cut();
+  }
+
+  async restoreNetwork(): Promise<void> {
+    await this.gateway.up();
+  }
+
+  async bridgeDown(): Promise<void> {
+    await bridgeDown(this.bridge);
+  }
+
+  async bridgeUp(): Promise<void> {
+    await bridgeUp(this.bridge);
+  }
+
+  get processesState(): "up" | "down" | "partial" {
+    const up = [this.agent, this.broker].filter((c) => c && isRunning(c)).length;
+    return up === 2 ? "up" : up === 0 ? "down" : "partial";
+  }
+
+  /** Hard failure: every process of the host SIGKILLed at once; its VMs are gone. */
+  async kill9(): Promise<void> {
+    for (const c of [this.agent, this.broker]) if (c && isRunning(c)) signalChild(c, "SIGKILL");
+    await Promise.all([
+      this.sanlock?.kill9(),
+      this.libvirtd?.kill9(),
+      ...[this.agent, this.broker].map((c) => (c ? waitExit(c, 5000) : undefined)),
+    ]);
+    this.agent = undefined;
+    this.broker = undefined;
+    await this.gateway.cut();
+  }
+
+  /** Orderly teardown; safe to call twice and after kill9. */
+  async teardown(): Promise<void> {
+    await this.stopAgent().catch(() => undefined);
+    await this.stopBroker().catch(() => undefined);
+    await this.libvirtd?.stop().catch(() => undefined);
+    await this.sanlock?.stop().catch(() => undefined);
+    await this.gateway.cut();
+    if (this.bridgeCreated) await deleteBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
+    this.bridgeCreated = false;
+  }
+}

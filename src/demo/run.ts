@@ -1,0 +1,168 @@
+import { readFile } from "node:fs/promises";
+import type { Logger } from "../common/log.js";
+import { DemoCluster } from "./cluster.js";
+import { SCENARIOS } from "./scenarios.js";
+import { renderView } from "./view.js";
+
+export interface DemoOptions {
+  hosts: number;
+  scenario: string;
+  json: boolean;
+  /** redraw the live view (default: when stdout is a TTY and not --json) */
+  live?: boolean;
+  ioTimeout?: number;
+  log?: Logger;
+  out?: NodeJS.WritableStream;
+}
+
+export interface ProcessUsage {
+  processes: number;
+  rssMiB: number;
+  cpuSeconds: number;
+}
+
+export interface DemoResult {
+  scenario: string;
+  hosts: number;
+  ok: boolean;
+  error?: string;
+  figures: Record<string, number>;
+  doubleRuns: Array<{ t: number; hosts: number[] }>;
+  hypervisorSamples: number;
+  usage: ProcessUsage;
+  profile: { ioTimeout: number; hostDeadSeconds: number; loopDelay: number; hostAliveTimeout: number };
+  timeline: string[];
+  logs?: string[];
+}
+
+const CLK_TCK = 100;
+
+/** RSS and CPU time of the cluster's processes, from /proc. */
+async function usageOf(pids: number[]): Promise<ProcessUsage> {
+  let rss = 0;
+  let cpu = 0;
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+      const m = /VmRSS:\s+(\d+) kB/.exec(status);
+      rss += m ? Number(m[1]) : 0;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      cpu += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      n++;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return { processes: n, rssMiB: Math.round((rss / 1024) * 10) / 10, cpuSeconds: Math.round(cpu * 100) / 100 };
+}
+
+function clusterPids(c: DemoCluster): number[] {
+  return c.hosts.flatMap((h) =>
+    [h.agent?.pid, h.broker?.pid, h.sanlock?.running ? h.sanlock.pid : undefined, h.libvirtd?.pid ?? undefined, h.libvirtd?.keeperPid ?? undefined].filter(
+      (p): p is number => typeof p === "number",
+    ),
+  );
+}
+
+/**
+ * Runs one scenario on a fresh cluster and tears everything down, whatever happens
+ * (error, Ctrl-C): every process by its pid, bridges, the temp directory.
+ */
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const scenario = SCENARIOS[opts.scenario];
+  if (!scenario) throw new Error(`unknown scenario "${opts.scenario}": one of ${Object.keys(SCENARIOS).join(", ")}`);
+  const out = opts.out ?? process.stdout;
+  const live = opts.live ?? (!opts.json && (out as NodeJS.WriteStream).isTTY === true);
+  let cluster: DemoCluster | undefined;
+  let phase = "provisioning";
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    void cluster?.teardown().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let viewTimer: NodeJS.Timeout | undefined;
+  const result: DemoResult = {
+    scenario: opts.scenario,
+    hosts: opts.hosts,
+    ok: false,
+    figures: {},
+    doubleRuns: [],
+    hypervisorSamples: 0,
+    usage: { processes: 0, rssMiB: 0, cpuSeconds: 0 },
+    profile: { ioTimeout: 0, hostDeadSeconds: 0, loopDelay: 0, hostAliveTimeout: 0 },
+    timeline: [],
+  };
+  try {
+    cluster = await DemoCluster.create({ hosts: opts.hosts, ioTimeout: opts.ioTimeout, log: opts.log });
+    const c = cluster;
+    result.profile = {
+      ioTimeout: c.profile.ioTimeout,
+      hostDeadSeconds: c.profile.hostDeadSeconds,
+      loopDelay: c.profile.timing.loop_delay,
+      hostAliveTimeout: c.profile.timing.host_alive_timeout,
+    };
+    if (live) {
+      let drawing = false;
+      viewTimer = setInterval(() => {
+        if (drawing) return;
+        drawing = true;
+        c.sample(opts.scenario, phase)
+          .then((s) => out.write(`\x1b[2J\x1b[H${renderView(s)}`))
+          .catch(() => undefined)
+          .finally(() => {
+            drawing = false;
+          });
+      }, 1000);
+    } else if (!opts.json) {
+      c.onEvent = (line) => out.write(`${line}\n`);
+    }
+    result.figures = await scenario(c, (p) => {
+      phase = p;
+      c.event(`-- ${p}`);
+    });
+    result.usage = await usageOf(clusterPids(c));
+    result.ok = c.doubleRuns.length === 0;
+    if (!result.ok) result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
+  } catch (e) {
+    result.ok = false;
+    result.error = interrupted ? "interrupted" : (e as Error).message;
+    if (cluster) {
+      cluster.event(`FAILED: ${result.error}`);
+      result.logs = await cluster.logTails();
+    }
+  } finally {
+    if (viewTimer) clearInterval(viewTimer);
+    if (cluster) {
+      result.doubleRuns = cluster.doubleRuns;
+      result.hypervisorSamples = cluster.sampleCount;
+      result.timeline = [...cluster.events];
+      if (live) out.write(`\x1b[2J\x1b[H${renderView(await cluster.sample(opts.scenario, "done").catch(() => emptySample(opts.scenario)))}`);
+      await cluster.teardown();
+    }
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+  return result;
+}
+
+function emptySample(scenario: string) {
+  return { t: 0, scenario, phase: "done", globalMaintenance: false, hosts: [], events: [] };
+}
+
+/** The human summary printed after a run. */
+export function summary(r: DemoResult): string {
+  const lines = [
+    "",
+    `scenario ${r.scenario} on ${r.hosts} hosts: ${r.ok ? "PASSED" : "FAILED"}${r.error ? ` (${r.error})` : ""}`,
+    `profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
+    `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s)`,
+  ];
+  for (const [k, v] of Object.entries(r.figures)) lines.push(`  ${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(2)}`);
+  lines.push(`cluster processes: ${r.usage.processes}, RSS ${r.usage.rssMiB} MiB, CPU ${r.usage.cpuSeconds} s`);
+  if (r.logs) lines.push("last log lines of every host:", ...r.logs);
+  return `${lines.join("\n")}\n`;
+}

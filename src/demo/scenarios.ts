@@ -1,0 +1,233 @@
+import type { DemoCluster } from "./cluster.js";
+
+/**
+ * The demo's scenarios. Each drives a running cluster through one HA story and returns
+ * figures; it throws when the cluster does not behave as behaviour.md §3/§6 say. Every
+ * scenario runs while the cluster's sampler checks all hypervisors twice a second: the
+ * caller fails the run if the engine VM was ever seen on two hosts at once.
+ */
+export interface ScenarioFigures {
+  [name: string]: number;
+}
+
+export type Scenario = (c: DemoCluster, phase: (p: string) => void) => Promise<ScenarioFigures>;
+
+const UP_STATES = new Set(["EngineUp"]);
+const STARTING_STATES = new Set(["EngineStart", "EngineStarting", "EngineUp", "EngineUpBadHealth"]);
+
+/** Seconds a cold cluster may need to get the engine up: join + history + start + health. */
+function coldStartBudget(c: DemoCluster): number {
+  const t = c.profile.timing;
+  return 30 + 4 * t.host_alive_timeout + t.engine_starting_timeout;
+}
+
+/** Waits until exactly one host runs the engine VM and says EngineUp with good health. */
+export async function waitEngineUp(c: DemoCluster, timeoutSeconds: number, notOn: number[] = []): Promise<number> {
+  let host = 0;
+  await c.waitFor(
+    "the engine VM up with good health on exactly one host",
+    async () => {
+      const running = await c.sampleHypervisors();
+      if (running.length !== 1 || notOn.includes(running[0]!)) return false;
+      const st = (await c.states()).get(running[0]!);
+      if (!st || !UP_STATES.has(st.state) || st.health !== "good") return false;
+      host = running[0]!;
+      return true;
+    },
+    timeoutSeconds,
+  );
+  return host;
+}
+
+/** Waits until every listed host publishes one of `states`. */
+async function waitStates(c: DemoCluster, hosts: number[], states: string[], timeoutSeconds: number): Promise<void> {
+  await c.waitFor(
+    `hosts ${hosts.join(",")} in ${states.join("/")}`,
+    async () => {
+      const st = await c.states();
+      return hosts.every((h) => states.includes(st.get(h)?.state ?? ""));
+    },
+    timeoutSeconds,
+  );
+}
+
+async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<string> {
+  const r = await c.host(hostId).heHa(args);
+  if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")} on host${hostId} failed (${r.code}): ${r.output.trim()}`);
+  c.event(`host${hostId}$ he-ha ${args.join(" ")}`);
+  return r.output;
+}
+
+const others = (c: DemoCluster, id: number) => c.hosts.map((h) => h.id).filter((x) => x !== id);
+
+export const startup: Scenario = async (c, phase) => {
+  phase("cold start");
+  const t0 = c.elapsed();
+  await c.startAll();
+  const host = await waitEngineUp(c, coldStartBudget(c));
+  const up = c.elapsed() - t0;
+  c.event(`engine up on host${host} after ${up.toFixed(1)}s`);
+  phase("others settle");
+  await waitStates(c, others(c, host), ["EngineDown"], 10 * c.profile.timing.loop_delay + 30);
+  return { engine_up_seconds: up };
+};
+
+export const failover: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const victim = c.engineHosts[0]!;
+  phase(`kill host${victim}`);
+  const t0 = c.elapsed();
+  await c.host(victim).kill9();
+  c.event(`host${victim} killed hard (SIGKILL: agent, broker, sanlock, libvirtd; VM gone)`);
+  let detection = Number.NaN;
+  const budget = coldStartBudget(c) + c.profile.hostDeadSeconds;
+  phase("waiting for another host to take over");
+  await c.waitFor(
+    "another host deciding to start the engine",
+    async () => {
+      const st = await c.states();
+      return others(c, victim).some((h) => STARTING_STATES.has(st.get(h)?.state ?? ""));
+    },
+    budget,
+  );
+  detection = c.elapsed() - t0;
+  c.event(`another host decided to start after ${detection.toFixed(1)}s`);
+  const host = await waitEngineUp(c, budget, [victim]);
+  const failoverSeconds = c.elapsed() - t0;
+  c.event(`engine up on host${host} ${failoverSeconds.toFixed(1)}s after the kill`);
+  return {
+    detection_seconds: detection,
+    failover_seconds: failoverSeconds,
+    host_dead_seconds: c.profile.hostDeadSeconds,
+    failover_over_host_dead: failoverSeconds / c.profile.hostDeadSeconds,
+  };
+};
+
+export const globalMaintenance: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const host = c.engineHosts[0]!;
+  phase("global maintenance on");
+  await heHaOk(c, host, ["maintenance", "--mode", "global"]);
+  const all = c.hosts.map((h) => h.id);
+  await waitStates(c, all, ["GlobalMaintenance"], 10 * c.profile.timing.loop_delay + 30);
+  phase("engine VM killed: nobody repairs it");
+  await c.destroyVm(host);
+  const quiet = 6 * c.profile.timing.loop_delay + c.profile.timing.host_alive_timeout;
+  const t0 = c.elapsed();
+  while (c.elapsed() - t0 < quiet) {
+    const running = await c.sampleHypervisors();
+    if (running.length > 0) throw new Error(`engine VM restarted on host${running[0]} during global maintenance`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  c.event(`engine VM stayed down for ${quiet.toFixed(0)}s of global maintenance`);
+  phase("global maintenance off: repaired");
+  const t1 = c.elapsed();
+  await heHaOk(c, host, ["maintenance", "--mode", "none"]);
+  await waitEngineUp(c, coldStartBudget(c));
+  return { quiet_seconds: quiet, repair_seconds: c.elapsed() - t1 };
+};
+
+export const localMaintenance: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const host = c.engineHosts[0]!;
+  phase(`local maintenance on host${host}`);
+  const t0 = c.elapsed();
+  await heHaOk(c, host, ["maintenance", "--mode", "local"]);
+  const moved = await waitEngineUp(c, coldStartBudget(c) + c.profile.timing.engine_stop_timeout, [host]);
+  const st = (await c.states()).get(host)?.state;
+  if (st !== "LocalMaintenance") throw new Error(`host${host} publishes ${st}, expected LocalMaintenance`);
+  c.event(`engine moved from host${host} to host${moved}`);
+  return { migrate_seconds: c.elapsed() - t0 };
+};
+
+export const splitBrain: Scenario = async (c, phase) => {
+  phase("all hosts held in global maintenance");
+  await c.host(1).start();
+  await heHaOk(c, 1, ["maintenance", "--mode", "global"]);
+  await c.startAll();
+  const all = c.hosts.map((h) => h.id);
+  await waitStates(c, all, ["GlobalMaintenance"], coldStartBudget(c));
+  // every agent needs host_alive_timeout of history before it may start the engine
+  await new Promise((r) => setTimeout(r, (c.profile.timing.host_alive_timeout + 2) * 1000));
+  phase("flag cleared: every host races to EngineStart");
+  await heHaOk(c, 1, ["maintenance", "--mode", "none"]);
+  const attempted = new Set<number>();
+  const t0 = c.elapsed();
+  await c.waitFor(
+    "the race to settle",
+    async () => {
+      for (const [id, s] of await c.states()) if (STARTING_STATES.has(s.state)) attempted.add(id);
+      const running = await c.sampleHypervisors();
+      return running.length === 1 && c.elapsed() - t0 > 3 * c.profile.timing.loop_delay;
+    },
+    coldStartBudget(c),
+  );
+  const host = await waitEngineUp(c, coldStartBudget(c));
+  const refused = await refusedStarts(c);
+  c.event(`hosts that attempted to start: ${[...attempted].join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`);
+  if (attempted.size + refused.length < 2) {
+    throw new Error("only one host attempted to start: the race was not forced");
+  }
+  return { attempted: attempted.size, refused_by_lease: refused.length, winner: host };
+};
+
+/** Hosts whose agent logged a start refused by the VM lease. */
+async function refusedStarts(c: DemoCluster): Promise<number[]> {
+  const { readFile } = await import("node:fs/promises");
+  const out: number[] = [];
+  for (const h of c.hosts) {
+    const text = await readFile(`${h.logDir}/agent.log`, "utf8").catch(() => "");
+    if (text.includes("Storage of VM is locked")) out.push(h.id);
+  }
+  return out;
+}
+
+export const agentRestart: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const host = c.engineHosts[0]!;
+  phase(`restart the agent on host${host}`);
+  const before = c.sampleCount;
+  await c.host(host).stopAgent();
+  c.event(`agent on host${host} stopped (SIGTERM)`);
+  await c.host(host).startAgent();
+  c.event(`agent on host${host} started again`);
+  await waitStates(c, [host], ["EngineUp"], coldStartBudget(c));
+  await untouched(c, host, before);
+  return {};
+};
+
+export const brokerRestart: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const host = c.engineHosts[0]!;
+  phase(`restart the broker on host${host}`);
+  const before = c.sampleCount;
+  await c.host(host).stopBroker();
+  c.event(`broker on host${host} stopped`);
+  await new Promise((r) => setTimeout(r, 3000 * c.profile.timing.loop_delay));
+  await c.host(host).startBroker();
+  c.event(`broker on host${host} started again`);
+  await waitStates(c, [host], ["EngineUp"], coldStartBudget(c));
+  await untouched(c, host, before);
+  return {};
+};
+
+/** The VM stayed on `host`, and ran somewhere, in every hypervisor sample since `sinceSample`. */
+async function untouched(c: DemoCluster, host: number, sinceSample: number): Promise<void> {
+  const running = await c.sampleHypervisors();
+  if (running.length !== 1 || running[0] !== host) {
+    throw new Error(`engine VM expected on host${host} only, found on [${running.join(",")}]`);
+  }
+  if (c.sampleCount <= sinceSample) throw new Error("no hypervisor sample was taken during the restart");
+  const down = c.samplesWithoutVm.filter((n) => n > sinceSample);
+  if (down.length > 0) throw new Error(`the engine VM was down in ${down.length} samples during the restart`);
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  startup,
+  failover,
+  "global-maintenance": globalMaintenance,
+  "local-maintenance": localMaintenance,
+  "split-brain": splitBrain,
+  "agent-restart": agentRestart,
+  "broker-restart": brokerRestart,
+};

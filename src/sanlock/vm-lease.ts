@@ -1,0 +1,342 @@
+/**
+ * The engine VM's exclusive sanlock resource lease: resource `<vmId>` in lockspace
+ * `hosted-engine` on the lockspace volume at offset 1 MiB (sanlock string form
+ * `hosted-engine:<vmId>:<path>:1048576`). It is held exactly as long as the VM may run
+ * on this host; the lease that other hosts see is what keeps the VM on one host.
+ *
+ * Relation to libvirt's own sanlock lock manager on production hosts: there, qemu.conf
+ * sets lock_manager = "sanlock" and the domain XML carries a <lease> (lockspace, key,
+ * target path/offset); libvirt's lock driver registers the qemu process and acquires
+ * that lease before the guest CPUs start, so the lease belongs to qemu and dies with it
+ * (and sanlock kills qemu if the lockspace is lost). The agent takes the SAME resource
+ * (same lockspace, key = vmId, same path and offset) itself, before asking libvirt to
+ * start the VM, so it works with hypervisors that have no lock manager (the test driver
+ * here). On a host where libvirt's sanlock lock manager is also enabled, the agent must
+ * release its lease right before the start and let qemu's lock take over, because
+ * sanlock refuses a second exclusive acquire of one resource even on the same host.
+ *
+ * Our lease is acquired with SANLK_RES_PERSISTENT by this process's registered
+ * connection: when the agent exits (restart, crash) the lease is not released but kept
+ * by the daemon as an orphan, still owned by this host on disk; the next agent adopts it
+ * with SANLK_ACQUIRE_ORPHAN. The lockspace is marked USED_BY_ORPHANS when joined, so
+ * the host's delta lease cannot be dropped while the orphan exists. Keep the instance
+ * (and so the registration fd) for the agent's whole life.
+ */
+import type { Logger } from "../common/log.js";
+import { LeaseHeldError, SanlockError } from "./errors.js";
+import {
+  callAsync,
+  Errno,
+  type HostValue,
+  type ResourceValue,
+  resourceValue,
+  SANLK_ACQUIRE_LVB,
+  SANLK_ACQUIRE_ORPHAN_ONLY,
+  SANLK_ACQUIRE_OWNER_NOWAIT,
+  SANLK_RES_PERSISTENT,
+  SanlockRv,
+  sanlockNative,
+} from "./native.js";
+
+/** offset of the engine VM lease on the lockspace volume */
+export const VM_LEASE_OFFSET = 1_048_576;
+
+export interface VmLeaseSpec {
+  /** `hosted-engine` */
+  lockspace: string;
+  /** engine VM uuid: the resource name */
+  vmId: string;
+  /** lockspace volume path */
+  path: string;
+  /** VM_LEASE_OFFSET for HA */
+  offset: number;
+  /** this host's id in the lockspace */
+  hostId: number;
+}
+
+export interface KillPath {
+  /** program sanlock runs (instead of SIGTERM) when this host must give the lease up */
+  path: string;
+  args: string[];
+}
+
+export interface VmLeaseOptions {
+  log: Logger;
+  /**
+   * When the lockspace fails (storage lost), sanlock must stop whoever holds the lease.
+   * By default it signals this process (SIGTERM, later SIGKILL). A kill path lets it
+   * run a program instead, e.g. one that destroys the engine VM on this host.
+   */
+  killPath?: KillPath;
+}
+
+export type AcquireResult = "acquired" | "adopted" | "already-held";
+export type ReleaseResult = "released" | "not-held";
+export type LeaseState = "held" | "not-held";
+
+export interface LeaseOwner {
+  hostId: number;
+  generation: number;
+  timestamp: number;
+}
+
+/** return codes meaning "another host has it" */
+const HELD_ELSEWHERE = new Set<number>([
+  -Errno.EAGAIN,
+  SanlockRv.ACQUIRE_IDLIVE,
+  SanlockRv.ACQUIRE_OWNED,
+  SanlockRv.ACQUIRE_OTHER,
+  SanlockRv.ACQUIRE_SHRETRY,
+  SanlockRv.ACQUIRE_OWNED_RETRY,
+]);
+
+/** return codes meaning our registered connection to the daemon is gone */
+const CONNECTION_LOST = new Set<number>([
+  -1,
+  -Errno.EPIPE,
+  -Errno.ECONNRESET,
+  -Errno.ENOTCONN,
+  -Errno.ECONNREFUSED,
+]);
+
+const SANLK_HELPER_LEN = 128;
+
+export class VmLease {
+  readonly spec: VmLeaseSpec;
+  private readonly log: Logger;
+  private readonly killPath: KillPath | undefined;
+  private sock = -1;
+  private heldByUs = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(spec: VmLeaseSpec, opts: VmLeaseOptions) {
+    this.spec = spec;
+    this.log = opts.log;
+    this.killPath = opts.killPath;
+    if (opts.killPath) checkKillPath(opts.killPath);
+  }
+
+  /** `hosted-engine:<vmId>:<path>:<offset>` as sanlock prints it */
+  get resourceString(): string {
+    const { lockspace, vmId, path, offset } = this.spec;
+    return `${lockspace}:${vmId}:${path.replaceAll(":", "\\:")}:${offset}`;
+  }
+
+  /**
+   * Takes the lease for this process: adopts this host's orphan if there is one,
+   * otherwise acquires it. Never waits for another host's lease to expire: if another
+   * host holds it (or held it and is not yet known dead), LeaseHeldError.
+   */
+  acquire(): Promise<AcquireResult> {
+    return this.serialized(async () => {
+      if (this.heldByUs && (await this.heldByThisProcess())) return "already-held";
+      if (await this.adoptOrphan()) return "adopted";
+      const rv = await this.acquireRaw(SANLK_ACQUIRE_OWNER_NOWAIT);
+      if (rv === 0 || rv === -Errno.EEXIST) {
+        this.heldByUs = true;
+        this.log.info({ resource: this.resourceString }, "engine VM lease acquired");
+        return "acquired";
+      }
+      throw await this.acquireError(rv);
+    });
+  }
+
+  /** Adopts this host's orphaned lease (left by a previous agent); false when none. */
+  adopt(): Promise<boolean> {
+    return this.serialized(() => this.adoptOrphan());
+  }
+
+  /** Releases the lease, whether this process or an orphan holds it. */
+  release(): Promise<ReleaseResult> {
+    return this.serialized(async () => {
+      if (!this.heldByUs && !(await this.adoptOrphan())) return "not-held";
+      const sock = await this.registered();
+      const rv = await callAsync(sanlockNative().release, sock, -1, 0, 1, [this.resource(0)]);
+      this.heldByUs = false;
+      if (rv === 0) {
+        this.log.info({ resource: this.resourceString }, "engine VM lease released");
+        return "released";
+      }
+      if (CONNECTION_LOST.has(rv)) this.dropConnection();
+      if (rv === -Errno.ENOENT) return "not-held";
+      throw new SanlockError("release", rv, this.resourceString);
+    });
+  }
+
+  /** "held" when this host holds the lease: this process, or an orphan on this host. */
+  inquire(): Promise<LeaseState> {
+    return this.serialized(async () => {
+      if (this.heldByUs && (await this.heldByThisProcess())) return "held";
+      const owner = await this.readOwner();
+      if (owner === null || owner.hostId !== this.spec.hostId) return "not-held";
+      const generation = await this.ownGeneration();
+      return generation !== null && generation === owner.generation ? "held" : "not-held";
+    });
+  }
+
+  /** The current exclusive owner as written on the storage, or null when free. */
+  owner(): Promise<LeaseOwner | null> {
+    return this.serialized(() => this.readOwner());
+  }
+
+  /**
+   * Closes the registration. A held lease is not released: it stays with this host as
+   * an orphan until a new process adopts or releases it.
+   */
+  close(): void {
+    if (this.sock >= 0) {
+      sanlockNative().closeFd(this.sock);
+      this.sock = -1;
+    }
+    this.heldByUs = false;
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private resource(flags: number): ResourceValue {
+    const { lockspace, vmId, path, offset } = this.spec;
+    return resourceValue(lockspace, vmId, path, offset, flags);
+  }
+
+  private async registered(): Promise<number> {
+    if (this.sock >= 0) return this.sock;
+    const native = sanlockNative();
+    const sock = await callAsync(native.register);
+    if (sock < 0) throw new SanlockError("register", sock, "is the sanlock daemon running?");
+    if (this.killPath) {
+      const args = this.killPath.args.map((a) => a.replaceAll(" ", "\\ ")).join(" ");
+      const rv = await callAsync(native.killpath, sock, 0, this.killPath.path, args);
+      if (rv < 0) {
+        native.closeFd(sock);
+        throw new SanlockError("killpath", rv, this.killPath.path);
+      }
+    }
+    this.sock = sock;
+    return sock;
+  }
+
+  private dropConnection(): void {
+    this.log.warn({ resource: this.resourceString }, "lost the registration with sanlock");
+    this.close();
+  }
+
+  private async acquireRaw(flags: number): Promise<number> {
+    const sock = await this.registered();
+    const rv = await callAsync(
+      sanlockNative().acquire,
+      sock,
+      -1,
+      flags,
+      1,
+      [this.resource(SANLK_RES_PERSISTENT)],
+      null,
+    );
+    if (CONNECTION_LOST.has(rv)) this.dropConnection();
+    return rv;
+  }
+
+  private async adoptOrphan(): Promise<boolean> {
+    // sanlock 3.8 tests "orphan only" as `cmd_flags & 1` (the LVB bit) before creating a
+    // new lock, so without LVB an "adopt" of a missing orphan acquires the lease afresh.
+    // With LVB set it answers ENOENT as documented; an adopted orphan never reads the LVB.
+    const rv = await this.acquireRaw(
+      SANLK_ACQUIRE_ORPHAN_ONLY | SANLK_ACQUIRE_LVB | SANLK_ACQUIRE_OWNER_NOWAIT,
+    );
+    if (rv === 0) {
+      this.heldByUs = true;
+      this.log.info({ resource: this.resourceString }, "adopted the orphaned engine VM lease");
+      return true;
+    }
+    if (rv === -Errno.ENOENT || HELD_ELSEWHERE.has(rv) || CONNECTION_LOST.has(rv)) return false;
+    throw new SanlockError("acquire (orphan)", rv, this.resourceString);
+  }
+
+  private async acquireError(rv: number): Promise<Error> {
+    if (!HELD_ELSEWHERE.has(rv)) return new SanlockError("acquire", rv, this.resourceString);
+    let ownerHostId: number | null = null;
+    try {
+      ownerHostId = (await this.readOwner())?.hostId ?? null;
+    } catch {
+      ownerHostId = null;
+    }
+    return new LeaseHeldError(this.resourceString, rv, ownerHostId);
+  }
+
+  private async heldByThisProcess(): Promise<boolean> {
+    const sock = await this.registered();
+    const count = [0];
+    const state: (string | null)[] = [null];
+    const rv = await callAsync(sanlockNative().inquire, sock, -1, 0, count, state);
+    if (rv < 0) {
+      if (CONNECTION_LOST.has(rv)) this.dropConnection();
+      this.heldByUs = false;
+      return false;
+    }
+    const held = (state[0] ?? "")
+      .split(" ")
+      .some((r) => r.startsWith(`${this.spec.lockspace}:${this.spec.vmId}:`));
+    this.heldByUs = held;
+    return held;
+  }
+
+  private async readOwner(): Promise<LeaseOwner | null> {
+    const native = sanlockNative();
+    const hosts: unknown[] = [null];
+    const count = [0];
+    const rv = await callAsync(native.readResourceOwners, this.resource(0), 0, hosts, count);
+    const owners = native.takeHosts(hosts[0], count[0] ?? 0);
+    if (rv < 0) throw new SanlockError("read_resource_owners", rv, this.resourceString);
+    const owner = owners.find((h) => Number(h.timestamp) !== 0);
+    return owner ? toOwner(owner) : null;
+  }
+
+  /**
+   * This host's current generation in the lockspace. Right after a join the daemon
+   * answers EAGAIN for a few seconds; then we ask again, and give up with null.
+   */
+  private async ownGeneration(): Promise<number | null> {
+    const native = sanlockNative();
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const hosts: unknown[] = [null];
+      const count = [0];
+      const rv = await callAsync(
+        native.getHosts,
+        this.spec.lockspace,
+        this.spec.hostId,
+        hosts,
+        count,
+        0,
+      );
+      const found = native.takeHosts(hosts[0], count[0] ?? 0);
+      if (rv === -Errno.EAGAIN) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (rv < 0) return null;
+      const me = found.find((h) => Number(h.host_id) === this.spec.hostId);
+      return me ? Number(me.generation) : null;
+    }
+    return null;
+  }
+}
+
+function toOwner(h: HostValue): LeaseOwner {
+  return {
+    hostId: Number(h.host_id),
+    generation: Number(h.generation),
+    timestamp: Number(h.timestamp),
+  };
+}
+
+function checkKillPath(k: KillPath): void {
+  const args = k.args.map((a) => a.replaceAll(" ", "\\ ")).join(" ");
+  if (k.path.length >= SANLK_HELPER_LEN || args.length >= SANLK_HELPER_LEN) {
+    throw new Error(
+      `sanlock kill path and its arguments must each be shorter than ${SANLK_HELPER_LEN} characters: ${k.path} ${args}`,
+    );
+  }
+}

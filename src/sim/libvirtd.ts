@@ -1,0 +1,173 @@
+/**
+ * One simulated host's hypervisor: a libvirtd serving libvirt's test driver, reached at
+ * `test+unix:///default?socket=<dir>/libvirt-sock`, so the host's agent, broker and
+ * anyone else share one fake hypervisor that outlives them.
+ *
+ * - Several run side by side: each libvirtd lives in its own mount namespace
+ *   (`unshare -m --propagation private`) with tmpfs over /run/libvirt, /var/lib/libvirt
+ *   and /var/cache/libvirt, so their pid files and state never collide. The namespace
+ *   ends with the daemon (its only process); nothing is left mounted.
+ * - The keeper: the test driver's shared "default" hypervisor is reset when its last
+ *   client disconnects. A `virsh -c <uri>` shell that we never send a command to keeps
+ *   one connection open for the sim's lifetime, so domains survive agent and broker
+ *   restarts, exactly like a real host's VMs. The keeper is a child of the process that
+ *   started the sim (the demo or the test), not of the agent.
+ * - Hard failure (`kill9`) ends libvirtd and the keeper with SIGKILL: every VM of the
+ *   host is gone. `restart()` is a clean libvirtd restart; the test driver then starts
+ *   empty (its default domain "test" only).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  isRunning,
+  pollUntil,
+  signalChild,
+  spawnTracked,
+  type TrackedChild,
+  terminate,
+  unixSocketAccepts,
+  waitExit,
+} from "./processes.js";
+
+export interface LibvirtdOptions {
+  /** directory for the sockets, config, pid file and logs (created if missing) */
+  dir: string;
+  /** how long to wait for the socket (default 20 s) */
+  startTimeoutMs?: number;
+}
+
+const NAMESPACE_SCRIPT = [
+  "set -e",
+  "for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do",
+  '  mkdir -p "$d"',
+  '  mount -t tmpfs -o mode=0755 tmpfs "$d"',
+  "done",
+  'exec libvirtd -f "$1" -p "$2"',
+].join("\n");
+
+export class SimLibvirtd {
+  readonly dir: string;
+  readonly uri: string;
+  private readonly startTimeoutMs: number;
+  private daemon: TrackedChild | null = null;
+  private keeper: TrackedChild | null = null;
+
+  private constructor(opts: LibvirtdOptions) {
+    this.dir = opts.dir;
+    this.uri = `test+unix:///default?socket=${join(opts.dir, "libvirt-sock")}`;
+    this.startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+  }
+
+  /** Starts libvirtd in its own mount namespace plus the keeper connection. */
+  static async start(opts: LibvirtdOptions): Promise<SimLibvirtd> {
+    const sim = new SimLibvirtd(opts);
+    await mkdir(opts.dir, { recursive: true });
+    await writeFile(
+      join(opts.dir, "libvirtd.conf"),
+      [
+        `unix_sock_dir = ${JSON.stringify(opts.dir)}`,
+        'auth_unix_rw = "none"',
+        'auth_unix_ro = "none"',
+        'unix_sock_rw_perms = "0770"',
+        'log_outputs = "3:stderr"',
+        "",
+      ].join("\n"),
+    );
+    try {
+      await sim.startProcesses();
+    } catch (err) {
+      await sim.kill9();
+      throw err;
+    }
+    return sim;
+  }
+
+  get pid(): number | null {
+    return this.daemon && isRunning(this.daemon) ? this.daemon.pid : null;
+  }
+
+  get keeperPid(): number | null {
+    return this.keeper && isRunning(this.keeper) ? this.keeper.pid : null;
+  }
+
+  get running(): boolean {
+    return this.pid !== null;
+  }
+
+  /** Orderly stop: the keeper, then libvirtd (SIGTERM, SIGKILL after `graceMs`). */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.keeper) await terminate(this.keeper, 2000);
+    if (this.daemon) await terminate(this.daemon, graceMs);
+    this.keeper = null;
+    this.daemon = null;
+  }
+
+  /** Hard failure of the hypervisor: SIGKILL to libvirtd and the keeper. */
+  async kill9(): Promise<void> {
+    for (const c of [this.keeper, this.daemon]) {
+      if (c && isRunning(c)) {
+        signalChild(c, "SIGKILL");
+        await waitExit(c, 5000);
+      }
+    }
+    this.keeper = null;
+    this.daemon = null;
+  }
+
+  /** Clean restart on the same socket (same URI); the test driver starts empty. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.startProcesses();
+  }
+
+  private async startProcesses(): Promise<void> {
+    const sock = join(this.dir, "libvirt-sock");
+    const daemon = await spawnTracked(
+      "unshare",
+      [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        NAMESPACE_SCRIPT,
+        "libvirtd-sim",
+        join(this.dir, "libvirtd.conf"),
+        join(this.dir, "libvirtd.pid"),
+      ],
+      { logFile: join(this.dir, "libvirtd.log") },
+    );
+    this.daemon = daemon;
+    await pollUntil(
+      `libvirtd socket ${sock}`,
+      async () => {
+        if (!isRunning(daemon)) {
+          throw new Error(`libvirtd exited at start; see ${join(this.dir, "libvirtd.log")}`);
+        }
+        return unixSocketAccepts(sock);
+      },
+      this.startTimeoutMs,
+    );
+    await this.startKeeper();
+  }
+
+  private async startKeeper(): Promise<void> {
+    const log = join(this.dir, "keeper.log");
+    await writeFile(log, "");
+    const keeper = await spawnTracked("virsh", ["-q", "-c", this.uri], {
+      logFile: log,
+      stdin: "pipe",
+    });
+    this.keeper = keeper;
+    // Ask the keeper for its URI: the answer proves its connection is open.
+    keeper.child.stdin?.write("uri\n");
+    await pollUntil(
+      "the libvirt keeper connection",
+      async () => {
+        if (!isRunning(keeper)) throw new Error(`libvirt keeper (virsh) exited; see ${log}`);
+        return (await readFile(log, "utf8")).includes("test+unix:///default");
+      },
+      this.startTimeoutMs,
+    );
+  }
+}

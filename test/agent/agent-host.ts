@@ -1,0 +1,251 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BrokerClient } from "../../src/broker/client.js";
+import { type HaPaths, haPaths } from "../../src/common/paths.js";
+import { SimLibvirtd } from "../../src/sim/libvirtd.js";
+import {
+  isRunning,
+  pollUntil,
+  runCommand,
+  signalChild,
+  spawnTracked,
+  type TrackedChild,
+  terminate,
+  waitExit,
+} from "../../src/sim/processes.js";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
+import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
+import type { HostBlock } from "../../src/storage/whiteboard/types.js";
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
+const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
+export const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
+
+/** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
+export const FAST_TIMING = [
+  "[timing]",
+  "loop_delay = 1",
+  "broker_storage_cycle = 0.2",
+  "host_alive_timeout = 3",
+  "engine_starting_timeout = 120",
+  "engine_bad_health_timeout = 60",
+  "engine_stop_timeout = 30",
+  "engine_away_timeout = 5",
+  "vm_unexpected_shutdown_expiration = 30",
+  "engine_retry_expiration = 30",
+  "history_window = 60",
+  "local_maintenance_poll = 0.2",
+  "cpu_load_sample = 1",
+  "cpu_load_refresh = 5",
+  "",
+].join("\n");
+
+/** An HTTP server answering the engine's health page with 200 (engine "good"). */
+export async function startHealthServer(): Promise<{ fqdn: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    res.writeHead(req.url === "/ovirt-engine/services/health" ? 200 : 404);
+    res.end("DB Up!Welcome to Health Status!");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    fqdn: `127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export async function makeStorage(dir: string): Promise<StorageInitResult> {
+  return initStorageDomain({
+    domain: path.join(dir, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
+    hostConf: "fqdn=engine.example.com\nstorage=nfs.example.com:/he\ndomainType=nfs\n",
+    ovf: await readFile(OVF, "utf8"),
+    ioTimeout: 1,
+  });
+}
+
+/**
+ * One simulated HA host for agent tests: its own HE_HA_ROOT, a real sanlock daemon, a
+ * libvirtd serving the test driver (the VM outlives agent and broker), a real broker
+ * process and the agent process, both run from the sources through tsx.
+ */
+export class AgentHost {
+  readonly paths: HaPaths;
+  readonly client: BrokerClient;
+  broker: TrackedChild | null = null;
+  agent: TrackedChild | null = null;
+
+  private constructor(
+    readonly root: string,
+    readonly hostId: number,
+    readonly storage: StorageInitResult,
+    readonly sanlock: SanlockDaemon,
+    readonly libvirtd: SimLibvirtd,
+  ) {
+    this.paths = haPaths(root);
+    this.client = new BrokerClient(this.paths.brokerSocket, { timeoutMs: 5000 });
+  }
+
+  static async create(
+    root: string,
+    hostId: number,
+    storage: StorageInitResult,
+    fqdn: string,
+  ): Promise<AgentHost> {
+    await mkdir(root, { recursive: true });
+    const [sanlock, libvirtd] = await Promise.all([
+      SanlockDaemon.start({ runDir: path.join(root, "sanlock"), hostName: `host${hostId}` }),
+      SimLibvirtd.start({ dir: path.join(root, "libvirt") }),
+    ]);
+    const host = new AgentHost(root, hostId, storage, sanlock, libvirtd);
+    const p = host.paths;
+    await mkdir(path.dirname(p.hostConf), { recursive: true });
+    await mkdir(path.dirname(p.agentConf), { recursive: true });
+    const conf = [
+      `host_id=${hostId}`,
+      `fqdn=${fqdn}`,
+      "storage=nfs.example.com:/he",
+      "domainType=nfs",
+      "network_test=none",
+      "gateway=127.0.0.1",
+      "bridge=lo",
+      `libvirt_uri=${libvirtd.uri}`,
+      ...storage.confLines.map(([k, v]) => `${k}=${v}`),
+      "",
+    ].join("\n");
+    await writeFile(p.hostConf, conf);
+    await writeFile(p.agentConf, FAST_TIMING);
+    return host;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      HE_HA_ROOT: this.root,
+      SANLOCK_RUN_DIR: this.sanlock.runDir,
+      HE_HA_SOCKET_GROUP: "",
+    };
+  }
+
+  get agentLogFile(): string {
+    return path.join(this.root, "agent.log");
+  }
+
+  async agentLog(): Promise<string> {
+    return readFile(this.agentLogFile, "utf8").catch(() => "");
+  }
+
+  async startBroker(): Promise<void> {
+    this.broker = await spawnTracked(
+      process.execPath,
+      ["--import", "tsx", BROKER, "--log-level", "info", "--no-log-pretty"],
+      { logFile: path.join(this.root, "broker.log"), env: this.env },
+    );
+    const b = this.broker;
+    await pollUntil(
+      "broker socket",
+      async () => {
+        if (!isRunning(b))
+          throw new Error(
+            `broker exited:\n${await readFile(path.join(this.root, "broker.log"), "utf8")}`,
+          );
+        return this.client.getStats().then(
+          () => true,
+          () => false,
+        );
+      },
+      30_000,
+      100,
+    );
+  }
+
+  async stopBroker(): Promise<void> {
+    if (this.broker) await terminate(this.broker, 15_000);
+    this.broker = null;
+  }
+
+  async startAgent(args: string[] = []): Promise<TrackedChild> {
+    this.agent = await spawnTracked(
+      process.execPath,
+      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      { logFile: this.agentLogFile, env: this.env },
+    );
+    return this.agent;
+  }
+
+  /** Another agent process (e.g. `--cleanup`) next to the daemon, logging to its own file. */
+  async startAgentProcess(args: string[]): Promise<TrackedChild> {
+    return spawnTracked(
+      process.execPath,
+      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      {
+        logFile: path.join(this.root, `agent-${args.join("").replace(/\W/g, "")}.log`),
+        env: this.env,
+      },
+    );
+  }
+
+  /** SIGTERM and wait; the exit code (or signal) */
+  async stopAgent(): Promise<number | string | null> {
+    const a = this.agent;
+    if (!a) return null;
+    signalChild(a, "SIGTERM");
+    if (!(await waitExit(a, 60_000))) {
+      signalChild(a, "SIGKILL");
+      await waitExit(a, 5000);
+    }
+    this.agent = null;
+    return a.exited;
+  }
+
+  /** this host's block as the broker reads it from storage, or undefined */
+  async ownBlock(): Promise<HostBlock | undefined> {
+    const seg = (await this.client.getStats()).get(this.hostId);
+    if (!seg) return undefined;
+    const r = decodeHostBlock(seg, this.hostId);
+    return r?.ok ? r.block : undefined;
+  }
+
+  /** waits until this host's published state is `state` */
+  async waitState(state: string | RegExp, timeoutMs = 90_000): Promise<HostBlock> {
+    let last: HostBlock | undefined;
+    await pollUntil(
+      `host ${this.hostId} state ${state}`,
+      async () => {
+        last = await this.ownBlock().catch(() => undefined);
+        const s = last?.extra.state ?? "";
+        return typeof state === "string" ? s === state : state.test(s);
+      },
+      timeoutMs,
+      200,
+    ).catch(async (e: Error) => {
+      throw new Error(
+        `${e.message}; last block: ${JSON.stringify(last?.extra)}\n${(await this.agentLog()).slice(-4000)}`,
+      );
+    });
+    return last!;
+  }
+
+  /** `virsh domstate` of the engine VM: running, shut off, ... or "absent" */
+  async vmState(): Promise<string> {
+    const r = await runCommand("virsh", ["-c", this.libvirtd.uri, "domstate", this.storage.vmId]);
+    return r.code === 0 ? r.output.trim() : "absent";
+  }
+
+  /** `sanlock client status` of this host's daemon */
+  async sanlockStatus(): Promise<string> {
+    return (await this.sanlock.client(["client", "status"])).output;
+  }
+
+  async destroy(): Promise<void> {
+    this.client.close();
+    if (this.agent) await terminate(this.agent, 30_000);
+    await this.stopBroker();
+    await this.libvirtd.stop().catch(() => undefined);
+    await this.sanlock.stop().catch(() => undefined);
+  }
+}

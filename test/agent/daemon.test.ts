@@ -1,0 +1,137 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../src/sim/processes.js";
+import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
+import { writeAtStart } from "../../src/storage/archive/volume.js";
+import type { StorageInitResult } from "../../src/storage/init.js";
+import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
+
+/**
+ * One HA host with every component real: sanlock daemon, libvirtd (test driver) that
+ * outlives the agent, the broker process and the agent process. The tests run in order.
+ */
+describe("ovirt-ha-agent on a real host", () => {
+  let dir: string;
+  let storage: StorageInitResult;
+  let host: AgentHost;
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-daemon-"));
+    health = await startHealthServer();
+    storage = await makeStorage(dir);
+    host = await AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn);
+    await host.startBroker();
+  }, 120_000);
+
+  afterAll(async () => {
+    await host?.destroy();
+    await health?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("starts the engine VM under its sanlock lease and reaches EngineUp", async () => {
+    await host.startAgent();
+    const block = await host.waitState("EngineUp", 120_000);
+    expect(block.score).toBeGreaterThan(0);
+    expect(block.engineStatus).toMatchObject({ vm: "up", health: "good" });
+    expect(await host.vmState()).toBe("running");
+    expect(await host.sanlockStatus()).toMatch(
+      new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
+    );
+    const vmConf = await readFile(host.paths.vmConf, "utf8");
+    expect(vmConf).toContain(`vmId=${storage.vmId}`);
+    expect(await readFile(host.paths.sharedHostConfCache, "utf8")).toContain(
+      `vmid=${storage.vmId}`,
+    );
+  }, 180_000);
+
+  it("a broker restart does not restart the VM", async () => {
+    const before = await host.agentLog();
+    await host.stopBroker();
+    await new Promise((r) => setTimeout(r, 3000));
+    await host.startBroker();
+    await host.waitState("EngineUp", 60_000);
+    // two more loops after the broker is back
+    const seen = (await host.ownBlock())!.timestamp;
+    await pollUntil(
+      "two agent loops",
+      async () => ((await host.ownBlock())?.timestamp ?? 0) >= seen + 2,
+      30_000,
+      200,
+    );
+    expect(await host.vmState()).toBe("running");
+    const after = (await host.agentLog()).slice(before.length);
+    expect(after).toContain("broker unreachable");
+    expect(after).not.toMatch(
+      /engine VM started|engine VM shutdown requested|engine VM powered off/,
+    );
+  }, 120_000);
+
+  it("SIGTERM publishes AgentStopped and leaves the running VM and its lease alone", async () => {
+    expect(await host.stopAgent()).toBe(0);
+    const block = await host.ownBlock();
+    expect(block).toMatchObject({ stopped: true, score: 0 });
+    expect(block?.extra.state).toBe("AgentStopped");
+    expect(await host.vmState()).toBe("running");
+    // the lease stays with this host as an orphan, and so does the lockspace
+    const status = await host.sanlockStatus();
+    expect(status).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:.* ORPHAN$`, "m"));
+    expect(status).toMatch(/^s hosted-engine:1:/m);
+  }, 120_000);
+
+  it("a restarted agent adopts the running VM and its lease without touching it", async () => {
+    const before = await host.agentLog();
+    await host.startAgent();
+    await host.waitState("EngineUp", 90_000);
+    expect(await host.vmState()).toBe("running");
+    const status = await host.sanlockStatus();
+    expect(status).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    expect(status).not.toMatch(/ORPHAN/);
+    const after = (await host.agentLog()).slice(before.length);
+    expect(after).toContain("engine VM already running here");
+    expect(after).not.toMatch(
+      /engine VM started|engine VM shutdown requested|engine VM powered off/,
+    );
+  }, 120_000);
+
+  it("a corrupt archive and OVF_STORE keep the last good vm.conf", async () => {
+    const good = await readFile(host.paths.vmConf, "utf8");
+    const archive = await readConfArchive(storage.volumes.conf.path);
+    await writeAtStart(storage.volumes.conf.path, Buffer.alloc(20480, 0x41));
+    await writeAtStart(storage.volumes.ovfStore!.path, Buffer.alloc(20480, 0x42));
+    try {
+      await pollUntil(
+        "the agent to notice the broken archive",
+        async () => /cannot read the configuration archive/.test(await host.agentLog()),
+        30_000,
+        200,
+      );
+      await pollUntil(
+        "the broken OVF to be logged",
+        async () => /OVF_STORE/.test(await host.agentLog()),
+        30_000,
+        200,
+      );
+      expect(await readFile(host.paths.vmConf, "utf8")).toBe(good);
+      expect((await host.ownBlock())?.extra.state).toBe("EngineUp");
+    } finally {
+      await writeConfArchive(storage.volumes.conf.path, archive.members);
+    }
+  }, 120_000);
+
+  it("--cleanup refuses while the agent's block does not say stopped", async () => {
+    const cleaner = await host.startAgentProcess(["--cleanup"]);
+    expect(await cleaner.exited).toBe(1);
+  }, 60_000);
+
+  it("--cleanup erases the segment once the agent has stopped", async () => {
+    expect(await host.stopAgent()).toBe(0);
+    expect((await host.ownBlock())?.stopped).toBe(true);
+    const cleaner = await host.startAgentProcess(["--cleanup"]);
+    expect(await cleaner.exited).toBe(0);
+    expect((await host.client.getStats()).has(1)).toBe(false);
+  }, 90_000);
+});

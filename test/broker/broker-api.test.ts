@@ -1,0 +1,372 @@
+import { execFile } from "node:child_process";
+import { stat } from "node:fs/promises";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { XmlRpcFault } from "../../src/broker/client.js";
+import type { BrokerStatus } from "../../src/broker/status.js";
+import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
+import { haPaths } from "../../src/common/paths.js";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import {
+  type BrokerProcess,
+  hostBlock,
+  makeDomain,
+  makeHostRoot,
+  removeDir,
+  segmentOnDisk,
+  spawnBroker,
+  type TestDomain,
+  tempDir,
+} from "./broker-harness.js";
+
+const PY_CLIENT = fileURLToPath(new URL("../python/broker_client.py", import.meta.url));
+
+function run(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: env ?? process.env, timeout: 60_000 }, (e, out, err) => {
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err });
+    });
+  });
+}
+
+/**
+ * A raw HTTP request on the unix socket: what a hostile or sloppy client sends. A server
+ * that answers before the body is fully sent and closes is reported as status 0 unless
+ * its answer arrived first.
+ */
+function raw(
+  socketPath: string,
+  method: string,
+  urlPath: string,
+  body: string | Buffer,
+  type = "text/xml",
+) {
+  return new Promise<{ status: number; body: string }>((resolve) => {
+    let answered: { status: number; body: string } | undefined;
+    const req = http.request(
+      {
+        socketPath,
+        method,
+        path: urlPath,
+        headers: { "content-type": type, "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => {
+          answered = { status: res.statusCode ?? 0, body: text };
+          resolve(answered);
+        });
+      },
+    );
+    req.on("error", (e) =>
+      resolve(answered ?? { status: 0, body: `connection closed: ${e.message}` }),
+    );
+    req.end(body);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("ovirt-ha-broker API over its unix socket", () => {
+  let dir: string;
+  let domain: TestDomain;
+  let sanlock: SanlockDaemon | undefined;
+  let broker: BrokerProcess | undefined;
+  let socket: string;
+
+  beforeAll(async () => {
+    dir = await tempDir("broker-api");
+    domain = await makeDomain(dir);
+    sanlock = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock1"), hostName: "host1" });
+    const joined = await sanlock.client([
+      "client",
+      "add_lockspace",
+      "-o",
+      "1",
+      "-s",
+      `hosted-engine:1:${domain.lockspace}:0`,
+    ]);
+    expect(joined.output).toContain("done 0");
+    const root = await makeHostRoot(dir, 1, domain);
+    socket = haPaths(root).brokerSocket;
+    // a socket file left by a broker that died: bound, never removed, nobody listening
+    const stale = await run("python3", [
+      "-c",
+      "import os,socket,sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+      socket,
+    ]);
+    expect(stale.code).toBe(0);
+    broker = await spawnBroker(root, sanlock.env);
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+    await sanlock?.stop();
+    await removeDir(dir);
+  });
+
+  it("replaces a stale socket file and serves on a 0660 socket", async () => {
+    const st = await stat(socket);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o660);
+    expect(await broker!.log()).toContain("removed stale broker socket");
+  });
+
+  it("answers every method to Python's xmlrpc.client connected the way VDSM and hosted-engine connect", async () => {
+    const block = hostBlock(1, 1000, 3400);
+    const res = await run("python3", [PY_CLIENT, socket, "all", block.toString("base64")]);
+    expect(res.err).toBe("");
+    const r = JSON.parse(res.out);
+    expect(r.start_monitor).toBe("mem-free");
+    expect(typeof r.status_monitor).toBe("string");
+    expect(r.status_unknown_monitor.faultString).toContain("no-such-monitor");
+    expect(r.put_stats).toBe("ok");
+    // the put is answered at once, padded to a whole segment, as the original did
+    expect(r.get_stats_after_put["1"].length).toBe(4096);
+    expect(r.get_stats_after_put["1"].first_line).toBe(
+      block.subarray(0, 512).toString().replace(/\0+$/, ""),
+    );
+    expect(r.set_global_maintenance).toBe("ok");
+    expect(r.get_stats_after_global["0"].lines).toEqual(["maintenance=True"]);
+    expect(r.get_stats_after_global["0"].length).toBe(4096);
+    expect(r.is_host_alive_before_push).toEqual([]);
+    expect(r.push_hosts_state).toBe("ok");
+    expect(r.is_host_alive).toEqual([1, 2]);
+    expect(r.notify).toBe("ignored");
+    expect(r.lock_host_id).toEqual({ result: "ok" });
+    expect(r.start_domain_monitor).toBe("ok");
+    expect(r.stop_domain_monitor).toBe("ok");
+    expect(r.release_host_id).toBe("ok");
+    expect(r.unknown_method.faultString).toContain('"no_such_method" is not supported');
+    expect(r.wrong_types.faultString).toContain("put_stats");
+    expect(r.i8_host_id.faultString).toContain("1099511627776");
+    expect(r.wrong_arity.faultString).toContain("takes 0 argument");
+    expect(r.stop_monitor).toBe("ok");
+    expect(r.still_serving).toEqual(["0", "1"]);
+
+    // the Python client's global block reads back as global maintenance
+    const status = await broker!.client.status();
+    expect(status.global_maintenance).toBe(true);
+    const cleared = JSON.parse((await run("python3", [PY_CLIENT, socket, "clear-global"])).out);
+    expect(cleared.set_global_maintenance).toBe("ok");
+    expect(cleared.get_stats["0"].lines).toEqual(["maintenance=False"]);
+    expect((await broker!.client.status()).global_maintenance).toBe(false);
+  });
+
+  it("writes this host's block to its own segment of the metadata volume", async () => {
+    const block = hostBlock(1, 2000, 3000);
+    await broker!.client.putStats(1, block);
+    const onDisk = await until("segment 1 on storage", async () => {
+      const seg = await segmentOnDisk(domain.metadata, 1);
+      return seg.subarray(0, block.length).equals(block) ? seg : undefined;
+    });
+    expect(onDisk.subarray(block.length).every((b) => b === 0)).toBe(true);
+    expect((await segmentOnDisk(domain.metadata, 2)).every((b) => b === 0)).toBe(true);
+    const status = await until("status shows score 3000", async () => {
+      const s = await broker!.client.status();
+      return s.local.score === 3000 && s.storage.pending_host_ids.length === 0 ? s : undefined;
+    });
+    expect(status.local.lease_held).toBe(true);
+    expect(status.hosts.map((h) => [h.host_id, h.hostname, h.score, h.state])).toEqual([
+      [1, "host1.example.com", 3000, "EngineDown"],
+    ]);
+    expect(status.hosts[0]!.engine_status).toEqual({
+      vm: "down",
+      health: "bad",
+      detail: "unknown",
+      reason: "vm not running on this host",
+    });
+  });
+
+  it("serves the Node client: stats, liveness, monitors, maintenance and lockspace", async () => {
+    const c = broker!.client;
+    const stats = await c.getStats();
+    expect([...stats.keys()]).toEqual([0, 1]);
+    expect(stats.get(1)!.length).toBe(4096);
+    await c.pushHostsState([2, 1]);
+    expect(await c.isHostAlive()).toEqual([1, 2]);
+    expect(await c.startMonitor("mem-free")).toBe("mem-free");
+    const value = await until("mem-free value", async () => {
+      const v = await c.statusMonitor("mem-free");
+      return v === "None" ? undefined : v;
+    });
+    expect(Number(value)).toBeGreaterThan(0);
+    expect((await c.monitors()).map((m) => [m.id, m.value])).toEqual([["mem-free", value]]);
+    expect(await c.notify("state_transition", "EngineUp-EngineStop")).toBe("ignored");
+    await expect(c.stopMonitor("cpu-load")).rejects.toBeInstanceOf(XmlRpcFault);
+    await expect(c.putStats(7, hostBlock(7, 1))).rejects.toThrow(
+      /this broker writes only segment 1/,
+    );
+    await expect(c.putStats(1, Buffer.alloc(5000, 0x41))).rejects.toThrow(/5000 bytes/);
+
+    const on = await c.setGlobalMaintenance(true);
+    expect(on).toEqual({ global_maintenance: true, written: true, error: null });
+    expect((await segmentOnDisk(domain.metadata, 0)).toString().replace(/\0+$/, "")).toBe(
+      "maintenance=1",
+    );
+    expect((await c.status()).global_maintenance).toBe(true);
+    expect((await c.setGlobalMaintenance(false)).written).toBe(true);
+    expect((await c.status()).global_maintenance).toBe(false);
+    await expect(c.putJson("/v1/maintenance", { global: "yes" })).rejects.toThrow(/global/);
+  });
+
+  it("exports metrics equal to what /v1/status shows", async () => {
+    const c = broker!.client;
+    await c.pushHostsState([1]);
+    const status: BrokerStatus = await c.status();
+    const text = await c.metricsText();
+    const metric = (name: string, labels = "") => {
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith(`${name}${labels} `) || l.startsWith(`${name}${labels}{`));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const host = status.hosts.find((h) => h.host_id === 1)!;
+    const hl = `{host_id="1",hostname="${host.hostname}"}`;
+    expect(metric("ovirt_ha_host_score", hl)).toBe(host.score);
+    expect(metric("ovirt_ha_host_alive", hl)).toBe(host.alive ? 1 : 0);
+    expect(host.alive).toBe(true);
+    expect(metric("ovirt_ha_host_engine_vm_up", hl)).toBe(0);
+    expect(metric("ovirt_ha_host_engine_health_good", hl)).toBe(0);
+    expect(metric("ovirt_ha_host_local_maintenance", hl)).toBe(0);
+    expect(
+      metric(
+        "ovirt_ha_host_agent_state",
+        `{host_id="1",hostname="${host.hostname}",state="${host.state}"}`,
+      ),
+    ).toBe(1);
+    expect(metric("ovirt_ha_global_maintenance")).toBe(status.global_maintenance ? 1 : 0);
+    expect(metric("ovirt_ha_local_score", '{host_id="1"}')).toBe(status.local.score);
+    expect(metric("ovirt_ha_lockspace_held", '{host_id="1"}')).toBe(1);
+    expect(metric("ovirt_ha_storage_errors_total", '{operation="read"}')).toBe(
+      status.storage.read_errors_total,
+    );
+    expect(metric("ovirt_ha_storage_writes_refused_total")).toBe(
+      status.storage.writes_refused_total,
+    );
+    for (const m of status.local.monitors) {
+      expect(metric("ovirt_ha_monitor_value", `{monitor="${m.id}",type="${m.type}"}`)).toBe(
+        Number(m.value),
+      );
+    }
+    expect(metric("ovirt_ha_storage_read_duration_seconds_count")).toBeGreaterThan(0);
+    expect(metric("ovirt_ha_storage_write_duration_seconds_count")).toBeGreaterThan(0);
+    expect(metric("ovirt_ha_notifications_sent_total")).toBe(0);
+    expect(metric("process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(text).toMatch(/^# TYPE ovirt_ha_storage_errors_total counter$/m);
+  });
+
+  it("answers hostile and malformed requests with faults and keeps serving", async () => {
+    const fault = (body: string): string => {
+      try {
+        parseMethodResponse(body);
+      } catch (e) {
+        if (e instanceof XmlRpcFault) return e.faultString;
+      }
+      throw new Error(`expected a fault, got ${body.slice(0, 200)}`);
+    };
+    const laughs =
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">' +
+      '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>' +
+      "<methodCall><methodName>get_stats</methodName><params><param><value>&lol3;</value></param></params></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", laughs)).body)).toContain(
+      "document type declarations",
+    );
+    const external =
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><methodCall><methodName>notify</methodName></methodCall>';
+    expect(fault((await raw(socket, "POST", "/", external)).body)).toContain(
+      "document type declarations",
+    );
+
+    const deep = `<methodCall><methodName>push_hosts_state</methodName><params><param>${"<value><array><data>".repeat(400)}${"</data></array></value>".repeat(400)}</param></params></methodCall>`;
+    expect(fault((await raw(socket, "POST", "/RPC2", deep)).body)).toMatch(/nested/i);
+
+    const huge = `<methodCall><methodName>put_stats</methodName><params><param><value><int>1</int></value></param><param><value><base64>${"QUFB".repeat(600_000)}</base64></value></param></params></methodCall>`;
+    // refused before it is read: a fault when the answer beats the upload, else a closed connection
+    const big = await raw(socket, "POST", "/RPC2", huge);
+    if (big.status === 0) expect(big.body).toMatch(/EPIPE|ECONNRESET/);
+    else expect(fault(big.body)).toMatch(/too large|exceeds|limit/i);
+
+    expect(
+      fault(
+        (await raw(socket, "POST", "/RPC2", "<methodCall><methodName>get_stats</methodName>")).body,
+      ),
+    ).toContain("malformed XML");
+    expect(fault((await raw(socket, "POST", "/RPC2", "")).body)).toMatch(/malformed|expected/);
+    expect(fault((await raw(socket, "POST", "/RPC2", "not xml at all")).body)).toMatch(
+      /malformed|expected/,
+    );
+    const wrongType =
+      "<methodCall><methodName>put_stats</methodName><params><param><value><int>one</int></value></param><param><value><base64>AA==</base64></value></param></params></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", wrongType)).body)).toContain(
+      "is not an integer",
+    );
+    const unknownType =
+      "<methodCall><methodName>status_monitor</methodName><params><param><value><blob>x</blob></value></param></params></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", unknownType)).body)).toContain(
+      "unknown value type <blob>",
+    );
+    const badEntity =
+      "<methodCall><methodName>status_monitor</methodName><params><param><value>&nope;</value></param></params></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", badEntity)).body)).toMatch(/entity|malformed/);
+    const proto = "<methodCall><methodName>__proto__</methodName></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", proto)).body)).toContain("is not supported");
+    const struct =
+      "<methodCall><methodName>start_monitor</methodName><params><param><value>mem-free</value></param><param><value><struct><member><name>__proto__</name><value><struct></struct></value></member></struct></value></param></params></methodCall>";
+    expect(fault((await raw(socket, "POST", "/RPC2", struct)).body)).toContain("must be a string");
+
+    // a flood of concurrent calls: every one answered
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        raw(
+          socket,
+          "POST",
+          "/RPC2",
+          i % 2 ? laughs : "<methodCall><methodName>is_host_alive</methodName></methodCall>",
+        ),
+      ),
+    );
+    // beyond the connection limit a connection is closed unanswered; every answer is right
+    const answered = flood.filter((r) => r.status !== 0);
+    expect(
+      flood
+        .filter((r) => r.status === 0)
+        .every((r) => /ECONNRESET|EPIPE|socket hang up/.test(r.body)),
+    ).toBe(true);
+    expect(answered.length).toBeGreaterThanOrEqual(200);
+    expect(answered.every((r) => r.status === 200)).toBe(true);
+    for (const r of answered) {
+      expect(r.body).toMatch(
+        r.body.includes("<fault>") ? /document type declarations/ : /<array><data>/,
+      );
+    }
+
+    // still serving, whiteboard intact
+    const stats = await broker!.client.getStats();
+    expect(stats.get(1)!.subarray(0, 20).toString()).toMatch(/^1\|1\|2000\|1\|3000\|/);
+    expect((await raw(socket, "GET", "/healthz", "")).status).toBe(200);
+  });
+
+  it("stops on SIGTERM, removing its socket", async () => {
+    const code = await broker!.stop();
+    expect(code).toBe(0);
+    await expect(stat(socket)).rejects.toThrow(/ENOENT/);
+  });
+});

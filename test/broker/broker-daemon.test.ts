@@ -1,0 +1,193 @@
+import { execFile } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haPaths } from "../../src/common/paths.js";
+import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
+import {
+  type BrokerProcess,
+  hostBlock,
+  makeDomain,
+  makeHostRoot,
+  removeDir,
+  spawnBroker,
+  type TestDomain,
+  tempDir,
+} from "./broker-harness.js";
+
+const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    execFile(cmd, args, { env, timeout: 60_000 }, (e, out, err) => {
+      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
+    });
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A whiteboard file holding host 2's block, as another host would have written it. */
+async function writeWhiteboard(file: string, timestamp: number): Promise<void> {
+  const buf = Buffer.alloc(SEGMENT_COUNT * SEGMENT_SIZE);
+  hostBlock(2, timestamp, 2400).copy(buf, 2 * SEGMENT_SIZE);
+  await writeFile(file, buf);
+}
+
+describe("ovirt-ha-broker start-up", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir("broker-start");
+  });
+  afterAll(async () => {
+    await removeDir(dir);
+  });
+
+  it("refuses to start, exiting non-zero with a clear error, when HA is not configured", async () => {
+    const root = path.join(dir, "unconfigured");
+    const conf = haPaths(root).hostConf;
+    await mkdir(path.dirname(conf), { recursive: true });
+    await writeFile(conf, "sdUUID=abc\nconfigured=False\n");
+    const r = await run(process.execPath, ["--import", "tsx", BIN], {
+      ...process.env,
+      HE_HA_ROOT: root,
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`ovirt-ha-broker: ${conf}: HA is not configured`);
+  });
+
+  it("serves /metrics on TCP when metrics_listen is set, and nothing else there", async () => {
+    const domain = await makeDomain(path.join(dir, "tcp"), { lockspace: false });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const root = await makeHostRoot(path.join(dir, "tcp"), 4, domain, {
+      extraConf: { metrics_listen: `127.0.0.1:${port}` },
+    });
+    const b = await spawnBroker(root, {
+      ...process.env,
+      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    });
+    try {
+      await until("a first read", async () =>
+        (await b.client.status()).storage.has_read ? true : undefined,
+      );
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(/^ovirt_ha_global_maintenance 0$/m);
+      expect(text).toMatch(/^ovirt_ha_lockspace_held\{host_id="4"\} 0$/m);
+      expect((await fetch(`http://127.0.0.1:${port}/v1/status`)).status).toBe(404);
+      expect(
+        (await fetch(`http://127.0.0.1:${port}/RPC2`, { method: "POST", body: "<x/>" })).status,
+      ).toBe(404);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("prints its version and help", async () => {
+    const v = await run(process.execPath, ["--import", "tsx", BIN, "--version"]);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^ovirt-ha-broker \S+ \(hosted-engine-ha\)/);
+    const h = await run(process.execPath, ["--import", "tsx", BIN, "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.out).toContain("--log-level");
+  });
+});
+
+describe("ovirt-ha-broker when its storage goes away", () => {
+  let dir: string;
+  let domain: TestDomain;
+  let imageDir: string;
+  let mounted = false;
+  let broker: BrokerProcess | undefined;
+
+  const mount = async () => {
+    const r = await run("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", imageDir]);
+    expect(r.code, r.err).toBe(0);
+    mounted = true;
+  };
+  const unmount = async () => {
+    const r = await run("umount", ["-l", imageDir]);
+    expect(r.code, r.err).toBe(0);
+    mounted = false;
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir("broker-storage");
+    domain = await makeDomain(dir);
+    imageDir = path.dirname(domain.metadata);
+    // the metadata volume lives on its own mount, which the test takes away
+    await rm(domain.metadata);
+    await mount();
+    await writeWhiteboard(domain.metadata, 100);
+    const root = await makeHostRoot(dir, 1, domain, { cycleSeconds: 0.3 });
+    // no sanlock daemon for this host: it reads, and writes only the global block
+    broker = await spawnBroker(root, {
+      ...process.env,
+      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+    if (mounted) await run("umount", ["-l", imageDir]);
+    await removeDir(dir);
+  });
+
+  it("answers from the last good read, reports the failure, survives, and recovers", async () => {
+    const c = broker!.client;
+    await until("host 2 read", async () =>
+      (await c.status()).hosts.length === 1 ? true : undefined,
+    );
+    const before = await c.getStats();
+
+    await unmount();
+    const failing = await until("a failed read", async () => {
+      const s = await c.status();
+      return s.storage.consecutive_read_failures >= 2 ? s : undefined;
+    });
+    expect(failing.storage.last_read_error).toMatch(/ENOENT/);
+    expect(failing.hosts.map((h) => [h.host_id, h.score, h.timestamp])).toEqual([[2, 2400, 100]]);
+    expect(await c.getStats()).toEqual(before);
+    const health = await c.getJson<{ status: string; consecutive_read_failures: number }>(
+      "/healthz",
+    );
+    expect(health.status).toBe("degraded");
+    const metrics = await c.metricsText();
+    const readErrors = Number(
+      /^ovirt_ha_storage_errors_total\{operation="read"\} (\d+)/m.exec(metrics)?.[1],
+    );
+    expect(readErrors).toBeGreaterThanOrEqual(2);
+    // the global block cannot be written either: the answer says so, nothing crashes
+    const put = await c.setGlobalMaintenance(true);
+    expect(put.written).toBe(false);
+    expect(put.error).toMatch(/ENOENT.*stays queued/);
+    expect(broker!.proc.child.exitCode).toBeNull();
+    expect(await broker!.log()).toContain(
+      "cannot read the whiteboard; answering from the last good read",
+    );
+
+    // storage back, with a newer block of host 2
+    await mount();
+    await writeWhiteboard(domain.metadata, 200);
+    const recovered = await until("recovery", async () => {
+      const s = await c.status();
+      return s.storage.last_read_error === null && s.hosts[0]?.timestamp === 200 ? s : undefined;
+    });
+    expect(recovered.storage.consecutive_read_failures).toBe(0);
+    // the queued global block reached storage once it answered again
+    await until("queued global maintenance written", async () =>
+      (await c.status()).global_maintenance ? true : undefined,
+    );
+    expect((await c.getJson<{ status: string }>("/healthz")).status).toBe("ok");
+  });
+});

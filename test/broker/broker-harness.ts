@@ -1,0 +1,201 @@
+/**
+ * Real brokers for tests: a file storage domain (metadata volume + sanlock-initialised
+ * lockspace), one HE_HA_ROOT per simulated host, the broker run as its own process
+ * (`node --import tsx src/bin/ovirt-ha-broker.ts`) so each can talk to its own sanlock
+ * daemon through SANLOCK_RUN_DIR.
+ */
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { BrokerClient } from "../../src/broker/client.js";
+import { haPaths } from "../../src/common/paths.js";
+import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import {
+  isRunning,
+  pollUntil,
+  spawnTracked,
+  type TrackedChild,
+  terminate,
+  unixSocketAccepts,
+} from "../../src/sim/processes.js";
+import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
+import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
+
+const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
+
+export const SD_UUID = "5b2a1c2e-0000-4000-8000-00000000a001";
+const MD_IMG = "11111111-0000-4000-8000-000000000001";
+const MD_VOL = "11111111-0000-4000-8000-000000000002";
+const LS_IMG = "22222222-0000-4000-8000-000000000001";
+const LS_VOL = "22222222-0000-4000-8000-000000000002";
+
+export interface TestDomain {
+  dir: string;
+  domain: string;
+  metadata: string;
+  lockspace: string;
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `he-ha-${prefix}-`));
+}
+
+/** A storage domain with an empty whiteboard and (optionally) an initialised lockspace. */
+export async function makeDomain(
+  dir: string,
+  opts: { lockspace?: boolean } = {},
+): Promise<TestDomain> {
+  const domain = path.join(dir, "domain", SD_UUID);
+  const metadata = path.join(domain, "images", MD_IMG, MD_VOL);
+  const lockspace = path.join(domain, "images", LS_IMG, LS_VOL);
+  await mkdir(path.dirname(metadata), { recursive: true });
+  await mkdir(path.dirname(lockspace), { recursive: true });
+  const f = await open(metadata, "w");
+  await f.truncate(SEGMENT_COUNT * SEGMENT_SIZE);
+  await f.close();
+  if (opts.lockspace !== false) await initLeaseVolume(lockspace, { ioTimeout: 1 });
+  else await writeFile(lockspace, Buffer.alloc(0));
+  return { dir, domain, metadata, lockspace };
+}
+
+/** A HE_HA_ROOT for host `hostId` on `domain`, with a scaled-down storage cycle. */
+export async function makeHostRoot(
+  base: string,
+  hostId: number,
+  domain: TestDomain,
+  opts: { cycleSeconds?: number; extraConf?: Record<string, string>; hostsStateTtl?: number } = {},
+): Promise<string> {
+  const root = path.join(base, `host${hostId}`);
+  const p = haPaths(root);
+  await mkdir(path.dirname(p.hostConf), { recursive: true });
+  await mkdir(path.dirname(p.agentConf), { recursive: true });
+  await mkdir(p.stateDir, { recursive: true });
+  const conf: Record<string, string> = {
+    host_id: String(hostId),
+    sdUUID: SD_UUID,
+    spUUID: "00000000-0000-0000-0000-000000000000",
+    domainType: "nfs",
+    storage: "nfs.example.com:/he",
+    domain_path: domain.domain,
+    vmid: "7d3c1f00-0000-4000-8000-0000000000e1",
+    fqdn: "engine.example.com",
+    gateway: "127.0.0.1",
+    bridge: "ovirtmgmt",
+    metadata_image_UUID: MD_IMG,
+    metadata_volume_UUID: MD_VOL,
+    lockspace_image_UUID: LS_IMG,
+    lockspace_volume_UUID: LS_VOL,
+    sanlock_io_timeout: "1",
+    ...opts.extraConf,
+  };
+  await writeFile(
+    p.hostConf,
+    Object.entries(conf)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
+  await writeFile(
+    p.agentConf,
+    `[timing]\nbroker_storage_cycle=${opts.cycleSeconds ?? 0.5}\nhosts_state_ttl=${opts.hostsStateTtl ?? 60}\n`,
+  );
+  return root;
+}
+
+export interface BrokerProcess {
+  root: string;
+  socket: string;
+  logFile: string;
+  proc: TrackedChild;
+  client: BrokerClient;
+  stop(): Promise<number | string>;
+  log(): Promise<string>;
+}
+
+/** Starts ovirt-ha-broker for `root`; resolves once its socket answers. */
+export async function spawnBroker(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BrokerProcess> {
+  const socket = haPaths(root).brokerSocket;
+  const logFile = path.join(root, "broker.log");
+  await mkdir(root, { recursive: true });
+  const proc = await spawnTracked(
+    process.execPath,
+    ["--import", "tsx", BIN, "--log-level", "debug"],
+    {
+      logFile,
+      env: { ...env, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },
+    },
+  );
+  const log = () => readFile(logFile, "utf8").catch(() => "");
+  try {
+    await pollUntil(
+      `broker socket ${socket}`,
+      async () => {
+        if (!isRunning(proc)) throw new Error(`broker exited at start:\n${await log()}`);
+        return unixSocketAccepts(socket);
+      },
+      30_000,
+    );
+  } catch (e) {
+    await terminate(proc, 2000);
+    throw e;
+  }
+  const client = new BrokerClient(socket, { timeoutMs: 10_000 });
+  return {
+    root,
+    socket,
+    logFile,
+    proc,
+    client,
+    log,
+    async stop() {
+      client.close();
+      if (isRunning(proc)) await terminate(proc, 10_000);
+      return proc.exited;
+    },
+  };
+}
+
+/** A valid host block as an agent would publish it. */
+export function hostBlock(
+  hostId: number,
+  timestamp: number,
+  score = 3400,
+  extra: Record<string, string> = {},
+): Buffer {
+  return encodeHostBlock({
+    timestamp,
+    hostId,
+    score,
+    engineStatus: {
+      vm: "down",
+      health: "bad",
+      detail: "unknown",
+      reason: "vm not running on this host",
+    },
+    hostname: `host${hostId}.example.com`,
+    maintenance: false,
+    stopped: false,
+    confOnSharedStorage: true,
+    vmConfRefreshTime: timestamp,
+    stateExtra: { maintenance: "False", state: "EngineDown", stopped: "False", ...extra },
+  });
+}
+
+/** The bytes of segment `index` of a metadata file. */
+export async function segmentOnDisk(metadata: string, index: number): Promise<Buffer> {
+  const f = await open(metadata, "r");
+  try {
+    const buf = Buffer.alloc(SEGMENT_SIZE);
+    await f.read(buf, 0, SEGMENT_SIZE, index * SEGMENT_SIZE);
+    return buf;
+  } finally {
+    await f.close();
+  }
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

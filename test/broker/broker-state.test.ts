@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { BrokerClient, BrokerUnreachableError } from "../../src/broker/client.js";
+import { monitorNumber } from "../../src/broker/metrics.js";
+import { ObservedLiveness, PushedHostsState } from "../../src/broker/state/hosts-state.js";
+import { nonEmptySegments, padSegment, SegmentSizeError } from "../../src/broker/storage-cycle.js";
+
+describe("liveness kept by the broker", () => {
+  it("reports the agent's pushed list for hosts_state_ttl seconds, then []", () => {
+    const s = new PushedHostsState(60);
+    expect(s.alive(0)).toEqual([]);
+    s.push([3, 1, 3], 100);
+    expect(s.alive(130)).toEqual([1, 3]);
+    expect(s.alive(160)).toEqual([1, 3]);
+    expect(s.alive(160.5)).toEqual([]);
+    expect(s.age(170)).toBe(70);
+  });
+
+  it("calls nobody alive before 60 s of history, then those whose timestamp changed within 60 s", () => {
+    const l = new ObservedLiveness(60);
+    l.observe(
+      new Map([
+        [1, 10],
+        [2, 20],
+      ]),
+      0,
+    );
+    l.observe(
+      new Map([
+        [1, 11],
+        [2, 20],
+      ]),
+      30,
+    );
+    expect(l.isAlive(1, 30)).toBe(false);
+    expect(l.isAlive(1, 60)).toBe(true);
+    expect(l.isAlive(2, 60)).toBe(false);
+    l.observe(
+      new Map([
+        [1, 11],
+        [2, 20],
+        [3, 5],
+      ]),
+      70,
+    );
+    expect(l.isAlive(3, 70)).toBe(true);
+    expect(l.isAlive(1, 91)).toBe(false);
+    l.observe(new Map([[1, 11]]), 95);
+    expect(l.isAlive(3, 95)).toBe(false);
+  });
+});
+
+describe("whiteboard segments", () => {
+  it("keeps only segments whose first byte is not NUL, each a whole 4096 bytes", () => {
+    const buf = Buffer.alloc(4 * 4096);
+    buf.write("maintenance=1", 0);
+    buf.write("1|1|5|3|0", 3 * 4096);
+    buf[4096 + 1] = 0x41; // first byte NUL: empty even with data after it
+    const segs = nonEmptySegments(buf);
+    expect([...segs.keys()]).toEqual([0, 3]);
+    expect(segs.get(3)!.length).toBe(4096);
+  });
+
+  it("pads blocks to a segment and refuses larger ones", () => {
+    expect(padSegment(Buffer.from("abc"), 1).length).toBe(4096);
+    expect(() => padSegment(Buffer.alloc(4097, 1), 2)).toThrow(SegmentSizeError);
+  });
+});
+
+describe("monitor values as numbers", () => {
+  it("maps the original's strings", () => {
+    expect(monitorNumber("0.9")).toBe(0.9);
+    expect(monitorNumber("True")).toBe(1);
+    expect(monitorNumber("False")).toBe(0);
+    expect(monitorNumber("None")).toBeUndefined();
+    expect(monitorNumber(null)).toBeUndefined();
+    expect(monitorNumber('{"vm": "up", "health": "good", "detail": "Up"}')).toBe(1);
+    expect(monitorNumber('{"vm": "down", "health": "bad", "detail": "Down"}')).toBe(0);
+    expect(monitorNumber("hello")).toBeUndefined();
+  });
+});
+
+describe("BrokerClient", () => {
+  it("names the socket and the reason when the broker cannot be reached", async () => {
+    const c = new BrokerClient("/nonexistent/he-ha/broker.socket", { timeoutMs: 2000 });
+    const err = await c.getStats().catch((e: unknown) => e);
+    c.close();
+    expect(err).toBeInstanceOf(BrokerUnreachableError);
+    expect((err as Error).message).toBe(
+      "cannot reach ovirt-ha-broker at /nonexistent/he-ha/broker.socket: no socket (is ovirt-ha-broker running?)",
+    );
+  });
+});

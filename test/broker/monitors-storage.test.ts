@@ -1,0 +1,87 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Monitor } from "../../src/broker/monitors/monitor.js";
+import { createMonitor } from "../../src/broker/monitors/registry.js";
+import { readVolumeHead } from "../../src/broker/monitors/storage-domain.js";
+import { silentLogger } from "../../src/common/log.js";
+import { waitFor } from "./monitors-support.js";
+
+const exec = promisify(execFile);
+const started: Monitor[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "he-d1-sd-"));
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((m) => m.stop()));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function volumes(base: string, name: string) {
+  const metadata = path.join(base, `${name}.metadata`);
+  const lockspace = path.join(base, `${name}.lockspace`);
+  await writeFile(metadata, Buffer.alloc(1 << 20, 1));
+  await writeFile(lockspace, Buffer.alloc(1 << 20, 2));
+  return { metadata, lockspace };
+}
+
+function sdMonitor(storage: { metadata: string; lockspace: string }, timeout = 1): Monitor {
+  const m = createMonitor(
+    "storage-domain",
+    { sd_uuid: "e3c4a1a3-0000-4000-8000-00000000d1d1", timeout },
+    { log: silentLogger, intervalSeconds: 0.05, storage },
+  );
+  started.push(m);
+  m.start();
+  return m;
+}
+
+const becomes = (m: Monitor, v: string) =>
+  waitFor(() => (m.value() === v ? true : undefined), 15_000, `storage-domain ${v}`);
+
+describe("storage-domain", () => {
+  it("is True while both volumes answer a direct read, False when one is gone or too short", async () => {
+    const vols = await volumes(dir, "a");
+    const m = sdMonitor(vols);
+    await becomes(m, "True");
+    expect(m.current()).toBe(true);
+
+    await rm(vols.lockspace);
+    await becomes(m, "False");
+    await writeFile(vols.lockspace, Buffer.alloc(1 << 20, 2));
+    await becomes(m, "True");
+
+    await truncate(vols.metadata, 100);
+    await becomes(m, "False");
+  });
+
+  it("is False when a read hangs past the timeout (a FIFO nobody writes), and recovers", async () => {
+    const vols = await volumes(dir, "b");
+    const m = sdMonitor(vols, 0.3);
+    await becomes(m, "True");
+    await rm(vols.metadata);
+    await exec("mkfifo", [vols.metadata]);
+    await becomes(m, "False");
+    await rm(vols.metadata);
+    await writeFile(vols.metadata, Buffer.alloc(1 << 20, 1));
+    await becomes(m, "True");
+  });
+
+  it("falls back to a plain read on a file system that refuses O_DIRECT (procfs)", async () => {
+    const refusing = "/proc/kallsyms";
+    const direct = await readVolumeHead(refusing, 2, new AbortController().signal, true);
+    expect(direct).toMatchObject({ ok: false, directRefused: true });
+    const vols = await volumes(dir, "c");
+    const m = sdMonitor({ metadata: refusing, lockspace: vols.lockspace });
+    await becomes(m, "True");
+  });
+});

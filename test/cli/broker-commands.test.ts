@@ -1,0 +1,275 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haPaths } from "../../src/common/paths.js";
+import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
+import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
+import { blockInput, requireBuild, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
+
+let host: BrokerHost;
+
+async function globalSegmentText(): Promise<string> {
+  const all = await readFile(host.volumes.metadata);
+  return all.subarray(0, SEGMENT_SIZE).toString("latin1").replace(/\0+$/, "");
+}
+
+async function haConf(): Promise<string> {
+  return readFile(haPaths(host.root).haConf, "utf8").catch(() => "");
+}
+
+/** Puts hosts 1..3 on the whiteboard as their agents would and has "the agent" push 1 and 2 as alive. */
+async function publishThreeHosts(): Promise<void> {
+  await writeHostBlock(
+    host.volumes.metadata,
+    blockInput(1, {
+      engineStatus: { vm: "up", health: "good", detail: "Up" },
+      stateExtra: { maintenance: "False", state: "EngineUp", stopped: "False" },
+    }),
+  );
+  await writeHostBlock(host.volumes.metadata, blockInput(2, { score: 2400 }));
+  await writeHostBlock(host.volumes.metadata, blockInput(3, { score: 3400 }));
+  await host.client.pushHostsState([1, 2]);
+  await waitForHosts(host.client, [1, 2, 3]);
+}
+
+describe("he-ha against a running ovirt-ha-broker", () => {
+  beforeAll(async () => {
+    requireBuild();
+    host = await startBrokerHost(1);
+    await publishThreeHosts();
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  describe("status", () => {
+    it("prints every host in the hosted-engine layout, stale hosts as 'unknown stale-data'", async () => {
+      const r = await runHeHa(host.root, ["status"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const blocks = r.stdout.split(/\n\n--== /).slice(1);
+      expect(blocks.map((b) => b.split("\n")[0])).toEqual([
+        "Host host1.example.com (id: 1) status ==--",
+        "Host host2.example.com (id: 2) status ==--",
+        "Host host3.example.com (id: 3) status ==--",
+      ]);
+      expect(blocks[0]).toContain('Engine status                      : {"vm": "up", "health": "good", "detail": "Up"}\n');
+      expect(blocks[0]).toContain("Status up-to-date                  : True\n");
+      expect(blocks[1]).toContain("Score                              : 2400\n");
+      expect(blocks[2]).toContain("Engine status                      : unknown stale-data\n");
+      expect(blocks[2]).toContain("Status up-to-date                  : False\n");
+      expect(blocks[0]).toContain("Extra metadata (valid at timestamp):\n\tmetadata_parse_version=1\n");
+      expect(blocks[0]).toContain("\tstate=EngineUp\n");
+      expect(r.stdout).not.toContain("GLOBAL MAINTENANCE");
+    });
+
+    it("--json matches `metadata dump --json` field by field, and --vm-status --json is the same document", async () => {
+      const status = await runHeHa(host.root, ["status", "--json"]);
+      const dump = await runHeHa(host.root, ["metadata", "dump", "--json"]);
+      const alias = await runHeHa(host.root, ["--vm-status", "--json"]);
+      expect(status.code).toBe(0);
+      expect(dump.code).toBe(0);
+      expect(alias.stdout).toBe(status.stdout);
+      const s = JSON.parse(status.stdout) as Record<string, Record<string, unknown> | boolean>;
+      const d = JSON.parse(dump.stdout) as {
+        global: { maintenance: boolean };
+        hosts: Record<string, Record<string, unknown> & { extra: Record<string, string> }>;
+      };
+      expect(Object.keys(s)).toEqual([...Object.keys(d.hosts), "global_maintenance"]);
+      expect(s.global_maintenance).toBe(d.global.maintenance);
+      for (const [id, b] of Object.entries(d.hosts)) {
+        const h = s[id] as Record<string, unknown>;
+        expect(h["host-id"]).toBe(b.hostId);
+        expect(h["host-ts"]).toBe(b.timestamp);
+        expect(h.score).toBe(b.score);
+        expect(h["engine-status"]).toEqual(b.engineStatus);
+        expect(h.hostname).toBe(b.hostname);
+        expect(h.maintenance).toBe(b.maintenance);
+        expect(h.stopped).toBe(b.stopped);
+        expect(h.crc32).toBe(b.crc32);
+        expect(h.conf_on_shared_storage).toBe(b.confOnSharedStorage);
+        expect(h.local_conf_timestamp).toBe(b.vmConfRefreshTime);
+        expect(h.extra).toBe(Object.entries(b.extra).map(([k, v]) => `${k}=${v}\n`).join(""));
+        expect(h["live-data"]).toBe(id !== "3");
+      }
+    });
+
+    it("--table prints one line per host within 80 columns", async () => {
+      const r = await runHeHa(host.root, ["status", "--table"]);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.map((l) => l.split(/\s+/).slice(0, 3).join(" "))).toEqual([
+        "ID HOSTNAME STATE",
+        "1 host1.example.com EngineUp",
+        "2 host2.example.com EngineDown",
+        "3 host3.example.com EngineDown",
+      ]);
+      expect(lines[3]!.split(/\s+/).slice(3)).toEqual(["3400", "unknown", "stale", "no", "-"]);
+      for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    });
+
+    it("reports a block that does not decode on stderr and still shows the others", async () => {
+      const bad = Buffer.alloc(SEGMENT_SIZE);
+      bad.write("1|1|5|7|3400|{}|host7|0|0|deadbeef|1|0");
+      await writeSegment(host.volumes.metadata, 7, bad);
+      try {
+        await waitForHosts(host.client, [1, 2, 3, 7]);
+        const r = await runHeHa(host.root, ["status", "--json"]);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toMatch(/^he-ha: host 7: bad-crc: .+\n$/);
+        expect(Object.keys(JSON.parse(r.stdout))).toEqual(["1", "2", "3", "global_maintenance"]);
+      } finally {
+        await writeSegment(host.volumes.metadata, 7, Buffer.alloc(SEGMENT_SIZE));
+        await waitForHosts(host.client, [1, 2, 3]);
+      }
+    });
+
+    it("--json with --table is a usage error (exit 2)", async () => {
+      const r = await runHeHa(host.root, ["status", "--json", "--table"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe("he-ha: --json and --table exclude each other\n");
+    });
+  });
+
+  describe("maintenance", () => {
+    it("global: written to the global block on storage, shown by status with the banner before and after", async () => {
+      const r = await runHeHa(host.root, ["maintenance", "--mode", "global"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("global maintenance: off -> on\nlocal maintenance: off (unchanged)\n");
+      expect(await globalSegmentText()).toBe("maintenance=1");
+      expect(await haConf()).toBe("local_maintenance=False\nlocal_maintenance_manual=False\n");
+      const s = await runHeHa(host.root, ["status"]);
+      const banner = "\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n";
+      expect(s.stdout.startsWith(banner)).toBe(true);
+      expect(s.stdout.endsWith(banner)).toBe(true);
+      expect(JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout).global_maintenance).toBe(true);
+    });
+
+    it("local: sets both ha.conf flags and clears global (hosted-engine --set-maintenance --mode=local)", async () => {
+      const r = await runHeHa(host.root, ["--set-maintenance", "--mode=local", "--json"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        mode: "local",
+        before: { global: true, local: false },
+        after: { global: false, local: true },
+      });
+      expect(await haConf()).toBe("local_maintenance=True\nlocal_maintenance_manual=True\n");
+      expect(await globalSegmentText()).toBe("maintenance=0");
+    });
+
+    it("none: clears local and global", async () => {
+      await runHeHa(host.root, ["maintenance", "--mode", "global"]);
+      await runHeHa(host.root, ["maintenance", "--mode", "local"]);
+      const r = await runHeHa(host.root, ["maintenance", "--mode", "none"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("global maintenance: off (unchanged)\nlocal maintenance: on -> off\n");
+      expect(await haConf()).toBe("local_maintenance=False\nlocal_maintenance_manual=False\n");
+      expect(await globalSegmentText()).toBe("maintenance=0");
+    });
+
+    it("a missing or unknown mode is a usage error (exit 2) and changes nothing", async () => {
+      const before = await haConf();
+      const missing = await runHeHa(host.root, ["maintenance"]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("error: required option '--mode <mode>' not specified");
+      const bogus = await runHeHa(host.root, ["--set-maintenance", "--mode=partial"]);
+      expect(bogus.code).toBe(2);
+      expect(bogus.stderr).toContain("error: option '--mode <mode>' argument 'partial' is invalid. Allowed choices are global, local, none.");
+      expect(await haConf()).toBe(before);
+    });
+  });
+
+  describe("lockspace reinit", () => {
+    it("refuses outside global maintenance, naming every host whose agent still runs", async () => {
+      await runHeHa(host.root, ["maintenance", "--mode", "none"]);
+      const r = await runHeHa(host.root, ["lockspace", "reinit"]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(
+        "he-ha: refusing to re-initialise the lockspace:\n" +
+          "  the cluster is not in global maintenance (he-ha maintenance --mode global)\n" +
+          "  host 1 (host1.example.com): its agent has not stopped (score 3400, state EngineUp)\n" +
+          "  host 2 (host2.example.com): its agent has not stopped (score 2400, state EngineDown)\n" +
+          "  host 3 (host3.example.com): its agent has not stopped (score 3400, state EngineDown)\n" +
+          "(or use --force)\n",
+      );
+    });
+
+    it("in global maintenance still refuses while one agent runs, naming only that host", async () => {
+      await runHeHa(host.root, ["maintenance", "--mode", "global"]);
+      await writeHostBlock(host.volumes.metadata, stoppedInput(1));
+      await writeHostBlock(host.volumes.metadata, stoppedInput(3));
+      await waitForStopped([1, 3]);
+      const r = await runHeHa(host.root, ["--reinitialize-lockspace"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        "he-ha: refusing to re-initialise the lockspace:\n" +
+          "  host 2 (host2.example.com): its agent has not stopped (score 2400, state EngineDown)\n" +
+          "(or use --force)\n",
+      );
+    });
+
+    it("re-initialises the lockspace volume when every agent stopped in global maintenance", async () => {
+      await writeHostBlock(host.volumes.metadata, stoppedInput(2));
+      await waitForStopped([1, 2, 3]);
+      const lockspace = path.join(host.volumes.lockspace);
+      const before = await readFile(lockspace);
+      before.fill(0xab, 0, 512);
+      const { writeFile } = await import("node:fs/promises");
+      await writeFile(lockspace, before);
+      const r = await runHeHa(host.root, ["lockspace", "reinit"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`lockspace hosted-engine re-initialised by the broker at ${host.socket}\n`);
+      const after = await readFile(lockspace);
+      // sanlock's delta lease header carries the lockspace name again
+      expect(after.subarray(0, 512).includes(Buffer.from("hosted-engine"))).toBe(true);
+    });
+
+    it("--force goes past the checks and says which ones it skipped", async () => {
+      await runHeHa(host.root, ["maintenance", "--mode", "none"]);
+      const r = await runHeHa(host.root, ["--reinitialize-lockspace", "--force", "--json"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        reinitialized: true,
+        forced: true,
+        skipped: ["the cluster is not in global maintenance (he-ha maintenance --mode global)"],
+      });
+    });
+  });
+});
+
+async function waitForStopped(ids: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<string, { stopped?: boolean }>;
+    if (ids.every((id) => s[String(id)]?.stopped === true)) return;
+    if (Date.now() > deadline) throw new Error(`hosts ${ids} not shown stopped`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("he-ha without a broker", () => {
+  let root: string;
+  beforeAll(async () => {
+    requireBuild();
+    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-nobroker-"));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it.each([
+    [["status"]],
+    [["--vm-status", "--json"]],
+    [["maintenance", "--mode", "global"]],
+    [["lockspace", "reinit", "--force"]],
+  ])("%j fails with exit 1 and one line naming the socket, no stack trace", async (args) => {
+    const r = await runHeHa(root, args);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      `he-ha: cannot reach ovirt-ha-broker at ${haPaths(root).brokerSocket}: no socket (is ovirt-ha-broker running?)\n`,
+    );
+  });
+});

@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { BrokerClient } from "../../src/broker/client.js";
+import { haPaths } from "../../src/common/paths.js";
+import { REPO, runHeHa } from "./harness.js";
+
+export const BROKER_BIN = path.join(REPO, "dist/src/bin/ovirt-ha-broker.js");
+export const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
+
+/**
+ * One simulated HA host: a file storage domain made by `he-ha storage init`, this host's
+ * hosted-engine.conf under its own HE_HA_ROOT, and a real ovirt-ha-broker process on
+ * its socket (storage cycle scaled down to 0.2 s).
+ */
+export interface BrokerHost {
+  root: string;
+  hostId: number;
+  volumes: { metadata: string; lockspace: string; conf: string };
+  confLines: Record<string, string>;
+  socket: string;
+  client: BrokerClient;
+  brokerLog(): string;
+  stop(): Promise<void>;
+}
+
+async function waitForBroker(client: BrokerClient, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ovirt-ha-broker exited ${child.exitCode}:\n${log()}`);
+    try {
+      await client.getStats();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`ovirt-ha-broker did not answer within 30 s: ${(e as Error).message}\n${log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** A host root with a storage domain from `he-ha storage init` and hosted-engine.conf pointing at it; no daemon. */
+export interface StorageHost {
+  root: string;
+  hostId: number;
+  volumes: { metadata: string; lockspace: string; conf: string };
+  confLines: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-storage-"));
+  const cleanup = () => rm(root, { recursive: true, force: true });
+  try {
+    const seed = path.join(root, "seed");
+    await mkdir(seed);
+    const base = `fqdn=engine.example.com\nhost_id=${hostId}\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n`;
+    await writeFile(path.join(seed, "hosted-engine.conf"), base);
+    const domain = path.join(root, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b");
+    const init = await runHeHa(root, [
+      "storage", "init", "--domain", domain, "--ovf", OVF,
+      "--host-conf", path.join(seed, "hosted-engine.conf"), "--io-timeout", "1", "--json",
+    ]);
+    if (init.code !== 0) throw new Error(`he-ha storage init failed: ${init.stderr}`);
+    const result = JSON.parse(init.stdout) as {
+      confLines: Record<string, string>;
+      volumes: { metadata: { path: string }; lockspace: { path: string }; conf: { path: string } };
+    };
+    const paths = haPaths(root);
+    await mkdir(path.dirname(paths.hostConf), { recursive: true });
+    const lines = Object.entries(result.confLines).map(([k, v]) => `${k}=${v}\n`).join("");
+    await writeFile(paths.hostConf, base + lines);
+    await mkdir(path.dirname(paths.agentConf), { recursive: true });
+    await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.2\n");
+    return {
+      root,
+      hostId,
+      volumes: {
+        metadata: result.volumes.metadata.path,
+        lockspace: result.volumes.lockspace.path,
+        conf: result.volumes.conf.path,
+      },
+      confLines: result.confLines,
+      cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+export async function startBrokerHost(hostId = 1): Promise<BrokerHost> {
+  const storage = await makeStorageHost(hostId);
+  const { root } = storage;
+  const paths = haPaths(root);
+  let child: ChildProcess | undefined;
+  let client: BrokerClient | undefined;
+  const stop = async () => {
+    client?.close();
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child!.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await storage.cleanup();
+  };
+  try {
+    let log = "";
+    child = spawn(process.execPath, [BROKER_BIN, "--log-level", "warn", "--no-log-pretty"], {
+      env: { ...process.env, HE_HA_ROOT: root, HE_HA_SOCKET_GROUP: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (d) => {
+      log += d;
+    });
+    child.stderr!.on("data", (d) => {
+      log += d;
+    });
+    client = new BrokerClient(paths.brokerSocket, { timeoutMs: 5000 });
+    await waitForBroker(client, child, () => log);
+    return {
+      root,
+      hostId,
+      volumes: storage.volumes,
+      confLines: storage.confLines,
+      socket: paths.brokerSocket,
+      client,
+      brokerLog: () => log,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Waits until the broker's get_stats shows exactly `hostIds` (its storage cycle picked up direct writes). */
+export async function waitForHosts(client: BrokerClient, hostIds: number[], global?: boolean): Promise<void> {
+  const want = [...hostIds].sort((a, b) => a - b).join(",");
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const stats = await client.getStats();
+    const ids = [...stats.keys()].filter((k) => k !== 0).join(",");
+    const g = stats.get(0);
+    const gm = g !== undefined && g.toString("latin1").startsWith("maintenance=1");
+    if (ids === want && (global === undefined || gm === global)) return;
+    if (Date.now() > deadline) throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

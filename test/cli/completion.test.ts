@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireBuild, runHeHa } from "./harness.js";
+
+let dir: string;
+let script: string;
+
+/** What bash offers for `he-ha <words...>` (the last word is the one being completed). */
+function complete(words: string[]): Promise<string[]> {
+  const line = ["he-ha", ...words];
+  const prog = `source ${JSON.stringify(script)}
+COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")})
+COMP_CWORD=${line.length - 1}
+_he_ha_complete
+printf '%s\\n' "\${COMPREPLY[@]}"`;
+  return new Promise((resolve, reject) => {
+    const bash = spawn("bash", ["--norc", "--noprofile", "-c", prog], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    bash.stdout.on("data", (d) => {
+      out += d;
+    });
+    bash.stderr.on("data", (d) => {
+      err += d;
+    });
+    bash.on("error", reject);
+    bash.on("close", (code) => {
+      if (code !== 0 || err) reject(new Error(`bash exited ${code}: ${err}`));
+      else resolve(out.split("\n").filter((l) => l !== "").sort());
+    });
+  });
+}
+
+describe("he-ha completion bash", () => {
+  beforeAll(async () => {
+    requireBuild();
+    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-completion-"));
+    const r = await runHeHa(dir, ["completion", "bash"]);
+    expect(r.code).toBe(0);
+    script = path.join(dir, "he-ha.bash");
+    await writeFile(script, r.stdout);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("offers the top-level commands and the hosted-engine spellings", async () => {
+    const top = await complete([""]);
+    for (const c of ["completion", "liveliness", "metadata", "--vm-status", "--set-maintenance", "--help"]) {
+      expect(top).toContain(c);
+    }
+    expect(await complete(["li"])).toEqual(["liveliness"]);
+    expect(await complete(["--vm-s"])).toEqual(["--vm-shutdown", "--vm-start", "--vm-status"]);
+  });
+
+  it("offers sub-commands and their options, wherever global options sit", async () => {
+    expect(await complete(["metadata", "cl"])).toEqual(["clean"]);
+    expect(await complete(["metadata", "clean", "--"])).toEqual(["--force", "--help", "--host-id", "--json"]);
+    expect(await complete(["--json", "metadata", "clean", "--f"])).toEqual(["--force"]);
+  });
+
+  it("offers an argument's fixed choices", async () => {
+    expect(await complete(["completion", ""])).toEqual(["--help", "bash"]);
+    expect(await complete(["liveliness", "--t"])).toEqual(["--timeout"]);
+  });
+
+  it("an unknown shell is a usage error", async () => {
+    const r = await runHeHa(dir, ["completion", "fish"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: command-argument value 'fish' is invalid for argument 'shell'");
+  });
+});

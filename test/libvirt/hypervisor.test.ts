@@ -1,0 +1,142 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as libvirt from "@unraid/libvirt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/common/log.js";
+import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
+import { SimLibvirtd } from "../../src/sim/libvirtd.js";
+
+const VM = "3f1d2c4b-5a69-4e7d-8c1b-2a3f4e5d6c7b";
+
+function domainXml(uuid: string, name: string): string {
+  return `<domain type='test'><name>${name}</name><uuid>${uuid}</uuid><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>`;
+}
+
+describe("HypervisorConnection on libvirt's in-process test driver", () => {
+  const conn = new HypervisorConnection("test:///default", silentLogger);
+  afterAll(() => conn.close());
+
+  it("connects lazily", async () => {
+    expect(conn.connected).toBe(false);
+    expect(await conn.domainState(VM)).toBeNull();
+    expect(conn.connected).toBe(true);
+  });
+
+  it("starts a domain and reports it running with its memory", async () => {
+    expect(await conn.startDomain(domainXml(VM, "he"))).toBe("started");
+    const state = await conn.domainState(VM);
+    expect(state).toMatchObject({ state: "running", memoryKiB: 512 * 1024 });
+    expect(state?.cpuTimeNs).toBeGreaterThan(0);
+    expect(await conn.startDomain(domainXml(VM, "he"))).toBe("already-running");
+  });
+
+  it("shuts the domain down (a transient domain then disappears)", async () => {
+    expect(await conn.shutdownDomain(VM)).toBe(true);
+    expect(await conn.domainState(VM)).toBeNull();
+    expect(await conn.shutdownDomain(VM)).toBe(false);
+  });
+
+  it("powers a domain off", async () => {
+    await conn.startDomain(domainXml(VM, "he"));
+    expect(await conn.destroyDomain(VM)).toBe(true);
+    expect(await conn.domainState(VM)).toBeNull();
+    expect(await conn.destroyDomain(VM)).toBe(false);
+  });
+
+  it("clears a stale, not running definition (same uuid or same name) before starting", async () => {
+    const hv = new libvirt.Hypervisor({ uri: "test:///default" });
+    await hv.connectOpen();
+    try {
+      await hv.domainDefineXML(domainXml(VM, "he-old"));
+      await hv.domainDefineXML(domainXml("11111111-2222-4333-8444-555555555555", "he"));
+      expect((await conn.domainState(VM))?.state).toBe("shutoff");
+      expect(await conn.startDomain(domainXml(VM, "he"))).toBe("started");
+      expect((await conn.domainState(VM))?.state).toBe("running");
+      expect(await conn.domainState("11111111-2222-4333-8444-555555555555")).toBeNull();
+      await conn.destroyDomain(VM);
+      expect(await conn.domainState(VM)).toBeNull();
+    } finally {
+      await hv.connectClose();
+    }
+  });
+
+  it("is unavailable once closed", async () => {
+    const c = new HypervisorConnection("test:///default", silentLogger);
+    await c.close();
+    await expect(c.domainState(VM)).rejects.toBeInstanceOf(HypervisorUnavailableError);
+  });
+});
+
+describe("HypervisorConnection against libvirtd sims", () => {
+  let dir: string;
+  let simA: SimLibvirtd;
+  let simB: SimLibvirtd;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "he-ha-libvirtd-"));
+    [simA, simB] = await Promise.all([
+      SimLibvirtd.start({ dir: join(dir, "a") }),
+      SimLibvirtd.start({ dir: join(dir, "b") }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([simA?.stop(), simB?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs two hypervisors side by side; a VM outlives the connection that started it", async () => {
+    const agent = new HypervisorConnection(simA.uri, silentLogger);
+    expect(await agent.startDomain(domainXml(VM, "he"))).toBe("started");
+    await agent.close();
+
+    const broker = new HypervisorConnection(simA.uri, silentLogger);
+    const other = new HypervisorConnection(simB.uri, silentLogger);
+    try {
+      expect((await broker.domainState(VM))?.state).toBe("running");
+      expect(await other.domainState(VM)).toBeNull();
+    } finally {
+      await broker.close();
+      await other.close();
+    }
+  });
+
+  it("reports the hypervisor unavailable while libvirtd is down and reconnects after", async () => {
+    const conn = new HypervisorConnection(simB.uri, silentLogger, { minBackoffMs: 100 });
+    try {
+      await conn.startDomain(domainXml(VM, "he"));
+      expect(conn.connected).toBe(true);
+      await simB.restart();
+      await expect(conn.domainState(VM)).rejects.toBeInstanceOf(HypervisorUnavailableError);
+      expect(conn.connected).toBe(false);
+      let state: Awaited<ReturnType<typeof conn.domainState>> | "unavailable" = "unavailable";
+      for (let i = 0; i < 50 && state === "unavailable"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = await conn.domainState(VM).catch((e: unknown) => {
+          if (!(e instanceof HypervisorUnavailableError)) throw e;
+          return "unavailable" as const;
+        });
+      }
+      // a restarted test driver starts empty: the VM is gone, the connection is back
+      expect(state).toBeNull();
+      expect(conn.connected).toBe(true);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it("loses every VM when the host's hypervisor is killed", async () => {
+    const conn = new HypervisorConnection(simA.uri, silentLogger, { minBackoffMs: 100 });
+    try {
+      expect((await conn.domainState(VM))?.state).toBe("running");
+      const pid = simA.pid!;
+      await simA.kill9();
+      expect(simA.running).toBe(false);
+      expect(() => process.kill(pid, 0)).toThrow();
+      await expect(conn.domainState(VM)).rejects.toBeInstanceOf(HypervisorUnavailableError);
+    } finally {
+      await conn.close();
+    }
+  });
+});

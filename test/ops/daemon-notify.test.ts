@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { built, NotifyReceiver } from "./harness.js";
+
+/**
+ * ovirt-ha-broker as systemd runs it (Type=notify, WatchdogSec=): the built daemon, a
+ * python3 datagram socket standing in for systemd's NOTIFY_SOCKET. No storage needs to be
+ * reachable for the broker to serve (it retries reading the whiteboard).
+ */
+describe("ovirt-ha-broker under Type=notify", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("reports READY=1 with its socket, keeps the watchdog fed, and STOPPING=1 then exit 0 on SIGTERM", async () => {
+    const bin = built("src/bin/ovirt-ha-broker.js");
+    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
+    await mkdir(path.join(root, "domain"));
+    await writeFile(
+      path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
+      `host_id=1\nsdUUID=8c2b6f6e-0000-4000-8000-000000000001\nstorage=nfs.example:/he\ndomainType=nfs\ndomain_path=${root}/domain\nvmid=5a3c4e1e-0000-4000-8000-000000000002\n`,
+    );
+    const receiver = await NotifyReceiver.start(path.join(root, "notify.sock"));
+    cleanups.push(() => receiver.stop());
+
+    const child = spawn(process.execPath, [bin, "--root", root, "--log-level", "warn"], {
+      env: {
+        PATH: process.env.PATH,
+        NOTIFY_SOCKET: path.join(root, "notify.sock"),
+        WATCHDOG_USEC: "200000",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => resolve(code)),
+    );
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+
+    const socket = path.join(root, "var/run/ovirt-hosted-engine-ha/broker.socket");
+    await receiver.waitFor((m) => m.startsWith("READY=1"));
+    expect(receiver.messages).toContain(`READY=1\nSTATUS=serving ${socket}`);
+    expect((await stat(socket)).isSocket()).toBe(true);
+    await receiver.waitFor((m) => m === "WATCHDOG=1", 3);
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    await receiver.waitFor((m) => m === "STOPPING=1");
+    expect(stderr).not.toMatch(/ovirt-ha-broker: /);
+  });
+});

@@ -1,0 +1,144 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { createLogger, type Logger } from "../../src/common/log.js";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * A compiled module under dist/. `npm test` builds dist/ first; running this folder
+ * alone needs `npx tsc -p tsconfig.build.json`.
+ */
+export function built(relative: string): string {
+  const file = path.join(REPO, "dist", relative);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npx tsc -p tsconfig.build.json`);
+  return file;
+}
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs an ES module snippet in a fresh node (`-e`), with `args` after it and only `env`. */
+export function runNode(
+  script: string,
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", script, "--", ...(opts.args ?? [])],
+      {
+        env: { PATH: process.env.PATH, ...opts.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs a program to completion; a non-zero exit is a result, not an error. A missing
+ * program throws, naming `hint` (how to install it).
+ */
+export function runTool(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; hint?: string } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
+        if (e?.code === "ENOENT") {
+          reject(new Error(`${cmd} is missing${opts.hint ? `: ${opts.hint}` : ""}`));
+          return;
+        }
+        resolve({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A JSON pino logger whose lines land, parsed, in `lines`. */
+export function capturedLogger(level = "debug"): {
+  lines: Array<Record<string, unknown>>;
+  logger: Logger;
+} {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ name: "test", level, pretty: false, destination: sink }) };
+}
+
+/**
+ * systemd's side of sd_notify: a unix datagram socket. Node cannot bind one, so a small
+ * python3 receiver prints every datagram as one JSON string per line.
+ */
+const RECEIVER = `
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print(json.dumps("BOUND"), flush=True)
+while True:
+    print(json.dumps(s.recv(4096).decode()), flush=True)
+`;
+
+export class NotifyReceiver {
+  readonly messages: string[] = [];
+  private waiters: Array<() => void> = [];
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(socketPath: string): Promise<NotifyReceiver> {
+    const child = spawn("python3", ["-c", RECEIVER, socketPath], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const r = new NotifyReceiver(child);
+    let buf = "";
+    child.stdout?.on("data", (d) => {
+      buf += String(d);
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        r.messages.push(JSON.parse(buf.slice(0, nl)) as string);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf("\n");
+      }
+      for (const w of r.waiters.splice(0)) w();
+    });
+    await r.waitFor((m) => m === "BOUND");
+    r.messages.shift();
+    return r;
+  }
+
+  /** Resolves once a message satisfies `pred` (the test's timeout bounds the wait). */
+  waitFor(pred: (m: string) => boolean, count = 1): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.messages.filter(pred).length >= count) resolve();
+        else if (this.child.exitCode !== null) reject(new Error("receiver exited"));
+        else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+
+  stop(): void {
+    this.child.kill("SIGKILL");
+  }
+}

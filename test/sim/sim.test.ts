@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initLeaseVolume, readLeaseOwnerFromDisk } from "../../src/sim/lease-volume.js";
+import { SimLibvirtd } from "../../src/sim/libvirtd.js";
+import { isAlive } from "../../src/sim/processes.js";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+
+const VM_ID = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
+
+/** alive and not a zombie */
+async function running(pid: number): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  return stat !== "" && !/^\d+ \(.*\) Z /.test(stat);
+}
+
+async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
+  return text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+describe("simulated host infrastructure", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "he-ha-sim-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("starts a sanlock daemon per host and stops it, helper process included", async () => {
+    const d = await SanlockDaemon.start({ runDir: join(dir, "s1"), hostName: "sim-host-1" });
+    const helpers = await childPids(d.pid);
+    expect(await running(d.pid)).toBe(true);
+    const { output } = await d.client(["client", "status", "-D"]);
+    expect(output).toContain("our_host_name=sim-host-1");
+    await d.stop();
+    expect(d.running).toBe(false);
+    expect(await running(d.pid)).toBe(false);
+    for (const h of helpers) expect(await running(h)).toBe(false);
+    await d.stop();
+  });
+
+  it("kills a sanlock daemon hard (kill9) for failure scenarios", async () => {
+    const d = await SanlockDaemon.start({ runDir: join(dir, "s2"), hostName: "sim-host-2" });
+    await d.kill9();
+    expect(await running(d.pid)).toBe(false);
+  });
+
+  it("reads the VM lease owner from the volume without a daemon", async () => {
+    const volume = join(dir, "lease.vol");
+    await initLeaseVolume(volume, { vmId: VM_ID });
+    expect(await readLeaseOwnerFromDisk(volume, VM_ID)).toBeNull();
+    await expect(readLeaseOwnerFromDisk(join(dir, "missing.vol"), VM_ID)).rejects.toThrow(
+      /read_leader/,
+    );
+  });
+
+  it("runs libvirtd in its own mount namespace, leaving the machine's mounts untouched", async () => {
+    const before = await readFile("/proc/self/mounts", "utf8");
+    const sim = await SimLibvirtd.start({ dir: join(dir, "lv") });
+    try {
+      const pid = sim.pid!;
+      expect(await readFile(join(dir, "lv", "libvirtd.pid"), "utf8")).toBe(String(pid));
+      const inside = await readFile(`/proc/${pid}/mounts`, "utf8");
+      expect(inside).toMatch(/ \/run\/libvirt tmpfs /);
+      expect(await readFile("/proc/self/mounts", "utf8")).toBe(before);
+      expect(sim.keeperPid).not.toBeNull();
+    } finally {
+      await sim.stop();
+    }
+    expect(sim.running).toBe(false);
+    expect(sim.keeperPid).toBeNull();
+  });
+
+  it("ends every daemon it started when the starting process exits without stopping them", async () => {
+    const script = join(dir, "leaky.mts");
+    const srcDir = fileURLToPath(new URL("../../src/sim/", import.meta.url));
+    await writeFile(
+      script,
+      [
+        `import { SanlockDaemon } from ${JSON.stringify(join(srcDir, "sanlock-daemon.ts"))};`,
+        `import { SimLibvirtd } from ${JSON.stringify(join(srcDir, "libvirtd.ts"))};`,
+        `const s = await SanlockDaemon.start({ runDir: ${JSON.stringify(join(dir, "leak-s"))}, hostName: "leaky" });`,
+        `const l = await SimLibvirtd.start({ dir: ${JSON.stringify(join(dir, "leak-l"))} });`,
+        "console.log(JSON.stringify([s.pid, l.pid, l.keeperPid]));",
+        "process.exit(0);",
+      ].join("\n"),
+    );
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise((resolve) => child.once("exit", resolve));
+    const pids = JSON.parse(out) as number[];
+    expect(pids).toHaveLength(3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const pid of pids) expect(await running(pid)).toBe(false);
+  });
+});
