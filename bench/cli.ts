@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
+import { runCommand } from "../src/sim/processes.js";
 import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
 
@@ -27,21 +28,14 @@ function repoRoot(): string {
   return dir;
 }
 
-function runProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, ms: performance.now() - start }));
-  });
+/** Runs node with `args`; wall time from spawn to exit. */
+async function runProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string; ms: number }> {
+  const start = performance.now();
+  const r = await runCommand(process.execPath, args, env);
+  return { ...r, ms: performance.now() - start };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -54,18 +48,40 @@ export async function run(): Promise<BenchResult[]> {
   let client: BrokerClient | undefined;
   try {
     const seed = path.join(root, "seed.conf");
-    const base = "fqdn=engine.example.com\nhost_id=1\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n";
+    const base =
+      "fqdn=engine.example.com\nhost_id=1\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n";
     await writeFile(seed, base);
     const init = await runProcess(
-      [heHa, "storage", "init", "--domain", path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
-        "--ovf", path.join(repo, "../shared/fixtures/ovf/ovf_test.xml"), "--host-conf", seed, "--io-timeout", "1", "--json"],
+      [
+        heHa,
+        "storage",
+        "init",
+        "--domain",
+        path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
+        "--ovf",
+        path.join(repo, "../shared/fixtures/ovf/ovf_test.xml"),
+        "--host-conf",
+        seed,
+        "--io-timeout",
+        "1",
+        "--json",
+      ],
       env,
     );
-    if (init.code !== 0) throw new Error(`he-ha storage init: ${init.stderr}`);
-    const result = JSON.parse(init.stdout) as { confLines: Record<string, string>; volumes: { metadata: { path: string } } };
+    if (init.code !== 0) throw new Error(`he-ha storage init: ${init.output}`);
+    const result = JSON.parse(init.output) as {
+      confLines: Record<string, string>;
+      volumes: { metadata: { path: string } };
+    };
     const paths = haPaths(root);
     await mkdir(path.dirname(paths.hostConf), { recursive: true });
-    await writeFile(paths.hostConf, base + Object.entries(result.confLines).map(([k, v]) => `${k}=${v}\n`).join(""));
+    await writeFile(
+      paths.hostConf,
+      base +
+        Object.entries(result.confLines)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join(""),
+    );
     await mkdir(path.dirname(paths.agentConf), { recursive: true });
     await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.5\n");
 
@@ -77,13 +93,25 @@ export async function run(): Promise<BenchResult[]> {
           timestamp: 5000 + id,
           hostId: id,
           score: 3400 - id,
-          engineStatus: id === 1 ? { vm: "up", health: "good", detail: "Up" } : { vm: "down", health: "bad", detail: "unknown", reason: "vm not running on this host" },
+          engineStatus:
+            id === 1
+              ? { vm: "up", health: "good", detail: "Up" }
+              : {
+                  vm: "down",
+                  health: "bad",
+                  detail: "unknown",
+                  reason: "vm not running on this host",
+                },
           hostname: `hypervisor-${String(id).padStart(3, "0")}.example.com`,
           maintenance: false,
           stopped: false,
           confOnSharedStorage: true,
           vmConfRefreshTime: 4000,
-          stateExtra: { maintenance: "False", state: id === 1 ? "EngineUp" : "EngineDown", stopped: "False" },
+          stateExtra: {
+            maintenance: "False",
+            state: id === 1 ? "EngineUp" : "EngineDown",
+            stopped: "False",
+          },
         });
         await fh.write(block, 0, SEGMENT_SIZE, id * SEGMENT_SIZE);
       }
@@ -91,7 +119,10 @@ export async function run(): Promise<BenchResult[]> {
       await fh.close();
     }
 
-    broker = spawn(process.execPath, [brokerBin, "--log-level", "error", "--no-log-pretty"], { env, stdio: "ignore" });
+    broker = spawn(process.execPath, [brokerBin, "--log-level", "error", "--no-log-pretty"], {
+      env,
+      stdio: "ignore",
+    });
     client = new BrokerClient(paths.brokerSocket, { timeoutMs: 2000 });
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -108,21 +139,25 @@ export async function run(): Promise<BenchResult[]> {
 
     const measure = async (args: string[]) => {
       const warm = await runProcess([heHa, ...args], env);
-      if (warm.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${warm.code}: ${warm.stderr}`);
+      if (warm.code !== 0)
+        throw new Error(`he-ha ${args.join(" ")}: exit ${warm.code}: ${warm.output}`);
       const samples: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const r = await runProcess([heHa, ...args], env);
-        if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+        if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${r.code}: ${r.output}`);
         samples.push(r.ms);
       }
-      return { samples, last: warm.stdout };
+      return { samples, last: warm.output };
     };
     const status = await measure(["status", "--json"]);
     const shown = Object.keys(JSON.parse(status.last) as object).length - 1;
     if (shown !== HOSTS) throw new Error(`status --json showed ${shown} hosts, expected ${HOSTS}`);
     const help = await measure(["--help"]);
+    const bare: number[] = [];
+    for (let i = 0; i < RUNS; i++) bare.push((await runProcess(["-e", "0"], env)).ms);
     const s = summarize(status.samples);
     const h = summarize(help.samples);
+    const b = summarize(bare);
     return [
       {
         name: "he-ha status --json, 64 hosts (whole process)",
@@ -139,6 +174,14 @@ export async function run(): Promise<BenchResult[]> {
         p99: h.p99,
         samples: RUNS,
         note: "what status costs beyond this is the broker round trip, decoding and printing",
+      },
+      {
+        name: "node -e 0 (bare process start, baseline)",
+        unit: "ms",
+        median: b.median,
+        p99: b.p99,
+        samples: RUNS,
+        note: "machine load shows here first",
       },
     ];
   } finally {

@@ -8,6 +8,13 @@ import type { BenchResult } from "./types.js";
  */
 const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> = {
   // SUITES (one per line)
+  whiteboard: () => import("./whiteboard.js"),
+  archive: () => import("./archive.js"),
+  broker: () => import("./broker.js"),
+  agent: () => import("./agent.js"),
+  cli: () => import("./cli.js"),
+  lease: () => import("./lease.js"),
+  failover: () => import("./failover.js"),
 };
 
 function fmt(n: number | undefined): string {

@@ -116,15 +116,31 @@ export class BrokerLink {
     }
   }
 
-  /** Starts every monitor not yet registered with this broker instance. */
+  /**
+   * Starts every monitor not yet registered with this broker instance. A monitor the
+   * broker refuses (XML-RPC fault) is logged and tried again next time; it has no value
+   * meanwhile (for engine-health: status unknown, which freezes VM decisions).
+   */
   async ensureMonitors(): Promise<void> {
     for (const req of monitorRequests(this.conf)) {
       if (this.ids.has(req.field)) continue;
-      const id = await this.call(`start_monitor ${req.type}`, (b) =>
-        b.startMonitor(req.type, req.options),
-      );
-      this.ids.set(req.field, id);
-      this.log.debug({ monitor: req.type, id }, "monitor started");
+      try {
+        const id = await this.call(`start_monitor ${req.type}`, (b) =>
+          b.startMonitor(req.type, req.options),
+        );
+        this.ids.set(req.field, id);
+        this.refused.delete(req.field);
+        this.log.debug({ monitor: req.type, id }, "monitor started");
+      } catch (e) {
+        if (!(e instanceof XmlRpcFault)) throw e;
+        if (!this.refused.has(req.field)) {
+          this.log.error(
+            { monitor: req.type, err: e.message },
+            "the broker refused to start a monitor: no value until it does",
+          );
+        }
+        this.refused.add(req.field);
+      }
     }
   }
 

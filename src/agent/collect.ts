@@ -1,7 +1,12 @@
 import type { HaConf } from "../common/ha-conf.js";
 import { decodeGlobalBlock, defaultGlobalBlock } from "../storage/whiteboard/global-block.js";
 import { decodeHostBlock } from "../storage/whiteboard/host-block-decode.js";
-import type { DecodeError, HostBlock, WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import type {
+  DecodeError,
+  EngineStatus,
+  HostBlock,
+  WhiteboardSnapshot,
+} from "../storage/whiteboard/types.js";
 import type { Collection } from "./history.js";
 import {
   type MonitorStrings,
@@ -18,6 +23,28 @@ export interface CollectInput {
   haConf: Pick<HaConf, "localMaintenance" | "localMaintenanceManual">;
   collectStart: number;
   collectFinish: number;
+  /** libvirt's own answer: the engine VM is active on this host (null: cannot tell) */
+  vmActiveHere?: boolean | null;
+}
+
+/**
+ * The local engine status, reconciled with the hypervisor: the engine-health monitor
+ * samples periodically, so right after a start it may still say "down". A VM that
+ * libvirt reports active here is never "down" — it counts as up, health not yet known
+ * (bad), so a fresh start is never mistaken for "another host took over".
+ */
+export function reconcileLocalEngine(
+  monitor: EngineStatus | null,
+  vmActiveHere: boolean | null | undefined,
+): EngineStatus | null {
+  if (vmActiveHere !== true || monitor === null) return monitor;
+  if (monitor.vm === "up" || monitor.vm === "unknown") return monitor;
+  return {
+    vm: "up",
+    health: "bad",
+    detail: "Up",
+    reason: "running on this host; engine health not checked yet",
+  };
 }
 
 /**
@@ -35,7 +62,7 @@ export function collectionFrom(input: CollectInput): Collection {
     globalMaintenance: input.snapshot.global.maintenance,
     tooNew: input.snapshot.tooNew,
     local: {
-      engine: monitorEngineStatus(m["engine-health"]),
+      engine: reconcileLocalEngine(monitorEngineStatus(m["engine-health"]), input.vmActiveHere),
       network: monitorNumber(m.network),
       bridge: monitorBool(m["mgmt-bridge"]),
       memFreeMb: monitorNumber(m["mem-free"]),

@@ -278,6 +278,7 @@ export class AgentDaemon {
       this.log.error("not in the sanlock lockspace: no decision this loop");
       return { delayMs: loopDelayMs };
     }
+    const vmActiveHere = await this.d.vm.isActive().catch(() => null);
     const snapshot = snapshotFromStats(stats);
     for (const err of snapshot.errors)
       this.log.debug(
@@ -291,6 +292,7 @@ export class AgentDaemon {
       haConf,
       collectStart: Math.trunc(t0),
       collectFinish: Math.trunc(this.clock()),
+      vmActiveHere,
     });
     const decision = decide(this.memory, collection, {
       hostId: this.hostId,

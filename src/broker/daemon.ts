@@ -3,6 +3,7 @@ import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import {
@@ -27,7 +28,7 @@ export interface BrokerDaemonOptions {
   log: Logger;
   /** group the socket is given (default "kvm", when it exists) */
   socketGroup?: string;
-  /** extra monitor dependencies (hypervisor, /proc and /sys roots) */
+  /** monitor dependencies to replace (hypervisor, /proc and /sys roots) */
   monitorDeps?: Partial<MonitorDeps>;
 }
 
@@ -60,16 +61,17 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   log.info({ metadata: volumes.metadata, lockspace: volumes.lockspace }, "HA volumes");
 
   const store = new ReopeningMetadataStore(volumes.metadata, log);
-  const lockspace =
-    opts.lockspace ??
-    new SanlockLockspace({
-      hostId: conf.hostId,
-      path: volumes.lockspace,
-      ioTimeout: conf.sanlockIoTimeout,
-      log,
-    });
+  const lockspace = new SanlockLockspace({
+    hostId: conf.hostId,
+    path: volumes.lockspace,
+    ioTimeout: conf.sanlockIoTimeout,
+    log,
+  });
+  // connected on first use and reconnected with backoff: a libvirtd not up yet is no failure
+  const hypervisor = new HypervisorConnection(conf.libvirtUri, log);
   const deps: MonitorDeps = {
     log,
+    hypervisor,
     runDir: paths.runDir,
     timing: agentConf.timing,
     storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
@@ -125,7 +127,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       log.info("broker stopping");
       await Promise.allSettled([closeUnix(app, paths.brokerSocket), metricsApp?.close()]);
       await service.stop();
-      await store.close();
+      await Promise.allSettled([store.close(), hypervisor.close()]);
       log.info("broker stopped");
     })();
     return stopping;

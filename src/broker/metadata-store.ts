@@ -3,17 +3,32 @@ import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import type { MetadataStore } from "./storage-cycle.js";
 
+/** Open errors after which the volume is still opened for reading. */
+const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);
+
+function errnoOf(e: unknown): string | undefined {
+  const err = e as { code?: string; cause?: { code?: string } } | undefined;
+  return err?.cause?.code ?? err?.code;
+}
+
+interface OpenVolume {
+  volume: MetadataVolume;
+  /** why it could not be opened for writing, when it is open read-only */
+  readOnlyBecause: Error | undefined;
+}
+
 /**
  * The metadata volume for the storage cycle, opened on first use and reopened after any
  * I/O failure. Before each I/O the path is checked to still name the file we have open
  * (as the original opened the file for every access): storage that is unmounted or
  * replaced fails visibly instead of being read from a detached file, and storage that
- * comes back is picked up again on a later cycle.
+ * comes back is picked up again on a later cycle. Read-only storage is still read; each
+ * write tries to open it for writing again and fails with the reason.
  */
 export class ReopeningMetadataStore implements MetadataStore {
-  private volume: MetadataVolume | undefined;
+  private current: OpenVolume | undefined;
   private identity: { dev: number; ino: number } | undefined;
-  private opening: Promise<MetadataVolume> | undefined;
+  private opening: Promise<OpenVolume> | undefined;
 
   constructor(
     readonly path: string,
@@ -21,31 +36,36 @@ export class ReopeningMetadataStore implements MetadataStore {
   ) {}
 
   async readAll(): Promise<Buffer> {
-    return this.withVolume((v) => v.readAll());
+    return this.withVolume((v) => v.volume.readAll());
   }
 
   async writeSegment(index: number, data: Buffer): Promise<void> {
-    return this.withVolume((v) => v.writeSegment(index, data));
+    // a volume opened read-only is reopened: the storage may be writable again
+    if (this.current?.readOnlyBecause) this.drop();
+    return this.withVolume((v) => {
+      if (v.readOnlyBecause) throw v.readOnlyBecause;
+      return v.volume.writeSegment(index, data);
+    });
   }
 
   /** true while I/O bypasses the page cache (undefined before the volume is open) */
   get directIo(): boolean | undefined {
-    return this.volume?.directIo;
+    return this.current?.volume.directIo;
   }
 
   async close(): Promise<void> {
-    const v = this.volume;
-    this.volume = undefined;
-    await v?.close().catch(() => undefined);
+    const v = this.current;
+    this.current = undefined;
+    await v?.volume.close().catch(() => undefined);
   }
 
-  private async withVolume<T>(io: (v: MetadataVolume) => Promise<T>): Promise<T> {
-    if (this.volume) await this.checkIdentity();
+  private async withVolume<T>(io: (v: OpenVolume) => Promise<T>): Promise<T> {
+    if (this.current) await this.checkIdentity();
     const v = await this.open();
     try {
       return await io(v);
     } catch (e) {
-      if (this.volume === v) this.drop();
+      if (this.current === v && !v.readOnlyBecause) this.drop();
       throw e;
     }
   }
@@ -66,22 +86,37 @@ export class ReopeningMetadataStore implements MetadataStore {
   }
 
   private drop(): void {
-    const v = this.volume;
-    this.volume = undefined;
+    const v = this.current;
+    this.current = undefined;
     this.identity = undefined;
-    void v?.close().catch(() => undefined);
+    void v?.volume.close().catch(() => undefined);
   }
 
-  private async open(): Promise<MetadataVolume> {
-    if (this.volume) return this.volume;
-    this.opening ??= MetadataVolume.open(this.path, { logger: this.log }).finally(() => {
+  private async open(): Promise<OpenVolume> {
+    if (this.current) return this.current;
+    this.opening ??= this.openVolume().finally(() => {
       this.opening = undefined;
     });
     const v = await this.opening;
     const st = await stat(this.path);
-    this.volume = v;
+    this.current = v;
     this.identity = { dev: st.dev, ino: st.ino };
-    this.log.info({ path: this.path, direct_io: v.directIo }, "metadata volume opened");
     return v;
+  }
+
+  private async openVolume(): Promise<OpenVolume> {
+    try {
+      const volume = await MetadataVolume.open(this.path, { logger: this.log });
+      this.log.info({ path: this.path, direct_io: volume.directIo }, "metadata volume opened");
+      return { volume, readOnlyBecause: undefined };
+    } catch (e) {
+      if (!READ_ONLY_CODES.has(errnoOf(e) ?? "")) throw e;
+      const volume = await MetadataVolume.open(this.path, { logger: this.log, readOnly: true });
+      this.log.warn(
+        { path: this.path, err: (e as Error).message },
+        "metadata volume is read-only: reading only",
+      );
+      return { volume, readOnlyBecause: e as Error };
+    }
   }
 }

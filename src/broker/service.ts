@@ -150,6 +150,7 @@ export class BrokerService {
       storage: this.cycle.health(),
       hasRead: this.cycle.hasRead,
       now,
+      cycleSeconds: this.opts.timing.broker_storage_cycle,
     });
   }
 

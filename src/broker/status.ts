@@ -47,6 +47,8 @@ export interface BrokerStatus {
     writes_refused_total: number;
     pending_host_ids: number[];
     in_flight_seconds: number | null;
+    /** no good read for more than 3 storage cycles (or none yet): the view may be old */
+    stale: boolean;
   };
 }
 
@@ -84,6 +86,8 @@ export interface StatusInput {
   hasRead: boolean;
   /** monotonic now, for ages */
   now: number;
+  /** timing.broker_storage_cycle, to call the last read stale */
+  cycleSeconds: number;
 }
 
 const secs = (ms: number | undefined): number | null => (ms === undefined ? null : ms / 1000);
@@ -151,6 +155,9 @@ export function buildStatus(input: StatusInput): BrokerStatus {
       writes_refused_total: h.writesRefused,
       pending_host_ids: h.pending,
       in_flight_seconds: h.inFlightSince === undefined ? null : input.now - h.inFlightSince,
+      stale:
+        h.lastReadOkMonotonic === undefined ||
+        input.now - h.lastReadOkMonotonic > 3 * input.cycleSeconds,
     },
   };
 }

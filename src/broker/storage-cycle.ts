@@ -142,12 +142,23 @@ export class StorageCycle {
     this.kick();
   }
 
-  /** Stops the schedule and waits for a running cycle to end. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the schedule and waits for a running cycle to end, at most `waitMs` (storage
+   * that hangs must not hold up a shutdown; the I/O finishes or fails on its own).
+   */
+  async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.running,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /**

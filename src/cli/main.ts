@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { rewriteAliases } from "./aliases.js";
 import { versionLine } from "../common/version.js";
+import { rewriteAliases } from "./aliases.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -20,6 +20,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/ovf.js"),
   () => import("./commands/status.js"),
   () => import("./commands/storage.js"),
+  () => import("./commands/vm.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

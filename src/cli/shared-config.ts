@@ -15,7 +15,12 @@ export const CONFIG_TYPES = ["he_local", "he_shared", "broker", "vm", "ha"] as c
 export type ConfigType = (typeof CONFIG_TYPES)[number];
 
 /** hosted-engine.conf keys that exist even when not written (the original's optional keys). */
-export const HE_OPTIONAL_KEYS = ["iscsi_paths_blacklist", "network_test", "tcp_t_address", "tcp_t_port"];
+export const HE_OPTIONAL_KEYS = [
+  "iscsi_paths_blacklist",
+  "network_test",
+  "tcp_t_address",
+  "tcp_t_port",
+];
 
 export interface ConfigSource {
   type: ConfigType;
@@ -54,7 +59,8 @@ function iniLines(text: string): IniLine[] {
       section = head[1]!.trim();
       return { section, option: undefined, value: "" };
     }
-    if (line === "" || line.startsWith("#") || line.startsWith(";")) return { section, option: undefined, value: "" };
+    if (line === "" || line.startsWith("#") || line.startsWith(";"))
+      return { section, option: undefined, value: "" };
     const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
     if (!m || section === undefined) return { section, option: undefined, value: "" };
     return { section, option: m[1]!.toLowerCase(), value: m[2]! };
@@ -63,12 +69,15 @@ function iniLines(text: string): IniLine[] {
 
 function iniKey(key: string): [string, string] {
   const dot = key.indexOf(".");
-  return dot < 0 ? ["default", key.toLowerCase()] : [key.slice(0, dot), key.slice(dot + 1).toLowerCase()];
+  return dot < 0
+    ? ["default", key.toLowerCase()]
+    : [key.slice(0, dot), key.slice(dot + 1).toLowerCase()];
 }
 
 function iniEntries(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const l of iniLines(text)) if (l.option !== undefined) out.set(`${l.section}.${l.option}`, l.value);
+  for (const l of iniLines(text))
+    if (l.option !== undefined) out.set(`${l.section}.${l.option}`, l.value);
   return out;
 }
 
@@ -98,11 +107,19 @@ export function keysOf(src: ConfigSource): string[] {
  * The one source holding `key` (restricted to `type` when given). No source → error
  * naming the types searched; several → error listing them so the operator adds --type.
  */
-export function resolveSource(sources: readonly ConfigSource[], key: string, type?: string): ConfigSource {
+export function resolveSource(
+  sources: readonly ConfigSource[],
+  key: string,
+  type?: string,
+): ConfigSource {
   if (type !== undefined && !(CONFIG_TYPES as readonly string[]).includes(type)) {
-    throw new CliError(`unknown configuration type "${type}"; the types are: ${CONFIG_TYPES.join(", ")}`);
+    throw new CliError(
+      `unknown configuration type "${type}"; the types are: ${CONFIG_TYPES.join(", ")}`,
+    );
   }
-  const candidates = sources.filter((s) => (type === undefined || s.type === type) && hasKey(s, key));
+  const candidates = sources.filter(
+    (s) => (type === undefined || s.type === type) && hasKey(s, key),
+  );
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length > 1) {
     throw new CliError(
@@ -117,7 +134,10 @@ export function resolveSource(sources: readonly ConfigSource[], key: string, typ
 /** key=value text with `key` set: the first line of that key replaced, else appended. */
 function setKeyValue(text: string, key: string, value: string): string {
   const lines = text.split("\n");
-  const at = lines.findIndex((l) => !l.trim().startsWith("#") && l.includes("=") && l.slice(0, l.indexOf("=")).trim() === key);
+  const at = lines.findIndex(
+    (l) =>
+      !l.trim().startsWith("#") && l.includes("=") && l.slice(0, l.indexOf("=")).trim() === key,
+  );
   if (at >= 0) {
     lines[at] = `${key}=${value}`;
     return lines.join("\n");

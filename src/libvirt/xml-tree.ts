@@ -79,12 +79,6 @@ export function setAttr(node: XmlNode, name: string, value: string): void {
   else node[ATTRS] = { [`@_${name}`]: value };
 }
 
-export function textOfNode(node: XmlNode): string {
-  return childrenOf(node)
-    .map((c) => (typeof c[TEXT] === "string" ? c[TEXT] : ""))
-    .join("");
-}
-
 /** the first child element called `name` */
 export function childNamed(node: XmlNode, name: string): XmlNode | undefined {
   return childrenOf(node).find((c) => tagOf(c) === name);

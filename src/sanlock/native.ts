@@ -51,13 +51,10 @@ export const SanlockRv = {
 
 export const SANLK_RES_PERSISTENT = 0x8;
 export const SANLK_ACQUIRE_LVB = 0x1;
-export const SANLK_ACQUIRE_ORPHAN = 0x2;
 export const SANLK_ACQUIRE_ORPHAN_ONLY = 0x4;
 export const SANLK_ACQUIRE_OWNER_NOWAIT = 0x8;
-export const SANLK_REL_ORPHAN = 0x4;
 export const SANLK_REM_UNUSED = 0x2;
 export const SANLK_CONFIG_USED_BY_ORPHANS = 0x4;
-export const SANLK_HOST_MASK = 0xf;
 
 export interface DiskValue {
   path: string;

@@ -132,7 +132,7 @@ export class VmLease {
       if (this.heldByUs && (await this.heldByThisProcess())) return "already-held";
       if (await this.adoptOrphan()) return "adopted";
       const rv = await this.acquireRaw(SANLK_ACQUIRE_OWNER_NOWAIT);
-      if (rv === 0 || rv === -Errno.EEXIST) {
+      if (rv === 0) {
         this.heldByUs = true;
         this.log.info({ resource: this.resourceString }, "engine VM lease acquired");
         return "acquired";
@@ -224,19 +224,26 @@ export class VmLease {
     this.close();
   }
 
+  /**
+   * One acquire call. EEXIST means the daemon still counts the lease as held by a
+   * registration of ours that is closing (it orphans it asynchronously): ask again.
+   */
   private async acquireRaw(flags: number): Promise<number> {
-    const sock = await this.registered();
-    const rv = await callAsync(
-      sanlockNative().acquire,
-      sock,
-      -1,
-      flags,
-      1,
-      [this.resource(SANLK_RES_PERSISTENT)],
-      null,
-    );
-    if (CONNECTION_LOST.has(rv)) this.dropConnection();
-    return rv;
+    for (let attempt = 0; ; attempt++) {
+      const sock = await this.registered();
+      const rv = await callAsync(
+        sanlockNative().acquire,
+        sock,
+        -1,
+        flags,
+        1,
+        [this.resource(SANLK_RES_PERSISTENT)],
+        null,
+      );
+      if (CONNECTION_LOST.has(rv)) this.dropConnection();
+      if (rv !== -Errno.EEXIST || attempt >= 20) return rv;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   private async adoptOrphan(): Promise<boolean> {

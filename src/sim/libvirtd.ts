@@ -20,13 +20,13 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   isRunning,
-  pollUntil,
   signalChild,
   spawnTracked,
   type TrackedChild,
   terminate,
   unixSocketAccepts,
   waitExit,
+  waitUntilReady,
 } from "./processes.js";
 
 export interface LibvirtdOptions {
@@ -138,14 +138,11 @@ export class SimLibvirtd {
       { logFile: join(this.dir, "libvirtd.log") },
     );
     this.daemon = daemon;
-    await pollUntil(
+    await waitUntilReady(
+      daemon,
       `libvirtd socket ${sock}`,
-      async () => {
-        if (!isRunning(daemon)) {
-          throw new Error(`libvirtd exited at start; see ${join(this.dir, "libvirtd.log")}`);
-        }
-        return unixSocketAccepts(sock);
-      },
+      join(this.dir, "libvirtd.log"),
+      () => unixSocketAccepts(sock),
       this.startTimeoutMs,
     );
     await this.startKeeper();
@@ -161,12 +158,11 @@ export class SimLibvirtd {
     this.keeper = keeper;
     // Ask the keeper for its URI: the answer proves its connection is open.
     keeper.child.stdin?.write("uri\n");
-    await pollUntil(
+    await waitUntilReady(
+      keeper,
       "the libvirt keeper connection",
-      async () => {
-        if (!isRunning(keeper)) throw new Error(`libvirt keeper (virsh) exited; see ${log}`);
-        return (await readFile(log, "utf8")).includes("test+unix:///default");
-      },
+      log,
+      async () => (await readFile(log, "utf8")).includes("test+unix:///default"),
       this.startTimeoutMs,
     );
   }

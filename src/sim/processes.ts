@@ -156,3 +156,24 @@ export function unixSocketAccepts(path: string): Promise<boolean> {
 export function isRunning(c: TrackedChild): boolean {
   return c.child.exitCode === null && c.child.signalCode === null;
 }
+
+/**
+ * Waits until `ready()` is true for a child that is starting; fails at once, naming its
+ * log, when the child exits first, and after `timeoutMs` otherwise.
+ */
+export function waitUntilReady(
+  c: TrackedChild,
+  what: string,
+  logFile: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  return pollUntil(
+    what,
+    async () => {
+      if (!isRunning(c)) throw new Error(`${what}: the process exited at start; see ${logFile}`);
+      return ready();
+    },
+    timeoutMs,
+  );
+}

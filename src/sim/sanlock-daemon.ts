@@ -8,13 +8,13 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   isRunning,
-  pollUntil,
   runCommand,
   signalChild,
   spawnTracked,
   type TrackedChild,
   unixSocketAccepts,
   waitExit,
+  waitUntilReady,
 } from "./processes.js";
 
 export interface SanlockDaemonOptions {
@@ -53,14 +53,11 @@ export class SanlockDaemon {
     const daemon = new SanlockDaemon(opts, proc);
     try {
       const sock = join(opts.runDir, "sanlock.sock");
-      await pollUntil(
+      await waitUntilReady(
+        proc,
         `sanlock daemon socket ${sock}`,
-        async () => {
-          if (!isRunning(proc)) {
-            throw new Error(`sanlock daemon exited at start; see ${daemon.logFile}`);
-          }
-          return unixSocketAccepts(sock);
-        },
+        daemon.logFile,
+        () => unixSocketAccepts(sock),
         opts.startTimeoutMs ?? 10_000,
       );
     } catch (err) {

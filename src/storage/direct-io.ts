@@ -161,17 +161,20 @@ export class MetadataVolume {
 
   private async readRange(position: number, length: number, segment?: number): Promise<Buffer> {
     const buf = alignedBuffer(length);
-    const got = await this.withFallback("read", segment, async () => {
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await this.handle.read(buf, done, length - done, position + done);
-        done += bytesRead;
-        // at end of file, or at an unaligned end that O_DIRECT cannot continue from
-        if (bytesRead === 0 || done % IO_ALIGNMENT !== 0) break;
-      }
-      return done;
-    });
+    const got = await this.withFallback("read", segment, () => this.fill(buf, position));
     return buf.subarray(0, got);
+  }
+
+  /** Fills `buf` from file offset `position`; returns the bytes read (less at end of file). */
+  private async fill(buf: Buffer, position: number): Promise<number> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await this.handle.read(buf, done, buf.length - done, position + done);
+      done += bytesRead;
+      // at end of file, or at an unaligned end that O_DIRECT cannot continue from
+      if (bytesRead === 0 || done % IO_ALIGNMENT !== 0) break;
+    }
+    return done;
   }
 
   /**

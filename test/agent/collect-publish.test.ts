@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collectionFrom } from "../../src/agent/collect.js";
+import { collectionFrom, reconcileLocalEngine } from "../../src/agent/collect.js";
 import { monitorEngineStatus } from "../../src/agent/monitor-values.js";
 import { hostBlockInput } from "../../src/agent/publish.js";
 import { DEFAULT_TIMING } from "../../src/common/timing.js";
@@ -145,6 +145,23 @@ describe("publish and collect", () => {
       storageOk: true,
       localMaintenance: true,
     });
+  });
+
+  it("a VM libvirt reports active here is never taken for down by a stale monitor value", () => {
+    expect(
+      reconcileLocalEngine({ vm: "down", health: "bad", detail: "unknown" }, true),
+    ).toMatchObject({
+      vm: "up",
+      health: "bad",
+    });
+    expect(
+      reconcileLocalEngine({ vm: "down_unexpected", health: "bad", detail: "Down" }, true)?.vm,
+    ).toBe("up");
+    expect(reconcileLocalEngine(UP_GOOD, true)).toBe(UP_GOOD);
+    const down = { vm: "down" as const, health: "bad" as const, detail: "unknown" };
+    expect(reconcileLocalEngine(down, false)).toBe(down);
+    expect(reconcileLocalEngine(down, null)).toBe(down);
+    expect(reconcileLocalEngine(null, true)).toBeNull();
   });
 
   it("engine-health that does not parse is unknown", () => {

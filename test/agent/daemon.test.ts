@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeHaConf } from "../../src/common/ha-conf.js";
 import { pollUntil } from "../../src/sim/processes.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
@@ -29,7 +30,7 @@ describe("ovirt-ha-agent on a real host", () => {
   afterAll(async () => {
     await host?.destroy();
     await health?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir && !process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
   it("starts the engine VM under its sanlock lease and reaches EngineUp", async () => {
@@ -38,6 +39,10 @@ describe("ovirt-ha-agent on a real host", () => {
     expect(block.score).toBeGreaterThan(0);
     expect(block.engineStatus).toMatchObject({ vm: "up", health: "good" });
     expect(await host.vmState()).toBe("running");
+    // started once, never mistaken for "another host took over" while health catches up
+    const log = await host.agentLog();
+    expect(log.match(/"msg":"engine VM started"/g)).toHaveLength(1);
+    expect(log).not.toContain("engine VM powered off");
     expect(await host.sanlockStatus()).toMatch(
       new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
     );
@@ -133,5 +138,32 @@ describe("ovirt-ha-agent on a real host", () => {
     const cleaner = await host.startAgentProcess(["--cleanup"]);
     expect(await cleaner.exited).toBe(0);
     expect((await host.client.getStats()).has(1)).toBe(false);
+  }, 90_000);
+
+  it("waits while local maintenance is set, before touching shared storage", async () => {
+    await writeHaConf(host.paths.haConf, {
+      localMaintenance: true,
+      localMaintenanceManual: true,
+      other: new Map(),
+    });
+    const before = (await host.agentLog()).length;
+    await host.startAgent();
+    await pollUntil(
+      "the local maintenance wait",
+      async () => (await host.agentLog()).slice(before).includes("local maintenance set"),
+      30_000,
+      100,
+    );
+    // three loop delays later still nothing published, no lockspace joined by this agent
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await host.client.getStats()).has(1)).toBe(false);
+    expect((await host.agentLog()).slice(before)).not.toContain("sanlock lockspace joined");
+    await writeHaConf(host.paths.haConf, {
+      localMaintenance: false,
+      localMaintenanceManual: false,
+      other: new Map(),
+    });
+    await host.waitState("EngineUp", 60_000);
+    expect(await host.vmState()).toBe("running");
   }, 90_000);
 });

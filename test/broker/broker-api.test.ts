@@ -1,9 +1,9 @@
-import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
@@ -15,25 +15,15 @@ import {
   makeDomain,
   makeHostRoot,
   removeDir,
+  runCommand,
   segmentOnDisk,
   spawnBroker,
   type TestDomain,
   tempDir,
+  until,
 } from "./broker-harness.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../python/broker_client.py", import.meta.url));
-
-function run(
-  cmd: string,
-  args: string[],
-  env?: NodeJS.ProcessEnv,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: env ?? process.env, timeout: 60_000 }, (e, out, err) => {
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err });
-    });
-  });
-}
 
 /**
  * A raw HTTP request on the unix socket: what a hostile or sloppy client sends. A server
@@ -74,16 +64,6 @@ function raw(
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("ovirt-ha-broker API over its unix socket", () => {
   let dir: string;
   let domain: TestDomain;
@@ -104,10 +84,13 @@ describe("ovirt-ha-broker API over its unix socket", () => {
       `hosted-engine:1:${domain.lockspace}:0`,
     ]);
     expect(joined.output).toContain("done 0");
-    const root = await makeHostRoot(dir, 1, domain);
+    const root = await makeHostRoot(dir, 1, domain, {
+      // libvirt's test driver, inside the broker process: its "test" domain runs
+      extraConf: { libvirt_uri: "test:///default", fqdn: "engine.invalid" },
+    });
     socket = haPaths(root).brokerSocket;
     // a socket file left by a broker that died: bound, never removed, nobody listening
-    const stale = await run("python3", [
+    const stale = await runCommand("python3", [
       "-c",
       "import os,socket,sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
       socket,
@@ -126,12 +109,15 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     const st = await stat(socket);
     expect(st.isSocket()).toBe(true);
     expect(st.mode & 0o777).toBe(0o660);
+    // given to group kvm (scripts/setup-host.sh creates it) when it exists
+    const kvm = await groupId("kvm");
+    if (kvm !== undefined) expect(st.gid).toBe(kvm);
     expect(await broker!.log()).toContain("removed stale broker socket");
   });
 
   it("answers every method to Python's xmlrpc.client connected the way VDSM and hosted-engine connect", async () => {
     const block = hostBlock(1, 1000, 3400);
-    const res = await run("python3", [PY_CLIENT, socket, "all", block.toString("base64")]);
+    const res = await runCommand("python3", [PY_CLIENT, socket, "all", block.toString("base64")]);
     expect(res.err).toBe("");
     const r = JSON.parse(res.out);
     expect(r.start_monitor).toBe("mem-free");
@@ -164,7 +150,9 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     // the Python client's global block reads back as global maintenance
     const status = await broker!.client.status();
     expect(status.global_maintenance).toBe(true);
-    const cleared = JSON.parse((await run("python3", [PY_CLIENT, socket, "clear-global"])).out);
+    const cleared = JSON.parse(
+      (await runCommand("python3", [PY_CLIENT, socket, "clear-global"])).out,
+    );
     expect(cleared.set_global_maintenance).toBe("ok");
     expect(cleared.get_stats["0"].lines).toEqual(["maintenance=False"]);
     expect((await broker!.client.status()).global_maintenance).toBe(false);
@@ -225,6 +213,22 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     expect((await c.setGlobalMaintenance(false)).written).toBe(true);
     expect((await c.status()).global_maintenance).toBe(false);
     await expect(c.putJson("/v1/maintenance", { global: "yes" })).rejects.toThrow(/global/);
+  });
+
+  it("runs the engine-health monitor against libvirt", async () => {
+    const c = broker!.client;
+    const id = await c.startMonitor("engine-health", {
+      vm_uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f",
+      address: "engine.invalid",
+      health_timeout: "2",
+    });
+    const value = await until("engine-health value", async () => {
+      const v = await c.statusMonitor(id);
+      return v === "None" ? undefined : v;
+    });
+    // the VM runs here, and the engine's health page cannot be reached
+    expect(JSON.parse(value)).toMatchObject({ vm: "up", health: "bad" });
+    await c.stopMonitor(id);
   });
 
   it("exports metrics equal to what /v1/status shows", async () => {

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,30 +10,14 @@ import {
   makeDomain,
   makeHostRoot,
   removeDir,
+  runCommand,
   spawnBroker,
   type TestDomain,
   tempDir,
+  until,
 } from "./broker-harness.js";
 
 const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  return new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    execFile(cmd, args, { env, timeout: 60_000 }, (e, out, err) => {
-      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A whiteboard file holding host 2's block, as another host would have written it. */
 async function writeWhiteboard(file: string, timestamp: number): Promise<void> {
@@ -57,7 +40,7 @@ describe("ovirt-ha-broker start-up", () => {
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });
     await writeFile(conf, "sdUUID=abc\nconfigured=False\n");
-    const r = await run(process.execPath, ["--import", "tsx", BIN], {
+    const r = await runCommand(process.execPath, ["--import", "tsx", BIN], {
       ...process.env,
       HE_HA_ROOT: root,
     });
@@ -94,10 +77,10 @@ describe("ovirt-ha-broker start-up", () => {
   });
 
   it("prints its version and help", async () => {
-    const v = await run(process.execPath, ["--import", "tsx", BIN, "--version"]);
+    const v = await runCommand(process.execPath, ["--import", "tsx", BIN, "--version"]);
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/^ovirt-ha-broker \S+ \(hosted-engine-ha\)/);
-    const h = await run(process.execPath, ["--import", "tsx", BIN, "--help"]);
+    const h = await runCommand(process.execPath, ["--import", "tsx", BIN, "--help"]);
     expect(h.code).toBe(0);
     expect(h.out).toContain("--log-level");
   });
@@ -108,15 +91,16 @@ describe("ovirt-ha-broker when its storage goes away", () => {
   let domain: TestDomain;
   let imageDir: string;
   let mounted = false;
+  let staging: string | undefined;
   let broker: BrokerProcess | undefined;
 
   const mount = async () => {
-    const r = await run("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", imageDir]);
+    const r = await runCommand("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", imageDir]);
     expect(r.code, r.err).toBe(0);
     mounted = true;
   };
   const unmount = async () => {
-    const r = await run("umount", ["-l", imageDir]);
+    const r = await runCommand("umount", ["-l", imageDir]);
     expect(r.code, r.err).toBe(0);
     mounted = false;
   };
@@ -139,7 +123,8 @@ describe("ovirt-ha-broker when its storage goes away", () => {
 
   afterAll(async () => {
     await broker?.stop();
-    if (mounted) await run("umount", ["-l", imageDir]);
+    if (mounted) await runCommand("umount", ["-l", imageDir]);
+    if (staging) await runCommand("umount", ["-l", staging]);
     await removeDir(dir);
   });
 
@@ -189,5 +174,35 @@ describe("ovirt-ha-broker when its storage goes away", () => {
       (await c.status()).global_maintenance ? true : undefined,
     );
     expect((await c.getJson<{ status: string }>("/healthz")).status).toBe("ok");
+  });
+
+  it("keeps reading storage that turned read-only, and reports the failed writes", async () => {
+    const c = broker!.client;
+    // a read-only file system with a newer whiteboard takes the place of the volume's
+    staging = path.join(dir, "ro-staging");
+    await mkdir(staging, { recursive: true });
+    expect(
+      (await runCommand("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", staging])).code,
+    ).toBe(0);
+    await writeWhiteboard(path.join(staging, path.basename(domain.metadata)), 300);
+    expect((await runCommand("mount", ["-o", "remount,ro", staging])).code).toBe(0);
+    await unmount();
+    const bind = await runCommand("mount", ["--bind", staging, imageDir]);
+    expect(bind.code, bind.err).toBe(0);
+    mounted = true;
+
+    const status = await until("a read of the read-only volume", async () => {
+      const s = await c.status();
+      return s.hosts[0]?.timestamp === 300 ? s : undefined;
+    });
+    expect(status.storage.last_read_error).toBeNull();
+    const put = await c.setGlobalMaintenance(false);
+    expect(put.written).toBe(false);
+    expect(put.error).toMatch(/EROFS/);
+    const after = await c.status();
+    expect(after.storage.last_write_error).toMatch(/EROFS/);
+    expect(after.storage.last_read_error).toBeNull();
+    expect(after.hosts.map((h) => [h.host_id, h.timestamp])).toEqual([[2, 300]]);
+    expect(broker!.proc.child.exitCode).toBeNull();
   });
 });

@@ -4,6 +4,7 @@
  * (`node --import tsx src/bin/ovirt-ha-broker.ts`) so each can talk to its own sanlock
  * daemon through SANLOCK_RUN_DIR.
  */
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -198,4 +199,32 @@ export async function segmentOnDisk(metadata: string, index: number): Promise<Bu
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Polls `fn` every 100 ms until it returns a value; throws after `ms`. */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs a command to completion: exit code, stdout, stderr. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, timeout: 60_000 }, (e, out, err) => {
+      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
+    });
+  });
 }

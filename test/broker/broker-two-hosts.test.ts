@@ -11,17 +11,8 @@ import {
   spawnBroker,
   type TestDomain,
   tempDir,
+  until,
 } from "./broker-harness.js";
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const startsWith = (seg: Buffer, block: Buffer) => seg.subarray(0, block.length).equals(block);
 

@@ -1,4 +1,5 @@
-import type { HostBlock, WhiteboardSnapshot } from "../../src/storage/whiteboard/types.js";
+import type { ClusterStatus } from "../../src/cli/format/cluster-status.js";
+import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 
 /** A decoded host block as the agent of host `hostId` would publish it while the engine runs there. */
 export function hostBlock(hostId: number, over: Partial<HostBlock> = {}): HostBlock {
@@ -32,11 +33,17 @@ export function hostBlock(hostId: number, over: Partial<HostBlock> = {}): HostBl
   };
 }
 
-export function snapshot(blocks: HostBlock[], globalMaintenance = false): WhiteboardSnapshot {
+/** The cluster as `he-ha status` gets it from the broker: blocks sorted by id, `alive` the pushed live ids. */
+export function cluster(
+  blocks: HostBlock[],
+  alive: number[],
+  globalMaintenance = false,
+): ClusterStatus {
   return {
-    global: { maintenance: globalMaintenance, unknown: {} },
-    hosts: new Map(blocks.map((b) => [b.hostId, b])),
+    globalMaintenance,
+    hosts: [...blocks]
+      .sort((a, b) => a.hostId - b.hostId)
+      .map((block) => ({ block, live: alive.includes(block.hostId) })),
     errors: [],
-    tooNew: false,
   };
 }

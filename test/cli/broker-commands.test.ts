@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
-import { blockInput, requireBuild, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
+import {
+  blockInput,
+  requireBuild,
+  runHeHa,
+  stoppedInput,
+  writeHostBlock,
+  writeSegment,
+} from "./harness.js";
 
 let host: BrokerHost;
 
@@ -37,13 +44,26 @@ describe("he-ha against a running ovirt-ha-broker", () => {
   beforeAll(async () => {
     requireBuild();
     host = await startBrokerHost(1);
-    await publishThreeHosts();
   });
   afterAll(async () => {
     await host?.stop();
   });
 
+  describe("status of an empty whiteboard", () => {
+    it("prints nothing and fails like hosted-engine --vm-status; --json is just the global flag", async () => {
+      const r = await runHeHa(host.root, ["status"]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe("he-ha: no host has published a valid metadata block yet\n");
+      const j = await runHeHa(host.root, ["status", "--json"]);
+      expect(j.code).toBe(0);
+      expect(JSON.parse(j.stdout)).toEqual({ global_maintenance: false });
+    });
+  });
+
   describe("status", () => {
+    beforeAll(publishThreeHosts);
+
     it("prints every host in the hosted-engine layout, stale hosts as 'unknown stale-data'", async () => {
       const r = await runHeHa(host.root, ["status"]);
       expect(r.stderr).toBe("");
@@ -54,12 +74,16 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         "Host host2.example.com (id: 2) status ==--",
         "Host host3.example.com (id: 3) status ==--",
       ]);
-      expect(blocks[0]).toContain('Engine status                      : {"vm": "up", "health": "good", "detail": "Up"}\n');
+      expect(blocks[0]).toContain(
+        'Engine status                      : {"vm": "up", "health": "good", "detail": "Up"}\n',
+      );
       expect(blocks[0]).toContain("Status up-to-date                  : True\n");
       expect(blocks[1]).toContain("Score                              : 2400\n");
       expect(blocks[2]).toContain("Engine status                      : unknown stale-data\n");
       expect(blocks[2]).toContain("Status up-to-date                  : False\n");
-      expect(blocks[0]).toContain("Extra metadata (valid at timestamp):\n\tmetadata_parse_version=1\n");
+      expect(blocks[0]).toContain(
+        "Extra metadata (valid at timestamp):\n\tmetadata_parse_version=1\n",
+      );
       expect(blocks[0]).toContain("\tstate=EngineUp\n");
       expect(r.stdout).not.toContain("GLOBAL MAINTENANCE");
     });
@@ -90,7 +114,11 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         expect(h.crc32).toBe(b.crc32);
         expect(h.conf_on_shared_storage).toBe(b.confOnSharedStorage);
         expect(h.local_conf_timestamp).toBe(b.vmConfRefreshTime);
-        expect(h.extra).toBe(Object.entries(b.extra).map(([k, v]) => `${k}=${v}\n`).join(""));
+        expect(h.extra).toBe(
+          Object.entries(b.extra)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join(""),
+        );
         expect(h["live-data"]).toBe(id !== "3");
       }
     });
@@ -144,7 +172,9 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       const banner = "\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n";
       expect(s.stdout.startsWith(banner)).toBe(true);
       expect(s.stdout.endsWith(banner)).toBe(true);
-      expect(JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout).global_maintenance).toBe(true);
+      expect(
+        JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout).global_maintenance,
+      ).toBe(true);
     });
 
     it("local: sets both ha.conf flags and clears global (hosted-engine --set-maintenance --mode=local)", async () => {
@@ -176,7 +206,9 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       expect(missing.stderr).toContain("error: required option '--mode <mode>' not specified");
       const bogus = await runHeHa(host.root, ["--set-maintenance", "--mode=partial"]);
       expect(bogus.code).toBe(2);
-      expect(bogus.stderr).toContain("error: option '--mode <mode>' argument 'partial' is invalid. Allowed choices are global, local, none.");
+      expect(bogus.stderr).toContain(
+        "error: option '--mode <mode>' argument 'partial' is invalid. Allowed choices are global, local, none.",
+      );
       expect(await haConf()).toBe(before);
     });
   });
@@ -222,7 +254,9 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       const r = await runHeHa(host.root, ["lockspace", "reinit"]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(`lockspace hosted-engine re-initialised by the broker at ${host.socket}\n`);
+      expect(r.stdout).toBe(
+        `lockspace hosted-engine re-initialised by the broker at ${host.socket}\n`,
+      );
       const after = await readFile(lockspace);
       // sanlock's delta lease header carries the lockspace name again
       expect(after.subarray(0, 512).includes(Buffer.from("hosted-engine"))).toBe(true);
@@ -244,12 +278,38 @@ describe("he-ha against a running ovirt-ha-broker", () => {
 async function waitForStopped(ids: number[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<string, { stopped?: boolean }>;
+    const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
+      string,
+      { stopped?: boolean }
+    >;
     if (ids.every((id) => s[String(id)]?.stopped === true)) return;
     if (Date.now() > deadline) throw new Error(`hosts ${ids} not shown stopped`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe("he-ha against a broker that cannot read the metadata volume", () => {
+  let blind: BrokerHost;
+  beforeAll(async () => {
+    requireBuild();
+    blind = await startBrokerHost(1, (storage) => rm(storage.volumes.metadata));
+  });
+  afterAll(async () => {
+    await blind?.stop();
+  });
+
+  it.each([[["status"]], [["lockspace", "reinit"]], [["maintenance", "--mode", "global"]]])(
+    "%j fails naming the volume and the broker's read error, never showing an empty cluster",
+    async (args) => {
+      const r = await runHeHa(blind.root, args);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(
+        /^he-ha: ovirt-ha-broker at \S+broker\.socket has not read the metadata volume \S+ yet(: .*ENOENT.*| \(it is starting\))\n$/,
+      );
+    },
+  );
+});
 
 describe("he-ha without a broker", () => {
   let root: string;

@@ -25,15 +25,23 @@ export interface BrokerHost {
   stop(): Promise<void>;
 }
 
-async function waitForBroker(client: BrokerClient, child: ChildProcess, log: () => string): Promise<void> {
+async function waitForBroker(
+  client: BrokerClient,
+  child: ChildProcess,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`ovirt-ha-broker exited ${child.exitCode}:\n${log()}`);
+    if (child.exitCode !== null)
+      throw new Error(`ovirt-ha-broker exited ${child.exitCode}:\n${log()}`);
     try {
       await client.getStats();
       return;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`ovirt-ha-broker did not answer within 30 s: ${(e as Error).message}\n${log()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `ovirt-ha-broker did not answer within 30 s: ${(e as Error).message}\n${log()}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -58,8 +66,17 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     await writeFile(path.join(seed, "hosted-engine.conf"), base);
     const domain = path.join(root, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b");
     const init = await runHeHa(root, [
-      "storage", "init", "--domain", domain, "--ovf", OVF,
-      "--host-conf", path.join(seed, "hosted-engine.conf"), "--io-timeout", "1", "--json",
+      "storage",
+      "init",
+      "--domain",
+      domain,
+      "--ovf",
+      OVF,
+      "--host-conf",
+      path.join(seed, "hosted-engine.conf"),
+      "--io-timeout",
+      "1",
+      "--json",
     ]);
     if (init.code !== 0) throw new Error(`he-ha storage init failed: ${init.stderr}`);
     const result = JSON.parse(init.stdout) as {
@@ -68,7 +85,9 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     };
     const paths = haPaths(root);
     await mkdir(path.dirname(paths.hostConf), { recursive: true });
-    const lines = Object.entries(result.confLines).map(([k, v]) => `${k}=${v}\n`).join("");
+    const lines = Object.entries(result.confLines)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("");
     await writeFile(paths.hostConf, base + lines);
     await mkdir(path.dirname(paths.agentConf), { recursive: true });
     await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.2\n");
@@ -89,8 +108,13 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
   }
 }
 
-export async function startBrokerHost(hostId = 1): Promise<BrokerHost> {
+/** `prepare` runs on the storage before the broker starts (e.g. to make it unreadable). */
+export async function startBrokerHost(
+  hostId = 1,
+  prepare?: (storage: StorageHost) => Promise<void>,
+): Promise<BrokerHost> {
   const storage = await makeStorageHost(hostId);
+  await prepare?.(storage);
   const { root } = storage;
   const paths = haPaths(root);
   let child: ChildProcess | undefined;
@@ -120,6 +144,8 @@ export async function startBrokerHost(hostId = 1): Promise<BrokerHost> {
     });
     client = new BrokerClient(paths.brokerSocket, { timeoutMs: 5000 });
     await waitForBroker(client, child, () => log);
+    // a readable volume: wait for the first storage cycle, so every test sees the broker's real view
+    if (!prepare) await waitForFirstRead(client);
     return {
       root,
       hostId,
@@ -136,16 +162,23 @@ export async function startBrokerHost(hostId = 1): Promise<BrokerHost> {
   }
 }
 
+async function waitForFirstRead(client: BrokerClient): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await client.status()).storage.has_read) {
+    if (Date.now() > deadline)
+      throw new Error("the broker did not read the metadata volume within 20 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Waits until the broker's get_stats shows exactly `hostIds` (its storage cycle picked up direct writes). */
-export async function waitForHosts(client: BrokerClient, hostIds: number[], global?: boolean): Promise<void> {
+export async function waitForHosts(client: BrokerClient, hostIds: number[]): Promise<void> {
   const want = [...hostIds].sort((a, b) => a - b).join(",");
   const deadline = Date.now() + 20_000;
   for (;;) {
     const stats = await client.getStats();
     const ids = [...stats.keys()].filter((k) => k !== 0).join(",");
-    const g = stats.get(0);
-    const gm = g !== undefined && g.toString("latin1").startsWith("maintenance=1");
-    if (ids === want && (global === undefined || gm === global)) return;
+    if (ids === want) return;
     if (Date.now() > deadline) throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
     await new Promise((r) => setTimeout(r, 100));
   }

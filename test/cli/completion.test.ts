@@ -1,37 +1,26 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, runHeHa } from "./harness.js";
+import { requireBuild, runHeHa, runProcess } from "./harness.js";
 
 let dir: string;
 let script: string;
 
 /** What bash offers for `he-ha <words...>` (the last word is the one being completed). */
-function complete(words: string[]): Promise<string[]> {
+async function complete(words: string[]): Promise<string[]> {
   const line = ["he-ha", ...words];
   const prog = `source ${JSON.stringify(script)}
 COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")})
 COMP_CWORD=${line.length - 1}
 _he_ha_complete
 printf '%s\\n' "\${COMPREPLY[@]}"`;
-  return new Promise((resolve, reject) => {
-    const bash = spawn("bash", ["--norc", "--noprofile", "-c", prog], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    bash.stdout.on("data", (d) => {
-      out += d;
-    });
-    bash.stderr.on("data", (d) => {
-      err += d;
-    });
-    bash.on("error", reject);
-    bash.on("close", (code) => {
-      if (code !== 0 || err) reject(new Error(`bash exited ${code}: ${err}`));
-      else resolve(out.split("\n").filter((l) => l !== "").sort());
-    });
-  });
+  const r = await runProcess("bash", ["--norc", "--noprofile", "-c", prog], process.env);
+  if (r.code !== 0 || r.stderr) throw new Error(`bash exited ${r.code}: ${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .sort();
 }
 
 describe("he-ha completion bash", () => {
@@ -47,7 +36,14 @@ describe("he-ha completion bash", () => {
 
   it("offers the top-level commands and the hosted-engine spellings", async () => {
     const top = await complete([""]);
-    for (const c of ["completion", "liveliness", "metadata", "--vm-status", "--set-maintenance", "--help"]) {
+    for (const c of [
+      "completion",
+      "liveliness",
+      "metadata",
+      "--vm-status",
+      "--set-maintenance",
+      "--help",
+    ]) {
       expect(top).toContain(c);
     }
     expect(await complete(["li"])).toEqual(["liveliness"]);
@@ -56,18 +52,29 @@ describe("he-ha completion bash", () => {
 
   it("offers sub-commands and their options, wherever global options sit", async () => {
     expect(await complete(["metadata", "cl"])).toEqual(["clean"]);
-    expect(await complete(["metadata", "clean", "--"])).toEqual(["--force", "--help", "--host-id", "--json"]);
+    expect(await complete(["lockspace", ""])).toEqual(["--help", "reinit"]);
+    expect(await complete(["metadata", "clean", "--"])).toEqual([
+      "--force",
+      "--help",
+      "--host-id",
+      "--json",
+    ]);
     expect(await complete(["--json", "metadata", "clean", "--f"])).toEqual(["--force"]);
   });
 
   it("offers an argument's fixed choices", async () => {
     expect(await complete(["completion", ""])).toEqual(["--help", "bash"]);
     expect(await complete(["liveliness", "--t"])).toEqual(["--timeout"]);
+    expect(await complete(["maintenance", "--mode", ""])).toEqual(["global", "local", "none"]);
+    expect(await complete(["config", "get", "--type", "he"])).toEqual(["he_local", "he_shared"]);
+    expect(await complete(["vm", ""])).toEqual(["--help", "poweroff", "shutdown", "start"]);
   });
 
   it("an unknown shell is a usage error", async () => {
     const r = await runHeHa(dir, ["completion", "fish"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("error: command-argument value 'fish' is invalid for argument 'shell'");
+    expect(r.stderr).toContain(
+      "error: command-argument value 'fish' is invalid for argument 'shell'",
+    );
   });
 });

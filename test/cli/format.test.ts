@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { clusterStatus } from "../../src/cli/format/cluster-status.js";
 import { formatStatusTable } from "../../src/cli/format/status-table.js";
 import { formatVmStatusText, vmStatusJson } from "../../src/cli/format/vm-status.js";
-import { hostBlock, snapshot } from "./blocks.js";
+import { cluster, hostBlock } from "./blocks.js";
 
 const HOST1_TEXT = `
 
@@ -34,12 +33,12 @@ Extra metadata (valid at timestamp):
 
 describe("status text layout (hosted-engine --vm-status)", () => {
   it("prints a live host's block with 35-column labels in the original order", () => {
-    const text = formatVmStatusText(clusterStatus(snapshot([hostBlock(1)]), [1]));
+    const text = formatVmStatusText(cluster([hostBlock(1)], [1]));
     expect(text).toBe(HOST1_TEXT);
   });
 
   it("shows 'unknown stale-data' and up-to-date False for a host that is not live", () => {
-    const text = formatVmStatusText(clusterStatus(snapshot([hostBlock(1), hostBlock(2)]), [1]));
+    const text = formatVmStatusText(cluster([hostBlock(1), hostBlock(2)], [1]));
     const host2 = text.slice(text.indexOf("--== Host host2.example.com (id: 2)"));
     expect(host2).toContain("Engine status                      : unknown stale-data\n");
     expect(host2).toContain("Status up-to-date                  : False\n");
@@ -49,13 +48,13 @@ describe("status text layout (hosted-engine --vm-status)", () => {
   });
 
   it("orders hosts by id whatever the storage order", () => {
-    const text = formatVmStatusText(clusterStatus(snapshot([hostBlock(3), hostBlock(1), hostBlock(2)]), []));
+    const text = formatVmStatusText(cluster([hostBlock(3), hostBlock(1), hostBlock(2)], []));
     const order = [...text.matchAll(/\(id: (\d+)\)/g)].map((m) => m[1]);
     expect(order).toEqual(["1", "2", "3"]);
   });
 
   it("prints the global maintenance banner before and after the hosts", () => {
-    const text = formatVmStatusText(clusterStatus(snapshot([hostBlock(1)], true), [1]));
+    const text = formatVmStatusText(cluster([hostBlock(1)], [1], true));
     const banner = "\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n";
     expect(text.startsWith(banner)).toBe(true);
     expect(text.endsWith(`\tstopped=False\n${banner}`)).toBe(true);
@@ -63,14 +62,14 @@ describe("status text layout (hosted-engine --vm-status)", () => {
   });
 
   it("omits the crc32 line for an older writer without a checksum", () => {
-    const text = formatVmStatusText(clusterStatus(snapshot([hostBlock(1, { crc32: "" })]), [1]));
+    const text = formatVmStatusText(cluster([hostBlock(1, { crc32: "" })], [1]));
     expect(text).not.toContain("crc32");
     expect(text).toContain("stopped                            : False\nconf_on_shared_storage");
   });
 
   it("prints local maintenance and stopped as Python booleans", () => {
     const b = hostBlock(4, { maintenance: true, stopped: true, score: 0 });
-    const text = formatVmStatusText(clusterStatus(snapshot([b]), [4]));
+    const text = formatVmStatusText(cluster([b], [4]));
     expect(text).toContain("Local maintenance                  : True\n");
     expect(text).toContain("stopped                            : True\n");
     expect(text).toContain("Score                              : 0\n");
@@ -79,7 +78,7 @@ describe("status text layout (hosted-engine --vm-status)", () => {
 
 describe("status JSON (hosted-engine --vm-status --json)", () => {
   it("keys hosts by id with the original field names, engine status parsed, plus global_maintenance", () => {
-    const doc = vmStatusJson(clusterStatus(snapshot([hostBlock(1), hostBlock(2)], true), [2]));
+    const doc = vmStatusJson(cluster([hostBlock(1), hostBlock(2)], [2], true));
     expect(Object.keys(doc)).toEqual(["1", "2", "global_maintenance"]);
     expect(doc.global_maintenance).toBe(true);
     expect(doc["1"]).toEqual({
@@ -104,11 +103,17 @@ describe("status JSON (hosted-engine --vm-status --json)", () => {
 
   it("keeps the reason of an engine status and survives an unparsable one", () => {
     const locked = hostBlock(1, {
-      engineStatusRaw: '{"vm": "down", "health": "bad", "detail": "Down", "reason": "Storage of VM is locked"}',
-      engineStatus: { vm: "down", health: "bad", detail: "Down", reason: "Storage of VM is locked" },
+      engineStatusRaw:
+        '{"vm": "down", "health": "bad", "detail": "Down", "reason": "Storage of VM is locked"}',
+      engineStatus: {
+        vm: "down",
+        health: "bad",
+        detail: "Down",
+        reason: "Storage of VM is locked",
+      },
     });
     const broken = hostBlock(2, { engineStatusRaw: "{not json", engineStatus: undefined });
-    const doc = vmStatusJson(clusterStatus(snapshot([locked, broken]), [1, 2]));
+    const doc = vmStatusJson(cluster([locked, broken], [1, 2]));
     expect((doc["1"] as Record<string, unknown>)["engine-status"]).toEqual({
       vm: "down",
       health: "bad",
@@ -119,7 +124,7 @@ describe("status JSON (hosted-engine --vm-status --json)", () => {
   });
 
   it("an empty cluster is just the global flag", () => {
-    expect(vmStatusJson(clusterStatus(snapshot([]), []))).toEqual({ global_maintenance: false });
+    expect(vmStatusJson(cluster([], []))).toEqual({ global_maintenance: false });
   });
 });
 
@@ -136,12 +141,51 @@ describe("status table", () => {
       }),
       hostBlock(3, { extra: { state: "EngineDown" } }),
     ];
-    const lines = formatStatusTable(clusterStatus(snapshot(blocks), [1, 2])).trimEnd().split("\n");
+    const lines = formatStatusTable(cluster(blocks, [1, 2]))
+      .trimEnd()
+      .split("\n");
     expect(lines).toHaveLength(4);
-    expect(lines[0]!.split(/\s+/)).toEqual(["ID", "HOSTNAME", "STATE", "SCORE", "ENGINE", "VM", "HEALTH", "ALIVE", "MAINT"]);
-    expect(lines[1]!.split(/\s+/)).toEqual(["1", "host1.example.com", "EngineUp", "3400", "up", "good", "yes", "-"]);
-    expect(lines[2]!.split(/\s+/)).toEqual(["2", "host2.example.com", "LocalMaintenance", "0", "down", "bad", "yes", "local"]);
-    expect(lines[3]!.split(/\s+/)).toEqual(["3", "host3.example.com", "EngineDown", "3400", "unknown", "stale", "no", "-"]);
+    expect(lines[0]!.split(/\s+/)).toEqual([
+      "ID",
+      "HOSTNAME",
+      "STATE",
+      "SCORE",
+      "ENGINE",
+      "VM",
+      "HEALTH",
+      "ALIVE",
+      "MAINT",
+    ]);
+    expect(lines[1]!.split(/\s+/)).toEqual([
+      "1",
+      "host1.example.com",
+      "EngineUp",
+      "3400",
+      "up",
+      "good",
+      "yes",
+      "-",
+    ]);
+    expect(lines[2]!.split(/\s+/)).toEqual([
+      "2",
+      "host2.example.com",
+      "LocalMaintenance",
+      "0",
+      "down",
+      "bad",
+      "yes",
+      "local",
+    ]);
+    expect(lines[3]!.split(/\s+/)).toEqual([
+      "3",
+      "host3.example.com",
+      "EngineDown",
+      "3400",
+      "unknown",
+      "stale",
+      "no",
+      "-",
+    ]);
   });
 
   it("fits 80 columns with long hostnames and the longest state and engine names", () => {
@@ -151,10 +195,12 @@ describe("status table", () => {
       engineStatus: { vm: "down_unexpected", health: "bad", detail: "Down" },
       extra: { state: "EngineUnexpectedlyDown" },
     });
-    const out = formatStatusTable(clusterStatus(snapshot([b], true), [2000]));
+    const out = formatStatusTable(cluster([b], [2000], true));
     const lines = out.trimEnd().split("\n");
     expect(lines[0]).toBe("!! Cluster is in GLOBAL MAINTENANCE mode !!");
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
-    expect(lines[2]).toMatch(/^2000 a-very-\S*~ EngineUnexpectedlyDown 3400 +down_unexpected bad +yes +global$/);
+    expect(lines[2]).toMatch(
+      /^2000 a-very-\S*~ EngineUnexpectedlyDown 3400 +down_unexpected bad +yes +global$/,
+    );
   });
 });

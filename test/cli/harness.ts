@@ -5,14 +5,20 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { haPaths } from "../../src/common/paths.js";
-import { encodeHostBlock, type HostBlockInput, SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
+import {
+  encodeHostBlock,
+  type HostBlockInput,
+  SEGMENT_COUNT,
+  SEGMENT_SIZE,
+} from "../../src/storage/whiteboard/index.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const HE_HA_BIN = path.join(REPO, "dist/src/bin/he-ha.js");
 
 /** `npm test` builds dist/ first; running this folder alone needs `npx tsc -p tsconfig.build.json`. */
 export function requireBuild(): void {
-  if (!existsSync(HE_HA_BIN)) throw new Error(`${HE_HA_BIN} is missing: run npx tsc -p tsconfig.build.json`);
+  if (!existsSync(HE_HA_BIN))
+    throw new Error(`${HE_HA_BIN} is missing: run npx tsc -p tsconfig.build.json`);
 }
 
 export interface CliRun {
@@ -21,13 +27,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `he-ha` as a whole process under HE_HA_ROOT=root. */
-export function runHeHa(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+/** Runs a program to completion, stdout and stderr kept apart. */
+export function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HE_HA_BIN, ...args], {
-      env: { ...process.env, ...env, HE_HA_ROOT: root },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -38,6 +45,19 @@ export function runHeHa(root: string, args: string[], env: NodeJS.ProcessEnv = {
     });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs `he-ha` as a whole process under HE_HA_ROOT=root. */
+export function runHeHa(
+  root: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliRun> {
+  return runProcess(process.execPath, [HE_HA_BIN, ...args], {
+    ...process.env,
+    ...env,
+    HE_HA_ROOT: root,
   });
 }
 
@@ -53,7 +73,10 @@ export interface HostRoot {
   cleanup(): Promise<void>;
 }
 
-export async function makeHostRoot(hostId = 1, extraConf: Record<string, string> = {}): Promise<HostRoot> {
+export async function makeHostRoot(
+  hostId = 1,
+  extraConf: Record<string, string> = {},
+): Promise<HostRoot> {
   const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-"));
   const domain = path.join(root, "domain", SD_UUID);
   const metadata = path.join(domain, "images", META_IMG, META_VOL);
@@ -74,7 +97,12 @@ export async function makeHostRoot(hostId = 1, extraConf: Record<string, string>
   };
   const hostConf = haPaths(root).hostConf;
   await mkdir(path.dirname(hostConf), { recursive: true });
-  await writeFile(hostConf, Object.entries(conf).map(([k, v]) => `${k}=${v}\n`).join(""));
+  await writeFile(
+    hostConf,
+    Object.entries(conf)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
   return { root, domain, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
@@ -83,7 +111,12 @@ export function blockInput(hostId: number, over: Partial<HostBlockInput> = {}): 
     timestamp: 1000 + hostId,
     hostId,
     score: 3400,
-    engineStatus: { vm: "down", health: "bad", detail: "unknown", reason: "vm not running on this host" },
+    engineStatus: {
+      vm: "down",
+      health: "bad",
+      detail: "unknown",
+      reason: "vm not running on this host",
+    },
     hostname: `host${hostId}.example.com`,
     maintenance: false,
     stopped: false,

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HostRoot, makeHostRoot, requireBuild, runHeHa } from "./harness.js";
 
 /** A stand-in engine: its health page answers what `reply` says. */
-let reply: { status: number; body: string } = { status: 200, body: "DB Up!Welcome to Health Status!" };
+let reply: { status: number; body: string } = {
+  status: 200,
+  body: "DB Up!Welcome to Health Status!",
+};
 let server: Server;
 let port: number;
 const roots: HostRoot[] = [];
@@ -64,14 +67,18 @@ describe("he-ha liveliness (hosted-engine --check-liveliness)", () => {
     const h = await hostFor(`127.0.0.1:${deadPort}`);
     const r = await runHeHa(h.root, ["liveliness", "--timeout", "5"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^Hosted Engine is not up! \(http:\/\/127\.0\.0\.1:\d+\/ovirt-engine\/services\/health: .*ECONNREFUSED.*\)\n$/);
+    expect(r.stdout).toMatch(
+      /^Hosted Engine is not up! \(http:\/\/127\.0\.0\.1:\d+\/ovirt-engine\/services\/health: .*ECONNREFUSED.*\)\n$/,
+    );
   });
 
   it("a host without fqdn fails naming the file; a bad --timeout is a usage error", async () => {
     const h = await hostFor("");
     const r = await runHeHa(h.root, ["liveliness"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`he-ha: ${h.root}/etc/ovirt-hosted-engine/hosted-engine.conf: fqdn (the engine's name) is not set\n`);
+    expect(r.stderr).toBe(
+      `he-ha: ${h.root}/etc/ovirt-hosted-engine/hosted-engine.conf: fqdn (the engine's name) is not set\n`,
+    );
     const u = await runHeHa(h.root, ["liveliness", "--timeout", "soon"]);
     expect(u.code).toBe(2);
     expect(u.stderr).toBe('he-ha: --timeout "soon" is not a positive number\n');

@@ -42,7 +42,9 @@ describe("he-ha metadata clean (hosted-engine --clean-metadata)", () => {
     const after = await readFile(host.metadata);
     expect(isZero(after.subarray(2 * SEGMENT_SIZE, 3 * SEGMENT_SIZE))).toBe(true);
     // Buffer.equals: toEqual walks 8 MB byte by byte
-    expect(after.subarray(0, 2 * SEGMENT_SIZE).equals(before.subarray(0, 2 * SEGMENT_SIZE))).toBe(true);
+    expect(after.subarray(0, 2 * SEGMENT_SIZE).equals(before.subarray(0, 2 * SEGMENT_SIZE))).toBe(
+      true,
+    );
     expect(after.subarray(3 * SEGMENT_SIZE).equals(before.subarray(3 * SEGMENT_SIZE))).toBe(true);
   });
 
@@ -73,7 +75,12 @@ describe("he-ha metadata clean (hosted-engine --clean-metadata)", () => {
     );
     const forced = await runHeHa(host.root, ["metadata", "clean", "--force", "--json"]);
     expect(forced.code).toBe(0);
-    expect(JSON.parse(forced.stdout)).toEqual({ hostId: 1, path: host.metadata, cleaned: true, forced: true });
+    expect(JSON.parse(forced.stdout)).toEqual({
+      hostId: 1,
+      path: host.metadata,
+      cleaned: true,
+      forced: true,
+    });
     expect(isZero(await segment(host.metadata, 1))).toBe(true);
   });
 
@@ -99,11 +106,15 @@ describe("he-ha metadata clean (hosted-engine --clean-metadata)", () => {
     const bad = await runHeHa(host.root, ["metadata", "clean", "--host-id", "2001"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('he-ha: --host-id "2001" is not a host id in 1..2000\n');
-    const missing = await makeHostRoot(1, { metadata_volume_UUID: "33333333-3333-3333-3333-333333333333" });
+    const missing = await makeHostRoot(1, {
+      metadata_volume_UUID: "33333333-3333-3333-3333-333333333333",
+    });
     try {
       const r = await runHeHa(missing.root, ["metadata", "clean"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^he-ha: metadata volume .*33333333-3333-3333-3333-333333333333: open failed: .*ENOENT/);
+      expect(r.stderr).toMatch(
+        /^he-ha: metadata volume .*33333333-3333-3333-3333-333333333333: open failed: .*ENOENT/,
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       await missing.cleanup();

@@ -65,7 +65,9 @@ describe("shared configuration keys", () => {
   });
 
   it("an unknown key names every place searched; an unknown type lists the types", () => {
-    expect(message(() => resolveSource(all, "nope"))).toContain('configuration key "nope" not found in he_local (');
+    expect(message(() => resolveSource(all, "nope"))).toContain(
+      'configuration key "nope" not found in he_local (',
+    );
     expect(message(() => resolveSource(all, "nope"))).toContain("ha (ha.conf)");
     expect(message(() => resolveSource(all, "fqdn", "bogus"))).toBe(
       'unknown configuration type "bogus"; the types are: he_local, he_shared, broker, vm, ha',
@@ -78,7 +80,11 @@ describe("shared configuration keys", () => {
   it("broker keys are section.option, `default` when no section is given", () => {
     expect(resolveSource(all, "email.smtp-server").type).toBe("broker");
     expect(getKey(broker, "email.smtp-server")).toBe("localhost");
-    expect(keysOf(broker)).toEqual(["email.smtp-port", "email.smtp-server", "notify.state_transition"]);
+    expect(keysOf(broker)).toEqual([
+      "email.smtp-port",
+      "email.smtp-server",
+      "notify.state_transition",
+    ]);
   });
 
   it("optional hosted-engine keys exist unwritten, with no value", () => {

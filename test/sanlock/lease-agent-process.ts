@@ -28,7 +28,10 @@ export class LeaseAgentProcess {
     this.child = spawn(
       process.execPath,
       ["--import", "tsx", script, volume, String(hostId), vmId, ...steps],
-      { env: { ...process.env, ...extraEnv, SANLOCK_RUN_DIR: runDir }, stdio: ["pipe", "pipe", "inherit"] },
+      {
+        env: { ...process.env, ...extraEnv, SANLOCK_RUN_DIR: runDir },
+        stdio: ["pipe", "pipe", "inherit"],
+      },
     );
     let buf = "";
     this.child.stdout!.on("data", (d: Buffer) => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHostInfra } from "../../src/sim/host-infra.js";
 import { initLeaseVolume, readLeaseOwnerFromDisk } from "../../src/sim/lease-volume.js";
 import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import { isAlive } from "../../src/sim/processes.js";
@@ -73,6 +74,18 @@ describe("simulated host infrastructure", () => {
     }
     expect(sim.running).toBe(false);
     expect(sim.keeperPid).toBeNull();
+  });
+
+  it("starts a host's sanlock and hypervisor together and kills both for a hard failure", async () => {
+    const host = await startHostInfra({ dir: join(dir, "host3"), hostName: "host3" });
+    expect(host.env.SANLOCK_RUN_DIR).toBe(join(dir, "host3", "sanlock"));
+    expect(host.hypervisorUri).toBe(
+      `test+unix:///default?socket=${join(dir, "host3", "libvirt", "libvirt-sock")}`,
+    );
+    const pids = [host.sanlock.pid, host.libvirtd.pid!, host.libvirtd.keeperPid!];
+    await host.kill9();
+    for (const pid of pids) expect(await running(pid)).toBe(false);
+    await host.stop();
   });
 
   it("ends every daemon it started when the starting process exits without stopping them", async () => {

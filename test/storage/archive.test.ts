@@ -166,6 +166,18 @@ describe("configuration archive: reading", () => {
     expect(tar.regionLength).toBeGreaterThan(4096);
   });
 
+  it("reads a plain archive larger than the first read by reading more", async () => {
+    const noise = randomBytes(70_000);
+    const d = await memberDir();
+    await writeFile(path.join(d, "noise.bin"), noise);
+    const made = tmp("big.tar");
+    await run("tar", ["-cf", made, "-C", d, "noise.bin", ...CONF_MEMBERS]);
+    const tar = await readTarVolume(await volumeWith(await readFile(made)), { initialBytes: 2048 });
+    expect(tar.entries.map((e) => e.name)).toEqual(["noise.bin", ...CONF_MEMBERS]);
+    expect(tar.entries[0]!.data.equals(noise)).toBe(true);
+    expect(tar.regionLength).toBeGreaterThanOrEqual(70_000 + 512 * 6);
+  });
+
   it("extracts one member", async () => {
     const v = tmp("conf.tar");
     await writeConfArchive(v, CONTENTS);

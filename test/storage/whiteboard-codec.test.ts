@@ -451,6 +451,15 @@ describe("global block", () => {
     expect(bad.warnings).toHaveLength(2);
     expect(decodeGlobalBlock(Buffer.from("maintenance=1")).warnings[0]).toContain("13 of 4096");
   });
+
+  it("drops lines it could not write back, so re-encoding a decoded block never fails", () => {
+    const b = Buffer.alloc(4096);
+    b.write("=nokey\nmaintenance=1\nbad\0key=1\nkept=yes");
+    const { block, warnings } = decodeGlobalBlock(b);
+    expect(block).toEqual({ maintenance: true, unknown: { kept: "yes" } });
+    expect(warnings).toHaveLength(3);
+    expect(encodeGlobalBlock(block).toString("utf8", 0, 24)).toBe("maintenance=1\nkept=yes\0\0");
+  });
 });
 
 describe("decodeWhiteboard", () => {
@@ -475,6 +484,49 @@ describe("decodeWhiteboard", () => {
       [7, "too-new"],
     ]);
     expect(s.tooNew).toBe(true);
+  });
+
+  it("agrees with per-segment decoding when UTF-8 breaks inside or across segments", () => {
+    const buf = Buffer.alloc(12 * SEGMENT_SIZE);
+    for (let id = 1; id < 12; id++)
+      encodeHostBlock(specExampleInput({ hostId: id })).copy(buf, id * 4096);
+    buf[5 * 4096 + 3000] = 0xff; // invalid byte in host 5's padding
+    // host 7 ends with the lead byte of "é" whose continuation is host 8's first byte
+    buf[8 * 4096 - 1] = 0xc3;
+    buf[8 * 4096] = 0xa9;
+    // host 10 holds a complete two-byte character in its extra part: valid
+    buf.write("é", 10 * 4096 + 3000, "utf8");
+    const s = decodeWhiteboard(buf);
+    for (let id = 1; id < 12; id++) {
+      const one = decodeHostBlock(buf.subarray(id * 4096, (id + 1) * 4096), id);
+      if (one?.ok) expect(s.hosts.get(id), `host ${id}`).toEqual(one.block);
+      else
+        expect(
+          s.errors.find((e) => e.hostId === id),
+          `host ${id}`,
+        ).toEqual(one?.error);
+    }
+    expect(s.errors.map((e) => [e.hostId, e.kind])).toEqual([
+      [5, "not-utf8"],
+      [7, "not-utf8"],
+      [8, "not-utf8"],
+    ]);
+    expect(s.hosts.has(10)).toBe(true);
+  });
+
+  it("never throws on random whole reads (fixed seed)", () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let n = 0; n < 40; n++) {
+      const buf = Buffer.alloc(Math.floor(rnd() * 20 * 4096));
+      for (let i = 0; i < buf.length; i++) buf[i] = rnd() < 0.7 ? 0 : Math.floor(rnd() * 256);
+      const s = decodeWhiteboard(buf);
+      for (const e of s.errors) expect(e.hostId).toBeGreaterThan(0);
+      expect(typeof s.global.maintenance).toBe("boolean");
+    }
   });
 
   it("handles a file shorter than 2001 segments, a partial last segment and an empty one", () => {

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import type { BrokerMetrics } from "../metrics.js";
@@ -35,7 +36,7 @@ const XML_TYPE = "text/xml; charset=utf-8";
 function baseApp(opts: BrokerApiOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: "api" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     requestTimeout: opts.requestTimeoutMs ?? 30_000,
     connectionTimeout: opts.requestTimeoutMs ?? 30_000,
@@ -54,14 +55,16 @@ async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promis
 }
 
 function health(svc: BrokerService) {
-  const h = svc.cycle.health();
-  const degraded = !svc.cycle.hasRead || h.consecutiveReadFailures > 0;
+  const st = svc.status().storage;
+  const degraded = !st.has_read || st.consecutive_read_failures > 0 || st.stale;
   return {
     status: degraded ? "degraded" : "ok",
     host_id: svc.hostId,
-    has_read: svc.cycle.hasRead,
-    consecutive_read_failures: h.consecutiveReadFailures,
-    last_read_error: h.lastReadError ?? null,
+    has_read: st.has_read,
+    stale: st.stale,
+    consecutive_read_failures: st.consecutive_read_failures,
+    last_read_error: st.last_read_error,
+    in_flight_seconds: st.in_flight_seconds,
   };
 }
 

@@ -3,7 +3,7 @@ import { MonitorNotFoundError } from "../monitor-manager.js";
 import type { BrokerService } from "../service.js";
 import { parseMethodCall } from "../xmlrpc/parse.js";
 import { serializeFault, serializeMethodResponse } from "../xmlrpc/serialize.js";
-import { FAULT, XmlRpcFault } from "../xmlrpc/types.js";
+import { FAULT, XmlRpcFault, type XmlRpcValue } from "../xmlrpc/types.js";
 import { RPC_METHODS } from "./rpc-methods.js";
 
 /**
@@ -15,11 +15,12 @@ export async function handleXmlRpc(
   body: Buffer | string,
   svc: BrokerService,
   log: Logger,
-): Promise<string> {
+): Promise<string | Buffer> {
   let method = "<unparsed>";
   try {
     const call = parseMethodCall(body);
     method = call.method;
+    if (method === "get_stats" && call.params.length === 0) return statsResponse(svc);
     const handler = Object.hasOwn(RPC_METHODS, method) ? RPC_METHODS[method] : undefined;
     if (!handler)
       throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
@@ -35,6 +36,18 @@ export async function handleXmlRpc(
     );
     return serializeFault(fault);
   }
+}
+
+/** get_stats answers the same document until the whiteboard view changes: built once. */
+const statsCache = new WeakMap<BrokerService, { version: number; xml: Buffer }>();
+
+function statsResponse(svc: BrokerService): Buffer {
+  const version = svc.cycle.dataVersion;
+  const hit = statsCache.get(svc);
+  if (hit?.version === version) return hit.xml;
+  const xml = Buffer.from(serializeMethodResponse(RPC_METHODS.get_stats!(svc, []) as XmlRpcValue));
+  statsCache.set(svc, { version, xml });
+  return xml;
 }
 
 function toFault(e: unknown): XmlRpcFault {

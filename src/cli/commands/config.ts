@@ -2,13 +2,13 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { loadHostConfig } from "../../common/host-config.js";
 import { haPaths } from "../../common/paths.js";
-import { ArchiveConflictError } from "../../storage/archive/errors.js";
 import {
   type ConfArchive,
   type ConfMemberName,
   readConfArchive,
   updateConfMember,
 } from "../../storage/archive/conf-archive.js";
+import { ArchiveConflictError } from "../../storage/archive/errors.js";
 import { regionMd5 } from "../../storage/archive/volume.js";
 import { haVolumes } from "../../storage/domain.js";
 import { CliError } from "../errors.js";
@@ -38,13 +38,13 @@ async function readOptional(file: string): Promise<string> {
   }
 }
 
-interface Loaded {
+export interface Loaded {
   sources: ConfigSource[];
   archive: ConfArchive | undefined;
 }
 
 /** Reads the sources `type` may need (all when no type): local files, and the archive for shared types. */
-async function loadSources(type: string | undefined): Promise<Loaded> {
+export async function loadSources(type: string | undefined): Promise<Loaded> {
   const paths = haPaths();
   const conf = await loadHostConfig(paths.hostConf);
   const sources: ConfigSource[] = [];
@@ -53,22 +53,44 @@ async function loadSources(type: string | undefined): Promise<Loaded> {
   if (wantArchive) {
     const volume = haVolumes(conf, paths.mountRoot).conf;
     if (!volume) {
-      throw new CliError(`${paths.hostConf}: conf_image_UUID/conf_volume_UUID are not set: the configuration is not on shared storage`);
+      throw new CliError(
+        `${paths.hostConf}: conf_image_UUID/conf_volume_UUID are not set: the configuration is not on shared storage`,
+      );
     }
     archive = await readConfArchive(volume);
   }
-  const keyValue = (t: ConfigType, where: string, text: string, optional: readonly string[] = []): ConfigSource => ({
+  const keyValue = (
+    t: ConfigType,
+    where: string,
+    text: string,
+    optional: readonly string[] = [],
+  ): ConfigSource => ({
     type: t,
     where,
     format: "keyvalue",
     text,
     optionalKeys: optional,
   });
-  sources.push(keyValue("he_local", paths.hostConf, await readOptional(paths.hostConf), HE_OPTIONAL_KEYS));
+  sources.push(
+    keyValue("he_local", paths.hostConf, await readOptional(paths.hostConf), HE_OPTIONAL_KEYS),
+  );
   if (archive) {
     const at = (m: string) => `${m} in the configuration archive ${archive.volume}`;
-    sources.push(keyValue("he_shared", at("hosted-engine.conf"), archive.members["hosted-engine.conf"], HE_OPTIONAL_KEYS));
-    sources.push({ type: "broker", where: at("broker.conf"), format: "ini", text: archive.members["broker.conf"], optionalKeys: [] });
+    sources.push(
+      keyValue(
+        "he_shared",
+        at("hosted-engine.conf"),
+        archive.members["hosted-engine.conf"],
+        HE_OPTIONAL_KEYS,
+      ),
+    );
+    sources.push({
+      type: "broker",
+      where: at("broker.conf"),
+      format: "ini",
+      text: archive.members["broker.conf"],
+      optionalKeys: [],
+    });
     sources.push(keyValue("vm", at("vm.conf"), archive.members["vm.conf"]));
   }
   sources.push(keyValue("ha", paths.haConf, await readOptional(paths.haConf)));
@@ -85,7 +107,11 @@ async function writeLocal(file: string, text: string): Promise<void> {
  * Writes the new text of `src`: local files atomically; archive members with the
  * archive's compare-and-swap, checked against the very read the new text came from.
  */
-async function store(src: ConfigSource, text: string, archive: ConfArchive | undefined): Promise<void> {
+export async function store(
+  src: ConfigSource,
+  text: string,
+  archive: ConfArchive | undefined,
+): Promise<void> {
   const member = ARCHIVE_MEMBERS[src.type];
   if (member === undefined) {
     await writeLocal(src.type === "ha" ? haPaths().haConf : haPaths().hostConf, text);
@@ -95,7 +121,8 @@ async function store(src: ConfigSource, text: string, archive: ConfArchive | und
   try {
     await updateConfMember(read.volume, member, text, {
       beforeWrite: async () => {
-        if ((await regionMd5(read.volume, read.regionLength)) !== read.md5) throw new ArchiveConflictError(read.volume);
+        if ((await regionMd5(read.volume, read.regionLength)) !== read.md5)
+          throw new ArchiveConflictError(read.volume);
       },
     });
   } catch (e) {
@@ -105,7 +132,9 @@ async function store(src: ConfigSource, text: string, archive: ConfArchive | und
 }
 
 const typeOption = () =>
-  new Option("--type <type>", "the configuration type (needed when a key is in several)").choices([...CONFIG_TYPES]);
+  new Option("--type <type>", "the configuration type (needed when a key is in several)").choices([
+    ...CONFIG_TYPES,
+  ]);
 
 export function register(program: Command): void {
   const config = program
@@ -122,14 +151,17 @@ export function register(program: Command): void {
     const { sources } = await loadSources(opts.type);
     const src = resolveSource(sources, key, opts.type);
     const value = getKey(src, key);
-    if (opts.json) process.stdout.write(`${JSON.stringify({ key, value: value ?? null, type: src.type })}\n`);
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify({ key, value: value ?? null, type: src.type })}\n`);
     else process.stdout.write(`\n${key} : ${value ?? "None"}, type : ${src.type}\n\n`);
   });
 
   withJson(
     config
       .command("set")
-      .description("change a configuration value (hosted-engine --set-shared-config); archive members with compare-and-swap")
+      .description(
+        "change a configuration value (hosted-engine --set-shared-config); archive members with compare-and-swap",
+      )
       .argument("<key>", "the key; broker keys are section.option")
       .argument("<value>", "the new value")
       .addOption(typeOption()),
@@ -139,11 +171,17 @@ export function register(program: Command): void {
     const previous = getKey(src, key);
     if (previous !== value) await store(src, withKeySet(src, key, value), archive);
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ key, value, previous: previous ?? null, type: src.type, where: src.where })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ key, value, previous: previous ?? null, type: src.type, where: src.where })}\n`,
+      );
     } else if (previous === value) {
-      process.stdout.write(`${key} is already ${value} in ${src.type} (${src.where}); nothing written\n`);
+      process.stdout.write(
+        `${key} is already ${value} in ${src.type} (${src.where}); nothing written\n`,
+      );
     } else {
-      process.stdout.write(`${key}: ${previous ?? "None"} -> ${value} in ${src.type} (${src.where})\n`);
+      process.stdout.write(
+        `${key}: ${previous ?? "None"} -> ${value} in ${src.type} (${src.where})\n`,
+      );
     }
   });
 }

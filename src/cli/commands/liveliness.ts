@@ -22,7 +22,10 @@ export async function checkLiveliness(fqdn: string, timeoutMs: number): Promise<
     return { url, healthy: res.status === 200, status: res.status, detail: body };
   } catch (e) {
     const err = e as Error & { cause?: Error };
-    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (err.cause?.message ?? err.message);
+    const why =
+      err.name === "TimeoutError"
+        ? `no answer within ${timeoutMs} ms`
+        : (err.cause?.message ?? err.message);
     return { url, healthy: false, detail: why };
   }
 }
@@ -31,18 +34,25 @@ export function register(program: Command): void {
   withJson(
     program
       .command("liveliness")
-      .description("check the engine's health page (hosted-engine --check-liveliness); exit 1 when not healthy")
+      .description(
+        "check the engine's health page (hosted-engine --check-liveliness); exit 1 when not healthy",
+      )
       .option("--timeout <seconds>", "how long to wait for the engine", "20"),
   ).action(async (opts: { timeout: string; json?: boolean }) => {
     const seconds = Number(opts.timeout);
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout "${opts.timeout}" is not a positive number`);
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw new UsageError(`--timeout "${opts.timeout}" is not a positive number`);
     const conf = await loadHostConfig(haPaths().hostConf);
-    if (!conf.fqdn) throw new CliError(`${haPaths().hostConf}: fqdn (the engine's name) is not set`);
+    if (!conf.fqdn)
+      throw new CliError(`${haPaths().hostConf}: fqdn (the engine's name) is not set`);
     const result = await checkLiveliness(conf.fqdn, seconds * 1000);
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
-      const how = result.status === undefined ? result.detail : `HTTP ${result.status}: ${result.detail}`;
-      process.stdout.write(`${result.healthy ? "Hosted Engine is up!" : "Hosted Engine is not up!"} (${result.url}: ${how})\n`);
+      const how =
+        result.status === undefined ? result.detail : `HTTP ${result.status}: ${result.detail}`;
+      process.stdout.write(
+        `${result.healthy ? "Hosted Engine is up!" : "Hosted Engine is not up!"} (${result.url}: ${how})\n`,
+      );
     }
     if (!result.healthy) process.exitCode = 1;
   });

@@ -17,7 +17,9 @@ function onOff(b: boolean): string {
 /** "global maintenance: off -> on" lines, one per flag. */
 function describe(before: Flags, after: Flags): string {
   const line = (what: string, a: boolean, b: boolean) =>
-    a === b ? `${what} maintenance: ${onOff(b)} (unchanged)\n` : `${what} maintenance: ${onOff(a)} -> ${onOff(b)}\n`;
+    a === b
+      ? `${what} maintenance: ${onOff(b)} (unchanged)\n`
+      : `${what} maintenance: ${onOff(a)} -> ${onOff(b)}\n`;
   return line("global", before.global, after.global) + line("local", before.local, after.local);
 }
 
@@ -40,12 +42,12 @@ export function register(program: Command): void {
   ).action(async (opts: { mode: Mode; json?: boolean }) => {
     // loaded here, not at startup: every he-ha run registers every command
     const { readHaConf, writeHaConf } = await import("../../common/ha-conf.js");
-    const { snapshotFromStats, withBroker } = await import("../broker-connection.js");
+    const { fetchClusterStatus, withBroker } = await import("../broker-connection.js");
     const haConfFile = haPaths().haConf;
     const want: Flags = { global: opts.mode === "global", local: opts.mode === "local" };
     const ha = await readHaConf(haConfFile);
     const globalBefore = await withBroker(async (broker) => {
-      const before = snapshotFromStats(await broker.getStats()).global.maintenance;
+      const before = (await fetchClusterStatus(broker)).globalMaintenance;
       const result = await broker.setGlobalMaintenance(want.global);
       if (!result.written) {
         throw new CliError(
@@ -54,9 +56,17 @@ export function register(program: Command): void {
       }
       return before;
     });
-    const before: Flags = { global: globalBefore, local: ha.localMaintenance || ha.localMaintenanceManual };
-    await writeHaConf(haConfFile, { ...ha, localMaintenance: want.local, localMaintenanceManual: want.local });
-    if (opts.json) process.stdout.write(`${JSON.stringify({ mode: opts.mode, before, after: want })}\n`);
+    const before: Flags = {
+      global: globalBefore,
+      local: ha.localMaintenance || ha.localMaintenanceManual,
+    };
+    await writeHaConf(haConfFile, {
+      ...ha,
+      localMaintenance: want.local,
+      localMaintenanceManual: want.local,
+    });
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify({ mode: opts.mode, before, after: want })}\n`);
     else process.stdout.write(describe(before, want));
   });
 }

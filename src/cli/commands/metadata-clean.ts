@@ -39,9 +39,14 @@ export function register(program: Command): void {
   withJson(
     group(program, "metadata", "the shared whiteboard (metadata volume)")
       .command("clean")
-      .description("erase a host's whiteboard segment (hosted-engine --clean-metadata); its agent must have stopped")
+      .description(
+        "erase a host's whiteboard segment (hosted-engine --clean-metadata); its agent must have stopped",
+      )
       .option("--host-id <n>", "the host whose segment to erase (default: this host's host_id)")
-      .option("--force", "erase even when the block does not say the agent stopped (--force-clean)"),
+      .option(
+        "--force",
+        "erase even when the block does not say the agent stopped (--force-clean)",
+      ),
   ).action(async (opts: CleanOptions) => {
     // loaded here, not at startup: every he-ha run registers every command
     const { loadHostConfig } = await import("../../common/host-config.js");
@@ -57,12 +62,18 @@ export function register(program: Command): void {
     try {
       const segment = await volume.readSegment(hostId);
       if (segment.length === 0 || segment[0] === 0) {
-        report(opts, { hostId, path: file, cleaned: false, forced: false }, `host ${hostId} has no metadata block in ${file}; nothing to clean`);
+        report(
+          opts,
+          { hostId, path: file, cleaned: false, forced: false },
+          `host ${hostId} has no metadata block in ${file}; nothing to clean`,
+        );
         return;
       }
       const why = refusal(decodeHostBlock(segment, hostId));
       if (why !== undefined && !opts.force) {
-        throw new CliError(`refusing to clean the metadata of host ${hostId}: ${why} (or use --force)`);
+        throw new CliError(
+          `refusing to clean the metadata of host ${hostId}: ${why} (or use --force)`,
+        );
       }
       await volume.writeSegment(hostId, Buffer.alloc(SEGMENT_SIZE));
       const forced = why !== undefined;

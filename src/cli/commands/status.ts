@@ -15,7 +15,8 @@ export function register(program: Command): void {
     const { formatStatusTable } = await import("../format/status-table.js");
     const { formatVmStatusText, vmStatusJson } = await import("../format/vm-status.js");
     const status = await withBroker(fetchClusterStatus);
-    for (const e of status.errors) process.stderr.write(`he-ha: host ${e.hostId}: ${e.kind}: ${e.reason}\n`);
+    for (const e of status.errors)
+      process.stderr.write(`he-ha: host ${e.hostId}: ${e.kind}: ${e.reason}\n`);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(vmStatusJson(status))}\n`);
       return;

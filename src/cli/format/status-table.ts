@@ -28,7 +28,7 @@ function row(h: HostStatus, global: boolean): string[] {
   ];
 }
 
-function fit(cell: string, width: number): string {
+function fitCell(cell: string, width: number): string {
   return cell.length <= width ? cell : `${cell.slice(0, Math.max(0, width - 1))}~`;
 }
 
@@ -41,7 +41,7 @@ export function formatStatusTable(status: ClusterStatus, width = 80): string {
   widths[HOSTNAME] = Math.max(MIN_HOSTNAME, Math.min(widths[HOSTNAME]!, width - others - gaps));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => fit(c, widths[i]!).padEnd(widths[i]!))
+      .map((c, i) => fitCell(c, widths[i]!).padEnd(widths[i]!))
       .join(" ")
       .trimEnd()
       .slice(0, width);

@@ -48,14 +48,24 @@ const FIELDS: Field[] = [
     text: (h) => (h.live ? h.block.engineStatusRaw : STALE_ENGINE_STATUS),
     json: (h) => ({ ...engineStatusOf(h.block) }),
   },
-  { key: "hostname", label: "Hostname", text: (h) => h.block.hostname, json: (h) => h.block.hostname },
+  {
+    key: "hostname",
+    label: "Hostname",
+    text: (h) => h.block.hostname,
+    json: (h) => h.block.hostname,
+  },
   {
     key: "maintenance",
     label: "Local maintenance",
     text: (h) => py(h.block.maintenance),
     json: (h) => h.block.maintenance,
   },
-  { key: "stopped", label: "stopped", text: (h) => py(h.block.stopped), json: (h) => h.block.stopped },
+  {
+    key: "stopped",
+    label: "stopped",
+    text: (h) => py(h.block.stopped),
+    json: (h) => h.block.stopped,
+  },
   { key: "crc32", label: "crc32", text: (h) => h.block.crc32, json: (h) => h.block.crc32 },
   {
     key: "conf_on_shared_storage",
@@ -106,7 +116,8 @@ export function vmStatusJson(status: ClusterStatus): Record<string, JsonValue> {
     const extra = extraLines(h.block);
     for (const f of FIELDS) {
       // the original's dict order: extra sits just before live-data
-      if (f.key === "live-data" && extra.length > 0) fields.extra = extra.map((l) => `${l}\n`).join("");
+      if (f.key === "live-data" && extra.length > 0)
+        fields.extra = extra.map((l) => `${l}\n`).join("");
       if (present(f, h)) fields[f.key] = f.json(h);
     }
     doc[String(h.block.hostId)] = fields;

@@ -97,6 +97,11 @@ export async function readTarVolume(volume: string, opts: ReadTarOptions = {}): 
     }
     try {
       const parsed = parseTar(tarBytes);
+      if (!compressed && !parsed.terminated && region.length < limit) {
+        // the read ended exactly between members: the archive may go on
+        length = Math.min(limit, length * 2);
+        continue;
+      }
       if (parsed.entries.length === 0) {
         throw new ArchiveError(
           volume,

@@ -49,7 +49,8 @@ function toBool(value: string): boolean | undefined {
 
 /**
  * Reads segment 0. Never throws: unknown keys, lines without `=`, a bad boolean, a short
- * or non-UTF-8 block become warnings; unknown keys are kept in `unknown`.
+ * or non-UTF-8 block become warnings; unknown keys are kept in `unknown`, so that
+ * encodeGlobalBlock(decoded block) always succeeds and loses nothing it could write.
  */
 export function decodeGlobalBlock(buf: Buffer): { block: GlobalBlock; warnings: string[] } {
   const block = defaultGlobalBlock();
@@ -69,7 +70,8 @@ export function decodeGlobalBlock(buf: Buffer): { block: GlobalBlock; warnings: 
   for (const line of text.split("\n")) {
     if (line === "") continue;
     const eq = line.indexOf("=");
-    if (eq < 0) {
+    // lines that could not be written back (no key, NUL bytes) are reported, not kept
+    if (eq <= 0 || line.includes("\0")) {
       warnings.push(`invalid global metadata line: ${JSON.stringify(line.slice(0, 80))}`);
       continue;
     }

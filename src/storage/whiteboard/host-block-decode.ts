@@ -7,6 +7,7 @@ import {
   type DecodeResult,
   type EngineStatus,
   FIRST_LINE_SIZE,
+  type HostBlock,
   METADATA_FEATURE_VERSION,
   METADATA_PARSE_VERSION,
 } from "./types.js";
@@ -26,8 +27,25 @@ export function isEmptySegment(segment: Uint8Array): boolean {
  */
 export function decodeHostBlock(segment: Buffer, segmentIndex: number): DecodeResult | undefined {
   if (isEmptySegment(segment)) return undefined;
+  return decodeSegmentAt(segment, 0, segment.length, segmentIndex, false);
+}
+
+/**
+ * Decodes the non-empty segment `buf[base, end)` in place (no copy, no view). With
+ * `utf8Checked` the caller has already proven those bytes valid UTF-8.
+ */
+export function decodeSegmentAt(
+  buf: Buffer,
+  base: number,
+  end: number,
+  segmentIndex: number,
+  utf8Checked: boolean,
+): DecodeResult {
   try {
-    return decodeNonEmpty(segment, segmentIndex);
+    if (!utf8Checked && !isUtf8(buf.subarray(base, end))) {
+      return fail("not-utf8", segmentIndex, "block is not valid UTF-8");
+    }
+    return decodeNonEmpty(buf, base, end, segmentIndex);
   } catch (e) {
     return fail("malformed", segmentIndex, `cannot decode: ${(e as Error).message}`);
   }
@@ -47,35 +65,38 @@ const starts = new Int32Array(FIRST_LINE_SIZE + 2);
  * Works on the bytes: the numeric fields are parsed in place and only the strings a
  * HostBlock holds are created, which keeps a 2000-host decode cheap on the GC.
  */
-function decodeNonEmpty(seg: Buffer, id: number): DecodeResult {
-  if (!isUtf8(seg)) return fail("not-utf8", id, "block is not valid UTF-8");
-  if (seg.length < FIRST_LINE_SIZE) {
-    return fail("malformed", id, `received ${seg.length} of ${FIRST_LINE_SIZE} expected bytes`);
+function decodeNonEmpty(seg: Buffer, base: number, segEnd: number, id: number): DecodeResult {
+  if (segEnd - base < FIRST_LINE_SIZE) {
+    return fail("malformed", id, `received ${segEnd - base} of ${FIRST_LINE_SIZE} expected bytes`);
   }
-  const lineEnd = endWithoutTrailingNuls(seg, 0, FIRST_LINE_SIZE);
+  const lineEnd = endWithoutTrailingNuls(seg, base, base + FIRST_LINE_SIZE);
 
   // the leading digits are the parse version (the original: re.match(r"\d+"))
-  let p = 0;
+  let p = base;
   let parseVersion = 0;
   for (; p < lineEnd; p++) {
     const d = seg[p]! - 48;
     if (d < 0 || d > 9) break;
     parseVersion = parseVersion * 10 + d;
   }
-  if (p === 0) {
-    return fail("malformed", id, `non-parsable metadata version in "${text(seg, 0, lineEnd)}"`);
+  if (p === base) {
+    return fail("malformed", id, `non-parsable metadata version in "${text(seg, base, lineEnd)}"`);
   }
   if (parseVersion > METADATA_FEATURE_VERSION) {
     return fail(
       "too-new",
       id,
-      `metadata version ${text(seg, 0, p)} too new for this agent (highest compatible version: ${METADATA_FEATURE_VERSION})`,
+      `metadata version ${text(seg, base, p)} too new for this agent (highest compatible version: ${METADATA_FEATURE_VERSION})`,
     );
   }
 
   let n = 1;
-  starts[0] = 0;
-  for (let at = seg.indexOf(PIPE, 0); at !== -1 && at < lineEnd; at = seg.indexOf(PIPE, at + 1)) {
+  starts[0] = base;
+  for (
+    let at = seg.indexOf(PIPE, base);
+    at !== -1 && at < lineEnd;
+    at = seg.indexOf(PIPE, at + 1)
+  ) {
     starts[n++] = at + 1;
   }
   starts[n] = lineEnd + 1;
@@ -105,7 +126,7 @@ function decodeNonEmpty(seg: Buffer, id: number): DecodeResult {
   if (n > CRC_FIELD) {
     const start = starts[CRC_FIELD]!;
     const end = starts[CRC_FIELD + 1]! - 1;
-    const expected = maskedLineCrc(seg, lineEnd, start, end);
+    const expected = maskedLineCrc(seg, base, lineEnd, start, end);
     crc32 = seg.toString("utf8", start, end);
     if (parseHex8(seg, start, end) !== expected) {
       return fail(
@@ -129,33 +150,66 @@ function decodeNonEmpty(seg: Buffer, id: number): DecodeResult {
   }
 
   const engineStatusRaw = field(seg, 5);
-  // `extra` is parsed on first read: most readers (agent, broker) never look at the
-  // human-readable part, and parsing it dominated the whiteboard decode.
-  const extraText = humanReadableText(seg);
-  let extra: Record<string, string> | undefined;
+  const extraText = humanReadableText(seg, base + FIRST_LINE_SIZE, segEnd);
   return {
     ok: true,
-    block: {
+    block: new DecodedHostBlock(
       parseVersion,
       featureVersion,
       timestamp,
-      hostId: id,
+      id,
       score,
       engineStatusRaw,
-      engineStatus: parseEngineStatus(engineStatusRaw),
-      hostname: field(seg, 6),
-      maintenance: maintenance > 0,
-      stopped: stopped > 0,
+      parseEngineStatus(engineStatusRaw),
+      field(seg, 6),
+      maintenance > 0,
+      stopped > 0,
       crc32,
-      confOnSharedStorage: conf > 0,
+      conf > 0,
       vmConfRefreshTime,
-      get extra() {
-        extra ??= parseExtra(extraText);
-        return extra;
-      },
-      set extra(value: Record<string, string>) {
-        extra = value;
-      },
+      extraText,
+    ),
+  };
+}
+
+/**
+ * A decoded HostBlock. `extra` is an own enumerable property (JSON, spread and equality
+ * see it like any other) parsed on first read: most readers (agent, broker) never look at
+ * the human-readable part, and parsing it eagerly dominated the whiteboard decode. One
+ * shared accessor and private fields keep each block small.
+ */
+class DecodedHostBlock implements HostBlock {
+  declare extra: Record<string, string>;
+  #extraText: string;
+  #extra: Record<string, string> | undefined;
+  constructor(
+    public parseVersion: number,
+    public featureVersion: number,
+    public timestamp: number,
+    public hostId: number,
+    public score: number,
+    public engineStatusRaw: string,
+    public engineStatus: EngineStatus | undefined,
+    public hostname: string,
+    public maintenance: boolean,
+    public stopped: boolean,
+    public crc32: string,
+    public confOnSharedStorage: boolean,
+    public vmConfRefreshTime: number,
+    extraText: string,
+  ) {
+    this.#extraText = extraText;
+    Object.defineProperty(this, "extra", DecodedHostBlock.extraProperty);
+  }
+  static readonly extraProperty: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: DecodedHostBlock) {
+      this.#extra ??= parseExtra(this.#extraText);
+      return this.#extra;
+    },
+    set(this: DecodedHostBlock, v: Record<string, string>) {
+      this.#extra = v;
     },
   };
 }
@@ -240,11 +294,11 @@ function parseEngineStatusJson(raw: string): EngineStatus | undefined {
   return status;
 }
 
-/** The human-readable part: bytes 512.. without the NUL padding. */
-function humanReadableText(seg: Buffer): string {
-  if (seg.length <= FIRST_LINE_SIZE) return "";
-  const end = endWithoutTrailingNuls(seg, FIRST_LINE_SIZE, seg.length);
-  const start = startWithoutLeadingNuls(seg, FIRST_LINE_SIZE, end);
+/** The human-readable part `seg[from, segEnd)` without the NUL padding. */
+function humanReadableText(seg: Buffer, from: number, segEnd: number): string {
+  if (segEnd <= from) return "";
+  const end = endWithoutTrailingNuls(seg, from, segEnd);
+  const start = startWithoutLeadingNuls(seg, from, end);
   return start >= end ? "" : seg.toString("utf8", start, end);
 }
 

@@ -19,10 +19,17 @@ const CRC_FIELD = 9;
  * first line NUL-padded in bytes 0..511, then the human-readable `key=value` part from
  * byte 512, NUL-padded. Byte-identical to what the original agent writes for the same
  * values. Throws WhiteboardEncodeError when a value would not fit or would break framing.
+ *
+ * Like the original (which pads Python strings, then encodes), the first line is padded
+ * to 512 *characters*: for an all-ASCII line (the normal case) the extra part starts at
+ * byte 512; a non-ASCII hostname moves it later by the extra UTF-8 bytes, so Python
+ * readers, which cut at character 512, still find the line intact. Our reader skips the
+ * NULs either way.
  */
 export function encodeHostBlock(input: HostBlockInput): Buffer {
   checkInput(input);
-  const line = encodeFirstLine(input);
+  const lineText = firstLineText(input);
+  const line = Buffer.from(lineText, "utf8");
   if (line.length > FIRST_LINE_SIZE) {
     throw new WhiteboardEncodeError(
       "first-line-too-long",
@@ -30,22 +37,30 @@ export function encodeHostBlock(input: HostBlockInput): Buffer {
       `first line is ${line.length} bytes, the limit is ${FIRST_LINE_SIZE} (hostname "${input.hostname.slice(0, 60)}")`,
     );
   }
+  const extraAt = FIRST_LINE_SIZE + line.length - codePoints(lineText);
   const extra = Buffer.from(humanReadablePart(input), "utf8");
-  if (extra.length > SEGMENT_SIZE - FIRST_LINE_SIZE) {
+  if (extraAt + extra.length > SEGMENT_SIZE) {
     throw new WhiteboardEncodeError(
       "extra-too-long",
       input.hostId,
-      `human-readable part is ${extra.length} bytes, the limit is ${SEGMENT_SIZE - FIRST_LINE_SIZE}`,
+      `human-readable part is ${extra.length} bytes, only ${SEGMENT_SIZE - extraAt} fit`,
     );
   }
   const out = Buffer.alloc(SEGMENT_SIZE);
   line.copy(out, 0);
-  extra.copy(out, FIRST_LINE_SIZE);
+  extra.copy(out, extraAt);
   return out;
 }
 
-/** The first line's bytes with the real CRC in field 10. */
-function encodeFirstLine(input: HostBlockInput): Buffer {
+/** Length in Unicode code points (Python's len() of a str). */
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** The first line with the real CRC in field 10. */
+function firstLineText(input: HostBlockInput): string {
   const fields = [
     String(METADATA_PARSE_VERSION),
     String(METADATA_FEATURE_VERSION),
@@ -61,7 +76,7 @@ function encodeFirstLine(input: HostBlockInput): Buffer {
     String(input.vmConfRefreshTime),
   ];
   fields[CRC_FIELD] = crc32Hex(Buffer.from(fields.join("|"), "utf8"));
-  return Buffer.from(fields.join("|"), "utf8");
+  return fields.join("|");
 }
 
 /**

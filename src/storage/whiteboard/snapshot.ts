@@ -1,5 +1,6 @@
+import { isUtf8 } from "node:buffer";
 import { decodeGlobalBlock, defaultGlobalBlock } from "./global-block.js";
-import { decodeHostBlock } from "./host-block-decode.js";
+import { decodeSegmentAt } from "./host-block-decode.js";
 import {
   type DecodeError,
   type HostBlock,
@@ -26,11 +27,16 @@ export function decodeWhiteboard(buf: Buffer): WhiteboardSnapshot {
     globalWarnings = g.warnings;
   }
   const count = Math.min(SEGMENT_COUNT, Math.ceil(buf.length / SEGMENT_SIZE));
+  const size = Math.min(buf.length, count * SEGMENT_SIZE);
+  // One native check for the whole read; a segment of a valid whole is valid on its own
+  // when neither its first byte nor the byte after it continues a multi-byte character.
+  const allUtf8 = isUtf8(buf.subarray(0, size));
   for (let i = 1; i < count; i++) {
     const off = i * SEGMENT_SIZE;
     if (buf[off] === 0) continue;
-    const r = decodeHostBlock(buf.subarray(off, Math.min(off + SEGMENT_SIZE, buf.length)), i);
-    if (r === undefined) continue;
+    const end = Math.min(off + SEGMENT_SIZE, size);
+    const utf8 = allUtf8 && !continuation(buf[off]!) && (end >= size || !continuation(buf[end]!));
+    const r = decodeSegmentAt(buf, off, end, i, utf8);
     if (r.ok) hosts.set(i, r.block);
     else {
       errors.push(r.error);
@@ -38,4 +44,9 @@ export function decodeWhiteboard(buf: Buffer): WhiteboardSnapshot {
     }
   }
   return { global, hosts, errors, tooNew, globalWarnings };
+}
+
+/** UTF-8 continuation byte (10xxxxxx). */
+function continuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
 }

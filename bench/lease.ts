@@ -1,0 +1,117 @@
+/**
+ * Real-component timings of the host layer: sanlock lockspace join/leave with
+ * io_timeout 1, the engine VM lease (acquire, release, orphan adoption), a libvirtd sim's
+ * start, and VM start/state calls through it.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../src/common/log.js";
+import { HypervisorConnection } from "../src/libvirt/hypervisor.js";
+import { Lockspace } from "../src/sanlock/lockspace.js";
+import { VM_LEASE_OFFSET, VmLease } from "../src/sanlock/vm-lease.js";
+import { initLeaseVolume } from "../src/sim/lease-volume.js";
+import { SimLibvirtd } from "../src/sim/libvirtd.js";
+import { SanlockDaemon } from "../src/sim/sanlock-daemon.js";
+import { type BenchResult, summarize } from "./types.js";
+
+const VM_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function result(name: string, samples: number[], target?: string, note?: string): BenchResult {
+  return { name, unit: "ms", ...summarize(samples), samples: samples.length, target, note };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = await mkdtemp(join(tmpdir(), "he-ha-bench-lease-"));
+  const results: BenchResult[] = [];
+  let daemon: SanlockDaemon | null = null;
+  let sim: SimLibvirtd | null = null;
+  const previousRunDir = process.env.SANLOCK_RUN_DIR;
+  try {
+    const volume = join(dir, "lockspace.vol");
+    await initLeaseVolume(volume, { vmId: VM_ID, ioTimeout: 1 });
+    const daemonStart: number[] = [];
+    daemonStart.push(
+      await timed(async () => {
+        daemon = await SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" });
+      }),
+    );
+    results.push(result("sanlock daemon start (socket ready)", daemonStart));
+    process.env.SANLOCK_RUN_DIR = join(dir, "host1");
+
+    const ls = new Lockspace({ log: silentLogger });
+    const spec = { name: "hosted-engine", hostId: 1, path: volume, offset: 0, ioTimeout: 1 };
+    const joins: number[] = [];
+    const leaves: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      joins.push(await timed(() => ls.addLockspace(spec)));
+      leaves.push(await timed(() => ls.remLockspace(spec)));
+    }
+    results.push(result("lockspace join, io_timeout 1", joins, undefined, "~3 x io_timeout"));
+    results.push(result("lockspace leave, io_timeout 1", leaves));
+    await ls.addLockspace(spec);
+    const inq: number[] = [];
+    for (let i = 0; i < 50; i++) inq.push(await timed(() => ls.inqLockspace(spec)));
+    results.push(result("lockspace inquire", inq));
+
+    const leaseSpec = {
+      lockspace: "hosted-engine",
+      vmId: VM_ID,
+      path: volume,
+      offset: VM_LEASE_OFFSET,
+      hostId: 1,
+    };
+    const acquire: number[] = [];
+    const release: number[] = [];
+    const adopt: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const first = new VmLease(leaseSpec, { log: silentLogger });
+      acquire.push(await timed(() => first.acquire()));
+      first.close();
+      const second = new VmLease(leaseSpec, { log: silentLogger });
+      adopt.push(await timed(() => second.adopt()));
+      release.push(await timed(() => second.release()));
+      second.close();
+    }
+    results.push(result("VM lease acquire (free lease)", acquire));
+    results.push(result("VM lease adopt orphan (agent restart)", adopt));
+    results.push(result("VM lease release", release));
+    await ls.remLockspace(spec);
+
+    const simStart: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      simStart.push(
+        await timed(async () => {
+          sim = await SimLibvirtd.start({ dir: join(dir, `libvirt${i}`) });
+        }),
+      );
+      if (i < 2) await (sim as SimLibvirtd | null)?.stop();
+    }
+    results.push(result("libvirtd sim start (namespace + keeper)", simStart));
+    const conn = new HypervisorConnection((sim as unknown as SimLibvirtd).uri, silentLogger);
+    const xml = `<domain type='test'><name>he</name><uuid>${VM_ID}</uuid><memory unit='MiB'>1024</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>`;
+    const starts: number[] = [];
+    const states: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      starts.push(await timed(() => conn.startDomain(xml)));
+      for (let j = 0; j < 5; j++) states.push(await timed(() => conn.domainState(VM_ID)));
+      await conn.destroyDomain(VM_ID);
+    }
+    await conn.close();
+    results.push(result("VM start through libvirtd (test driver)", starts));
+    results.push(result("VM state query through libvirtd", states));
+  } finally {
+    if (previousRunDir === undefined) delete process.env.SANLOCK_RUN_DIR;
+    else process.env.SANLOCK_RUN_DIR = previousRunDir;
+    await (sim as SimLibvirtd | null)?.stop();
+    await (daemon as SanlockDaemon | null)?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return results;
+}

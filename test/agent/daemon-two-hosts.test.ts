@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../src/sim/processes.js";
+import type { StorageInitResult } from "../../src/storage/init.js";
+import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
+
+/**
+ * Two hosts on one storage domain, each with its own sanlock daemon, libvirtd, broker
+ * and agent. Exclusivity comes from the VM lease: a host that believes the engine is
+ * down (host 1 looks dead to it) still cannot start the VM while host 1 holds the lease.
+ */
+describe("two agents on one storage domain", () => {
+  let dir: string;
+  let storage: StorageInitResult;
+  let h1: AgentHost;
+  let h2: AgentHost;
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-two-"));
+    health = await startHealthServer();
+    storage = await makeStorage(dir);
+    [h1, h2] = await Promise.all([
+      AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn),
+      AgentHost.create(path.join(dir, "host2"), 2, storage, health.fqdn),
+    ]);
+    await Promise.all([h1.startBroker(), h2.startBroker()]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([h1?.destroy(), h2?.destroy()]);
+    await health?.close();
+    if (dir && !process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("host 1 starts the engine; host 2 sees it up elsewhere and stays EngineDown", async () => {
+    await h1.startAgent();
+    await h1.waitState("EngineUp", 120_000);
+    await h2.startAgent();
+    await h2.waitState("EngineDown", 60_000);
+    // several loops with enough history: host 2 never tries
+    await new Promise((r) => setTimeout(r, 6000));
+    expect((await h2.ownBlock())?.extra.state).toBe("EngineDown");
+    expect(await h2.vmState()).toBe("absent");
+    expect(await h2.agentLog()).not.toContain("engine VM lease held");
+  }, 240_000);
+
+  it("when host 1 looks dead, host 2's start is refused by the lease: storage locked", async () => {
+    // host 1's broker stops: its block no longer changes, host 2 soon counts it dead,
+    // but host 1's sanlock daemon keeps renewing its delta lease and the VM lease
+    await h1.stopBroker();
+    await pollUntil(
+      "host 2 to try a start",
+      async () => /Storage of VM is locked/.test(await h2.agentLog()),
+      60_000,
+      200,
+    );
+    expect(await h2.vmState()).toBe("absent");
+    expect(await h1.vmState()).toBe("running");
+    expect(await h1.sanlockStatus()).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    // the broker's engine-health reports the refusal; retries lower the score
+    await pollUntil(
+      "host 2's block to report the lock",
+      async () => {
+        const b = await h2.ownBlock();
+        return (
+          b?.engineStatus?.vm === "down" &&
+          /Storage of VM is locked/.test(b.engineStatus.reason ?? "")
+        );
+      },
+      60_000,
+      200,
+    );
+    expect((await h2.ownBlock())!.score).toBeLessThan(2800);
+  }, 180_000);
+
+  it("host 1 back: host 2 sees the engine up on host 1 again and never ran it", async () => {
+    await h1.startBroker();
+    await h1.waitState("EngineUp", 60_000);
+    await h2.waitState("EngineDown", 60_000);
+    expect(await h2.vmState()).toBe("absent");
+    expect(await h1.vmState()).toBe("running");
+  }, 180_000);
+});
