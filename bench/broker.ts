@@ -2,7 +2,9 @@
  * ovirt-ha-broker over its unix socket with 64 populated hosts on the whiteboard:
  * XML-RPC get_stats and JSON /v1/status latency (p99) and throughput, then the
  * broker's RSS and CPU over an idle period. The broker runs as its own process, as in
- * production. `BENCH_BROKER_IDLE_S` sets the idle period (default 60 s).
+ * production, with the `Environment=` settings of systemd/ovirt-ha-broker.service.
+ * `BENCH_BROKER_IDLE_S` sets the idle period (default 60 s); `BENCH_BROKER_UNIT_ENV=0`
+ * leaves the unit's settings out, to compare.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -32,6 +34,21 @@ export interface BrokerBenchOptions {
   requests?: number;
   concurrency?: number;
   idleSeconds?: number;
+  /** apply the unit's `Environment=` settings to the broker (default true) */
+  unitEnvironment?: boolean;
+}
+
+/** The `Environment=KEY=value` settings of systemd/ovirt-ha-broker.service. */
+async function unitEnvironment(): Promise<Record<string, string>> {
+  const here = fileURLToPath(import.meta.url);
+  const root = here.endsWith(".ts") ? ".." : "../..";
+  const unit = path.join(path.dirname(here), root, "systemd/ovirt-ha-broker.service");
+  const text = await readFile(unit, "utf8");
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^Environment="?([A-Za-z_][A-Za-z0-9_]*)=([^"\n]*)"?$/gm)) {
+    env[m[1]!] = m[2]!.trim();
+  }
+  return env;
 }
 
 /** The broker executable next to this module: compiled JS in dist/, TypeScript via tsx. */
@@ -148,6 +165,8 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
   const requests = opts.requests ?? REQUESTS;
   const concurrency = opts.concurrency ?? CONCURRENCY;
   const idleSeconds = opts.idleSeconds ?? Number(process.env.BENCH_BROKER_IDLE_S ?? 60);
+  const withUnitEnv = opts.unitEnvironment ?? process.env.BENCH_BROKER_UNIT_ENV !== "0";
+  const unitEnv = withUnitEnv ? await unitEnvironment() : {};
   const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-bench-broker-"));
   let proc: TrackedChild | undefined;
   let client: BrokerClient | undefined;
@@ -162,6 +181,8 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
         HE_HA_LOG_LEVEL: "warn",
         HE_HA_LOG_PRETTY: "0",
         SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+        NODE_OPTIONS: "",
+        ...unitEnv,
       },
     });
     const p = proc;
@@ -208,6 +229,8 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
     const cpuPercent = ((after.ticks - before.ticks) / ticksPerSecond / wall) * 100;
 
     const note = `${HOSTS} hosts, ${requests} requests, concurrency ${concurrency}, unix socket, keep-alive`;
+    const settings = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`);
+    const flags = settings.length === 0 ? "without the unit's Environment=" : settings.join(" ");
     return [
       {
         name: "xml-rpc get_stats latency",
@@ -250,7 +273,7 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
         unit: "MB",
         median: atStart.rssKb / 1024,
         samples: 1,
-        note: "64 hosts read",
+        note: `64 hosts read; ${flags}`,
       },
       {
         name: "broker RSS",
@@ -258,7 +281,7 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
         median: after.rssKb / 1024,
         samples: 1,
         target: "< 80 MB",
-        note: "after the load and the idle period",
+        note: `after the load and the idle period; ${flags}`,
       },
     ];
   } finally {

@@ -15,6 +15,8 @@ export interface BrokerApi {
     detail: string,
     options?: Record<string, string>,
   ): Promise<"sent" | "ignored">;
+  /** the broker's own status; the agent reads whether its storage view is stale */
+  status(): Promise<{ storage: { stale: boolean; last_read_error: string | null } }>;
   close(): void;
 }
 

@@ -4,6 +4,7 @@ import type { AgentConf } from "../common/agent-conf.js";
 import { type HaConf, readHaConf } from "../common/ha-conf.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
+import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
 import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
@@ -23,6 +24,7 @@ import {
   recordStartFailure,
   STORAGE_LOCKED_START_REASON,
 } from "./start-failure.js";
+import { withTimeouts } from "./vm-timeouts.js";
 
 export const LOCKSPACE_NAME = "hosted-engine";
 
@@ -88,6 +90,7 @@ export class AgentDaemon {
   readonly config: ConfigRefresher;
   private readonly d: AgentDeps;
   private readonly log: Logger;
+  private readonly tlog: ThrottledLogger;
   private readonly clock: () => number;
   private readonly hostId: number;
   private readonly hostname: string;
@@ -101,9 +104,10 @@ export class AgentDaemon {
   private published = false;
 
   constructor(deps: AgentDeps) {
-    this.d = deps;
+    this.d = { ...deps, vm: withTimeouts(deps.vm, { queryMs: 5000, actionMs: 60_000 }) };
     this.hostId = deps.hostConf.hostId;
     this.log = deps.log.child({ host_id: this.hostId });
+    this.tlog = throttledLogger(this.log, { intervalMs: 60_000 });
     this.clock = deps.clock ?? monotonicSeconds;
     this.hostname = deps.hostname ?? osHostname();
     this.link = new BrokerLink(deps.broker, { conf: deps.hostConf, log: this.log });
@@ -263,11 +267,21 @@ export class AgentDaemon {
     let stats: Map<number, Buffer>;
     let monitors: Awaited<ReturnType<BrokerLink["monitorValues"]>>;
     try {
+      const health = (await this.link.call("status", (b) => b.status())).storage;
+      if (health.stale) {
+        this.tlog.error(
+          "no-decision",
+          { err: health.last_read_error },
+          "the broker cannot read the shared storage: no decision on stale data",
+        );
+        return { delayMs: loopDelayMs };
+      }
       stats = await this.link.call("get_stats", (b) => b.getStats());
       monitors = await this.link.monitorValues();
     } catch (e) {
       if (e instanceof BrokerUnreachableError) return { delayMs: this.link.nextBackoffMs() };
-      this.log.error(
+      this.tlog.error(
+        "no-decision",
         { err: (e as Error).message },
         "cannot collect from the broker: no decision this loop",
       );
@@ -275,9 +289,10 @@ export class AgentDaemon {
     }
     const haConf = await this.readHa();
     if (!(await this.ensureLockspace())) {
-      this.log.error("not in the sanlock lockspace: no decision this loop");
+      this.tlog.error("no-decision", {}, "not in the sanlock lockspace: no decision this loop");
       return { delayMs: loopDelayMs };
     }
+    this.tlog.reset("no-decision");
     const vmActiveHere = await this.d.vm.isActive().catch(() => null);
     const snapshot = snapshotFromStats(stats);
     for (const err of snapshot.errors)
@@ -313,7 +328,8 @@ export class AgentDaemon {
     const settled = settleDecision(decision, ok);
     this.memory = settled.memory;
     const after = settled.memory.fsm.state;
-    await this.releaseLeaseIfVmDown();
+    // after an action the VM state changed: ask again; else the collection's answer holds
+    await this.releaseLeaseIfVmDown(decision.result.action === null ? vmActiveHere : undefined);
     await this.publish(collection, decision.ctx, settled.score.score);
     const fields = {
       state: after,
@@ -398,13 +414,10 @@ export class AgentDaemon {
   }
 
   /** The lease is held exactly while the VM may run here: released once it is down. */
-  private async releaseLeaseIfVmDown(): Promise<void> {
-    let active: boolean;
-    try {
-      active = await this.d.vm.isActive();
-    } catch {
-      return; // hypervisor unreachable: the VM may still run, keep the lease
-    }
+  private async releaseLeaseIfVmDown(known?: boolean | null): Promise<void> {
+    const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
+    // null: hypervisor unreachable, the VM may still run: keep the lease
+    if (active === null) return;
     if (active && !this.leaseHeld) {
       this.leaseHeld = await this.d.vmLease.adopt().catch(() => false);
     } else if (!active && this.leaseHeld) {

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     broker = await startBroker({
       root: args.root,
       log,
-      socketGroup: process.env.HE_HA_SOCKET_GROUP || "kvm",
+      // unset or empty: hosted-engine.conf socket_group, else kvm
+      socketGroup: process.env.HE_HA_SOCKET_GROUP,
     });
   } catch (e) {
     const msg = (e as Error).message;

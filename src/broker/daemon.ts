@@ -13,6 +13,7 @@ import {
   listenUnix,
   parseListen,
 } from "./api/server.js";
+import { chooseSocketGroup } from "./api/unix-socket.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
 import { BrokerMetrics } from "./metrics.js";
@@ -26,7 +27,10 @@ export interface BrokerDaemonOptions {
   /** HE_HA_ROOT-style prefix of every path */
   root: string;
   log: Logger;
-  /** group the socket is given (default "kvm", when it exists) */
+  /**
+   * group the socket is given (HE_HA_SOCKET_GROUP); unset or empty: hosted-engine.conf
+   * `socket_group`, else "kvm" (either only when the group exists)
+   */
   socketGroup?: string;
   /** monitor dependencies to replace (hypervisor, /proc and /sys roots) */
   monitorDeps?: Partial<MonitorDeps>;
@@ -107,7 +111,8 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;
   try {
-    await listenUnix(app, paths.brokerSocket, { group: opts.socketGroup ?? "kvm", log });
+    const group = chooseSocketGroup(opts.socketGroup, conf.raw.get("socket_group"));
+    await listenUnix(app, paths.brokerSocket, { group, log });
     if (conf.metricsListen) {
       const { host, port } = parseListen(conf.metricsListen);
       metricsApp = createMetricsApp(apiOpts);

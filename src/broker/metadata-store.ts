@@ -35,8 +35,8 @@ export class ReopeningMetadataStore implements MetadataStore {
     private readonly log: Logger,
   ) {}
 
-  async readAll(): Promise<Buffer> {
-    return this.withVolume((v) => v.volume.readAll());
+  async scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number> {
+    return this.withVolume((v) => v.volume.scanSegments(visit));
   }
 
   async writeSegment(index: number, data: Buffer): Promise<void> {

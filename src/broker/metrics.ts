@@ -24,6 +24,8 @@ export class BrokerMetrics {
   private readonly lockspaceHeld: Gauge;
   private readonly decodeErrors: Gauge;
   private readonly lastReadOk: Gauge;
+  private readonly lastReadAge: Gauge;
+  private readonly storageStale: Gauge;
   private readonly storageErrors: Counter;
   private readonly writesRefused: Counter;
   private readonly localScore: Gauge;
@@ -126,6 +128,18 @@ export class BrokerMetrics {
       labelNames: ["path"],
       registers: r,
     });
+    this.lastReadAge = new Gauge({
+      name: "ovirt_ha_storage_last_read_age_seconds",
+      help: "Seconds since the last successful whiteboard read, monotonic clock (absent before one)",
+      labelNames: ["path"],
+      registers: r,
+    });
+    this.storageStale = new Gauge({
+      name: "ovirt_ha_storage_stale",
+      help: "1 when the broker answers from a whiteboard read older than 3 storage cycles, or has none",
+      labelNames: ["path"],
+      registers: r,
+    });
     this.storageErrors = new Counter({
       name: "ovirt_ha_storage_errors_total",
       help: "Whiteboard read and write failures since start",
@@ -181,6 +195,8 @@ export class BrokerMetrics {
       this.lockspaceHeld,
       this.localScore,
       this.lastReadOk,
+      this.lastReadAge,
+      this.storageStale,
     ]) {
       g.reset();
     }
@@ -209,9 +225,14 @@ export class BrokerMetrics {
     const kinds = new Map<string, number>();
     for (const e of status.decode_errors) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
     for (const [kind, n] of kinds) this.decodeErrors.set({ kind }, n);
+    const storage = { path: status.storage.metadata_path };
     if (status.storage.last_read_ok !== null) {
-      this.lastReadOk.set({ path: status.storage.metadata_path }, status.storage.last_read_ok);
+      this.lastReadOk.set(storage, status.storage.last_read_ok);
     }
+    if (status.storage.last_read_age_seconds !== null) {
+      this.lastReadAge.set(storage, status.storage.last_read_age_seconds);
+    }
+    this.storageStale.set(storage, status.storage.stale ? 1 : 0);
     this.syncCounter("read", this.storageErrors, status.storage.read_errors_total, {
       operation: "read",
     });

@@ -63,6 +63,8 @@ export class BrokerService {
   private readonly pushed: PushedHostsState;
   private readonly observed: ObservedLiveness;
   private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
+  /** the host timestamps of the last read, and the segments they were decoded from */
+  private lastRead: { segs: Map<number, Buffer>; timestamps: Map<number, number> } | undefined;
 
   constructor(private readonly opts: BrokerServiceOptions) {
     this.hostId = opts.hostId;
@@ -166,14 +168,28 @@ export class BrokerService {
 
   private observeRead(segs: Map<number, Buffer>): void {
     try {
-      const snap = this.opts.decode(joinSegments(segs));
-      const ts = new Map<number, number>();
-      for (const [id, b] of snap.hosts) ts.set(id, b.timestamp);
+      // an unchanged whiteboard (the cycle keeps unchanged segments as the same buffers)
+      // is not decoded again
+      const last = this.lastRead;
+      let ts = last && sameBuffers(segs, last.segs) ? last.timestamps : undefined;
+      if (ts === undefined) {
+        const snap = this.opts.decode(joinSegments(segs));
+        ts = new Map<number, number>();
+        for (const [id, b] of snap.hosts) ts.set(id, b.timestamp);
+        this.lastRead = { segs, timestamps: ts };
+      }
       this.observed.observe(ts, this.clock.now());
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, "cannot decode the whiteboard");
     }
   }
+}
+
+/** true when both maps hold the very same buffers under the same ids */
+function sameBuffers(a: Map<number, Buffer>, b: Map<number, Buffer>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, seg] of a) if (b.get(id) !== seg) return false;
+  return true;
 }
 
 /** Segments back into one whiteboard buffer (empty ones NUL), for the decoder. */

@@ -1,12 +1,16 @@
 import type { Logger } from "../common/log.js";
+import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
 import { MAX_HOST_ID, SEGMENT_SIZE } from "../storage/whiteboard/types.js";
 
 /** The metadata volume as the cycle needs it (src/storage/direct-io.ts provides it). */
 export interface MetadataStore {
   readonly path: string;
-  /** every segment from offset 0 (the global block, then hosts 1..2000) */
-  readAll(): Promise<Buffer>;
+  /**
+   * reads every segment from offset 0 (the global block, then hosts 1..2000), handing
+   * each to `visit` as a view valid only during the call; resolves with the count read
+   */
+  scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number>;
   /** one whole segment at `index * 4096`; never touches a neighbour */
   writeSegment(index: number, data: Buffer): Promise<void>;
 }
@@ -38,6 +42,11 @@ export interface StorageCycleOptions {
   /** first retry delay after a failure, seconds (doubles up to cycleSeconds) */
   retryInitialSeconds?: number;
   observer?: StorageCycleObserver;
+  /**
+   * a failure that repeats (same operation, same message) is logged at most once per
+   * this many seconds, with the number held back; default 60
+   */
+  errorLogIntervalSeconds?: number;
 }
 
 /** Storage health as /v1/status reports it; times are wall-clock ms, ages monotonic s. */
@@ -67,15 +76,35 @@ export class SegmentSizeError extends Error {
   override name = "SegmentSizeError";
 }
 
-/** Splits a whiteboard read into its non-empty segments (first byte not NUL). */
-export function nonEmptySegments(buf: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  const count = Math.min(Math.floor(buf.length / SEGMENT_SIZE), MAX_HOST_ID + 1);
-  for (let i = 0; i < count; i++) {
-    const off = i * SEGMENT_SIZE;
-    if (buf[off] !== 0) out.set(i, Buffer.from(buf.subarray(off, off + SEGMENT_SIZE)));
+/**
+ * Collects the non-empty segments (first byte not NUL) of a read, each a copy that shares
+ * no memory with the read buffer. A segment equal to the one of the same index in
+ * `previous` is kept as that buffer instead of a new copy, so a quiet whiteboard costs
+ * no allocation per read.
+ */
+export class SegmentCollector {
+  readonly segments = new Map<number, Buffer>();
+
+  constructor(private readonly previous?: ReadonlyMap<number, Buffer>) {}
+
+  add(index: number, segment: Buffer): void {
+    if (index > MAX_HOST_ID || segment.length === 0 || segment[0] === 0) return;
+    const same = this.previous?.get(index);
+    this.segments.set(index, same?.equals(segment) ? same : Buffer.from(segment));
   }
-  return out;
+}
+
+/** The non-empty segments of a whole whiteboard in one buffer (see SegmentCollector). */
+export function nonEmptySegments(
+  buf: Buffer,
+  previous?: ReadonlyMap<number, Buffer>,
+): Map<number, Buffer> {
+  const c = new SegmentCollector(previous);
+  const count = Math.floor(buf.length / SEGMENT_SIZE);
+  for (let i = 0; i < count; i++) {
+    c.add(i, buf.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE));
+  }
+  return c.segments;
 }
 
 /** NUL-pads a block to one segment; a block larger than a segment is refused. */
@@ -94,8 +123,9 @@ export function padSegment(data: Buffer, hostId: number): Buffer {
  * The broker's whiteboard cycle (behaviour.md §3, issue 3): every `cycleSeconds` and at
  * once after a put, write the newest queued block of this host (only while the lease
  * is held) and of the global segment (always), then read every segment. The last good
- * read is kept for the API; failures are recorded, logged and retried with backoff; the
- * cycle never throws and never runs twice at once.
+ * read is kept for the API; failures are recorded, logged (a repeating one once a
+ * minute, with the count held back) and retried with backoff; the cycle never throws
+ * and never runs twice at once.
  */
 export class StorageCycle {
   private readonly clock: Clock;
@@ -111,9 +141,16 @@ export class StorageCycle {
   private started = 0;
   private finished = 0;
   private readonly h: StorageHealth;
+  /** repeated storage and lease errors: first at once, then once per interval */
+  private readonly tlog: ThrottledLogger;
 
   constructor(private readonly opts: StorageCycleOptions) {
     this.clock = opts.clock ?? systemClock;
+    const clock = this.clock;
+    this.tlog = throttledLogger(opts.log, {
+      intervalMs: (opts.errorLogIntervalSeconds ?? 60) * 1000,
+      now: () => clock.now() * 1000,
+    });
     this.retryDelay = opts.retryInitialSeconds ?? 1;
     this.h = {
       metadataPath: opts.store.path,
@@ -282,7 +319,8 @@ export class StorageCycle {
           this.h.writesRefused++;
           this.opts.observer?.writeRefused?.(hostId);
           this.changed();
-          this.opts.log.warn(
+          this.tlog.warn(
+            "refused",
             { segment: hostId, lockspace: "hosted-engine" },
             "not writing this host's block: the host does not hold its id in the lockspace",
           );
@@ -297,6 +335,7 @@ export class StorageCycle {
         this.opts.observer?.writeDone?.(took, true);
         this.h.lastWriteOkAt = Date.now();
         this.h.lastWriteError = undefined;
+        this.tlog.reset(`write:${hostId}`);
         // newer block queued meanwhile stays pending
         if (this.pending.get(hostId) === seg) {
           this.pending.delete(hostId);
@@ -309,7 +348,8 @@ export class StorageCycle {
         this.h.writeErrors++;
         this.h.lastWriteError = (e as Error).message;
         this.h.lastWriteErrorAt = Date.now();
-        this.opts.log.error(
+        this.tlog.error(
+          `write:${hostId}`,
           { segment: hostId, path: this.opts.store.path, err: (e as Error).message },
           "cannot write whiteboard segment; will retry",
         );
@@ -324,10 +364,13 @@ export class StorageCycle {
     try {
       held = await this.opts.lease.holdsHostId();
       this.h.leaseError = undefined;
+      this.tlog.reset("lease");
+      if (held) this.tlog.reset("refused");
     } catch (e) {
       held = undefined;
       this.h.leaseError = (e as Error).message;
-      this.opts.log.error(
+      this.tlog.error(
+        "lease",
         { lockspace: "hosted-engine", err: (e as Error).message },
         "cannot inquire the lockspace",
       );
@@ -341,10 +384,11 @@ export class StorageCycle {
     this.h.inFlightSince = this.clock.now();
     const started = this.clock.now();
     try {
-      const buf = await this.opts.store.readAll();
+      const collector = new SegmentCollector(this.segs);
+      await this.opts.store.scanSegments((i, seg) => collector.add(i, seg));
       const took = this.clock.now() - started;
       this.opts.observer?.readDone?.(took, true);
-      const segs = nonEmptySegments(buf);
+      const segs = collector.segments;
       this.opts.observer?.readData?.(segs);
       if (!sameSegments(segs, this.segs)) {
         this.segs = segs;
@@ -357,6 +401,7 @@ export class StorageCycle {
         );
       }
       this.h.consecutiveReadFailures = 0;
+      this.tlog.reset("read");
       this.h.lastReadOkAt = Date.now();
       this.h.lastReadOkMonotonic = this.clock.now();
       this.h.lastReadError = undefined;
@@ -367,7 +412,8 @@ export class StorageCycle {
       this.h.lastReadError = (e as Error).message;
       this.h.lastReadErrorAt = Date.now();
       this.changed();
-      this.opts.log.error(
+      this.tlog.error(
+        "read",
         {
           path: this.opts.store.path,
           err: (e as Error).message,

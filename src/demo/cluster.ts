@@ -11,6 +11,7 @@ import { MetadataVolume } from "../storage/direct-io.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
 import { EngineWeb } from "./engine-web.js";
+import { MailSink } from "./mail-sink.js";
 import { DemoHost } from "./host.js";
 import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
 import type { ClusterSample, HostRow } from "./view.js";
@@ -24,6 +25,8 @@ export interface ClusterOptions {
   log?: Logger;
   /** the engine OVF used to build vm.conf and the OVF_STORE */
   ovfFile?: string;
+  /** give every host its own FUSE view of the domain, so one host can lose storage */
+  storageViews?: boolean;
 }
 
 /** A VM state the engine VM counts as running in (it occupies a host). */
@@ -42,6 +45,7 @@ export interface VmSighting {
 export class DemoCluster {
   readonly hosts: DemoHost[] = [];
   readonly engineWeb = new EngineWeb();
+  readonly mail = new MailSink();
   readonly profile: DemoProfile;
   readonly startedAt = monotonicSeconds();
   /** moments the engine VM ran on more than one host */
@@ -104,6 +108,8 @@ export class DemoCluster {
       this.ownsBaseDir = true;
     }
     await this.engineWeb.start();
+    await this.mail.start();
+    this.mail.onMail = (m) => this.event(`mail to ${m.to.join(",")}: ${m.subject}`);
     const domain = path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
     const ovf = await readFile(this.opts.ovfFile ?? defaultOvf(), "utf8");
@@ -111,13 +117,14 @@ export class DemoCluster {
       domain,
       ovf,
       ioTimeout: this.profile.ioTimeout,
+      brokerConf: this.mail.brokerConf(),
       hostConf: sharedHostConf(this.engineWeb.fqdn).map(([k, v]) => `${k}=${v}\n`).join(""),
       logger: this.log,
     });
     this.event(`storage domain ready: ${domain} (vm ${this.storage.vmId}, io_timeout ${this.profile.ioTimeout}s)`);
     const sharedConf: Array<[string, string]> = [
       ...sharedHostConf(this.engineWeb.fqdn),
-      ...this.storage.confLines,
+      ...this.storage.confLines.filter(([k]) => k !== "domain_path"),
       ["sanlock_io_timeout", String(this.profile.ioTimeout)],
     ];
     const netPrefix = `he${randomBytes(2).toString("hex")}`;
@@ -127,11 +134,16 @@ export class DemoCluster {
         dir: path.join(this.baseDir, `host${id}`),
         netPrefix,
         sharedConf,
+        domain,
         agentConf: agentConfText(this.profile),
       });
       this.hosts.push(host);
-      await host.provision();
+      await host.provisionInfra();
       this.hypervisors.set(id, new HypervisorConnection(host.libvirtUri, this.log.child({ host_id: id })));
+    }
+    for (const host of this.hosts) {
+      if (this.opts.storageViews) await host.mountStorageView();
+      await host.writeConfig();
     }
     this.event(`${this.hosts.length} hosts provisioned (sanlock, libvirtd, bridge, gateway each)`);
     this.startSampler();
@@ -301,7 +313,9 @@ export class DemoCluster {
     this.hypervisors.clear();
     await Promise.all(this.hosts.map((h) => h.teardown().catch(() => undefined)));
     await this.engineWeb.stop().catch(() => undefined);
-    if (this.ownsBaseDir && this.baseDir) await rm(this.baseDir, { recursive: true, force: true });
+    await this.mail.stop().catch(() => undefined);
+    // HE_HA_DEMO_KEEP=1 keeps the hosts' directories (logs, storage) for a post-mortem.
+    if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP) await rm(this.baseDir, { recursive: true, force: true });
   }
 
   /** The last lines of every host's agent and broker log, for a failed run's report. */

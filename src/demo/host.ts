@@ -3,7 +3,18 @@ import path from "node:path";
 import { haPaths } from "../common/paths.js";
 import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
-import { runCommand, spawnTracked, type TrackedChild, terminate, isRunning, signalChild, waitExit } from "../sim/processes.js";
+import { StorageView } from "../sim/storage-view.js";
+import {
+  isRunning,
+  pollUntil,
+  runCommand,
+  signalChild,
+  spawnTracked,
+  type TrackedChild,
+  terminate,
+  unixSocketAccepts,
+  waitExit,
+} from "../sim/processes.js";
 import { Gateway } from "./gateway.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { binPath } from "./bin-path.js";
@@ -17,6 +28,8 @@ export interface DemoHostSpec {
   netPrefix: string;
   /** hosted-engine.conf lines shared by every host (storage, vm, engine fqdn) */
   sharedConf: Array<[string, string]>;
+  /** the shared storage domain directory */
+  domain: string;
   agentConf: string;
 }
 
@@ -36,6 +49,8 @@ export class DemoHost {
   libvirtd: SimLibvirtd | undefined;
   broker: TrackedChild | undefined;
   agent: TrackedChild | undefined;
+  /** this host's own path to the shared domain, when it can lose storage (storage-loss) */
+  storageView: StorageView | undefined;
   private bridgeCreated = false;
 
   constructor(private readonly spec: DemoHostSpec) {
@@ -57,8 +72,8 @@ export class DemoHost {
     return path.join(this.root, "var", "log");
   }
 
-  /** Brings up the host's infrastructure (not the HA daemons). */
-  async provision(): Promise<void> {
+  /** Brings up the host's infrastructure: bridge, gateway, sanlock, libvirtd (not the HA daemons). */
+  async provisionInfra(): Promise<void> {
     const p = this.paths;
     await mkdir(this.logDir, { recursive: true });
     await mkdir(path.dirname(p.hostConf), { recursive: true });
@@ -70,15 +85,34 @@ export class DemoHost {
     await this.gateway.up();
     this.sanlock = await SanlockDaemon.start({ runDir: path.join(this.root, "sanlock"), hostName: this.name });
     this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+  }
+
+  /**
+   * Gives the host its own FUSE view of the shared domain, so that it alone can lose
+   * storage. Mount after every host's libvirtd exists: a mount namespace made later
+   * would keep a private copy of the view.
+   */
+  async mountStorageView(): Promise<void> {
+    this.storageView = await StorageView.mount({
+      source: this.spec.domain,
+      mountpoint: path.join(this.root, "storage-view"),
+      logFile: path.join(this.logDir, "storage-view.log"),
+    });
+  }
+
+  /** Writes hosted-engine.conf and agent.conf for this host. */
+  async writeConfig(): Promise<void> {
+    const p = this.paths;
     const conf: Array<[string, string]> = [
       ["host_id", String(this.id)],
       ...this.spec.sharedConf,
+      ["domain_path", this.storageView?.mountpoint ?? this.spec.domain],
       ["bridge", this.bridge],
       ["gateway", "127.0.0.1"],
       ["network_test", "tcp"],
       ["tcp_t_address", "127.0.0.1"],
       ["tcp_t_port", String(this.gateway.port)],
-      ["libvirt_uri", this.libvirtd.uri],
+      ["libvirt_uri", this.libvirtUri],
       ["conf", p.vmConf],
     ];
     await writeFile(p.hostConf, conf.map(([k, v]) => `${k}=${v}\n`).join(""));
@@ -96,10 +130,20 @@ export class DemoHost {
 
   async startBroker(): Promise<void> {
     if (this.broker && isRunning(this.broker)) return;
-    this.broker = await spawnTracked(process.execPath, [binPath("ovirt-ha-broker")], {
+    const broker = await spawnTracked(process.execPath, [binPath("ovirt-ha-broker")], {
       logFile: path.join(this.logDir, "broker.log"),
       env: this.env(),
     });
+    this.broker = broker;
+    await pollUntil(
+      `${this.name}'s broker socket`,
+      async () => {
+        if (!isRunning(broker)) throw new Error(`${this.name}'s broker exited at start; see ${this.logDir}/broker.log`);
+        return unixSocketAccepts(this.paths.brokerSocket);
+      },
+      30_000,
+      100,
+    );
   }
 
   async startAgent(): Promise<void> {
@@ -171,6 +215,7 @@ export class DemoHost {
     await this.stopBroker().catch(() => undefined);
     await this.libvirtd?.stop().catch(() => undefined);
     await this.sanlock?.stop().catch(() => undefined);
+    await this.storageView?.unmount().catch(() => undefined);
     await this.gateway.cut();
     if (this.bridgeCreated) await deleteBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = false;

@@ -97,7 +97,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     timeline: [],
   };
   try {
-    cluster = await DemoCluster.create({ hosts: opts.hosts, ioTimeout: opts.ioTimeout, log: opts.log });
+    cluster = await DemoCluster.create({
+      hosts: opts.hosts,
+      ioTimeout: opts.ioTimeout,
+      log: opts.log,
+      storageViews: opts.scenario === "storage-loss",
+    });
     const c = cluster;
     result.profile = {
       ioTimeout: c.profile.ioTimeout,

@@ -1,4 +1,5 @@
 import type { DemoCluster } from "./cluster.js";
+import type { ScenarioName } from "./scenario-names.js";
 
 /**
  * The demo's scenarios. Each drives a running cluster through one HA story and returns
@@ -222,12 +223,78 @@ async function untouched(c: DemoCluster, host: number, sinceSample: number): Pro
   if (down.length > 0) throw new Error(`the engine VM was down in ${down.length} samples during the restart`);
 }
 
-export const SCENARIOS: Record<string, Scenario> = {
+/**
+ * The engine host loses write access to the storage domain (its FUSE view answers EIO
+ * to every write; reads still work). Its whiteboard timestamp freezes, so the others
+ * stop seeing it alive; its sanlock daemon cannot renew the delta lease, fails the
+ * lockspace and runs the agent's kill path, which destroys the engine VM there; once
+ * sanlock declares the host dead the VM lease is free and another host starts the
+ * engine. No other host's whiteboard segment may be damaged at any point.
+ */
+export const storageLoss: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const victim = c.engineHosts[0]!;
+  const view = c.host(victim).storageView;
+  if (!view) throw new Error("storage-loss needs a cluster with per-host storage views");
+  phase(`host${victim} loses write access to the storage domain`);
+  const t0 = c.elapsed();
+  await view.cutWrites("EIO");
+  c.event(`host${victim}: every write to the storage domain now fails with EIO`);
+  const damaged = new Set<string>();
+  const checkSegments = async () => {
+    const wb = await c.readWhiteboard();
+    for (const e of wb?.errors ?? []) {
+      if (!damaged.has(`${e.hostId}:${e.kind}`)) c.event(`segment of host${e.hostId} damaged: ${e.kind}: ${e.reason}`);
+      damaged.add(`${e.hostId}:${e.kind}`);
+    }
+    return wb;
+  };
+  let vmGoneAt = Number.NaN;
+  const budget = coldStartBudget(c) + c.profile.hostDeadSeconds + c.profile.timing.engine_retry_expiration;
+  const host = await (async () => {
+    let winner = 0;
+    await c.waitFor(
+      "the engine VM up with good health on another host",
+      async () => {
+        await checkSegments();
+        const running = await c.sampleHypervisors();
+        if (Number.isNaN(vmGoneAt) && !running.includes(victim)) {
+          vmGoneAt = c.elapsed() - t0;
+          c.event(`engine VM gone from host${victim} ${vmGoneAt.toFixed(1)}s after the cut (sanlock kill path)`);
+        }
+        if (running.length !== 1 || running[0] === victim) return false;
+        const st = (await c.states()).get(running[0]!);
+        if (st?.state !== "EngineUp" || st.health !== "good") return false;
+        winner = running[0]!;
+        return true;
+      },
+      budget,
+    );
+    return winner;
+  })();
+  const takeover = c.elapsed() - t0;
+  c.event(`engine up on host${host} ${takeover.toFixed(1)}s after host${victim} lost storage`);
+  const wb = await checkSegments();
+  const lastVictimBlock = wb?.hosts.get(victim);
+  if (!lastVictimBlock) throw new Error(`host${victim}'s last block is gone from the whiteboard`);
+  if (damaged.size > 0) throw new Error(`whiteboard segments damaged: ${[...damaged].join(", ")}`);
+  for (const h of c.hosts) {
+    if (!wb?.hosts.has(h.id)) throw new Error(`host${h.id}'s segment is missing from the whiteboard`);
+  }
+  return {
+    vm_gone_seconds: vmGoneAt,
+    takeover_seconds: takeover,
+    host_dead_seconds: c.profile.hostDeadSeconds,
+  };
+};
+
+export const SCENARIOS: Record<ScenarioName, Scenario> & Record<string, Scenario | undefined> = {
   startup,
   failover,
   "global-maintenance": globalMaintenance,
   "local-maintenance": localMaintenance,
   "split-brain": splitBrain,
+  "storage-loss": storageLoss,
   "agent-restart": agentRestart,
   "broker-restart": brokerRestart,
 };

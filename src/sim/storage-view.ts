@@ -13,8 +13,10 @@
  * sanlock's and the broker's I/O; EROFS is available for "the export went read-only".
  * Sanlock handles both alike: each renewal write fails at once ("renewal error -5"), and
  * 8 × io_timeout after the last good renewal the lockspace fails and sanlock kills the
- * holders of its resource leases (see test/sim/storage-view-sanlock.test.ts for the
- * measured timings). Reads keep working under `cutWrites`, so the host still sees the
+ * holders of its resource leases (SIGTERM, or their kill path). Other hosts see the host
+ * FAIL after about 8 × io_timeout and DEAD, so that they may take its leases, only after
+ * 8 × io_timeout + 60 s (sanlock 3.8's fixed watchdog fire timeout: 68 s with io_timeout
+ * 1); see test/sim/storage-view-sanlock.test.ts. Reads keep working under `cutWrites`, so the host still sees the
  * whiteboard; `cutAll` fails reads as well (getattr of the view's root still answers).
  *
  * Every open is served uncached (FUSE direct_io), so O_DIRECT opens work and this view
@@ -128,6 +130,7 @@ export class StorageView {
     if (await isMountPoint(mountpoint)) {
       throw new Error(`storage view: ${mountpoint} is already a mount point`);
     }
+    await mkdir(dirname(opts.logFile), { recursive: true });
     installExitHook();
     const control = join(dirname(opts.logFile), `.storage-view-${randomUUID().slice(0, 8)}.sock`);
     if (Buffer.byteLength(control) > MAX_SOCKET_PATH) {

@@ -8,6 +8,9 @@ import { SEGMENT_COUNT, SEGMENT_SIZE } from "./whiteboard/types.js";
 /** O_DIRECT needs buffer address, file offset and length aligned; 4096 covers every device. */
 export const IO_ALIGNMENT = 4096;
 
+/** Segments per read of MetadataVolume.scanSegments(): 1 MiB, NFS's largest rsize. */
+export const SCAN_CHUNK_SEGMENTS = 256;
+
 /** A read or write of the metadata volume failed: names the file, the operation, the segment. */
 export class MetadataIoError extends Error {
   override name = "MetadataIoError";
@@ -60,6 +63,9 @@ export interface MetadataVolumeOptions {
 export class MetadataVolume {
   private writeChain: Promise<void> = Promise.resolve();
   private readonly writeBuf = alignedBuffer(SEGMENT_SIZE);
+  /** the chunk buffer scanSegments() fills, allocated on its first call */
+  private scanBuf: Buffer | undefined;
+  private scanBusy = false;
 
   private constructor(
     readonly path: string,
@@ -99,6 +105,40 @@ export class MetadataVolume {
    */
   async readAll(): Promise<Buffer> {
     return this.readRange(0, SEGMENT_COUNT * SEGMENT_SIZE);
+  }
+
+  /**
+   * Reads segments 0..2000 like readAll(), for a daemon that reads the whiteboard every
+   * few seconds: a chunk of SCAN_CHUNK_SEGMENTS at a time, into one aligned buffer this
+   * volume keeps (1 MiB resident instead of 8 MiB allocated per read). `visit` gets each
+   * whole segment as a view that is only valid during the call: copy what must be kept.
+   * Resolves with the number of segments read (fewer when the file is shorter). A call
+   * made while another is still reading uses a buffer of its own.
+   */
+  async scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number> {
+    const chunk = SCAN_CHUNK_SEGMENTS * SEGMENT_SIZE;
+    const own = !this.scanBusy;
+    const buf = own ? (this.scanBuf ??= alignedBuffer(chunk)) : alignedBuffer(chunk);
+    if (own) this.scanBusy = true;
+    try {
+      let index = 0;
+      while (index < SEGMENT_COUNT) {
+        const want = Math.min(SCAN_CHUNK_SEGMENTS, SEGMENT_COUNT - index) * SEGMENT_SIZE;
+        const view = buf.subarray(0, want);
+        const got = await this.withFallback("read", undefined, () =>
+          this.fill(view, index * SEGMENT_SIZE),
+        );
+        const whole = Math.floor(got / SEGMENT_SIZE);
+        for (let i = 0; i < whole; i++) {
+          visit(index + i, view.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE));
+        }
+        index += whole;
+        if (got < want) break;
+      }
+      return index;
+    } finally {
+      if (own) this.scanBusy = false;
+    }
   }
 
   /** One 4096-byte segment (shorter or empty past the end of the file). */

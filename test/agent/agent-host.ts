@@ -23,7 +23,7 @@ import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
-const BROKER = path.join(REPO, "test/agent/fixtures/broker.ts");
+const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
 export const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
 
 /** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
@@ -140,10 +140,14 @@ export class AgentHost {
   }
 
   async startBroker(): Promise<void> {
-    this.broker = await spawnTracked(process.execPath, ["--import", "tsx", BROKER], {
-      logFile: path.join(this.root, "broker.log"),
-      env: this.env,
-    });
+    this.broker = await spawnTracked(
+      process.execPath,
+      ["--import", "tsx", BROKER, "--log-level", "info", "--no-log-pretty"],
+      {
+        logFile: path.join(this.root, "broker.log"),
+        env: this.env,
+      },
+    );
     const b = this.broker;
     await pollUntil(
       "broker socket",

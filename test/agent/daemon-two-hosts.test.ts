@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,4 +83,25 @@ describe("two agents on one storage domain", () => {
     expect(await h2.vmState()).toBe("absent");
     expect(await h1.vmState()).toBe("running");
   }, 180_000);
+
+  it("host 1's network fails: its score drops 800 below host 2's, it shuts the VM down and host 2 takes over", async () => {
+    // host 1's gateway test now probes a closed TCP port: network 0, penalty 1600
+    const conf = await readFile(h1.paths.hostConf, "utf8");
+    await writeFile(
+      h1.paths.hostConf,
+      conf.replace("network_test=none", "network_test=tcp\ntcp_t_address=127.0.0.1\ntcp_t_port=1"),
+    );
+    expect(await h1.stopAgent()).toBe(0);
+    await h1.startAgent();
+    // host 2's retry penalty expires (30 s here), then its score beats host 1's by far
+    await h1.waitState(/EngineStop|EngineDown/, 150_000);
+    await h2.waitState("EngineUp", 150_000);
+    expect(await h2.vmState()).toBe("running");
+    expect(await h1.vmState()).toBe("absent");
+    expect(await h2.sanlockStatus()).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    expect(await h1.sanlockStatus()).not.toMatch(
+      new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
+    );
+    expect(await h1.agentLog()).toContain("engine VM shutdown requested");
+  }, 330_000);
 });

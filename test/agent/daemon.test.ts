@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,19 @@ describe("ovirt-ha-agent on a real host", () => {
     );
   }, 120_000);
 
+  it("global maintenance: GlobalMaintenance with the VM untouched, then back to EngineUp", async () => {
+    const before = (await host.agentLog()).length;
+    await host.client.setGlobalMaintenance(true);
+    const block = await host.waitState("GlobalMaintenance", 30_000);
+    expect(block.score).toBeGreaterThan(0);
+    await host.client.setGlobalMaintenance(false);
+    await host.waitState("EngineUp", 60_000);
+    expect(await host.vmState()).toBe("running");
+    const during = (await host.agentLog()).slice(before);
+    expect(during).toContain("GlobalMaintenance -> ReinitializeFSM");
+    expect(during).not.toMatch(/engine VM (started|shutdown requested|powered off)/);
+  }, 120_000);
+
   it("a corrupt archive and OVF_STORE keep the last good vm.conf", async () => {
     const good = await readFile(host.paths.vmConf, "utf8");
     const archive = await readConfArchive(storage.volumes.conf.path);
@@ -126,6 +139,51 @@ describe("ovirt-ha-agent on a real host", () => {
       await writeConfArchive(storage.volumes.conf.path, archive.members);
     }
   }, 120_000);
+
+  it("a storage failure freezes decisions: nothing is decided on stale data", async () => {
+    const metadata = storage.volumes.metadata.path;
+    const before = (await host.agentLog()).length;
+    await rename(metadata, `${metadata}.away`);
+    try {
+      await pollUntil(
+        "the agent to stop deciding",
+        async () => (await host.agentLog()).slice(before).includes("no decision on stale data"),
+        30_000,
+        200,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await host.vmState()).toBe("running");
+      const during = (await host.agentLog()).slice(before);
+      expect(during).not.toMatch(
+        /"msg":"state |engine VM (started|shutdown requested|powered off)/,
+      );
+    } finally {
+      await rename(`${metadata}.away`, metadata);
+    }
+    const seen = (await host.ownBlock())?.timestamp ?? 0;
+    await pollUntil(
+      "decisions again",
+      async () => ((await host.ownBlock())?.timestamp ?? 0) > seen,
+      30_000,
+      200,
+    );
+    expect((await host.ownBlock())?.extra.state).toBe("EngineUp");
+  }, 90_000);
+
+  it("a hung libvirtd: VM status unknown freezes decisions, the VM is left alone", async () => {
+    const pid = host.libvirtd.pid!;
+    const before = (await host.agentLog()).length;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await host.waitState("UnknownLocalVmState", 60_000);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await host.waitState("EngineUp", 60_000);
+    expect(await host.vmState()).toBe("running");
+    const during = (await host.agentLog()).slice(before);
+    expect(during).not.toMatch(/engine VM (started|shutdown requested|powered off)/);
+  }, 150_000);
 
   it("--cleanup refuses while the agent's block does not say stopped", async () => {
     const cleaner = await host.startAgentProcess(["--cleanup"]);

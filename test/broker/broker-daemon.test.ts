@@ -1,7 +1,8 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chooseSocketGroup, groupId } from "../../src/broker/api/unix-socket.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
 import {
@@ -48,17 +49,29 @@ describe("ovirt-ha-broker start-up", () => {
     expect(r.err).toContain(`ovirt-ha-broker: ${conf}: HA is not configured`);
   });
 
+  it("takes the socket group from HE_HA_SOCKET_GROUP, then hosted-engine.conf socket_group, then kvm", () => {
+    expect(chooseSocketGroup("qemu", "daemon")).toBe("qemu");
+    expect(chooseSocketGroup("", "daemon")).toBe("daemon");
+    expect(chooseSocketGroup(undefined, " daemon ")).toBe("daemon");
+    expect(chooseSocketGroup(undefined, "")).toBe("kvm");
+    expect(chooseSocketGroup(undefined, undefined)).toBe("kvm");
+  });
+
   it("serves /metrics on TCP when metrics_listen is set, and nothing else there", async () => {
     const domain = await makeDomain(path.join(dir, "tcp"), { lockspace: false });
     const port = 20000 + Math.floor(Math.random() * 20000);
     const root = await makeHostRoot(path.join(dir, "tcp"), 4, domain, {
-      extraConf: { metrics_listen: `127.0.0.1:${port}` },
+      extraConf: { metrics_listen: `127.0.0.1:${port}`, socket_group: "daemon" },
     });
+    const { HE_HA_SOCKET_GROUP: _unset, ...env } = process.env;
     const b = await spawnBroker(root, {
-      ...process.env,
+      ...env,
       SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
     });
     try {
+      // socket_group of hosted-engine.conf (group "daemon" exists on Debian)
+      const daemonGid = await groupId("daemon");
+      if (daemonGid !== undefined) expect((await stat(b.socket)).gid).toBe(daemonGid);
       await until("a first read", async () =>
         (await b.client.status()).storage.has_read ? true : undefined,
       );
@@ -67,6 +80,10 @@ describe("ovirt-ha-broker start-up", () => {
       const text = await res.text();
       expect(text).toMatch(/^ovirt_ha_global_maintenance 0$/m);
       expect(text).toMatch(/^ovirt_ha_lockspace_held\{host_id="4"\} 0$/m);
+      // storage read fine: not stale, with the age of the last good read
+      expect(text).toMatch(/^ovirt_ha_storage_stale\{path="[^"]+"\} 0$/m);
+      const age = /^ovirt_ha_storage_last_read_age_seconds\{path="[^"]+"\} (\S+)$/m.exec(text);
+      expect(Number(age?.[1])).toBeGreaterThanOrEqual(0);
       expect((await fetch(`http://127.0.0.1:${port}/v1/status`)).status).toBe(404);
       expect(
         (await fetch(`http://127.0.0.1:${port}/RPC2`, { method: "POST", body: "<x/>" })).status,
@@ -157,8 +174,14 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     expect(put.written).toBe(false);
     expect(put.error).toMatch(/ENOENT.*stays queued/);
     expect(broker!.proc.child.exitCode).toBeNull();
-    expect(await broker!.log()).toContain(
-      "cannot read the whiteboard; answering from the last good read",
+    // the read failures of the streak are logged once (throttled), with the count later
+    const readErrorLines = (await broker!.log())
+      .split("\n")
+      .filter((l) => l.includes("cannot read the whiteboard; answering from the last good read"));
+    expect(readErrorLines).toHaveLength(1);
+    // the last good read grows old: storage reported stale
+    await until("stale storage metric", async () =>
+      /^ovirt_ha_storage_stale\{path="[^"]+"\} 1$/m.test(await c.metricsText()) ? true : undefined,
     );
 
     // storage back, with a newer block of host 2

@@ -60,6 +60,22 @@ describe("whiteboard segments", () => {
     expect(segs.get(3)!.length).toBe(4096);
   });
 
+  it("copies segments out of the read buffer and reuses unchanged ones", () => {
+    const buf = Buffer.alloc(3 * 4096);
+    buf.write("maintenance=1", 0);
+    buf.write("1|1|5|3|0", 2 * 4096);
+    const first = nonEmptySegments(buf);
+    // the volume fills the same buffer again on the next read
+    buf.write("1|2|6|3|0", 2 * 4096);
+    expect(first.get(2)!.toString("latin1", 0, 9)).toBe("1|1|5|3|0");
+    const second = nonEmptySegments(buf, first);
+    expect(second.get(0)).toBe(first.get(0));
+    expect(second.get(2)).not.toBe(first.get(2));
+    expect(second.get(2)!.toString("latin1", 0, 9)).toBe("1|2|6|3|0");
+    buf.fill(0);
+    expect(second.get(2)!.toString("latin1", 0, 9)).toBe("1|2|6|3|0");
+  });
+
   it("pads blocks to a segment and refuses larger ones", () => {
     expect(padSegment(Buffer.from("abc"), 1).length).toBe(4096);
     expect(() => padSegment(Buffer.alloc(4097, 1), 2)).toThrow(SegmentSizeError);

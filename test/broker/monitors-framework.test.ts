@@ -6,7 +6,6 @@ import {
   decodeFloat,
   decodeLocalMonitors,
 } from "../../src/broker/monitors/decode.js";
-import { ThrottledLog } from "../../src/broker/monitors/log-throttle.js";
 import {
   type Monitor,
   MonitorOptionError,
@@ -135,6 +134,21 @@ describe("monitor loop", () => {
     expect(lines.filter((l) => l.includes("probe failed"))).toHaveLength(1);
   });
 
+  it("logs a new failure at once after the probe recovered", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(s) });
+    const m = new ScriptedMonitor(log);
+    started.push(m);
+    m.start();
+    await waitFor(() => (m.completedProbes() >= 3 ? true : undefined));
+    m.failing = false;
+    await waitFor(() => (m.value() !== null ? true : undefined));
+    m.failing = true;
+    const failedAgain = m.completedProbes() + 3;
+    await waitFor(() => (m.completedProbes() >= failedAgain ? true : undefined));
+    expect(lines.filter((l) => l.includes("probe failed"))).toHaveLength(2);
+  });
+
   it("stop() ends the schedule: no probe runs afterwards", async () => {
     const m = new ScriptedMonitor();
     m.failing = false;
@@ -144,27 +158,6 @@ describe("monitor loop", () => {
     const after = m.completedProbes();
     await new Promise((r) => setTimeout(r, 100));
     expect(m.completedProbes()).toBe(after);
-  });
-});
-
-describe("ThrottledLog", () => {
-  it("logs a key once per period and reports how many repeats it held back", () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
-    let now = 0;
-    const t = new ThrottledLog(log, 60_000, () => now);
-    t.warn("a", {}, "first");
-    now = 30_000;
-    t.warn("a", {}, "second");
-    t.warn("a", {}, "third");
-    t.warn("b", {}, "other key");
-    now = 60_000;
-    t.warn("a", {}, "fourth");
-    expect(lines.map((l) => l.msg)).toEqual(["first", "other key", "fourth"]);
-    expect(lines[2]!.repeated).toBe(2);
-    t.clear("a");
-    t.warn("a", {}, "after recovery");
-    expect(lines.at(-1)!.msg).toBe("after recovery");
   });
 });
 

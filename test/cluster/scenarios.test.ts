@@ -42,6 +42,11 @@ describe.sequential("HA cluster on one machine", () => {
     expect(r.figures.attempted! + r.figures.refused_by_lease!).toBeGreaterThanOrEqual(2);
   }, 300_000);
 
+  it("storage-loss: the engine host loses write access; the engine comes back elsewhere, no segment damaged", async () => {
+    const r = await scenario("storage-loss");
+    expect(r.figures.takeover_seconds).toBeGreaterThan(r.figures.vm_gone_seconds!);
+  }, 400_000);
+
   it("agent-restart: the engine VM keeps running untouched", async () => {
     await scenario("agent-restart");
   }, 300_000);

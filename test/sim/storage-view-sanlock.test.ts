@@ -19,6 +19,7 @@ import {
   spawnTracked,
   type TrackedChild,
   terminate,
+  waitExit,
 } from "../../src/sim/processes.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { StorageView } from "../../src/sim/storage-view.js";
@@ -39,11 +40,14 @@ interface Host {
 class Cluster {
   readonly hosts: Host[] = [];
   private readonly children: TrackedChild[] = [];
+  private destroyed = false;
 
   private constructor(readonly dir: string) {}
 
-  static async create(prefix: string, hostCount: number): Promise<Cluster> {
+  /** `registry` gets the cluster at once, so that a failed start is torn down too */
+  static async create(prefix: string, hostCount: number, registry: Cluster[]): Promise<Cluster> {
     const c = new Cluster(await mkdtemp(join(tmpdir(), prefix)));
+    registry.push(c);
     const domain = join(c.dir, "domain");
     await mkdir(domain);
     for (let id = 1; id <= hostCount; id++) {
@@ -89,9 +93,14 @@ class Cluster {
     return output.split("\n").filter((l) => /^[sr] /.test(l));
   }
 
+  /** `sanlock client gets -h 1`: the lockspaces and hosts host `id`'s daemon sees */
+  async gets(id: number): Promise<string> {
+    return (await this.host(id).daemon.client(["client", "gets", "-h", "1"])).output;
+  }
+
   /** how host `id`'s daemon sees host `of`: LIVE, FAIL, DEAD, UNKNOWN, FREE, or "" */
   async stateOf(id: number, of: number): Promise<string> {
-    const { output } = await this.host(id).daemon.client(["client", "gets", "-h", "1"]);
+    const output = await this.gets(id);
     return output.match(new RegExp(`^h ${of} gen \\d+ timestamp \\d+ (\\w+)`, "m"))?.[1] ?? "";
   }
 
@@ -113,8 +122,25 @@ class Cluster {
     return child;
   }
 
+  /** Runs fixture "agent" steps on host `id` to completion; one result per step. */
+  async agentSteps(
+    id: number,
+    steps: string[],
+  ): Promise<Array<{ step: string; message?: string }>> {
+    const h = this.host(id);
+    const { output } = await runCommand(
+      process.execPath,
+      ["--import", "tsx", leaseAgent, h.volume, String(id), VM_ID, ...steps],
+      h.daemon.env,
+    );
+    return output
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { step: string; message?: string });
+  }
+
   /** One acquire attempt of the VM lease by host `id` (released again at once). */
-  async tryAcquire(id: number): Promise<number> {
+  async tryAcquire(id: number, timeoutMs = 30_000): Promise<number> {
     const h = this.host(id);
     const { code, output } = await runCommand(
       "sanlock",
@@ -127,6 +153,7 @@ class Cluster {
         "/bin/true",
       ],
       h.daemon.env,
+      timeoutMs,
     );
     // on success the client execs /bin/true and its buffered report is lost
     if (code === 0) return 0;
@@ -137,6 +164,8 @@ class Cluster {
   }
 
   async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
     for (const c of this.children) await terminate(c, 2000);
     for (const h of this.hosts) await h.daemon?.stop(3000);
     for (const h of this.hosts) await h.view.unmount();
@@ -148,11 +177,15 @@ const ACQUIRE_IDLIVE = -243;
 
 describe("a host loses write access to the storage domain (real sanlock through StorageViews)", () => {
   const clusters: Cluster[] = [];
-  const cluster = async (prefix: string) => {
-    const c = await Cluster.create(prefix, 2);
-    clusters.push(c);
-    await Promise.all([c.join(1), c.join(2)]);
-    return c;
+  /** runs `body` on a fresh joined two-host cluster, torn down right after */
+  const withCluster = async (prefix: string, body: (c: Cluster) => Promise<void>) => {
+    const c = await Cluster.create(prefix, 2, clusters);
+    try {
+      await Promise.all([c.join(1), c.join(2)]);
+      await body(c);
+    } finally {
+      await c.destroy();
+    }
   };
 
   afterAll(async () => {
@@ -160,95 +193,161 @@ describe("a host loses write access to the storage domain (real sanlock through 
   });
 
   it("two hosts join hosted-engine with ids 1 and 2, each through its own view", async () => {
-    const c = await cluster("he-ha-sv-join-");
-    expect(await c.status(1)).toEqual([`s hosted-engine:1:${c.host(1).volume}:0`]);
-    expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
-    await pollUntil(
-      "both hosts to see each other live",
-      async () =>
-        (await c.stateOf(1, 2)) === "LIVE" &&
-        (await c.stateOf(2, 1)) === "LIVE" &&
-        (await c.stateOf(2, 2)) === "LIVE",
-      20_000,
-      250,
-    );
+    await withCluster("he-ha-sv-join-", async (c) => {
+      expect(await c.status(1)).toEqual([`s hosted-engine:1:${c.host(1).volume}:0`]);
+      expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
+      await pollUntil(
+        "both hosts to see each other live",
+        async () =>
+          (await c.stateOf(1, 2)) === "LIVE" &&
+          (await c.stateOf(2, 1)) === "LIVE" &&
+          (await c.stateOf(2, 2)) === "LIVE",
+        20_000,
+        250,
+      );
+    });
   }, 60_000);
 
   it.concurrent("sanlock fails host 1's lockspace, SIGTERMs the lease holder, and host 2 gets the lease once host 1 is dead", async () => {
-    const c = await cluster("he-ha-sv-loss-");
-    const holder = await c.leaseHolder(1);
-    expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
+    await withCluster("he-ha-sv-loss-", async (c) => {
+      const holder = await c.leaseHolder(1);
+      expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
 
-    await c.host(1).view.cutWrites();
-    expect(await holder.exited).toBe("SIGTERM");
-    // the failed lockspace is removed once no process uses it
-    await pollUntil(
-      "host 1 to drop the lockspace",
-      async () => (await c.status(1)).length === 0,
-      15_000,
-      200,
-    );
-    // host 1's delta lease is not yet expired for host 2: the lease is still its
-    expect(["LIVE", "FAIL"]).toContain(await c.stateOf(2, 1));
-    expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
-    await pollUntil(
-      "host 2 to see host 1 FAIL",
-      async () => (await c.stateOf(2, 1)) === "FAIL",
-      20_000,
-      250,
-    );
-
-    let rv = Number.NaN;
-    await pollUntil(
-      "host 2 to acquire the engine VM lease",
-      async () => {
-        rv = await c.tryAcquire(2);
-        return rv === 0;
-      },
-      100_000,
-      1000,
-    );
-    expect(await c.stateOf(2, 1)).toBe("DEAD");
-    // host 2's own delta lease was never disturbed
-    expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
-    expect(await c.stateOf(2, 2)).toBe("LIVE");
+      await c.host(1).view.cutWrites();
+      expect(await waitExit(holder, 30_000)).toBe(true);
+      expect(await holder.exited).toBe("SIGTERM");
+      // the failed lockspace is removed once no process uses it
+      await pollUntil(
+        "host 1 to drop the lockspace",
+        async () => (await c.status(1)).length === 0,
+        15_000,
+        200,
+      );
+      await expectTakeoverOnlyWhenDead(c);
+      // host 2's own delta lease was never disturbed
+      expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
+      expect(await c.stateOf(2, 2)).toBe("LIVE");
+    });
   }, 150_000);
 
   it.concurrent("an orphaned (persistent) lease keeps host 1's failed lockspace in place; host 2 still gets the lease once host 1 is dead", async () => {
-    const c = await cluster("he-ha-sv-orphan-");
-    // the "agent" acquires with SANLK_RES_PERSISTENT and exits: the lease stays as an orphan
-    const agent = await c.leaseHolder(1, ["join", "acquire"]);
-    expect(await agent.exited).toBe(0);
-    expect((await c.status(1)).some((l) => l.includes(`:${VM_ID}:`) && l.endsWith("ORPHAN"))).toBe(
-      true,
-    );
+    await withCluster("he-ha-sv-orphan-", async (c) => {
+      // the "agent" acquires with SANLK_RES_PERSISTENT and exits: the lease stays as an orphan
+      const agent = await c.leaseHolder(1, ["join", "acquire"]);
+      expect(await waitExit(agent, 30_000)).toBe(true);
+      expect(await agent.exited).toBe(0);
+      expect(
+        (await c.status(1)).some((l) => l.includes(`:${VM_ID}:`) && l.endsWith("ORPHAN")),
+      ).toBe(true);
 
-    await c.host(1).view.cutWrites();
-    await pollUntil(
-      "host 2 to see host 1 FAIL",
-      async () => (await c.stateOf(2, 1)) === "FAIL",
-      30_000,
-      250,
-    );
-    // no process to kill: sanlock keeps the failed lockspace ("used by orphan ... blocking
-    // lockspace removal") and the orphan with it
-    const logged = await runCommand("grep", [
-      "-c",
-      "blocking lockspace removal",
-      c.host(1).daemon.logFile,
-    ]);
-    expect(Number(logged.output.trim())).toBeGreaterThan(0);
-    const status = await c.status(1);
-    expect(status).toContain(`s hosted-engine:1:${c.host(1).volume}:0`);
-    expect(status.some((l) => l.endsWith("ORPHAN"))).toBe(true);
-    expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
+      await c.host(1).view.cutWrites();
+      await pollUntil(
+        "host 1's daemon to fail the lockspace",
+        async () => (await grepCount("check_our_lease failed", c.host(1).daemon.logFile)) > 0,
+        30_000,
+        250,
+      );
+      // no process to kill: sanlock keeps the failed lockspace ("used by orphan ... blocking
+      // lockspace removal") and the orphan with it
+      await pollUntil(
+        "sanlock to report the orphan blocking the removal",
+        async () => (await grepCount("blocking lockspace removal", c.host(1).daemon.logFile)) > 0,
+        10_000,
+        250,
+      );
+      const status = await c.status(1);
+      expect(status).toContain(`s hosted-engine:1:${c.host(1).volume}:0`);
+      expect(status.some((l) => l.endsWith("ORPHAN"))).toBe(true);
+      await expectTakeoverOnlyWhenDead(c);
+    });
+  }, 150_000);
 
-    await pollUntil(
-      "host 2 to acquire the engine VM lease",
-      async () => (await c.tryAcquire(2)) === 0,
-      100_000,
-      1000,
-    );
-    expect(await c.stateOf(2, 1)).toBe("DEAD");
+  it("storage back after the holder was killed: host 1 rejoins with a new generation and host 2 can take the lease at once", async () => {
+    await withCluster("he-ha-sv-back-", async (c) => {
+      const holder = await c.leaseHolder(1);
+      await c.host(1).view.cutWrites();
+      expect(await waitExit(holder, 30_000)).toBe(true);
+      expect(await holder.exited).toBe("SIGTERM");
+      await pollUntil(
+        "host 1 to drop the lockspace",
+        async () => (await c.status(1)).length === 0,
+        15_000,
+        200,
+      );
+      await c.host(1).view.restore();
+      await c.join(1);
+      await pollUntil(
+        "host 2 to see host 1 back with generation 2",
+        async () => /^h 1 gen 2 timestamp \d+ LIVE/m.test(await c.gets(2)),
+        20_000,
+        250,
+      );
+      // the lease on disk still names host 1 generation 1, which is now stale
+      expect(await c.tryAcquire(2)).toBe(0);
+    });
+  }, 150_000);
+  it("storage back with an orphaned lease: host 1's failed lockspace renews again, so nobody can take or adopt the lease", async () => {
+    await withCluster("he-ha-sv-zombie-", async (c) => {
+      const agent = await c.leaseHolder(1, ["join", "acquire"]);
+      expect(await waitExit(agent, 30_000)).toBe(true);
+      expect(await agent.exited).toBe(0);
+      await c.host(1).view.cutWrites();
+      await pollUntil(
+        "sanlock to report the orphan blocking the removal",
+        async () => (await grepCount("blocking lockspace removal", c.host(1).daemon.logFile)) > 0,
+        30_000,
+        250,
+      );
+      await c.host(1).view.restore();
+      // the failed lockspace's delta lease is renewed again: host 2 sees host 1 LIVE
+      await pollUntil(
+        "host 2 to see host 1 live again",
+        async () => (await c.stateOf(2, 1)) === "LIVE",
+        20_000,
+        250,
+      );
+      expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
+      // on host 1, joining answers "already joined" and the orphan can be neither adopted
+      // nor released: sanlock refuses both in a failed lockspace (ENOSPC)
+      const rejoin = await c
+        .host(1)
+        .daemon.client([
+          "client",
+          "add_lockspace",
+          "-o",
+          "1",
+          "-s",
+          `hosted-engine:1:${c.host(1).volume}:0`,
+        ]);
+      expect(rejoin.output).toContain("add_lockspace_timeout done -17");
+      const steps = await c.agentSteps(1, ["adopt", "release"]);
+      expect(steps.map((r) => r.message ?? "")).toEqual([
+        expect.stringContaining("failed: -28"),
+        expect.stringContaining("failed: -28"),
+      ]);
+    });
   }, 150_000);
 });
+
+/** The VM lease is host 1's until host 2 sees host 1 DEAD; then host 2 acquires it. */
+async function expectTakeoverOnlyWhenDead(c: Cluster): Promise<void> {
+  // a blocking acquire (no OWNER_NOWAIT) waits while host 1's delta lease may still renew
+  let settled = false;
+  const acquiring = c.tryAcquire(2, 150_000).finally(() => {
+    settled = true;
+  });
+  await pollUntil(
+    "host 2 to see host 1 FAIL",
+    async () => (await c.stateOf(2, 1)) === "FAIL",
+    30_000,
+    250,
+  );
+  expect(settled).toBe(false);
+  expect(await acquiring).toBe(0);
+  expect(await c.stateOf(2, 1)).toBe("DEAD");
+}
+
+async function grepCount(pattern: string, file: string): Promise<number> {
+  const { output } = await runCommand("grep", ["-c", pattern, file]);
+  return Number(output.trim()) || 0;
+}

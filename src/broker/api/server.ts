@@ -203,7 +203,7 @@ export async function listenUnix(
   await prepareSocketPath(socketPath, opts.log);
   await app.listen({ path: socketPath });
   await secureSocket(socketPath, opts.group, opts.log);
-  opts.log.info({ socket: socketPath }, "broker API listening");
+  opts.log.info({ socket: socketPath, group: opts.group }, "broker API listening");
 }
 
 /** Closes the server and removes its socket file. */

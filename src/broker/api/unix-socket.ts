@@ -43,6 +43,18 @@ export async function prepareSocketPath(socketPath: string, log: Logger): Promis
   log.info({ socket: socketPath }, "removed stale broker socket");
 }
 
+/**
+ * The group the socket is given: the daemon's explicit choice (HE_HA_SOCKET_GROUP) first,
+ * then hosted-engine.conf `socket_group`, else `kvm` (behaviour.md §7). Empty counts as
+ * unset.
+ */
+export function chooseSocketGroup(
+  explicit: string | undefined,
+  fromConf: string | undefined,
+): string {
+  return explicit?.trim() || fromConf?.trim() || "kvm";
+}
+
 /** The gid of a group name from /etc/group (under `root`), undefined when unknown. */
 export async function groupId(name: string, root = "/"): Promise<number | undefined> {
   let text: string;

@@ -112,7 +112,7 @@ export class CpuLoadMonitor extends PeriodicMonitor<number> {
     try {
       const info = await e.hypervisor.domainState(e.uuid);
       if (info === null) return { kind: "absent" };
-      this.throttled.clear("vm");
+      this.throttled.reset("vm");
       return { kind: "present", ns: Number(info.cpuTimeNs), at: process.hrtime.bigint() };
     } catch (err) {
       this.throttled.warn("vm", { err, vm_uuid: e.uuid }, "cannot read the engine VM's cpu time");

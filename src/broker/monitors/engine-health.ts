@@ -61,7 +61,7 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
       } else {
         const r = await checkLiveliness(s.healthUrl, s.healthTimeoutS, signal);
         liveliness = r.ok;
-        if (r.ok) this.throttled.clear("liveliness");
+        if (r.ok) this.throttled.reset("liveliness");
         else
           this.throttled.warn("liveliness", { url: s.healthUrl, why: r.why }, "bad health status");
       }
@@ -90,7 +90,7 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     });
     try {
       const info = await Promise.race([this.hypervisor.domainState(vmUuid), timeout]);
-      this.throttled.clear("hypervisor");
+      this.throttled.reset("hypervisor");
       return info === null ? { kind: "missing" } : { kind: "state", state: info.state };
     } catch (err) {
       this.throttled.warn("hypervisor", { err, vm_uuid: vmUuid }, "failed to get the VM state");

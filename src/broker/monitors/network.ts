@@ -79,10 +79,10 @@ export class NetworkMonitor extends PeriodicMonitor<number> {
       }
     }
     if (ok === count) {
-      this.throttled.clear("failed");
+      this.throttled.reset("failed");
       this.throttled.info("ok", {}, "Successfully verified network status");
     } else {
-      this.throttled.clear("ok");
+      this.throttled.reset("ok");
       this.throttled.warn(
         "failed",
         { test: this.settings.test, successes: ok, count },

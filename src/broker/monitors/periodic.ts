@@ -1,5 +1,5 @@
 import type { Logger } from "../../common/log.js";
-import { ThrottledLog } from "./log-throttle.js";
+import { type ThrottledLogger, throttledLogger } from "../../common/log-throttle.js";
 import type { Monitor } from "./monitor.js";
 
 /**
@@ -10,7 +10,8 @@ import type { Monitor } from "./monitor.js";
  */
 export abstract class PeriodicMonitor<T> implements Monitor<T> {
   protected readonly log: Logger;
-  protected readonly throttled: ThrottledLog;
+  /** a failure repeating with the same message is logged once a minute (count held back) */
+  protected readonly throttled: ThrottledLogger;
   private last: T | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -26,7 +27,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
     initial?: T,
   ) {
     this.log = log.child({ monitor: type });
-    this.throttled = new ThrottledLog(this.log);
+    this.throttled = throttledLogger(this.log, { intervalMs: 60_000 });
     this.last = initial;
   }
 
@@ -89,7 +90,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
     try {
       const v = await this.probe(this.abort.signal);
       if (v !== undefined && !this.abort.signal.aborted) this.last = v;
-      this.throttled.clear("probe");
+      this.throttled.reset("probe");
     } catch (err) {
       if (!this.abort.signal.aborted) {
         this.throttled.error("probe", { err }, `monitor ${this.type}: probe failed`);

@@ -60,7 +60,7 @@ export class StorageDomainMonitor extends PeriodicMonitor<boolean> {
       .map(([name, p], i) => ({ name, path: p, r: results[i]! }))
       .filter((e) => !e.r.ok);
     if (failed.length === 0) {
-      this.throttled.clear("invalid");
+      this.throttled.reset("invalid");
       return true;
     }
     this.throttled.warn(

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import nodemailer from "nodemailer";
 import type { Logger } from "../../common/log.js";
 import { loadNotifyConfig, type SmtpSettings, splitAddresses } from "./config.js";
 import { buildMessage } from "./message.js";
@@ -116,6 +115,8 @@ export class Notifier {
     }
     const to = splitAddresses(smtp["destination-emails"]);
     if (to.length === 0) throw new Error("broker.conf [email] destination-emails is empty");
+    // loaded on the first mail: most brokers never send one, and it costs ~1.5 MB resident
+    const { default: nodemailer } = await import("nodemailer");
     // Plain SMTP like the original's smtplib.SMTP: no TLS, no authentication.
     const transport = nodemailer.createTransport({
       host: smtp["smtp-server"],

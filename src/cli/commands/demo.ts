@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { runDemo, summary } from "../../demo/run.js";
-import { SCENARIOS } from "../../demo/scenarios.js";
+import { isScenarioName, SCENARIO_NAMES } from "../../demo/scenario-names.js";
 import { UsageError } from "../errors.js";
 import { withJson } from "../program.js";
 
@@ -12,16 +11,21 @@ export function register(program: Command): void {
         "run a real hosted-engine HA cluster on this machine (sanlock, libvirtd, brokers, agents per host) through a scenario",
       )
       .option("--hosts <n>", "number of simulated hosts", "3")
-      .option("--scenario <name>", `one of: ${Object.keys(SCENARIOS).join(", ")}, all`, "failover")
+      .option("--scenario <name>", `one of: ${SCENARIO_NAMES.join(", ")}, all`, "failover")
       .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1"),
   ).action(async (opts: { hosts: string; scenario: string; ioTimeout: string; json?: boolean }) => {
     const hosts = Number(opts.hosts);
     if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8) throw new UsageError(`--hosts ${opts.hosts}: a number from 2 to 8`);
     const ioTimeout = Number(opts.ioTimeout);
-    if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
-    const names = opts.scenario === "all" ? Object.keys(SCENARIOS) : [opts.scenario];
-    for (const n of names) if (!SCENARIOS[n]) throw new UsageError(`unknown scenario "${n}": one of ${Object.keys(SCENARIOS).join(", ")}, all`);
+    if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) {
+      throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
+    }
+    const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
+    for (const n of names) {
+      if (!isScenarioName(n)) throw new UsageError(`unknown scenario "${n}": one of ${SCENARIO_NAMES.join(", ")}, all`);
+    }
     if (process.getuid?.() !== 0) throw new UsageError("the demo needs root (sanlock, libvirtd mount namespaces, bridges)");
+    const { runDemo, summary } = await import("../../demo/run.js");
     const results = [];
     for (const scenario of names) {
       const r = await runDemo({ hosts, scenario, json: opts.json === true, ioTimeout });
