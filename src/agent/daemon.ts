@@ -448,7 +448,10 @@ export class AgentDaemon {
     }
     try {
       await this.link.call("put_stats", (b) => b.putStats(this.hostId, block));
-      await this.link.call("push_hosts_state", (b) => b.pushHostsState(ctx.alive));
+      // This host first, then the live remote ones, as the original's brokerlink does:
+      // `he-ha status` shows a host as up to date only when it is in this list.
+      const alive = [this.hostId, ...ctx.alive.filter((id) => id !== this.hostId)];
+      await this.link.call("push_hosts_state", (b) => b.pushHostsState(alive));
       if (!this.published) {
         this.published = true;
         this.d.onReady?.();

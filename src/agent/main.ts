@@ -9,6 +9,7 @@ import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
 import { haVolumes } from "../storage/domain.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
+import { killScriptPath } from "./kill-path.js";
 import { domainTypeFor, LibvirtVm } from "./libvirt-vm.js";
 
 export interface AgentSetup {
@@ -53,7 +54,7 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
         offset: VM_LEASE_OFFSET,
         hostId: hostConf.hostId,
       },
-      { log },
+      { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
     ),
     vm: new LibvirtVm({
       uri: hostConf.libvirtUri,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { writeKillScript } from "../agent/kill-path.js";
 import { createAgent, loadAgentSetup, runCleanup } from "../agent/main.js";
 import { parseAgentArgs } from "../common/daemon-cli.js";
 import { createLogger, resolveLogLevel } from "../common/log.js";
@@ -60,6 +61,11 @@ async function main(): Promise<void> {
   }
 
   hostLog.info({ version: versionLine(NAME), root: args.root }, "starting");
+  try {
+    await writeKillScript(setup.paths.runDir, setup.hostConf.libvirtUri, setup.hostConf.vmId);
+  } catch (e) {
+    return fail(hostLog, `cannot write the engine VM kill script in ${setup.paths.runDir}`, e);
+  }
   const abort = new AbortController();
   let stopWatchdog = () => {};
   const agent = createAgent(setup, log, () => {

@@ -118,8 +118,11 @@ export class MetadataVolume {
   async scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number> {
     const chunk = SCAN_CHUNK_SEGMENTS * SEGMENT_SIZE;
     const own = !this.scanBusy;
-    const buf = own ? (this.scanBuf ??= alignedBuffer(chunk)) : alignedBuffer(chunk);
-    if (own) this.scanBusy = true;
+    if (own) {
+      this.scanBuf ??= alignedBuffer(chunk);
+      this.scanBusy = true;
+    }
+    const buf = own && this.scanBuf ? this.scanBuf : alignedBuffer(chunk);
     try {
       let index = 0;
       while (index < SEGMENT_COUNT) {

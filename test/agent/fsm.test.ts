@@ -206,6 +206,18 @@ const transitions: Row[] = [
     to: "EngineStop",
   },
   {
+    name: "local maintenance set while the engine runs here: score 0, a healthy remote ≥ 800 → EngineStop",
+    state: "EngineUp",
+    world: { local: { engine: UP_GOOD, localMaintenance: true }, remotes: [{ id: 2, score: 3400, engine: DOWN }] },
+    to: "EngineStop",
+  },
+  {
+    name: "local maintenance set while the engine runs here, no remote host able to take it → stay",
+    state: "EngineUp",
+    world: { local: { engine: UP_GOOD, localMaintenance: true }, remotes: [{ id: 2, score: 0, engine: DOWN }] },
+    to: "EngineUp",
+  },
+  {
     name: "remote score local + 799 → stay",
     state: "EngineUp",
     world: { local: { engine: UP_GOOD }, remotes: [{ id: 2, score: 4199, engine: DOWN }] },

@@ -21,7 +21,13 @@ export function stateScore(data: FsmData, ctx: FsmContext): ScoreResult {
       globalMaintenance: current.globalMaintenance || data.state === "GlobalMaintenance",
       retryCount: data.retryCount,
       lastRetryAt: data.retryTime,
-      localMaintenance: data.state === "LocalMaintenance",
+      // §4: score 0 in local maintenance. The flag counts as soon as it is set, not only
+      // once in LocalMaintenance: an engine running here then sees every healthy remote
+      // host ≥ 800 above it and stops (EngineUp → EngineStop), so setting local
+      // maintenance on the engine's host moves the engine, as an administrator expects
+      // (the original's EngineUp has no local-maintenance guard and relied on the engine
+      // migrating itself away first).
+      localMaintenance: data.state === "LocalMaintenance" || current.local.localMaintenance,
       stopped: data.state === "AgentStopped",
       state: data.state,
       unexpectedShutdownAt: null,
