@@ -423,6 +423,24 @@ const transitions: Row[] = [
     to: "LocalMaintenance",
   },
   {
+    name: "set while the engine VM still runs here → EngineStop (the engine must leave)",
+    state: "LocalMaintenance",
+    world: { local: { engine: UP_GOOD, localMaintenance: true } },
+    to: "EngineStop",
+  },
+  {
+    name: "EngineStop keeps stopping the engine VM under local maintenance",
+    state: "EngineStop",
+    world: { local: { engine: DOWN, localMaintenance: true } },
+    to: "EngineDown",
+  },
+  {
+    name: "EngineDown under local maintenance once the VM is down → LocalMaintenance",
+    state: "EngineDown",
+    world: { local: { engine: DOWN, localMaintenance: true } },
+    to: "LocalMaintenance",
+  },
+  {
     name: "cleared → ReinitializeFSM",
     state: "LocalMaintenance",
     world: {},
@@ -500,14 +518,13 @@ const GUARDS: Partial<Record<StateName, GuardCase[]>> = {
     { g: "global", to: "GlobalMaintenance" },
     { g: "unknown", to: "UnknownLocalVmState" },
   ],
+  // no local-maintenance guard: stopping is what local maintenance wants (see states.ts)
   EngineStop: [
     { g: "global", to: "GlobalMaintenance" },
-    { g: "local", to: "LocalMaintenance" },
     { g: "unknown", to: "UnknownLocalVmState" },
   ],
   EngineForceStop: [
     { g: "global", to: "GlobalMaintenance" },
-    { g: "local", to: "LocalMaintenance" },
     { g: "unknown", to: "UnknownLocalVmState" },
   ],
   EngineMaybeAway: [

@@ -49,9 +49,12 @@ const LOCAL: GuardSpec = { guard: "local-maintenance", to: "LocalMaintenance" };
 
 /**
  * The guards and timers of each state, in the order the original agent's decorators
- * apply them (state_decorators.py on states.py). EngineStop and EngineForceStop check
- * local maintenance before the local VM status; EngineUp(BadHealth) has no local
- * maintenance guard.
+ * apply them (state_decorators.py on states.py); EngineUp(BadHealth) has no local
+ * maintenance guard. One deliberate difference: EngineStop and EngineForceStop do not
+ * leave for LocalMaintenance before the VM is down (the original did, and relied on the
+ * engine migrating itself off the host first), and LocalMaintenance stops an engine VM
+ * still running here. So `he-ha maintenance --mode local` on the engine's host stops the
+ * engine there and another host starts it, as an administrator expects.
  */
 export const STATE_SPECS: Readonly<Record<StateName, StateSpec>> = {
   ReinitializeFSM: { guards: [GLOBAL, UNKNOWN, LOCAL], publishTimeout: false },
@@ -70,10 +73,10 @@ export const STATE_SPECS: Readonly<Record<StateName, StateSpec>> = {
   },
   EngineStop: {
     timeout: { seconds: (t) => t.engine_stop_timeout, to: "EngineForceStop", nowait: false },
-    guards: [GLOBAL, LOCAL, UNKNOWN],
+    guards: [GLOBAL, UNKNOWN],
     publishTimeout: true,
   },
-  EngineForceStop: { guards: [GLOBAL, LOCAL, UNKNOWN], publishTimeout: false },
+  EngineForceStop: { guards: [GLOBAL, UNKNOWN], publishTimeout: false },
   EngineMaybeAway: {
     timeout: { seconds: (t) => t.engine_away_timeout, to: "EngineUnexpectedlyDown", nowait: true },
     guards: [GLOBAL, UNKNOWN, LOCAL],
@@ -92,7 +95,7 @@ export const STATE_SPECS: Readonly<Record<StateName, StateSpec>> = {
     guards: [{ guard: "global-maintenance", to: null }, LOCAL],
     publishTimeout: false,
   },
-  LocalMaintenance: { guards: [{ guard: "local-maintenance", to: null }], publishTimeout: false },
+  LocalMaintenance: { guards: [], publishTimeout: false },
   UnknownLocalVmState: {
     guards: [GLOBAL, { guard: "local-vm-unknown", to: null }, LOCAL],
     publishTimeout: false,

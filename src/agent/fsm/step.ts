@@ -171,7 +171,13 @@ function stateLogic(data: FsmData, ctx: FsmContext): Move | ActionMove {
     case "GlobalMaintenance":
       return move("ReinitializeFSM", data, "global maintenance cleared");
     case "LocalMaintenance":
-      return move("ReinitializeFSM", data, "local maintenance cleared");
+      if (!ctx.history[0]!.local.localMaintenance) {
+        return move("ReinitializeFSM", data, "local maintenance cleared");
+      }
+      if (local.vm === "up") {
+        return move("EngineStop", data, "local maintenance: the engine VM must leave this host");
+      }
+      return move("LocalMaintenance", data, "local maintenance");
     case "UnknownLocalVmState":
       return move("ReinitializeFSM", data, "local engine VM status known again", true);
     case "AgentStopped":
