@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { fixtureOvf } from "../src/demo/bin-path.js";
 import {
   buildConfArchive,
   type ConfContents,
@@ -12,21 +12,8 @@ import { ovfToVmConf } from "../src/storage/ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "../src/storage/ovf/vmconf.js";
 import { type BenchResult, summarize } from "./types.js";
 
-const FIXTURES = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../../shared/fixtures/ovf",
-);
-const FIXTURES_FROM_SRC = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../shared/fixtures/ovf",
-);
-
 async function fixture(name: string): Promise<string> {
-  try {
-    return await readFile(path.join(FIXTURES, name), "utf8");
-  } catch {
-    return await readFile(path.join(FIXTURES_FROM_SRC, name), "utf8");
-  }
+  return await readFile(fixtureOvf(name), "utf8");
 }
 
 async function timeMs(samples: number, fn: () => Promise<unknown> | unknown): Promise<number[]> {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
+import { fixtureOvf } from "../src/demo/bin-path.js";
 import { runCommand } from "../src/sim/processes.js";
 import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
@@ -59,7 +60,7 @@ export async function run(): Promise<BenchResult[]> {
         "--domain",
         path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
         "--ovf",
-        path.join(repo, "../shared/fixtures/ovf/ovf_test.xml"),
+        fixtureOvf(),
         "--host-conf",
         seed,
         "--io-timeout",

@@ -18,7 +18,8 @@ export async function run(): Promise<BenchResult[]> {
   let startup: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await runDemo({ hosts: 3, scenario: "failover", json: true, live: false });
-    if (!r.ok) throw new Error(`failover run ${i + 1} failed: ${r.error}\n${r.timeline.join("\n")}`);
+    if (!r.ok)
+      throw new Error(`failover run ${i + 1} failed: ${r.error}\n${r.timeline.join("\n")}`);
     detection.push(r.figures.detection_seconds!);
     failover.push(r.figures.failover_seconds!);
     startup.push(r.figures.engine_up_seconds!);
@@ -30,8 +31,19 @@ export async function run(): Promise<BenchResult[]> {
   const f = summarize(failover);
   startup = startup.filter((x) => Number.isFinite(x));
   return [
-    { name: "cold start → engine up (3 hosts)", unit: "s", median: summarize(startup).median, samples: startup.length },
-    { name: "detection: kill → another host starts", unit: "s", median: d.median, samples: RUNS, note: `${(d.median / hostDead).toFixed(2)} × host-dead (${hostDead} s)` },
+    {
+      name: "cold start → engine up (3 hosts)",
+      unit: "s",
+      median: summarize(startup).median,
+      samples: startup.length,
+    },
+    {
+      name: "detection: kill → another host starts",
+      unit: "s",
+      median: d.median,
+      samples: RUNS,
+      note: `${(d.median / hostDead).toFixed(2)} × host-dead (${hostDead} s)`,
+    },
     {
       name: "failover: kill → engine up+good elsewhere",
       unit: "s",
@@ -40,7 +52,17 @@ export async function run(): Promise<BenchResult[]> {
       target: `< 1.5 × ${hostDead} s + VM start`,
       note: `${(f.median / hostDead).toFixed(2)} × host-dead (${hostDead} s)`,
     },
-    { name: "demo cluster RSS (all processes, 3 hosts)", unit: "MiB", median: summarize(rss).median, samples: RUNS },
-    { name: "demo cluster CPU time over one failover run", unit: "s", median: summarize(cpu).median, samples: RUNS },
+    {
+      name: "demo cluster RSS (all processes, 3 hosts)",
+      unit: "MiB",
+      median: summarize(rss).median,
+      samples: RUNS,
+    },
+    {
+      name: "demo cluster CPU time over one failover run",
+      unit: "s",
+      median: summarize(cpu).median,
+      samples: RUNS,
+    },
   ];
 }

@@ -37,16 +37,34 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
-  const rows = all.map((r) => [r.suite, r.name, fmt(r.median), fmt(r.p99), r.unit, String(r.samples), r.target ?? "", r.note ?? ""]);
+  const rows = all.map((r) => [
+    r.suite,
+    r.name,
+    fmt(r.median),
+    fmt(r.p99),
+    r.unit,
+    String(r.samples),
+    r.target ?? "",
+    r.note ?? "",
+  ]);
   const head = ["suite", "benchmark", "median", "p99", "unit", "n", "target", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   console.log(line(head));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows) console.log(line(r));
   const out = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     results: all,
   };
   await writeFile("bench-results.json", `${JSON.stringify(out, null, 2)}\n`);

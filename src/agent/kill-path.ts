@@ -34,7 +34,11 @@ export function killScriptText(libvirtUri: string, vmId: string, virsh = "virsh"
 }
 
 /** Writes the script (atomically, mode 0700) and returns the kill path to register. */
-export async function writeKillScript(runDir: string, libvirtUri: string, vmId: string): Promise<KillPath> {
+export async function writeKillScript(
+  runDir: string,
+  libvirtUri: string,
+  vmId: string,
+): Promise<KillPath> {
   const file = killScriptPath(runDir);
   await mkdir(runDir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

@@ -2,17 +2,16 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { existsSync } from "node:fs";
 import { type Logger, silentLogger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
+import { fixtureOvf } from "./bin-path.js";
 import { EngineWeb } from "./engine-web.js";
-import { MailSink } from "./mail-sink.js";
 import { DemoHost } from "./host.js";
+import { MailSink } from "./mail-sink.js";
 import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
@@ -112,16 +111,20 @@ export class DemoCluster {
     this.mail.onMail = (m) => this.event(`mail to ${m.to.join(",")}: ${m.subject}`);
     const domain = path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
-    const ovf = await readFile(this.opts.ovfFile ?? defaultOvf(), "utf8");
+    const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
     this.storage = await initStorageDomain({
       domain,
       ovf,
       ioTimeout: this.profile.ioTimeout,
       brokerConf: this.mail.brokerConf(),
-      hostConf: sharedHostConf(this.engineWeb.fqdn).map(([k, v]) => `${k}=${v}\n`).join(""),
+      hostConf: sharedHostConf(this.engineWeb.fqdn)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(""),
       logger: this.log,
     });
-    this.event(`storage domain ready: ${domain} (vm ${this.storage.vmId}, io_timeout ${this.profile.ioTimeout}s)`);
+    this.event(
+      `storage domain ready: ${domain} (vm ${this.storage.vmId}, io_timeout ${this.profile.ioTimeout}s)`,
+    );
     const sharedConf: Array<[string, string]> = [
       ...sharedHostConf(this.engineWeb.fqdn),
       ...this.storage.confLines.filter(([k]) => k !== "domain_path"),
@@ -139,7 +142,10 @@ export class DemoCluster {
       });
       this.hosts.push(host);
       await host.provisionInfra();
-      this.hypervisors.set(id, new HypervisorConnection(host.libvirtUri, this.log.child({ host_id: id })));
+      this.hypervisors.set(
+        id,
+        new HypervisorConnection(host.libvirtUri, this.log.child({ host_id: id })),
+      );
     }
     for (const host of this.hosts) {
       if (this.opts.storageViews) await host.mountStorageView();
@@ -200,7 +206,11 @@ export class DemoCluster {
     running.sort((a, b) => a - b);
     this.samples++;
     if (running.join() !== this.vmHosts.join()) {
-      this.event(running.length ? `engine VM running on host ${running.join(" and host ")}` : "engine VM running nowhere");
+      this.event(
+        running.length
+          ? `engine VM running on host ${running.join(" and host ")}`
+          : "engine VM running nowhere",
+      );
     }
     this.vmHosts = running;
     if (running.length === 0) this.samplesWithoutVm.push(this.samples);
@@ -229,7 +239,9 @@ export class DemoCluster {
     await Promise.all(
       this.hosts.map(async (h) => {
         if (!h.sanlock?.running) return;
-        const { code, output } = await h.sanlock.client(["client", "status"]).catch(() => ({ code: -1, output: "" }));
+        const { code, output } = await h.sanlock
+          .client(["client", "status"])
+          .catch(() => ({ code: -1, output: "" }));
         if (code !== 0) return;
         out.set(h.id, {
           lockspace: /^s hosted-engine:/m.test(output),
@@ -243,12 +255,16 @@ export class DemoCluster {
   /** A full sample for the live view and the timeline. */
   async sample(scenario: string, phase: string): Promise<ClusterSample> {
     const now = monotonicSeconds();
-    const [wb, leases] = await Promise.all([this.readWhiteboard().catch(() => undefined), this.leases()]);
+    const [wb, leases] = await Promise.all([
+      this.readWhiteboard().catch(() => undefined),
+      this.leases(),
+    ]);
     const rows: HostRow[] = this.hosts.map((h) => {
       const b = wb?.hosts.get(h.id);
       if (b) {
         const prev = this.lastTimestamps.get(h.id);
-        if (!prev || prev.ts !== b.timestamp) this.lastTimestamps.set(h.id, { ts: b.timestamp, changedAt: now });
+        if (!prev || prev.ts !== b.timestamp)
+          this.lastTimestamps.set(h.id, { ts: b.timestamp, changedAt: now });
       }
       const seen = this.lastTimestamps.get(h.id);
       const alive =
@@ -279,18 +295,25 @@ export class DemoCluster {
   }
 
   /** Polls until `check` holds (sampling hypervisors meanwhile); throws with `what` on timeout. */
-  async waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutSeconds: number): Promise<number> {
+  async waitFor(
+    what: string,
+    check: () => Promise<boolean> | boolean,
+    timeoutSeconds: number,
+  ): Promise<number> {
     const t0 = this.elapsed();
     const deadline = t0 + timeoutSeconds;
     for (;;) {
       if (await check()) return this.elapsed() - t0;
-      if (this.elapsed() > deadline) throw new Error(`timed out after ${timeoutSeconds}s waiting for ${what}`);
+      if (this.elapsed() > deadline)
+        throw new Error(`timed out after ${timeoutSeconds}s waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   /** The published state of each host (whiteboard `state` key), by host id. */
-  async states(): Promise<Map<number, { state: string; score: number; health: string | undefined }>> {
+  async states(): Promise<
+    Map<number, { state: string; score: number; health: string | undefined }>
+  > {
     const wb = await this.readWhiteboard().catch(() => undefined);
     const out = new Map<number, { state: string; score: number; health: string | undefined }>();
     for (const [id, b] of wb?.hosts ?? []) {
@@ -315,7 +338,8 @@ export class DemoCluster {
     await this.engineWeb.stop().catch(() => undefined);
     await this.mail.stop().catch(() => undefined);
     // HE_HA_DEMO_KEEP=1 keeps the hosts' directories (logs, storage) for a post-mortem.
-    if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP) await rm(this.baseDir, { recursive: true, force: true });
+    if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP)
+      await rm(this.baseDir, { recursive: true, force: true });
   }
 
   /** The last lines of every host's agent and broker log, for a failed run's report. */
@@ -342,16 +366,3 @@ function sharedHostConf(fqdn: string): Array<[string, string]> {
     ["vdsm_use_ssl", "False"],
   ];
 }
-
-/** The engine OVF shipped with the project (a real engine's OVF, kept as test data). */
-export function defaultOvf(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, "test", "fixtures", "ovf", "ovf_test.xml");
-    if (existsSync(candidate)) return candidate;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("no engine OVF found: pass --ovf FILE");
-    dir = up;
-  }
-}
-

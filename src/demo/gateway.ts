@@ -1,5 +1,5 @@
-import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 
 /**
  * A simulated host's network position: a TCP "gateway" on loopback that the host's

@@ -1,9 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { haPaths } from "../common/paths.js";
-import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
-import { StorageView } from "../sim/storage-view.js";
 import {
   isRunning,
   pollUntil,
@@ -15,9 +13,11 @@ import {
   unixSocketAccepts,
   waitExit,
 } from "../sim/processes.js";
-import { Gateway } from "./gateway.js";
-import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
+import { SanlockDaemon } from "../sim/sanlock-daemon.js";
+import { StorageView } from "../sim/storage-view.js";
 import { binPath } from "./bin-path.js";
+import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
+import { Gateway } from "./gateway.js";
 
 /** Everything one simulated HA host is made of. */
 export interface DemoHostSpec {
@@ -83,7 +83,10 @@ export class DemoHost {
     await createBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = true;
     await this.gateway.up();
-    this.sanlock = await SanlockDaemon.start({ runDir: path.join(this.root, "sanlock"), hostName: this.name });
+    this.sanlock = await SanlockDaemon.start({
+      runDir: path.join(this.root, "sanlock"),
+      hostName: this.name,
+    });
     this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
   }
 
@@ -138,7 +141,8 @@ export class DemoHost {
     await pollUntil(
       `${this.name}'s broker socket`,
       async () => {
-        if (!isRunning(broker)) throw new Error(`${this.name}'s broker exited at start; see ${this.logDir}/broker.log`);
+        if (!isRunning(broker))
+          throw new Error(`${this.name}'s broker exited at start; see ${this.logDir}/broker.log`);
         return unixSocketAccepts(this.paths.brokerSocket);
       },
       30_000,
@@ -217,7 +221,8 @@ export class DemoHost {
     await this.sanlock?.stop().catch(() => undefined);
     await this.storageView?.unmount().catch(() => undefined);
     await this.gateway.cut();
-    if (this.bridgeCreated) await deleteBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
+    if (this.bridgeCreated)
+      await deleteBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = false;
   }
 }

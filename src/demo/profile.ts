@@ -22,7 +22,10 @@ export interface DemoProfile {
 }
 
 /** Attempt counts and score thresholds are not times: they are never scaled. */
-const NOT_TIMES = new Set<keyof Timing>(["engine_retry_max_attempts", "engine_restart_score_threshold"]);
+const NOT_TIMES = new Set<keyof Timing>([
+  "engine_retry_max_attempts",
+  "engine_restart_score_threshold",
+]);
 
 export function demoProfile(ioTimeout = 1): DemoProfile {
   const scale = ioTimeout / PRODUCTION_IO_TIMEOUT;
@@ -30,12 +33,18 @@ export function demoProfile(ioTimeout = 1): DemoProfile {
   for (const key of Object.keys(timing) as Array<keyof Timing>) {
     if (!NOT_TIMES.has(key)) timing[key] = Number((DEFAULT_TIMING[key] * scale).toFixed(3));
   }
-  return { ioTimeout, scale, timing, hostDeadSeconds: 8 * ioTimeout + SANLOCK_WATCHDOG_FIRE_SECONDS };
+  return {
+    ioTimeout,
+    scale,
+    timing,
+    hostDeadSeconds: 8 * ioTimeout + SANLOCK_WATCHDOG_FIRE_SECONDS,
+  };
 }
 
 /** agent.conf text carrying the profile's `[timing]` section. */
 export function agentConfText(profile: DemoProfile): string {
-  let s = "# written by he-ha demo: production timings scaled to the demo's sanlock io_timeout\n[timing]\n";
+  let s =
+    "# written by he-ha demo: production timings scaled to the demo's sanlock io_timeout\n[timing]\n";
   for (const [k, v] of Object.entries(profile.timing)) s += `${k}=${v}\n`;
   return s;
 }

@@ -30,7 +30,12 @@ export interface DemoResult {
   doubleRuns: Array<{ t: number; hosts: number[] }>;
   hypervisorSamples: number;
   usage: ProcessUsage;
-  profile: { ioTimeout: number; hostDeadSeconds: number; loopDelay: number; hostAliveTimeout: number };
+  profile: {
+    ioTimeout: number;
+    hostDeadSeconds: number;
+    loopDelay: number;
+    hostAliveTimeout: number;
+  };
   timeline: string[];
   logs?: string[];
 }
@@ -55,14 +60,22 @@ async function usageOf(pids: number[]): Promise<ProcessUsage> {
       // the process ended meanwhile
     }
   }
-  return { processes: n, rssMiB: Math.round((rss / 1024) * 10) / 10, cpuSeconds: Math.round(cpu * 100) / 100 };
+  return {
+    processes: n,
+    rssMiB: Math.round((rss / 1024) * 10) / 10,
+    cpuSeconds: Math.round(cpu * 100) / 100,
+  };
 }
 
 function clusterPids(c: DemoCluster): number[] {
   return c.hosts.flatMap((h) =>
-    [h.agent?.pid, h.broker?.pid, h.sanlock?.running ? h.sanlock.pid : undefined, h.libvirtd?.pid ?? undefined, h.libvirtd?.keeperPid ?? undefined].filter(
-      (p): p is number => typeof p === "number",
-    ),
+    [
+      h.agent?.pid,
+      h.broker?.pid,
+      h.sanlock?.running ? h.sanlock.pid : undefined,
+      h.libvirtd?.pid ?? undefined,
+      h.libvirtd?.keeperPid ?? undefined,
+    ].filter((p): p is number => typeof p === "number"),
   );
 }
 
@@ -72,7 +85,10 @@ function clusterPids(c: DemoCluster): number[] {
  */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const scenario = SCENARIOS[opts.scenario];
-  if (!scenario) throw new Error(`unknown scenario "${opts.scenario}": one of ${Object.keys(SCENARIOS).join(", ")}`);
+  if (!scenario)
+    throw new Error(
+      `unknown scenario "${opts.scenario}": one of ${Object.keys(SCENARIOS).join(", ")}`,
+    );
   const out = opts.out ?? process.stdout;
   const live = opts.live ?? (!opts.json && (out as NodeJS.WriteStream).isTTY === true);
   let cluster: DemoCluster | undefined;
@@ -131,7 +147,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     });
     result.usage = await usageOf(clusterPids(c));
     result.ok = c.doubleRuns.length === 0;
-    if (!result.ok) result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
+    if (!result.ok)
+      result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
   } catch (e) {
     result.ok = false;
     result.error = interrupted ? "interrupted" : (e as Error).message;
@@ -145,7 +162,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       result.doubleRuns = cluster.doubleRuns;
       result.hypervisorSamples = cluster.sampleCount;
       result.timeline = [...cluster.events];
-      if (live) out.write(`\x1b[2J\x1b[H${renderView(await cluster.sample(opts.scenario, "done").catch(() => emptySample(opts.scenario)))}`);
+      if (live)
+        out.write(
+          `\x1b[2J\x1b[H${renderView(await cluster.sample(opts.scenario, "done").catch(() => emptySample(opts.scenario)))}`,
+        );
       await cluster.teardown();
     }
     process.removeListener("SIGINT", onSignal);
@@ -166,8 +186,11 @@ export function summary(r: DemoResult): string {
     `profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
     `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s)`,
   ];
-  for (const [k, v] of Object.entries(r.figures)) lines.push(`  ${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(2)}`);
-  lines.push(`cluster processes: ${r.usage.processes}, RSS ${r.usage.rssMiB} MiB, CPU ${r.usage.cpuSeconds} s`);
+  for (const [k, v] of Object.entries(r.figures))
+    lines.push(`  ${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(2)}`);
+  lines.push(
+    `cluster processes: ${r.usage.processes}, RSS ${r.usage.rssMiB} MiB, CPU ${r.usage.cpuSeconds} s`,
+  );
   if (r.logs) lines.push("last log lines of every host:", ...r.logs);
   return `${lines.join("\n")}\n`;
 }

@@ -23,7 +23,11 @@ function coldStartBudget(c: DemoCluster): number {
 }
 
 /** Waits until exactly one host runs the engine VM and says EngineUp with good health. */
-export async function waitEngineUp(c: DemoCluster, timeoutSeconds: number, notOn: number[] = []): Promise<number> {
+export async function waitEngineUp(
+  c: DemoCluster,
+  timeoutSeconds: number,
+  notOn: number[] = [],
+): Promise<number> {
   let host = 0;
   await c.waitFor(
     "the engine VM up with good health on exactly one host",
@@ -41,7 +45,12 @@ export async function waitEngineUp(c: DemoCluster, timeoutSeconds: number, notOn
 }
 
 /** Waits until every listed host publishes one of `states`. */
-async function waitStates(c: DemoCluster, hosts: number[], states: string[], timeoutSeconds: number): Promise<void> {
+async function waitStates(
+  c: DemoCluster,
+  hosts: number[],
+  states: string[],
+  timeoutSeconds: number,
+): Promise<void> {
   await c.waitFor(
     `hosts ${hosts.join(",")} in ${states.join("/")}`,
     async () => {
@@ -54,7 +63,10 @@ async function waitStates(c: DemoCluster, hosts: number[], states: string[], tim
 
 async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<string> {
   const r = await c.host(hostId).heHa(args);
-  if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")} on host${hostId} failed (${r.code}): ${r.output.trim()}`);
+  if (r.code !== 0)
+    throw new Error(
+      `he-ha ${args.join(" ")} on host${hostId} failed (${r.code}): ${r.output.trim()}`,
+    );
   c.event(`host${hostId}$ he-ha ${args.join(" ")}`);
   return r.output;
 }
@@ -117,7 +129,8 @@ export const globalMaintenance: Scenario = async (c, phase) => {
   const t0 = c.elapsed();
   while (c.elapsed() - t0 < quiet) {
     const running = await c.sampleHypervisors();
-    if (running.length > 0) throw new Error(`engine VM restarted on host${running[0]} during global maintenance`);
+    if (running.length > 0)
+      throw new Error(`engine VM restarted on host${running[0]} during global maintenance`);
     await new Promise((r) => setTimeout(r, 500));
   }
   c.event(`engine VM stayed down for ${quiet.toFixed(0)}s of global maintenance`);
@@ -134,9 +147,12 @@ export const localMaintenance: Scenario = async (c, phase) => {
   phase(`local maintenance on host${host}`);
   const t0 = c.elapsed();
   await heHaOk(c, host, ["maintenance", "--mode", "local"]);
-  const moved = await waitEngineUp(c, coldStartBudget(c) + c.profile.timing.engine_stop_timeout, [host]);
+  const moved = await waitEngineUp(c, coldStartBudget(c) + c.profile.timing.engine_stop_timeout, [
+    host,
+  ]);
   const st = (await c.states()).get(host)?.state;
-  if (st !== "LocalMaintenance") throw new Error(`host${host} publishes ${st}, expected LocalMaintenance`);
+  if (st !== "LocalMaintenance")
+    throw new Error(`host${host} publishes ${st}, expected LocalMaintenance`);
   c.event(`engine moved from host${host} to host${moved}`);
   return { migrate_seconds: c.elapsed() - t0 };
 };
@@ -165,7 +181,9 @@ export const splitBrain: Scenario = async (c, phase) => {
   );
   const host = await waitEngineUp(c, coldStartBudget(c));
   const refused = await refusedStarts(c);
-  c.event(`hosts that attempted to start: ${[...attempted].join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`);
+  c.event(
+    `hosts that attempted to start: ${[...attempted].join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`,
+  );
   if (attempted.size + refused.length < 2) {
     throw new Error("only one host attempted to start: the race was not forced");
   }
@@ -218,9 +236,11 @@ async function untouched(c: DemoCluster, host: number, sinceSample: number): Pro
   if (running.length !== 1 || running[0] !== host) {
     throw new Error(`engine VM expected on host${host} only, found on [${running.join(",")}]`);
   }
-  if (c.sampleCount <= sinceSample) throw new Error("no hypervisor sample was taken during the restart");
+  if (c.sampleCount <= sinceSample)
+    throw new Error("no hypervisor sample was taken during the restart");
   const down = c.samplesWithoutVm.filter((n) => n > sinceSample);
-  if (down.length > 0) throw new Error(`the engine VM was down in ${down.length} samples during the restart`);
+  if (down.length > 0)
+    throw new Error(`the engine VM was down in ${down.length} samples during the restart`);
 }
 
 /**
@@ -244,13 +264,15 @@ export const storageLoss: Scenario = async (c, phase) => {
   const checkSegments = async () => {
     const wb = await c.readWhiteboard();
     for (const e of wb?.errors ?? []) {
-      if (!damaged.has(`${e.hostId}:${e.kind}`)) c.event(`segment of host${e.hostId} damaged: ${e.kind}: ${e.reason}`);
+      if (!damaged.has(`${e.hostId}:${e.kind}`))
+        c.event(`segment of host${e.hostId} damaged: ${e.kind}: ${e.reason}`);
       damaged.add(`${e.hostId}:${e.kind}`);
     }
     return wb;
   };
   let vmGoneAt = Number.NaN;
-  const budget = coldStartBudget(c) + c.profile.hostDeadSeconds + c.profile.timing.engine_retry_expiration;
+  const budget =
+    coldStartBudget(c) + c.profile.hostDeadSeconds + c.profile.timing.engine_retry_expiration;
   const host = await (async () => {
     let winner = 0;
     await c.waitFor(
@@ -260,7 +282,9 @@ export const storageLoss: Scenario = async (c, phase) => {
         const running = await c.sampleHypervisors();
         if (Number.isNaN(vmGoneAt) && !running.includes(victim)) {
           vmGoneAt = c.elapsed() - t0;
-          c.event(`engine VM gone from host${victim} ${vmGoneAt.toFixed(1)}s after the cut (sanlock kill path)`);
+          c.event(
+            `engine VM gone from host${victim} ${vmGoneAt.toFixed(1)}s after the cut (sanlock kill path)`,
+          );
         }
         if (running.length !== 1 || running[0] === victim) return false;
         const st = (await c.states()).get(running[0]!);
@@ -279,7 +303,8 @@ export const storageLoss: Scenario = async (c, phase) => {
   if (!lastVictimBlock) throw new Error(`host${victim}'s last block is gone from the whiteboard`);
   if (damaged.size > 0) throw new Error(`whiteboard segments damaged: ${[...damaged].join(", ")}`);
   for (const h of c.hosts) {
-    if (!wb?.hosts.has(h.id)) throw new Error(`host${h.id}'s segment is missing from the whiteboard`);
+    if (!wb?.hosts.has(h.id))
+      throw new Error(`host${h.id}'s segment is missing from the whiteboard`);
   }
   return {
     vm_gone_seconds: vmGoneAt,

@@ -31,7 +31,8 @@ export interface ClusterSample {
   events: string[];
 }
 
-const flag = (v: boolean | undefined, yes: string, no = "-") => (v === undefined ? "?" : v ? yes : no);
+const flag = (v: boolean | undefined, yes: string, no = "-") =>
+  v === undefined ? "?" : v ? yes : no;
 
 export function renderView(s: ClusterSample): string {
   const out: string[] = [];
@@ -52,7 +53,11 @@ export function renderView(s: ClusterSample): string {
     h.maintenance ? "local" : "-",
   ]);
   const widths = head.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(" ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(" ")
+      .trimEnd();
   out.push(line(head));
   for (const r of rows) out.push(line(r));
   out.push("");

@@ -20,11 +20,12 @@ import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
 import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";
+import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
 const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
-export const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
+export const OVF = OVF_TEST;
 
 /** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
 export const FAST_TIMING = [

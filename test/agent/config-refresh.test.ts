@@ -11,9 +11,10 @@ import { buildTar } from "../../src/storage/archive/tar.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import { initStorageDomain } from "../../src/storage/init.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
+import { OVF_TEST, OVF_TEST_42 } from "../fixtures/ovf-fixtures.js";
 
-const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
-const OVF_42 = "/work/shared/fixtures/ovf/ovf_test_v4.2.xml";
+const OVF = OVF_TEST;
+const OVF_42 = OVF_TEST_42;
 
 const dirs: string[] = [];
 afterEach(async () => {

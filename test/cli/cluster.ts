@@ -4,10 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { BrokerClient } from "../../src/broker/client.js";
 import { haPaths } from "../../src/common/paths.js";
+import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 import { REPO, runHeHa } from "./harness.js";
 
 export const BROKER_BIN = path.join(REPO, "dist/src/bin/ovirt-ha-broker.js");
-export const OVF = "/work/shared/fixtures/ovf/ovf_test.xml";
+export const OVF = OVF_TEST;
 
 /**
  * One simulated HA host: a file storage domain made by `he-ha storage init`, this host's

@@ -6,8 +6,9 @@ import { DomainXmlError, domainXmlFromVmConf } from "../../src/libvirt/domain-xm
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
+import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
 
-const FIXTURES = "/work/shared/fixtures/ovf";
+const FIXTURES = OVF_DIR;
 const fixtureNames = [
   "ovf_test.xml",
   "ovf_test_max_vcpu.xml",

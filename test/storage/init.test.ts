@@ -20,12 +20,13 @@ import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { initStorageDomain } from "../../src/storage/init.js";
 import { findOvfStoreVolumes, readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { readVolumeMeta } from "../../src/storage/volume-meta.js";
+import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
 const HE_HA = path.join(repo, "dist/src/bin/he-ha.js");
-const FIXTURES = path.resolve(repo, "../shared/fixtures/ovf");
+const FIXTURES = OVF_DIR;
 const GOLDEN = path.join(here, "golden");
 const OVF42 = path.join(FIXTURES, "ovf_test_v4.2.xml");
 const VM42 = "eccb9cb6-affd-4806-8200-708370581227";

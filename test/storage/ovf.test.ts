@@ -15,9 +15,10 @@ import {
   vmConfFromOvfStore,
 } from "../../src/storage/ovf/store.js";
 import { ovfStoreDescription, writeVolumeMeta } from "../../src/storage/volume-meta.js";
+import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, "../../../shared/fixtures/ovf");
+const fixtures = OVF_DIR;
 const golden = path.join(here, "golden");
 const FIXTURES = ["ovf_test", "ovf_test_max_vcpu", "ovf_test_v4.2", "ovf_test_v4.2_unsafe"];
 // Crafted variants of the fixtures (odd characters, a NIC without MAC, two CD-ROMs, an
