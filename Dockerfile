@@ -2,7 +2,7 @@
 # hosted-engine-ha: ovirt-ha-broker and ovirt-ha-agent in one image.
 #   docker build -t hosted-engine-ha .
 #   docker run ... hosted-engine-ha broker      (or: agent, he-ha <command>)
-# The host mounts it needs are listed in docs/operations.md ("Running in a container").
+# The host mounts it needs are listed in README.md ("Running in a container").
 
 ARG NODE_IMAGE=node:20-bookworm
 ARG NODE_RUNTIME_IMAGE=node:20-bookworm-slim
