@@ -1,10 +1,14 @@
 import { performance } from "node:perf_hooks";
-import { collectionFrom, snapshotFromStats } from "../src/agent/collect.js";
+import { collectionFrom } from "../src/agent/collect.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "../src/agent/decide.js";
 import { hostBlockInput } from "../src/agent/publish.js";
 import { DEFAULT_SCORE_CONFIG } from "../src/common/agent-conf.js";
 import { DEFAULT_TIMING } from "../src/common/timing.js";
-import { encodeGlobalBlock, encodeHostBlock } from "../src/storage/whiteboard/index.js";
+import {
+  decodeSegments,
+  encodeGlobalBlock,
+  encodeHostBlock,
+} from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
 
 const HOSTS = 64;
@@ -58,7 +62,7 @@ function stats(t: number): Map<number, Buffer> {
 function loopStep(memory: AgentMemory, raw: Map<number, Buffer>, t: number): AgentMemory {
   const collection = collectionFrom({
     hostId: LOCAL_ID,
-    snapshot: snapshotFromStats(raw),
+    snapshot: decodeSegments(raw),
     monitors: MONITORS,
     haConf: { localMaintenance: false, localMaintenanceManual: false },
     collectStart: t,

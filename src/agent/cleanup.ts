@@ -1,7 +1,7 @@
 import type { Logger } from "../common/log.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
+import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import type { BrokerApi } from "./broker-link.js";
-import { snapshotFromStats } from "./collect.js";
 import type { LockspacePort } from "./ports.js";
 
 export interface CleanupDeps {
@@ -32,7 +32,7 @@ export async function cleanupMetadata(d: CleanupDeps): Promise<CleanupResult> {
   const raw = stats.get(d.hostId);
   if (raw === undefined)
     return { code: 0, message: `metadata segment of host ${d.hostId} is already empty` };
-  const snapshot = snapshotFromStats(new Map([[d.hostId, raw]]));
+  const snapshot = decodeSegments(new Map([[d.hostId, raw]]));
   const block = snapshot.hosts.get(d.hostId);
   if (!d.force) {
     if (block === undefined) {

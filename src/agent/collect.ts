@@ -1,12 +1,5 @@
 import type { HaConf } from "../common/ha-conf.js";
-import { decodeGlobalBlock, defaultGlobalBlock } from "../storage/whiteboard/global-block.js";
-import { decodeHostBlock } from "../storage/whiteboard/host-block-decode.js";
-import type {
-  DecodeError,
-  EngineStatus,
-  HostBlock,
-  WhiteboardSnapshot,
-} from "../storage/whiteboard/types.js";
+import type { EngineStatus, WhiteboardSnapshot } from "../storage/whiteboard/types.js";
 import type { Collection } from "./history.js";
 import {
   type MonitorStrings,
@@ -71,34 +64,4 @@ export function collectionFrom(input: CollectInput): Collection {
       localMaintenance: input.haConf.localMaintenance || input.haConf.localMaintenanceManual,
     },
   };
-}
-
-/**
- * The whiteboard from the broker's get_stats reply (segment id → bytes, 0 = global):
- * every segment decoded on its own, so one bad block never hides the others.
- */
-export function snapshotFromStats(stats: ReadonlyMap<number, Buffer>): WhiteboardSnapshot {
-  const hosts = new Map<number, HostBlock>();
-  const errors: DecodeError[] = [];
-  let tooNew = false;
-  let global = defaultGlobalBlock();
-  let globalWarnings: string[] = [];
-  for (const [id, buf] of stats) {
-    if (id === 0) {
-      if (buf.length > 0 && buf[0] !== 0) {
-        const g = decodeGlobalBlock(buf);
-        global = g.block;
-        globalWarnings = g.warnings;
-      }
-      continue;
-    }
-    const r = decodeHostBlock(buf, id);
-    if (r === undefined) continue;
-    if (r.ok) hosts.set(id, r.block);
-    else {
-      errors.push(r.error);
-      if (r.error.kind === "too-new") tooNew = true;
-    }
-  }
-  return { global, hosts, errors, tooNew, globalWarnings };
 }

@@ -10,8 +10,9 @@ import type { HaPaths } from "../common/paths.js";
 import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
+import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
-import { collectionFrom, snapshotFromStats } from "./collect.js";
+import { collectionFrom } from "./collect.js";
 import { ConfigRefresher } from "./config-refresh.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
 import { stateScore } from "./fsm/score.js";
@@ -294,7 +295,7 @@ export class AgentDaemon {
     }
     this.tlog.reset("no-decision");
     const vmActiveHere = await this.d.vm.isActive().catch(() => null);
-    const snapshot = snapshotFromStats(stats);
+    const snapshot = decodeSegments(stats);
     for (const err of snapshot.errors)
       this.log.debug(
         { segment: err.hostId, kind: err.kind, err: err.reason },
@@ -468,7 +469,7 @@ export class AgentDaemon {
       try {
         const seg = (await this.d.broker.getStats()).get(this.hostId);
         const block = seg
-          ? snapshotFromStats(new Map([[this.hostId, seg]])).hosts.get(this.hostId)
+          ? decodeSegments(new Map([[this.hostId, seg]])).hosts.get(this.hostId)
           : undefined;
         if (block?.stopped) return true;
       } catch {

@@ -2,49 +2,26 @@
 import { writeKillScript } from "../agent/kill-path.js";
 import { createAgent, loadAgentSetup, runCleanup } from "../agent/main.js";
 import { parseAgentArgs } from "../common/daemon-cli.js";
-import { createLogger, resolveLogLevel } from "../common/log.js";
-import {
-  notifyReady,
-  notifyStopping,
-  setSystemdNotifyLogger,
-  startWatchdog,
-} from "../common/systemd-notify.js";
+import { daemonLogger, exitAfterFlush, exitFatal } from "../common/daemon-process.js";
+import { notifyReady, notifyStopping, startWatchdog } from "../common/systemd-notify.js";
 import { versionLine } from "../common/version.js";
 
 const NAME = "ovirt-ha-agent";
 
-async function fail(
-  log: { fatal(o: object, m: string): void },
-  what: string,
-  e: unknown,
-): Promise<never> {
-  const msg = (e as Error).message ?? String(e);
-  log.fatal({ err: msg, kind: (e as Error).name }, what);
-  process.stderr.write(`${NAME}: ${msg}\n`);
-  await new Promise((r) => setTimeout(r, 100));
-  process.exit(1);
-}
-
 async function main(): Promise<void> {
   const args = parseAgentArgs(process.argv.slice(2));
-  const log = createLogger({
-    name: NAME,
-    level: resolveLogLevel({ cli: args.logLevel }),
-    ...(args.logPretty === undefined ? {} : { pretty: args.logPretty }),
-  });
-  setSystemdNotifyLogger(log);
-  process.on("unhandledRejection", (reason) => {
-    log.error(
-      { err: reason instanceof Error ? reason.message : String(reason) },
-      "unhandled rejection",
-    );
-  });
+  const log = daemonLogger(NAME, args);
 
   let setup: Awaited<ReturnType<typeof loadAgentSetup>>;
   try {
     setup = await loadAgentSetup(args.root, args.hostId);
   } catch (e) {
-    return fail(log, "hosted-engine HA is not configured or its configuration is invalid", e);
+    return exitFatal(
+      log,
+      NAME,
+      "hosted-engine HA is not configured or its configuration is invalid",
+      e,
+    );
   }
   const hostLog = log.child({ host_id: setup.hostConf.hostId });
 
@@ -53,10 +30,9 @@ async function main(): Promise<void> {
       const r = await runCleanup(setup, hostLog, args.forceCleanup);
       (r.code === 0 ? hostLog.info.bind(hostLog) : hostLog.error.bind(hostLog))(r.message);
       process.stderr.write(`${NAME}: ${r.message}\n`);
-      await new Promise((res) => setTimeout(res, 100));
-      process.exit(r.code);
+      return exitAfterFlush(r.code);
     } catch (e) {
-      return fail(hostLog, "metadata cleanup failed", e);
+      return exitFatal(hostLog, NAME, "metadata cleanup failed", e);
     }
   }
 
@@ -64,7 +40,12 @@ async function main(): Promise<void> {
   try {
     await writeKillScript(setup.paths.runDir, setup.hostConf.libvirtUri, setup.hostConf.vmId);
   } catch (e) {
-    return fail(hostLog, `cannot write the engine VM kill script in ${setup.paths.runDir}`, e);
+    return exitFatal(
+      hostLog,
+      NAME,
+      `cannot write the engine VM kill script in ${setup.paths.runDir}`,
+      e,
+    );
   }
   const abort = new AbortController();
   let stopWatchdog = () => {};
@@ -93,8 +74,7 @@ async function main(): Promise<void> {
     `agent stopped: ${exit.reason}`,
   );
   if (exit.code !== 0) process.stderr.write(`${NAME}: ${exit.reason}\n`);
-  await new Promise((r) => setTimeout(r, 100));
-  process.exit(exit.code);
+  await exitAfterFlush(exit.code);
 }
 
 void main();

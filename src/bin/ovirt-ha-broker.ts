@@ -1,34 +1,17 @@
 #!/usr/bin/env node
 import { startBroker } from "../broker/daemon.js";
 import { parseBrokerArgs } from "../common/daemon-cli.js";
-import { createLogger, resolveLogLevel } from "../common/log.js";
-import {
-  notifyReady,
-  notifyStopping,
-  setSystemdNotifyLogger,
-  startWatchdog,
-} from "../common/systemd-notify.js";
+import { daemonLogger, exitFatal } from "../common/daemon-process.js";
+import { notifyReady, notifyStopping, startWatchdog } from "../common/systemd-notify.js";
 import { versionLine } from "../common/version.js";
 
 const NAME = "ovirt-ha-broker";
 
 async function main(): Promise<void> {
   const args = parseBrokerArgs(process.argv.slice(2));
-  const log = createLogger({
-    name: NAME,
-    level: resolveLogLevel({ cli: args.logLevel }),
-    ...(args.logPretty === undefined ? {} : { pretty: args.logPretty }),
-  });
-  setSystemdNotifyLogger(log);
+  // an unhandled rejection is logged: the broker never dies of one bad request or probe
+  const log = daemonLogger(NAME, args);
   log.info({ version: versionLine(NAME), root: args.root }, "starting");
-
-  // the broker never dies of one bad request or probe: log and carry on
-  process.on("unhandledRejection", (reason) => {
-    log.error(
-      { err: reason instanceof Error ? reason.message : String(reason) },
-      "unhandled rejection",
-    );
-  });
 
   let broker: Awaited<ReturnType<typeof startBroker>>;
   try {
@@ -39,12 +22,7 @@ async function main(): Promise<void> {
       socketGroup: process.env.HE_HA_SOCKET_GROUP,
     });
   } catch (e) {
-    const msg = (e as Error).message;
-    log.fatal({ err: msg, kind: (e as Error).name }, "cannot start the broker");
-    process.stderr.write(`${NAME}: ${msg}\n`);
-    // let pino flush the fatal line before exiting
-    await new Promise((r) => setTimeout(r, 100));
-    process.exit(1);
+    return exitFatal(log, NAME, "cannot start the broker", e);
   }
 
   const stopWatchdog = startWatchdog(() => true);

@@ -78,6 +78,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     hypervisor,
     runDir: paths.runDir,
     timing: agentConf.timing,
+    intervalSeconds: agentConf.timing.monitor_interval,
     storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
     ...opts.monitorDeps,
   };

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 
 /**
  * Returns the sub-command `name` of `parent`, creating it once. Command files that add

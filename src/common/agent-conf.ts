@@ -45,7 +45,8 @@ export function parseAgentConf(text: string, file = "agent.conf"): AgentConf {
     for (const [key, raw] of Object.entries(section)) {
       if (!(key in score)) throw new AgentConfError(`${file} [score]: unknown key "${key}"`);
       const n = Number(String(raw).trim());
-      if (!Number.isFinite(n)) throw new AgentConfError(`${file} [score]: ${key}="${raw}" is not a number`);
+      if (!Number.isFinite(n))
+        throw new AgentConfError(`${file} [score]: ${key}="${raw}" is not a number`);
       score[key as keyof ScoreConfig] = n;
     }
   }

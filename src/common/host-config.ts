@@ -48,7 +48,8 @@ const NETWORK_TESTS = new Set(["ping", "dns", "tcp", "none"]);
 export function hostConfigFrom(raw: Map<string, string>, file: string): HostConfig {
   const get = (k: string, d = "") => raw.get(k) ?? d;
   const configured = raw.has("configured") ? parseBool(raw.get("configured")) : true;
-  if (!raw.get("host_id")) throw new HostConfigError(file, "HA is not configured: host_id is not set");
+  if (!raw.get("host_id"))
+    throw new HostConfigError(file, "HA is not configured: host_id is not set");
   if (configured !== true) {
     throw new HostConfigError(file, `HA is not configured: configured=${raw.get("configured")}`);
   }
@@ -58,11 +59,17 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
   }
   const networkTest = get("network_test", "ping");
   if (!NETWORK_TESTS.has(networkTest)) {
-    throw new HostConfigError(file, `network_test="${networkTest}" is not one of ping, dns, tcp, none`);
+    throw new HostConfigError(
+      file,
+      `network_test="${networkTest}" is not one of ping, dns, tcp, none`,
+    );
   }
   const ioTimeout = Number(get("sanlock_io_timeout", "10"));
   if (!Number.isFinite(ioTimeout) || ioTimeout <= 0) {
-    throw new HostConfigError(file, `sanlock_io_timeout="${get("sanlock_io_timeout")}" is not a positive number`);
+    throw new HostConfigError(
+      file,
+      `sanlock_io_timeout="${get("sanlock_io_timeout")}" is not a positive number`,
+    );
   }
   const tcpPort = raw.has("tcp_t_port") ? Number(raw.get("tcp_t_port")) : 0;
   if (!Number.isInteger(tcpPort) || tcpPort < 0 || tcpPort > 65535) {

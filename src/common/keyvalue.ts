@@ -21,7 +21,8 @@ export function parseKeyValue(text: string, file = "<text>"): Map<string, string
     const line = lines[i]!.trim();
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
-    if (eq <= 0) throw new ConfigSyntaxError(file, i + 1, `expected key=value, got "${line.slice(0, 80)}"`);
+    if (eq <= 0)
+      throw new ConfigSyntaxError(file, i + 1, `expected key=value, got "${line.slice(0, 80)}"`);
     out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
   }
   return out;

@@ -20,6 +20,8 @@ export interface Timing {
   cpu_load_sample: number;
   cpu_load_refresh: number;
   hosts_state_ttl: number;
+  /** seconds between broker monitor probes (all but the cpu-load ones); the original's 10 */
+  monitor_interval: number;
 }
 
 export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
@@ -40,13 +42,20 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   cpu_load_sample: 10,
   cpu_load_refresh: 60,
   hosts_state_ttl: 60,
+  monitor_interval: 10,
 });
+
+/** Keys that must be above zero: a zero monitor interval would probe in a busy loop. */
+const POSITIVE: ReadonlySet<keyof Timing> = new Set<keyof Timing>(["monitor_interval"]);
 
 export class TimingError extends Error {
   override name = "TimingError";
 }
 
-/** Applies `[timing]` overrides; an unknown key or a non-positive number throws TimingError. */
+/**
+ * Applies `[timing]` overrides; an unknown key, a negative number or a zero
+ * `monitor_interval` throws TimingError.
+ */
 export function resolveTiming(overrides: Record<string, string | number | undefined> = {}): Timing {
   const t: Timing = { ...DEFAULT_TIMING };
   for (const [key, raw] of Object.entries(overrides)) {
@@ -55,6 +64,9 @@ export function resolveTiming(overrides: Record<string, string | number | undefi
     const n = typeof raw === "number" ? raw : Number(String(raw).trim());
     if (!Number.isFinite(n) || n < 0) {
       throw new TimingError(`agent.conf [timing]: ${key}="${raw}" is not a non-negative number`);
+    }
+    if (n === 0 && POSITIVE.has(key as keyof Timing)) {
+      throw new TimingError(`agent.conf [timing]: ${key}="${raw}" must be above 0`);
     }
     t[key as keyof Timing] = n;
   }

@@ -108,7 +108,8 @@ export class DemoCluster {
     }
     await this.engineWeb.start();
     await this.mail.start();
-    this.mail.onMail = (m) => this.event(`mail to ${m.to.join(",")}: ${m.subject}`);
+    this.mail.onMail = (m) =>
+      this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
     const domain = path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
     const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");

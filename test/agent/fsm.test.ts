@@ -208,13 +208,19 @@ const transitions: Row[] = [
   {
     name: "local maintenance set while the engine runs here: score 0, a healthy remote ≥ 800 → EngineStop",
     state: "EngineUp",
-    world: { local: { engine: UP_GOOD, localMaintenance: true }, remotes: [{ id: 2, score: 3400, engine: DOWN }] },
+    world: {
+      local: { engine: UP_GOOD, localMaintenance: true },
+      remotes: [{ id: 2, score: 3400, engine: DOWN }],
+    },
     to: "EngineStop",
   },
   {
     name: "local maintenance set while the engine runs here, no remote host able to take it → stay",
     state: "EngineUp",
-    world: { local: { engine: UP_GOOD, localMaintenance: true }, remotes: [{ id: 2, score: 0, engine: DOWN }] },
+    world: {
+      local: { engine: UP_GOOD, localMaintenance: true },
+      remotes: [{ id: 2, score: 0, engine: DOWN }],
+    },
     to: "EngineUp",
   },
   {

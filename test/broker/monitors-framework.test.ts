@@ -161,6 +161,35 @@ describe("monitor loop", () => {
   });
 });
 
+/** A monitor whose probe takes longer than its interval, counting probes in flight. */
+class SlowMonitor extends PeriodicMonitor<number> {
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor() {
+    super("slow", "slow", silentLogger, 5);
+  }
+  protected encode(v: number): string {
+    return pythonFloatStr(v);
+  }
+  protected async probe(signal: AbortSignal): Promise<number> {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((r) => setTimeout(r, 40));
+    this.inFlight -= 1;
+    return signal.aborted ? 0 : 1;
+  }
+}
+
+describe("monitor loop with an interval shorter than the probe", () => {
+  it("runs probes one after another, never two at once", async () => {
+    const m = new SlowMonitor();
+    started.push(m);
+    m.start();
+    await waitFor(() => (m.completedProbes() >= 5 ? true : undefined));
+    expect(m.maxInFlight).toBe(1);
+  });
+});
+
 describe("Python number formatting", () => {
   it("formats floats as Python's str()", () => {
     const cases: [number, string][] = [

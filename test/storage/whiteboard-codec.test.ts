@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   decodeGlobalBlock,
   decodeHostBlock,
+  decodeSegments,
   decodeWhiteboard,
   encodeGlobalBlock,
   encodeHostBlock,
@@ -538,5 +539,41 @@ describe("decodeWhiteboard", () => {
     expect(s.errors).toEqual([expect.objectContaining({ hostId: 3, kind: "malformed" })]);
     expect(s.global).toEqual({ maintenance: false, unknown: {} });
     expect(decodeWhiteboard(Buffer.alloc(0))).toMatchObject({ errors: [], tooNew: false });
+  });
+});
+
+describe("decodeSegments", () => {
+  it("decodes get_stats segments like the whole read they came from", () => {
+    const buf = Buffer.alloc(9 * SEGMENT_SIZE);
+    encodeGlobalBlock({ maintenance: true, unknown: {} }).copy(buf, 0);
+    for (const id of [1, 3]) encodeHostBlock(specExampleInput({ hostId: id })).copy(buf, id * 4096);
+    const bad = encodeHostBlock(specExampleInput({ hostId: 4 }));
+    bad[20] = 0x39; // breaks the CRC
+    bad.copy(buf, 4 * 4096);
+    segmentFromFields(["2", "2", "1", "7", "1", "{}", "h"]).copy(buf, 7 * 4096);
+    const segments = new Map<number, Buffer>();
+    for (let id = 0; id < 9; id++) segments.set(id, buf.subarray(id * 4096, (id + 1) * 4096));
+
+    const s = decodeSegments(segments);
+    expect(s).toEqual(decodeWhiteboard(buf));
+    expect([...s.hosts.keys()]).toEqual([1, 3]);
+    expect(s.errors.map((e) => [e.hostId, e.kind])).toEqual([
+      [4, "bad-crc"],
+      [7, "too-new"],
+    ]);
+    expect(s.tooNew).toBe(true);
+    expect(s.global.maintenance).toBe(true);
+  });
+
+  it("keeps the default global block when segment 0 is missing or empty", () => {
+    const one = encodeHostBlock(specExampleInput({ hostId: 2 }));
+    const s = decodeSegments(new Map([[2, one]]));
+    expect(s.global).toEqual({ maintenance: false, unknown: {} });
+    expect([...s.hosts.keys()]).toEqual([2]);
+    expect(decodeSegments(new Map([[0, Buffer.alloc(4096)]]))).toMatchObject({
+      hosts: new Map(),
+      errors: [],
+      tooNew: false,
+    });
   });
 });

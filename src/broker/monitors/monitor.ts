@@ -44,7 +44,11 @@ export interface MonitorDeps {
   runDir?: string;
   /** cpu_load_sample and cpu_load_refresh (seconds); default DEFAULT_TIMING */
   timing?: Pick<Timing, "cpu_load_sample" | "cpu_load_refresh">;
-  /** seconds between probes of every monitor but the cpu ones; default 10 (the original's) */
+  /**
+   * seconds between probes of every monitor but the cpu ones (the broker passes
+   * `[timing] monitor_interval`); default 10 (the original's). A probe that overruns it is
+   * followed by the next at once, never overlapped.
+   */
   intervalSeconds?: number;
   /** metadata and lockspace volume paths, required by storage-domain */
   storage?: { metadata: string; lockspace: string };

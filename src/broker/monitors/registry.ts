@@ -29,8 +29,8 @@ export function isMonitorType(t: string): t is MonitorType {
   return (MONITOR_TYPES as readonly string[]).includes(t);
 }
 
-/** The original broker's default probe interval. */
-export const DEFAULT_MONITOR_INTERVAL_S = 10;
+/** The original broker's probe interval (agent.conf `[timing] monitor_interval`). */
+export const DEFAULT_MONITOR_INTERVAL_S = DEFAULT_TIMING.monitor_interval;
 
 /** The original engine liveliness check's timeout. */
 export const DEFAULT_HEALTH_TIMEOUT_S = 20;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { ArchiveError } from "./errors.js";
 import { GzipError, gunzipFirstMember, isGzip } from "./gzip.js";
 import { parseTar, type TarEntry, TarFormatError } from "./tar.js";
@@ -32,12 +32,7 @@ export function md5Hex(buf: Buffer): string {
 
 /** Reads up to `length` bytes from offset 0 (fewer when the file is shorter). */
 export async function readRegion(volume: string, length: number): Promise<Buffer> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(volume, "r");
-  } catch (e) {
-    throw new ArchiveError(volume, `cannot open: ${(e as Error).message}`);
-  }
+  const fh = await openForReading(volume);
   try {
     const size = (await fh.stat()).size;
     const want = Math.min(length, size);
@@ -56,13 +51,17 @@ export async function readRegion(volume: string, length: number): Promise<Buffer
   }
 }
 
-async function volumeSize(volume: string): Promise<number> {
-  let fh: Awaited<ReturnType<typeof open>>;
+/** `volume` opened read-only; ArchiveError "cannot open" naming it. */
+async function openForReading(volume: string): Promise<FileHandle> {
   try {
-    fh = await open(volume, "r");
+    return await open(volume, "r");
   } catch (e) {
     throw new ArchiveError(volume, `cannot open: ${(e as Error).message}`);
   }
+}
+
+async function volumeSize(volume: string): Promise<number> {
+  const fh = await openForReading(volume);
   try {
     return (await fh.stat()).size;
   } finally {

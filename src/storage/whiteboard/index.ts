@@ -5,5 +5,5 @@ export { decodeGlobalBlock, defaultGlobalBlock, encodeGlobalBlock } from "./glob
 export { decodeHostBlock, isEmptySegment } from "./host-block-decode.js";
 export { encodeHostBlock } from "./host-block-encode.js";
 export { pythonJson, pythonJsonString } from "./python-json.js";
-export { decodeWhiteboard } from "./snapshot.js";
+export { decodeSegments, decodeWhiteboard } from "./snapshot.js";
 export * from "./types.js";

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { decodeGlobalBlock, defaultGlobalBlock } from "./global-block.js";
-import { decodeSegmentAt } from "./host-block-decode.js";
+import { decodeHostBlock, decodeSegmentAt } from "./host-block-decode.js";
 import {
   type DecodeError,
   type HostBlock,
@@ -38,6 +38,37 @@ export function decodeWhiteboard(buf: Buffer): WhiteboardSnapshot {
     const utf8 = allUtf8 && !continuation(buf[off]!) && (end >= size || !continuation(buf[end]!));
     const r = decodeSegmentAt(buf, off, end, i, utf8);
     if (r.ok) hosts.set(i, r.block);
+    else {
+      errors.push(r.error);
+      if (r.error.kind === "too-new") tooNew = true;
+    }
+  }
+  return { global, hosts, errors, tooNew, globalWarnings };
+}
+
+/**
+ * Decodes a whiteboard given segment by segment (segment id → bytes, 0 = the global block),
+ * as the broker's get_stats answers it: every segment decoded on its own, empty ones
+ * skipped, so one bad block never hides the others.
+ */
+export function decodeSegments(segments: ReadonlyMap<number, Buffer>): WhiteboardSnapshot {
+  const hosts = new Map<number, HostBlock>();
+  const errors: DecodeError[] = [];
+  let tooNew = false;
+  let global = defaultGlobalBlock();
+  let globalWarnings: string[] = [];
+  for (const [id, buf] of segments) {
+    if (id === 0) {
+      if (buf.length > 0 && buf[0] !== 0) {
+        const g = decodeGlobalBlock(buf);
+        global = g.block;
+        globalWarnings = g.warnings;
+      }
+      continue;
+    }
+    const r = decodeHostBlock(buf, id);
+    if (r === undefined) continue;
+    if (r.ok) hosts.set(id, r.block);
     else {
       errors.push(r.error);
       if (r.error.kind === "too-new") tooNew = true;
