@@ -9,6 +9,7 @@ import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
 import { haVolumes } from "../storage/domain.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
+import { publishedHostname } from "./hostname.js";
 import { killScriptPath } from "./kill-path.js";
 import { domainTypeFor, LibvirtVm } from "./libvirt-vm.js";
 
@@ -17,6 +18,8 @@ export interface AgentSetup {
   hostConf: HostConfig;
   agentConf: AgentConf;
   volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  /** the hostname published in this host's block (see publishedHostname) */
+  hostname?: string;
 }
 
 /**
@@ -35,7 +38,8 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   }
   const agentConf = await loadAgentConf(paths.agentConf);
   const volumes = haVolumes(hostConf, paths.mountRoot);
-  return { paths, hostConf, agentConf, volumes };
+  const hostname = await publishedHostname(hostConf, paths.root);
+  return { paths, hostConf, agentConf, volumes, hostname };
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */

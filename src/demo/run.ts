@@ -11,6 +11,8 @@ export interface DemoOptions {
   /** redraw the live view (default: when stdout is a TTY and not --json) */
   live?: boolean;
   ioTimeout?: number;
+  /** keep the cluster running after the scenario until Ctrl-C (to try he-ha against it) */
+  hold?: boolean;
   log?: Logger;
   out?: NodeJS.WritableStream;
 }
@@ -94,7 +96,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   let cluster: DemoCluster | undefined;
   let phase = "provisioning";
   let interrupted = false;
+  let release: (() => void) | undefined;
   const onSignal = () => {
+    if (release) {
+      release();
+      return;
+    }
     interrupted = true;
     void cluster?.teardown().finally(() => process.exit(130));
   };
@@ -149,6 +156,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     result.ok = c.doubleRuns.length === 0;
     if (!result.ok)
       result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
+    if (opts.hold) {
+      phase = "holding (Ctrl-C ends it)";
+      c.event(`cluster kept running; as host1: HE_HA_ROOT=${c.host(1).root} he-ha status`);
+      c.event("Ctrl-C tears everything down");
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    }
   } catch (e) {
     result.ok = false;
     result.error = interrupted ? "interrupted" : (e as Error).message;

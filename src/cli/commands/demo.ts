@@ -12,33 +12,51 @@ export function register(program: Command): void {
       )
       .option("--hosts <n>", "number of simulated hosts", "3")
       .option("--scenario <name>", `one of: ${SCENARIO_NAMES.join(", ")}, all`, "failover")
-      .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1"),
-  ).action(async (opts: { hosts: string; scenario: string; ioTimeout: string; json?: boolean }) => {
-    const hosts = Number(opts.hosts);
-    if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
-      throw new UsageError(`--hosts ${opts.hosts}: a number from 2 to 8`);
-    const ioTimeout = Number(opts.ioTimeout);
-    if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) {
-      throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
-    }
-    const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
-    for (const n of names) {
-      if (!isScenarioName(n))
-        throw new UsageError(`unknown scenario "${n}": one of ${SCENARIO_NAMES.join(", ")}, all`);
-    }
-    if (process.getuid?.() !== 0)
-      throw new UsageError("the demo needs root (sanlock, libvirtd mount namespaces, bridges)");
-    const { runDemo, summary } = await import("../../demo/run.js");
-    const results = [];
-    for (const scenario of names) {
-      const r = await runDemo({ hosts, scenario, json: opts.json === true, ioTimeout });
-      results.push(r);
-      if (!opts.json) process.stdout.write(summary(r));
-    }
-    if (opts.json)
-      process.stdout.write(
-        `${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`,
-      );
-    if (results.some((r) => !r.ok)) process.exitCode = 1;
-  });
+      .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1")
+      .option(
+        "--hold",
+        "keep the cluster running after the scenario, until Ctrl-C, to try he-ha against it",
+      ),
+  ).action(
+    async (opts: {
+      hosts: string;
+      scenario: string;
+      ioTimeout: string;
+      json?: boolean;
+      hold?: boolean;
+    }) => {
+      const hosts = Number(opts.hosts);
+      if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
+        throw new UsageError(`--hosts ${opts.hosts}: a number from 2 to 8`);
+      const ioTimeout = Number(opts.ioTimeout);
+      if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) {
+        throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
+      }
+      const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
+      for (const n of names) {
+        if (!isScenarioName(n))
+          throw new UsageError(`unknown scenario "${n}": one of ${SCENARIO_NAMES.join(", ")}, all`);
+      }
+      if (process.getuid?.() !== 0)
+        throw new UsageError("the demo needs root (sanlock, libvirtd mount namespaces, bridges)");
+      const { runDemo, summary } = await import("../../demo/run.js");
+      const results = [];
+      for (const scenario of names) {
+        const r = await runDemo({
+          hosts,
+          scenario,
+          json: opts.json === true,
+          ioTimeout,
+          hold: opts.hold === true,
+        });
+        results.push(r);
+        if (!opts.json) process.stdout.write(summary(r));
+      }
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`,
+        );
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    },
+  );
 }
