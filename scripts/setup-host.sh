@@ -10,7 +10,7 @@ packages=(
   libvirt-dev libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   sanlock libsanlock-dev libsanlock1
   iputils-ping dnsutils netcat-openbsd iproute2
-  strace python3 python3-fuse systemd util-linux procps tar gzip prometheus
+  strace python3 python3-fuse systemd util-linux procps tar gzip prometheus openssl
 )
 
 missing=()
