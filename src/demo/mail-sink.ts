@@ -15,6 +15,8 @@ export interface ReceivedMail {
  */
 export class MailSink {
   readonly mails: ReceivedMail[] = [];
+  /** connections that broke (reset by a killed client) */
+  connectionErrors = 0;
   onMail: ((m: ReceivedMail) => void) | undefined;
   private server: SMTPServer | undefined;
   port = 0;
@@ -42,6 +44,11 @@ export class MailSink {
           callback();
         });
       },
+    });
+    // A client that dies mid-mail (a host killed hard while its broker was sending)
+    // resets its connection: count it, never let it end the demo.
+    server.on("error", () => {
+      this.connectionErrors++;
     });
     await new Promise<void>((resolve, reject) => {
       server.server.once("error", reject);
