@@ -15,6 +15,11 @@ import { type BenchResult, summarize } from "./types.js";
  * Wall time of `he-ha status --json` as a whole process (node start, CLI, XML-RPC
  * get_stats + is_host_alive, decode, print) against a real ovirt-ha-broker whose
  * whiteboard holds 64 hosts. Median of 20 runs after one warm-up.
+ *
+ * Before/after side by side: HE_HA_BENCH_BASELINE=<another build's dist/src/bin/he-ha.js>
+ * (e.g. a copy of dist/ from before a change, with node_modules linked next to it) adds
+ * the same figures for that build, its runs interleaved with this build's so both see
+ * the same machine load.
  */
 const HOSTS = 64;
 const RUNS = 20;
@@ -138,17 +143,23 @@ export async function run(): Promise<BenchResult[]> {
     }
     await client.pushHostsState(Array.from({ length: HOSTS }, (_, i) => i + 1));
 
+    const baseline = process.env.HE_HA_BENCH_BASELINE;
+    const builds = [heHa, ...(baseline ? [baseline] : [])];
+    /** Runs `he-ha args` RUNS times per build, the builds taking turns. */
     const measure = async (args: string[]) => {
-      const warm = await runProcess([heHa, ...args], env);
-      if (warm.code !== 0)
-        throw new Error(`he-ha ${args.join(" ")}: exit ${warm.code}: ${warm.output}`);
-      const samples: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        const r = await runProcess([heHa, ...args], env);
-        if (r.code !== 0) throw new Error(`he-ha ${args.join(" ")}: exit ${r.code}: ${r.output}`);
-        samples.push(r.ms);
+      const samples = builds.map(() => [] as number[]);
+      let last = "";
+      for (let i = -1; i < RUNS; i++) {
+        for (const [b, bin] of builds.entries()) {
+          const r = await runProcess([bin, ...args], env);
+          if (r.code !== 0)
+            throw new Error(`${bin} ${args.join(" ")}: exit ${r.code}: ${r.output}`);
+          if (i < 0) {
+            if (b === 0) last = r.output; // warm-up
+          } else samples[b]!.push(r.ms);
+        }
       }
-      return { samples, last: warm.output };
+      return { samples, last };
     };
     const status = await measure(["status", "--json"]);
     const shown = Object.keys(JSON.parse(status.last) as object).length - 1;
@@ -156,35 +167,40 @@ export async function run(): Promise<BenchResult[]> {
     const help = await measure(["--help"]);
     const bare: number[] = [];
     for (let i = 0; i < RUNS; i++) bare.push((await runProcess(["-e", "0"], env)).ms);
-    const s = summarize(status.samples);
-    const h = summarize(help.samples);
-    const b = summarize(bare);
-    return [
-      {
-        name: "he-ha status --json, 64 hosts (whole process)",
-        unit: "ms",
-        median: s.median,
-        p99: s.p99,
-        samples: RUNS,
-        target: "< 250 ms",
-      },
-      {
-        name: "he-ha --help (process start + command tree, baseline)",
-        unit: "ms",
-        median: h.median,
-        p99: h.p99,
-        samples: RUNS,
-        note: "what status costs beyond this is the broker round trip, decoding and printing",
-      },
-      {
-        name: "node -e 0 (bare process start, baseline)",
-        unit: "ms",
-        median: b.median,
-        p99: b.p99,
-        samples: RUNS,
-        note: "machine load shows here first",
-      },
-    ];
+    const results: BenchResult[] = [];
+    for (const [b, bin] of builds.entries()) {
+      const tag = b === 0 ? "" : ` [baseline ${bin}]`;
+      const s = summarize(status.samples[b]!);
+      const h = summarize(help.samples[b]!);
+      results.push(
+        {
+          name: `he-ha status --json, 64 hosts (whole process)${tag}`,
+          unit: "ms",
+          median: s.median,
+          p99: s.p99,
+          samples: RUNS,
+          ...(b === 0 ? { target: "< 250 ms" } : {}),
+        },
+        {
+          name: `he-ha --help (process start + command tree, baseline)${tag}`,
+          unit: "ms",
+          median: h.median,
+          p99: h.p99,
+          samples: RUNS,
+          note: "what status costs beyond this is the broker round trip, decoding and printing",
+        },
+      );
+    }
+    const bs = summarize(bare);
+    results.push({
+      name: "node -e 0 (bare process start, baseline)",
+      unit: "ms",
+      median: bs.median,
+      p99: bs.p99,
+      samples: RUNS,
+      note: "machine load shows here first",
+    });
+    return results;
   } finally {
     client?.close();
     if (broker && broker.exitCode === null) {

@@ -2,7 +2,6 @@ import http from "node:http";
 import { haPaths } from "../common/paths.js";
 import type { MonitorView } from "./monitor-manager.js";
 import type { BrokerStatus } from "./status.js";
-import { parseMethodResponse } from "./xmlrpc/parse.js";
 import { serializeMethodCall } from "./xmlrpc/serialize.js";
 import { XmlRpcFault, type XmlRpcStruct, type XmlRpcValue } from "./xmlrpc/types.js";
 
@@ -80,6 +79,9 @@ export class BrokerClient {
         `${method}: broker answered HTTP ${res.status}: ${res.body.toString("utf8").slice(0, 200)}`,
       );
     }
+    // fast-xml-parser is loaded on the first XML-RPC answer, not at import: the CLI's
+    // status path speaks JSON (GET /v1/status) and starts faster without it
+    const { parseMethodResponse } = await import("./xmlrpc/parse.js");
     return parseMethodResponse(res.body, { maxBytes: 64 * 1024 * 1024, maxDepth: 48 });
   }
 

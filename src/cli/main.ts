@@ -5,6 +5,8 @@ import { CliError } from "./errors.js";
 
 /**
  * Every command file exports `register(program)`. Keep this list sorted; one line per file.
+ * Every he-ha run loads all of them before parsing argv, so a command file only declares
+ * (name, options, help); its action does `await import()` of what it runs (src/cli/actions/).
  */
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   // COMMANDS (one import per line, sorted)
@@ -29,7 +31,8 @@ export async function buildProgram(): Promise<Command> {
     .version(versionLine("he-ha"), "-V, --version", "print the version and exit")
     .showHelpAfterError()
     .exitOverride();
-  for (const load of commandModules) (await load()).register(program);
+  const modules = await Promise.all(commandModules.map((load) => load()));
+  for (const m of modules) m.register(program);
   return program;
 }
 

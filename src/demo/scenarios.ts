@@ -86,7 +86,7 @@ export const startup: Scenario = async (c, phase) => {
 };
 
 export const failover: Scenario = async (c, phase) => {
-  await startup(c, phase);
+  const cold = await startup(c, phase);
   const victim = c.engineHosts[0]!;
   phase(`kill host${victim}`);
   const t0 = c.elapsed();
@@ -109,6 +109,7 @@ export const failover: Scenario = async (c, phase) => {
   const failoverSeconds = c.elapsed() - t0;
   c.event(`engine up on host${host} ${failoverSeconds.toFixed(1)}s after the kill`);
   return {
+    ...cold,
     detection_seconds: detection,
     failover_seconds: failoverSeconds,
     host_dead_seconds: c.profile.hostDeadSeconds,

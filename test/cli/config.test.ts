@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSources, store } from "../../src/cli/commands/config.js";
+import { loadSources, store } from "../../src/cli/actions/config.js";
 import { resolveSource, withKeySet } from "../../src/cli/shared-config.js";
 import { haPaths } from "../../src/common/paths.js";
 import { readConfArchive, updateConfMember } from "../../src/storage/archive/conf-archive.js";

@@ -1,6 +1,5 @@
 import { Argument, type Command } from "commander";
 import { ALIAS_SPELLINGS } from "../aliases.js";
-import { bashCompletion } from "../format/bash-completion.js";
 
 /** `he-ha completion bash`: prints a completion script; `source <(he-ha completion bash)`. */
 export function register(program: Command): void {
@@ -8,7 +7,9 @@ export function register(program: Command): void {
     .command("completion")
     .description("print a shell completion script (bash): source <(he-ha completion bash)")
     .addArgument(new Argument("<shell>", "the shell").choices(["bash"]))
-    .action(() => {
+    .action(async () => {
+      // generated from the command tree when asked, not at start-up
+      const { bashCompletion } = await import("../format/bash-completion.js");
       process.stdout.write(bashCompletion(program, ALIAS_SPELLINGS));
     });
 }

@@ -1,34 +1,7 @@
 import type { Command } from "commander";
-import { loadHostConfig } from "../../common/host-config.js";
-import { haPaths } from "../../common/paths.js";
-import { CliError, UsageError } from "../errors.js";
 import { withJson } from "../program.js";
 
-export interface LivelinessResult {
-  url: string;
-  healthy: boolean;
-  /** HTTP status, absent when the engine did not answer */
-  status?: number;
-  /** the health page's text (first line), or why it could not be read */
-  detail: string;
-}
-
-/** The engine's health page (behaviour.md §5): healthy only on HTTP 200. */
-export async function checkLiveliness(fqdn: string, timeoutMs: number): Promise<LivelinessResult> {
-  const url = `http://${fqdn}/ovirt-engine/services/health`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-    const body = (await res.text()).trim().split("\n")[0] ?? "";
-    return { url, healthy: res.status === 200, status: res.status, detail: body };
-  } catch (e) {
-    const err = e as Error & { cause?: Error };
-    const why =
-      err.name === "TimeoutError"
-        ? `no answer within ${timeoutMs} ms`
-        : (err.cause?.message ?? err.message);
-    return { url, healthy: false, detail: why };
-  }
-}
+// the check and hosted-engine.conf reader load in the action, not at start-up
 
 export function register(program: Command): void {
   withJson(
@@ -38,22 +11,7 @@ export function register(program: Command): void {
         "check the engine's health page (hosted-engine --check-liveliness); exit 1 when not healthy",
       )
       .option("--timeout <seconds>", "how long to wait for the engine", "20"),
-  ).action(async (opts: { timeout: string; json?: boolean }) => {
-    const seconds = Number(opts.timeout);
-    if (!Number.isFinite(seconds) || seconds <= 0)
-      throw new UsageError(`--timeout "${opts.timeout}" is not a positive number`);
-    const conf = await loadHostConfig(haPaths().hostConf);
-    if (!conf.fqdn)
-      throw new CliError(`${haPaths().hostConf}: fqdn (the engine's name) is not set`);
-    const result = await checkLiveliness(conf.fqdn, seconds * 1000);
-    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else {
-      const how =
-        result.status === undefined ? result.detail : `HTTP ${result.status}: ${result.detail}`;
-      process.stdout.write(
-        `${result.healthy ? "Hosted Engine is up!" : "Hosted Engine is not up!"} (${result.url}: ${how})\n`,
-      );
-    }
-    if (!result.healthy) process.exitCode = 1;
-  });
+  ).action(async (opts: { timeout: string; json?: boolean }) =>
+    (await import("../actions/liveliness.js")).liveliness(opts),
+  );
 }

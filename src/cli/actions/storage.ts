@@ -1,0 +1,60 @@
+import { readFile } from "node:fs/promises";
+import { initStorageDomain } from "../../storage/init.js";
+import { CliError, UsageError } from "../errors.js";
+
+async function readOptional(file: string | undefined, what: string): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    throw new CliError(`${what} ${file}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+/** Options of `he-ha storage init`, as commander parses them. */
+export interface StorageInitOptions {
+  domain: string;
+  hostConf?: string;
+  vmConf?: string;
+  ovf?: string;
+  ioTimeout: string;
+  sdUuid?: string;
+  json?: boolean;
+}
+
+/** `he-ha storage init`: creates the domain and prints the hosted-engine.conf lines. */
+export async function storageInit(opts: StorageInitOptions): Promise<void> {
+  const ioTimeout = Number(opts.ioTimeout);
+  if (!Number.isInteger(ioTimeout) || ioTimeout < 1) {
+    throw new UsageError(
+      `--io-timeout "${opts.ioTimeout}" is not a positive whole number of seconds`,
+    );
+  }
+  if (opts.vmConf === undefined && opts.ovf === undefined) {
+    throw new UsageError("give --vm-conf or --ovf (the archive needs a vm.conf)");
+  }
+  const hostConf = await readOptional(opts.hostConf, "--host-conf");
+  const vmConf = await readOptional(opts.vmConf, "--vm-conf");
+  const ovf = await readOptional(opts.ovf, "--ovf");
+  const result = await initStorageDomain({
+    domain: opts.domain,
+    ioTimeout,
+    ...(hostConf !== undefined ? { hostConf } : {}),
+    ...(vmConf !== undefined ? { vmConf } : {}),
+    ...(ovf !== undefined ? { ovf } : {}),
+    ...(opts.sdUuid !== undefined ? { sdUUID: opts.sdUuid } : {}),
+  });
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ...result, confLines: Object.fromEntries(result.confLines) })}\n`,
+    );
+    return;
+  }
+  const v = result.volumes;
+  let out = `# storage domain ${result.domain} initialised (sanlock io_timeout ${result.ioTimeout}s)\n`;
+  out += `# metadata:  ${v.metadata.path}\n# lockspace: ${v.lockspace.path}\n# conf:      ${v.conf.path}\n`;
+  if (v.ovfStore) out += `# OVF_STORE: ${v.ovfStore.path}\n`;
+  out += "# hosted-engine.conf lines:\n";
+  for (const [k, val] of result.confLines) out += `${k}=${val}\n`;
+  process.stdout.write(out);
+}
