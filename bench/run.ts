@@ -34,7 +34,9 @@ async function main(): Promise<void> {
       for (const r of await (await load()).run()) {
         all.push({ suite, ...r });
         // each figure as soon as it exists, so a later failure loses nothing
-        process.stderr.write(`  ${r.name}: median ${fmt(r.median)} ${r.unit}${r.p99 === undefined ? "" : `, p99 ${fmt(r.p99)}`}\n`);
+        process.stderr.write(
+          `  ${r.name}: median ${fmt(r.median)} ${r.unit}${r.p99 === undefined ? "" : `, p99 ${fmt(r.p99)}`}\n`,
+        );
       }
     } catch (e) {
       process.stderr.write(`bench: ${suite} failed: ${(e as Error).stack ?? e}\n`);
