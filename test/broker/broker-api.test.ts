@@ -273,6 +273,9 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     expect(metric("ovirt_ha_storage_read_duration_seconds_count")).toBeGreaterThan(0);
     expect(metric("ovirt_ha_storage_write_duration_seconds_count")).toBeGreaterThan(0);
     expect(metric("ovirt_ha_notifications_sent_total")).toBe(0);
+    // process metrics stay, the event loop sampled at the coarser idle-friendly rate
+    expect(metric("process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(metric("nodejs_eventloop_lag_p99_seconds")).toBeGreaterThanOrEqual(0);
     expect(metric("process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(text).toMatch(/^# TYPE ovirt_ha_storage_errors_total counter$/m);
   });
