@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -88,17 +89,44 @@ export class DemoCluster {
 
   /** Builds storage and hosts (infrastructure only: call startAll() to run the HA daemons). */
   static async create(opts: ClusterOptions): Promise<DemoCluster> {
-    const c = new DemoCluster(opts);
-    try {
-      await c.provision();
-    } catch (e) {
-      await c.teardown();
-      throw e;
-    }
+    const c = DemoCluster.unprovisioned(opts);
+    await c.provision();
     return c;
   }
 
-  private async provision(): Promise<void> {
+  /**
+   * A cluster with nothing built yet: hand it to a signal handler first, then call
+   * provision(), so Ctrl-C while it is being built tears down whatever exists.
+   */
+  static unprovisioned(opts: ClusterOptions): DemoCluster {
+    const c = new DemoCluster(opts);
+    process.once("exit", c.exitHook);
+    return c;
+  }
+
+  /** Synchronous leftovers cleanup if the process exits before teardown() finished. */
+  private readonly exitHook = () => {
+    for (const h of this.hosts) h.removeBridgeSync();
+    if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP) {
+      try {
+        rmSync(this.baseDir, { recursive: true, force: true });
+      } catch {
+        // a mount still busy: nothing more can be done while exiting
+      }
+    }
+  };
+
+  /** Builds storage and hosts; on failure tears down what it built and rethrows. */
+  async provision(): Promise<void> {
+    try {
+      await this.build();
+    } catch (e) {
+      await this.teardown();
+      throw e;
+    }
+  }
+
+  private async build(): Promise<void> {
     if (this.opts.baseDir) {
       this.baseDir = this.opts.baseDir;
       await mkdir(this.baseDir, { recursive: true });
@@ -341,6 +369,7 @@ export class DemoCluster {
     // HE_HA_DEMO_KEEP=1 keeps the hosts' directories (logs, storage) for a post-mortem.
     if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP)
       await rm(this.baseDir, { recursive: true, force: true });
+    process.removeListener("exit", this.exitHook);
   }
 
   /** The last lines of every host's agent and broker log, for a failed run's report. */

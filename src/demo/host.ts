@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { haPaths } from "../common/paths.js";
@@ -211,6 +212,19 @@ export class DemoHost {
     this.agent = undefined;
     this.broker = undefined;
     await this.gateway.cut();
+  }
+
+  /**
+   * Last resort when the demo process exits without its orderly teardown (an uncaught
+   * error): removes the kernel objects it made, synchronously, as an exit hook must.
+   * Processes are ended by the sim's own exit hook (by pid).
+   */
+  removeBridgeSync(): void {
+    if (!this.bridgeCreated) return;
+    for (const dev of [`${this.spec.netPrefix}${this.spec.id}va`, this.bridge]) {
+      spawnSync("ip", ["link", "del", dev], { stdio: "ignore" });
+    }
+    this.bridgeCreated = false;
   }
 
   /** Orderly teardown; safe to call twice and after kill9. */

@@ -44,8 +44,8 @@ export interface DemoResult {
 
 const CLK_TCK = 100;
 
-/** RSS and CPU time of the cluster's processes, from /proc. */
-async function usageOf(pids: number[]): Promise<ProcessUsage> {
+/** RSS and CPU time of the given processes, from /proc. */
+export async function usageOf(pids: number[]): Promise<ProcessUsage> {
   let rss = 0;
   let cpu = 0;
   let n = 0;
@@ -103,7 +103,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       return;
     }
     interrupted = true;
-    void cluster?.teardown().finally(() => process.exit(130));
+    if (!cluster) process.exit(130);
+    void cluster.teardown().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -120,13 +121,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     timeline: [],
   };
   try {
-    cluster = await DemoCluster.create({
+    cluster = DemoCluster.unprovisioned({
       hosts: opts.hosts,
       ioTimeout: opts.ioTimeout,
       log: opts.log,
       storageViews: opts.scenario === "storage-loss",
     });
     const c = cluster;
+    if (!live && !opts.json) c.onEvent = (line) => out.write(`${line}\n`);
+    await c.provision();
     result.profile = {
       ioTimeout: c.profile.ioTimeout,
       hostDeadSeconds: c.profile.hostDeadSeconds,
@@ -145,8 +148,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
             drawing = false;
           });
       }, 1000);
-    } else if (!opts.json) {
-      c.onEvent = (line) => out.write(`${line}\n`);
     }
     result.figures = await scenario(c, (p) => {
       phase = p;

@@ -56,7 +56,8 @@ export function register(program: Command): void {
         process.stdout.write(
           `${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`,
         );
-      if (results.some((r) => !r.ok)) process.exitCode = 1;
+      if (results.some((r) => r.error === "interrupted")) process.exitCode = 130;
+      else if (results.some((r) => !r.ok)) process.exitCode = 1;
     },
   );
 }

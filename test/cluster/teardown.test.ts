@@ -1,0 +1,54 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { binPath } from "../../src/demo/bin-path.js";
+import { runCommand } from "../../src/sim/processes.js";
+
+async function links(): Promise<string[]> {
+  const { output } = await runCommand("ip", ["-br", "link"]);
+  return output
+    .split("\n")
+    .map((l) => l.split(/\s+/)[0]!.replace(/@.*/, ""))
+    .filter(Boolean);
+}
+
+/** The demo on Ctrl-C: every process it started ended, bridges and its directory removed. */
+describe("he-ha demo teardown", () => {
+  it("on Ctrl-C mid-scenario exits 130 and leaves no process, bridge or directory behind", async () => {
+    const linksBefore = await links();
+    const child = spawn(
+      process.execPath,
+      [binPath("he-ha"), "demo", "--scenario", "startup", "--hosts", "2"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    // wait until the cluster exists and its daemons are starting
+    const deadline = Date.now() + 60_000;
+    while (!/brokers and agents started/.test(out) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(out).toMatch(/brokers and agents started/);
+    const dir = /storage domain ready: (\/\S+)\/storage\/he-domain/.exec(out)?.[1];
+    expect(dir).toBeTruthy();
+    const made = (await links()).filter((l) => !linksBefore.includes(l));
+    expect(made.length).toBeGreaterThanOrEqual(2 * 3); // 2 hosts × (a bridge and a veth pair)
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(existsSync(dir!)).toBe(false);
+    const left = (await runCommand("pgrep", ["-f", dir!])).output.trim();
+    expect(left).toBe("");
+    const after = await links();
+    expect(made.filter((l) => after.includes(l))).toEqual([]);
+  }, 120_000);
+});
