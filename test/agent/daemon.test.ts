@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeHaConf } from "../../src/common/ha-conf.js";
-import { pollUntil } from "../../src/sim/processes.js";
+import { pollUntil, signalChild, waitExit } from "../../src/sim/processes.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
@@ -197,6 +197,22 @@ describe("ovirt-ha-agent on a real host", () => {
     expect(await cleaner.exited).toBe(0);
     expect((await host.client.getStats()).has(1)).toBe(false);
   }, 90_000);
+
+  it("--cleanup --force erases the segment of an agent that died without saying stopped", async () => {
+    await host.startAgent();
+    await host.waitState(/.+/, 60_000);
+    const dead = host.agent!;
+    signalChild(dead, "SIGKILL");
+    expect(await waitExit(dead, 10_000)).toBe(true);
+    host.agent = null;
+    expect((await host.ownBlock())?.stopped).toBe(false);
+    const refused = await host.startAgentProcess(["--cleanup"]);
+    expect(await refused.exited).toBe(1);
+    expect((await host.client.getStats()).has(1)).toBe(true);
+    const forced = await host.startAgentProcess(["--cleanup", "--force"]);
+    expect(await forced.exited).toBe(0);
+    expect((await host.client.getStats()).has(1)).toBe(false);
+  }, 120_000);
 
   it("waits while local maintenance is set, before touching shared storage", async () => {
     await writeHaConf(host.paths.haConf, {
