@@ -7,7 +7,7 @@
  * after 8 + 60 = 68 s (sanlock's fixed 60 s watchdog fire timeout), and only then gets
  * the lease.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -113,12 +113,23 @@ class Cluster {
       { logFile: join(this.dir, `lease-agent-${id}.log`), env: h.daemon.env, stdin: "pipe" },
     );
     this.children.push(child);
+    const logFile = join(this.dir, `lease-agent-${id}.log`);
+    // sanlock lists the resource as soon as the acquire starts, while its paxos ballot
+    // still runs; a contender that reads the lease then can even win the ballot. The
+    // holder's own report that its acquire returned is the end of the acquire.
     await pollUntil(
       `host ${id} to hold the engine VM lease`,
-      async () => (await this.status(id)).some((l) => l.includes(`:${VM_ID}:`)),
+      async () => {
+        const acquire = (await readFile(logFile, "utf8").catch(() => ""))
+          .split("\n")
+          .find((l) => l.startsWith('{"step":"acquire"'));
+        if (acquire?.includes('"error"')) throw new Error(`host ${id} acquire failed: ${acquire}`);
+        return acquire !== undefined;
+      },
       30_000,
       200,
     );
+    expect((await this.status(id)).some((l) => l.includes(`:${VM_ID}:`))).toBe(true);
     return child;
   }
 
