@@ -1,4 +1,5 @@
 import http from "node:http";
+import { gunzip } from "node:zlib";
 import { haPaths } from "../common/paths.js";
 import type { MonitorView } from "./monitor-manager.js";
 import type { BrokerStatus } from "./status.js";
@@ -225,7 +226,8 @@ export class BrokerClient {
     contentType?: string,
   ): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {};
+      // as Python's xmlrpc.client: the broker gzips answers over 1400 bytes (get_stats)
+      const headers: Record<string, string | number> = { "accept-encoding": "gzip" };
       if (body !== undefined) {
         headers["content-type"] = contentType ?? "application/octet-stream";
         headers["content-length"] = Buffer.byteLength(body);
@@ -242,9 +244,21 @@ export class BrokerClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
-          );
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            const raw = Buffer.concat(chunks);
+            if (res.headers["content-encoding"] !== "gzip") return resolve({ status, body: raw });
+            gunzip(raw, (e, plain) =>
+              e
+                ? reject(
+                    new BrokerResponseError(
+                      status,
+                      `${method} ${path}: bad gzip answer: ${e.message}`,
+                    ),
+                  )
+                : resolve({ status, body: plain }),
+            );
+          });
           res.on("error", (e) => reject(new BrokerUnreachableError(this.socketPath, e.message)));
         },
       );

@@ -84,6 +84,41 @@ describe("two agents on one storage domain", () => {
     expect(await h1.vmState()).toBe("running");
   }, 180_000);
 
+  it("host 2 loses its lockspace behind its back: it rejoins, publishes again and never starts the VM", async () => {
+    const own = (await h2.sanlockStatus()).match(/^s (hosted-engine:2:\S+:0)/m)?.[1];
+    expect(own).toBeDefined();
+    const before = (await h2.agentLog()).length;
+    // what a storage outage does to sanlock's side: the lockspace is gone
+    const removed = await h2.sanlock.client(["client", "rem_lockspace", "-s", own!]);
+    expect(removed.output).toContain("rem_lockspace done 0");
+    expect(await h2.sanlockStatus()).not.toMatch(/^s hosted-engine:2:/m);
+    await pollUntil(
+      "host 2's agent to rejoin the lockspace",
+      async () => {
+        const log = (await h2.agentLog()).slice(before);
+        return (
+          log.includes("sanlock lockspace lost: rejoining") &&
+          log.includes("sanlock lockspace joined")
+        );
+      },
+      60_000,
+      200,
+    );
+    expect(await h2.sanlockStatus()).toMatch(/^s hosted-engine:2:/m);
+    // its broker writes host 2's segment again: the timestamp moves on
+    const seen = (await h2.ownBlock())!.timestamp;
+    await pollUntil(
+      "host 2 to publish again",
+      async () => ((await h2.ownBlock())?.timestamp ?? 0) > seen + 1,
+      30_000,
+      200,
+    );
+    expect((await h2.ownBlock())?.extra.state).toBe("EngineDown");
+    expect(await h2.vmState()).toBe("absent");
+    expect(await h1.vmState()).toBe("running");
+    expect((await h2.agentLog()).slice(before)).not.toMatch(/engine VM (started|lease held)/);
+  }, 120_000);
+
   it("host 1's network fails: its score drops 800 below host 2's, it shuts the VM down and host 2 takes over", async () => {
     // host 1's gateway test now probes a closed TCP port: network 0, penalty 1600
     const conf = await readFile(h1.paths.hostConf, "utf8");

@@ -2,11 +2,13 @@ import { stat } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
+import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import {
@@ -126,6 +128,10 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     expect(r.put_stats).toBe("ok");
     // the put is answered at once, padded to a whole segment, as the original did
     expect(r.get_stats_after_put["1"].length).toBe(4096);
+    // like the original (Python's SimpleXMLRPCRequestHandler): gzip above 1400 bytes
+    // for a client that asks for it, as xmlrpc.client does; short answers stay plain
+    expect(r.get_stats_encoding).toBe("gzip");
+    expect(r.is_host_alive_encoding).toBe("identity");
     expect(r.get_stats_after_put["1"].first_line).toBe(
       block.subarray(0, 512).toString().replace(/\0+$/, ""),
     );
@@ -213,6 +219,49 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     expect((await c.setGlobalMaintenance(false)).written).toBe(true);
     expect((await c.status()).global_maintenance).toBe(false);
     await expect(c.putJson("/v1/maintenance", { global: "yes" })).rejects.toThrow(/global/);
+  });
+
+  it("gzips get_stats only for a client that accepts gzip, and the bytes decode to the plain answer", async () => {
+    const call = serializeMethodCall("get_stats", []);
+    const ask = (acceptEncoding?: string) =>
+      new Promise<{ encoding: string; vary: string; body: Buffer }>((resolve, reject) => {
+        const headers: Record<string, string | number> = {
+          "content-type": "text/xml",
+          "content-length": Buffer.byteLength(call),
+        };
+        if (acceptEncoding !== undefined) headers["accept-encoding"] = acceptEncoding;
+        const req = http.request({ socketPath: socket, method: "POST", path: "/RPC2", headers });
+        req.on("response", (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({
+              encoding: String(res.headers["content-encoding"] ?? "identity"),
+              vary: String(res.headers.vary ?? ""),
+              body: Buffer.concat(chunks),
+            }),
+          );
+        });
+        req.on("error", reject);
+        req.end(call);
+      });
+    const plain = await ask();
+    expect(plain.encoding).toBe("identity");
+    expect(plain.vary).toBe("Accept-Encoding");
+    // two segments (global and host 1) of 4096 bytes, base64 in XML
+    expect(plain.body.length).toBeGreaterThan(2 * 4096);
+    for (const refused of ["gzip;q=0", "deflate", "br, identity", "*"]) {
+      expect((await ask(refused)).encoding, refused).toBe("identity");
+    }
+    for (const accepted of ["gzip", "deflate, gzip;q=0.5", "GZIP"]) {
+      const gz = await ask(accepted);
+      expect(gz.encoding, accepted).toBe("gzip");
+      expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+      expect(gz.body.length).toBeLessThan(plain.body.length / 4);
+    }
+    expect(parseMethodResponse(plain.body)).toEqual(
+      parseMethodResponse(gunzipSync((await ask("gzip")).body)),
+    );
   });
 
   it("runs the engine-health monitor against libvirt", async () => {

@@ -1,5 +1,13 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BrokerClient, BrokerUnreachableError } from "../../src/broker/client.js";
+import {
+  BrokerClient,
+  BrokerResponseError,
+  BrokerUnreachableError,
+} from "../../src/broker/client.js";
 import { monitorNumber } from "../../src/broker/metrics.js";
 import { ObservedLiveness, PushedHostsState } from "../../src/broker/state/hosts-state.js";
 import { nonEmptySegments, padSegment, SegmentSizeError } from "../../src/broker/storage-cycle.js";
@@ -104,5 +112,32 @@ describe("BrokerClient", () => {
     expect((err as Error).message).toBe(
       "cannot reach ovirt-ha-broker at /nonexistent/he-ha/broker.socket: no socket (is ovirt-ha-broker running?)",
     );
+  });
+
+  it("asks for gzip, and names the call when a gzip answer does not decompress", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-client-gzip-"));
+    const socketPath = path.join(dir, "broker.socket");
+    const seen: Array<string | undefined> = [];
+    // a broken broker: says gzip, sends bytes that are not
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers["accept-encoding"]);
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/xml", "content-encoding": "gzip" });
+        res.end("this is not gzip");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const c = new BrokerClient(socketPath, { timeoutMs: 2000 });
+    try {
+      const err = await c.getStats().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BrokerResponseError);
+      expect((err as Error).message).toMatch(/^POST \/RPC2: bad gzip answer: /);
+      expect(seen).toEqual(["gzip"]);
+    } finally {
+      c.close();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -45,6 +45,11 @@ class UnixStreamTransport(xmlrpc.client.Transport):
     def make_connection(self, host):
         return UnixXmlRpcHttpConnection(host, timeout=self.timeout)
 
+    def parse_response(self, response):
+        # what the answer was sent as (xmlrpc.client asks for gzip and decodes it itself)
+        self.last_encoding = response.getheader("Content-Encoding", "identity")
+        return xmlrpc.client.Transport.parse_response(self, response)
+
 
 def proxy(sock_path, timeout=10):
     return xmlrpc.client.ServerProxy(
@@ -52,6 +57,11 @@ def proxy(sock_path, timeout=10):
         transport=UnixStreamTransport(timeout=timeout),
         allow_none=1,
     )
+
+
+def encoding_of(p):
+    """Content-Encoding of the proxy's last answer."""
+    return p("transport").last_encoding
 
 
 def fault_of(fn):
@@ -100,11 +110,13 @@ def scenario_all(sock_path, host_block_b64):
     r["status_unknown_monitor"] = fault_of(lambda: p.status_monitor("no-such-monitor"))
     r["put_stats"] = p.put_stats(1, xmlrpc.client.Binary(base64.b64decode(host_block_b64)))
     r["get_stats_after_put"] = stats_summary(p.get_stats())
+    r["get_stats_encoding"] = encoding_of(p)
     r["set_global_maintenance"] = set_global_maintenance(p, True)
     r["get_stats_after_global"] = stats_summary(p.get_stats())
     r["is_host_alive_before_push"] = p.is_host_alive()
     r["push_hosts_state"] = p.push_hosts_state([1, 2])
     r["is_host_alive"] = p.is_host_alive()
+    r["is_host_alive_encoding"] = encoding_of(p)
     r["notify"] = p.notify("state_transition", "EngineDown-EngineStart", {"hostname": "host1"})
     r["lock_host_id"] = fault_of(lambda: p.lock_host_id(1))
     r["start_domain_monitor"] = p.start_domain_monitor(1)

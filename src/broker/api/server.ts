@@ -11,6 +11,7 @@ import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
+import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { prepareSocketPath, secureSocket } from "./unix-socket.js";
 import { handleXmlRpc } from "./xmlrpc-route.js";
 
@@ -117,7 +118,12 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
     const body =
       Buffer.isBuffer(req.body) || typeof req.body === "string" ? req.body : Buffer.alloc(0);
     const xml = await handleXmlRpc(body, svc, log);
-    void reply.type(XML_TYPE);
+    void reply.type(XML_TYPE).header("vary", "Accept-Encoding");
+    if (Buffer.byteLength(xml) > GZIP_THRESHOLD && acceptsGzip(req.headers["accept-encoding"])) {
+      const gz = await gzipReply(xml);
+      void reply.header("content-encoding", "gzip");
+      return gz;
+    }
     return xml;
   };
   app.post("/RPC2", rpc);
