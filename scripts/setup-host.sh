@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hosted-engine-ha needs on a Debian 12 machine, idempotently:
-# Debian packages (libvirt, sanlock, network probes, systemd tools), the users and
+# Debian packages (libvirt, sanlock, QEMU and libvirt's sanlock lock manager for the
+# lock-manager tests, network probes, systemd tools), the users and
 # groups libvirtd expects, and the npm dependencies (only when package-lock.json changed).
 # Used by `npm test` and `npm run demo`; safe to run again and again.
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   libvirt-dev libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
+  qemu-system-x86 libvirt-sanlock
   sanlock libsanlock-dev libsanlock1
   iputils-ping dnsutils netcat-openbsd iproute2
   strace python3 python3-fuse systemd util-linux procps tar gzip prometheus openssl

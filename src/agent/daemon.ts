@@ -22,6 +22,7 @@ import type { LockspacePort, VmLeasePort, VmPort } from "./ports.js";
 import { hostBlockInput } from "./publish.js";
 import {
   clearStartFailure,
+  isLeaseRefusedByLibvirt,
   recordStartFailure,
   STORAGE_LOCKED_START_REASON,
 } from "./start-failure.js";
@@ -380,7 +381,8 @@ export class AgentDaemon {
     try {
       const r = await this.d.vmLease.acquire();
       this.leaseHeld = true;
-      log.info({ lease: r }, "engine VM lease held");
+      if (r === "left-to-libvirt") log.debug("engine VM lease left to libvirt's lock manager");
+      else log.info({ lease: r }, "engine VM lease held");
     } catch (e) {
       const reason =
         e instanceof LeaseHeldError
@@ -395,7 +397,14 @@ export class AgentDaemon {
     try {
       await this.d.vm.start(vmConf);
     } catch (e) {
-      log.error({ err: (e as Error).message }, "engine VM start failed");
+      const message = (e as Error).message;
+      if (isLeaseRefusedByLibvirt(message)) {
+        // libvirt's lock manager holds leases for qemu: the lease is held elsewhere
+        log.warn({ err: message }, STORAGE_LOCKED_START_REASON);
+        await recordStartFailure(this.d.paths.runDir, STORAGE_LOCKED_START_REASON).catch(
+          (w: Error) => log.error({ err: w.message }, "cannot record the start failure"),
+        );
+      } else log.error({ err: message }, "engine VM start failed");
       await this.releaseLeaseIfVmDown();
       return false;
     }

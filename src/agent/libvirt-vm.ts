@@ -1,3 +1,4 @@
+import { access } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
@@ -12,9 +13,26 @@ export interface LibvirtVmOptions {
   log: Logger;
 }
 
-/** The domain type for a libvirt URI: `test` for the test driver, else `kvm`. */
-export function domainTypeFor(uri: string): "test" | "kvm" {
-  return /^test(\+[a-z]+)?:/.test(uri) ? "test" : "kvm";
+/** Whether a libvirt URI is libvirt's test driver (`test:///default`, `test+unix://...`). */
+export function isTestDriverUri(uri: string): boolean {
+  return /^test(\+[a-z]+)?:/.test(uri);
+}
+
+/**
+ * The domain type for a libvirt URI: `test` for the test driver; for QEMU, `kvm` when
+ * the host has KVM, else `qemu` (software emulation: slow, but it runs).
+ */
+export function domainTypeFor(uri: string, hasKvm = true): "test" | "kvm" | "qemu" {
+  if (isTestDriverUri(uri)) return "test";
+  return hasKvm ? "kvm" : "qemu";
+}
+
+/** Whether this host has KVM (`/dev/kvm`); the engine VM runs on this host's libvirt. */
+export async function hostHasKvm(devKvm = "/dev/kvm"): Promise<boolean> {
+  return access(devKvm).then(
+    () => true,
+    () => false,
+  );
 }
 
 const INACTIVE = new Set(["shutoff", "crashed", "nostate"]);

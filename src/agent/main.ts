@@ -11,7 +11,9 @@ import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
 import { publishedHostname } from "./hostname.js";
 import { killScriptPath } from "./kill-path.js";
-import { domainTypeFor, LibvirtVm } from "./libvirt-vm.js";
+import { type LeaseHolderChoice, leaseHolderFor } from "./lease-holder.js";
+import { LibvirtHeldLease } from "./libvirt-held-lease.js";
+import { domainTypeFor, hostHasKvm, LibvirtVm } from "./libvirt-vm.js";
 
 export interface AgentSetup {
   paths: HaPaths;
@@ -20,6 +22,10 @@ export interface AgentSetup {
   volumes: { domain: string; metadata: string; lockspace: string; conf: string };
   /** the hostname published in this host's block (see publishedHostname) */
   hostname?: string;
+  /** who takes the engine VM's lease (see lease-holder.ts); agent when unset */
+  leaseHolder?: LeaseHolderChoice;
+  /** libvirt domain type of the engine VM (see domainTypeFor); from the URI when unset */
+  domainType?: "test" | "kvm" | "qemu";
 }
 
 /**
@@ -39,33 +45,51 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const agentConf = await loadAgentConf(paths.agentConf);
   const volumes = haVolumes(hostConf, paths.mountRoot);
   const hostname = await publishedHostname(hostConf, paths.root);
-  return { paths, hostConf, agentConf, volumes, hostname };
+  const leaseHolder = await leaseHolderFor(hostConf, paths.root);
+  const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
+  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType };
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
 export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
   const { hostConf, volumes } = setup;
+  const leaseHolder = setup.leaseHolder ?? { holder: "agent", why: "default" };
+  const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
+  if (domainType === "qemu")
+    log.warn(
+      { libvirt_uri: hostConf.libvirtUri },
+      "no /dev/kvm on this host: the engine VM runs in software emulation (domain type qemu)",
+    );
+  log.info(
+    { lease_holder: leaseHolder.holder, reason: leaseHolder.why },
+    leaseHolder.holder === "libvirt"
+      ? "engine VM lease: taken by libvirt's sanlock lock manager for qemu"
+      : "engine VM lease: taken by the agent before the VM starts",
+  );
   return new AgentDaemon({
     ...setup,
     log,
     broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
     lockspace: new Lockspace({ log }),
-    vmLease: new VmLease(
-      {
-        lockspace: LOCKSPACE_NAME,
-        vmId: hostConf.vmId,
-        path: volumes.lockspace,
-        offset: VM_LEASE_OFFSET,
-        hostId: hostConf.hostId,
-      },
-      { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
-    ),
+    vmLease:
+      leaseHolder.holder === "libvirt"
+        ? new LibvirtHeldLease()
+        : new VmLease(
+            {
+              lockspace: LOCKSPACE_NAME,
+              vmId: hostConf.vmId,
+              path: volumes.lockspace,
+              offset: VM_LEASE_OFFSET,
+              hostId: hostConf.hostId,
+            },
+            { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
+          ),
     vm: new LibvirtVm({
       uri: hostConf.libvirtUri,
       vmId: hostConf.vmId,
       domainXml: (vmConf) =>
         domainXmlFromVmConf(vmConf, {
-          domainType: domainTypeFor(hostConf.libvirtUri),
+          domainType,
           domainDir: volumes.domain,
           bridge: hostConf.bridge,
           lease: {

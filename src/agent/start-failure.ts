@@ -6,6 +6,14 @@ import { START_FAILURE_FILE } from "../broker/monitors/start-failure.js";
 export const STORAGE_LOCKED_START_REASON =
   "Storage of VM is locked. Is another host already starting the VM?";
 
+/**
+ * Whether a libvirt start error is its sanlock lock manager refusing the VM's `<lease>`
+ * (lease holder `libvirt`): held by another host, or by another process here.
+ */
+export function isLeaseRefusedByLibvirt(message: string): boolean {
+  return /Failed to acquire lock/i.test(message);
+}
+
 /** Records a refused start for the broker's engine-health monitor: `{"reason","at"}`. */
 export async function recordStartFailure(
   runDir: string,

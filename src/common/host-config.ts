@@ -27,6 +27,11 @@ export interface HostConfig {
   domainPath: string | undefined;
   sanlockIoTimeout: number;
   metricsListen: string;
+  /**
+   * who takes the engine VM's sanlock lease (`vm_lease_holder`): the agent itself, or
+   * libvirt's sanlock lock manager for the qemu process; `auto` reads qemu.conf
+   */
+  vmLeaseHolder: "auto" | "agent" | "libvirt";
 }
 
 export class HostConfigError extends Error {
@@ -40,6 +45,7 @@ export class HostConfigError extends Error {
 }
 
 const NETWORK_TESTS = new Set(["ping", "dns", "tcp", "none"]);
+const LEASE_HOLDERS = new Set(["auto", "agent", "libvirt"]);
 
 /**
  * Builds a HostConfig from parsed pairs. Throws HostConfigError when HA is not
@@ -71,6 +77,12 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
       `sanlock_io_timeout="${get("sanlock_io_timeout")}" is not a positive number`,
     );
   }
+  const vmLeaseHolder = get("vm_lease_holder", "auto");
+  if (!LEASE_HOLDERS.has(vmLeaseHolder))
+    throw new HostConfigError(
+      file,
+      `vm_lease_holder="${vmLeaseHolder}" is not one of auto, agent, libvirt`,
+    );
   const tcpPort = raw.has("tcp_t_port") ? Number(raw.get("tcp_t_port")) : 0;
   if (!Number.isInteger(tcpPort) || tcpPort < 0 || tcpPort > 65535) {
     throw new HostConfigError(file, `tcp_t_port="${raw.get("tcp_t_port")}" is not a port number`);
@@ -99,6 +111,7 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
     domainPath: raw.get("domain_path") || undefined,
     sanlockIoTimeout: ioTimeout,
     metricsListen: get("metrics_listen"),
+    vmLeaseHolder: vmLeaseHolder as HostConfig["vmLeaseHolder"],
   };
 }
 

@@ -34,7 +34,7 @@ export interface DomainLease {
 
 export interface DomainXmlOptions {
   /** `test` for libvirt's test driver, `kvm` for QEMU/KVM */
-  domainType: "test" | "kvm";
+  domainType: "test" | "kvm" | "qemu";
   /** storage domain directory: disks live at `<domainDir>/images/<imageID>/<volumeID>` */
   domainDir: string;
   /** management bridge for the VM's NICs (normally `ovirtmgmt`) */

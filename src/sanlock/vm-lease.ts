@@ -8,12 +8,12 @@
  * sets lock_manager = "sanlock" and the domain XML carries a <lease> (lockspace, key,
  * target path/offset); libvirt's lock driver registers the qemu process and acquires
  * that lease before the guest CPUs start, so the lease belongs to qemu and dies with it
- * (and sanlock kills qemu if the lockspace is lost). The agent takes the SAME resource
- * (same lockspace, key = vmId, same path and offset) itself, before asking libvirt to
- * start the VM, so it works with hypervisors that have no lock manager (the test driver
- * here). On a host where libvirt's sanlock lock manager is also enabled, the agent must
- * release its lease right before the start and let qemu's lock take over, because
- * sanlock refuses a second exclusive acquire of one resource even on the same host.
+ * (and sanlock kills qemu if the lockspace is lost). sanlock refuses a second exclusive
+ * holder of one resource even on the same host, so on such hosts the agent takes
+ * nothing itself (lease holder `libvirt`, src/agent/lease-holder.ts and
+ * libvirt-held-lease.ts). This class is the lease holder `agent`: hypervisors without
+ * a lock manager (and the test driver here), where the agent takes the SAME resource
+ * (same lockspace, key = vmId, same path and offset) before asking libvirt to start.
  *
  * Our lease is acquired with SANLK_RES_PERSISTENT by this process's registered
  * connection: when the agent exits (restart, crash) the lease is not released but kept
@@ -70,7 +70,7 @@ export interface VmLeaseOptions {
   killPath?: KillPath;
 }
 
-export type AcquireResult = "acquired" | "adopted" | "already-held";
+export type AcquireResult = "acquired" | "adopted" | "already-held" | "left-to-libvirt";
 export type ReleaseResult = "released" | "not-held";
 export type LeaseState = "held" | "not-held";
 

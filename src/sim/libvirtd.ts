@@ -12,6 +12,8 @@
  *   one connection open for the sim's lifetime, so domains survive agent and broker
  *   restarts, exactly like a real host's VMs. The keeper is a child of the process that
  *   started the sim (the demo or the test), not of the agent.
+ * - QEMU mode (`hypervisor: "qemu"`) runs real qemu-system-x86 with libvirt's sanlock
+ *   lock manager instead, each daemon with its own /etc/libvirt; no keeper is needed.
  * - Hard failure (`kill9`) ends libvirtd and the keeper with SIGKILL: every VM of the
  *   host is gone. `restart()` is a clean libvirtd restart; the test driver then starts
  *   empty (its default domain "test" only).
@@ -20,6 +22,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   isRunning,
+  runCommand,
   signalChild,
   spawnTracked,
   type TrackedChild,
@@ -34,7 +37,34 @@ export interface LibvirtdOptions {
   dir: string;
   /** how long to wait for the socket (default 20 s) */
   startTimeoutMs?: number;
+  /**
+   * `test` (default): libvirt's test driver. `qemu`: the QEMU driver running real
+   * qemu-system-x86 (software emulation), with libvirt's sanlock lock manager talking
+   * to the sanlock daemon of `sanlockRunDir`, as VDSM configures oVirt hosts.
+   */
+  hypervisor?: "test" | "qemu";
+  /** SANLOCK_RUN_DIR of this host's sanlock daemon (qemu mode) */
+  sanlockRunDir?: string;
 }
+
+/**
+ * qemu.conf of a QEMU-mode sim: the sanlock lock manager; qemu as root without
+ * cgroups, namespaces or virtlogd, which a container host lacks.
+ */
+const QEMU_CONF = [
+  'lock_manager = "sanlock"',
+  'user = "root"',
+  'group = "root"',
+  "dynamic_ownership = 0",
+  "remember_owner = 0",
+  "namespaces = [ ]",
+  "cgroup_controllers = [ ]",
+  'stdio_handler = "file"',
+  "",
+].join("\n");
+
+/** leases only where the domain XML names them (the engine VM's `<lease>`) */
+const QEMU_SANLOCK_CONF = ["auto_disk_leases = 0", "require_lease_for_disks = 0", ""].join("\n");
 
 const NAMESPACE_SCRIPT = [
   "set -e",
@@ -42,20 +72,30 @@ const NAMESPACE_SCRIPT = [
   '  mkdir -p "$d"',
   '  mount -t tmpfs -o mode=0755 tmpfs "$d"',
   "done",
+  // QEMU mode: this daemon's own /etc/libvirt (qemu.conf, qemu-sanlock.conf)
+  'if [ -n "$3" ]; then',
+  "  mount -t tmpfs -o mode=0755 tmpfs /etc/libvirt",
+  '  cp "$3"/* /etc/libvirt/',
+  "fi",
   'exec libvirtd -f "$1" -p "$2"',
 ].join("\n");
 
 export class SimLibvirtd {
   readonly dir: string;
   readonly uri: string;
+  readonly hypervisor: "test" | "qemu";
   private readonly startTimeoutMs: number;
+  private readonly sanlockRunDir: string | undefined;
   private daemon: TrackedChild | null = null;
   private keeper: TrackedChild | null = null;
 
   private constructor(opts: LibvirtdOptions) {
     this.dir = opts.dir;
-    this.uri = `test+unix:///default?socket=${join(opts.dir, "libvirt-sock")}`;
+    this.hypervisor = opts.hypervisor ?? "test";
+    const base = this.hypervisor === "qemu" ? "qemu+unix:///system" : "test+unix:///default";
+    this.uri = `${base}?socket=${join(opts.dir, "libvirt-sock")}`;
     this.startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+    this.sanlockRunDir = opts.sanlockRunDir;
   }
 
   /** Starts libvirtd in its own mount namespace plus the keeper connection. */
@@ -73,6 +113,11 @@ export class SimLibvirtd {
         "",
       ].join("\n"),
     );
+    if (sim.hypervisor === "qemu") {
+      await mkdir(join(opts.dir, "etc"), { recursive: true });
+      await writeFile(join(opts.dir, "etc", "qemu.conf"), QEMU_CONF);
+      await writeFile(join(opts.dir, "etc", "qemu-sanlock.conf"), QEMU_SANLOCK_CONF);
+    }
     try {
       await sim.startProcesses();
     } catch (err) {
@@ -94,12 +139,23 @@ export class SimLibvirtd {
     return this.pid !== null;
   }
 
-  /** Orderly stop: the keeper, then libvirtd (SIGTERM, SIGKILL after `graceMs`). */
+  /**
+   * Orderly stop: the keeper, then libvirtd (SIGTERM, SIGKILL after `graceMs`). In QEMU
+   * mode the running VMs are destroyed first: qemu processes outlive libvirtd.
+   */
   async stop(graceMs = 10_000): Promise<void> {
+    if (this.hypervisor === "qemu" && this.running) await this.destroyAllDomains();
     if (this.keeper) await terminate(this.keeper, 2000);
     if (this.daemon) await terminate(this.daemon, graceMs);
     this.keeper = null;
     this.daemon = null;
+  }
+
+  private async destroyAllDomains(): Promise<void> {
+    const list = await runCommand("virsh", ["-c", this.uri, "list", "--name"], undefined, 10_000);
+    for (const name of list.output.split("\n").map((l) => l.trim())) {
+      if (name) await runCommand("virsh", ["-c", this.uri, "destroy", name], undefined, 10_000);
+    }
   }
 
   /** Hard failure of the hypervisor: SIGKILL to libvirtd and the keeper. */
@@ -134,8 +190,14 @@ export class SimLibvirtd {
         "libvirtd-sim",
         join(this.dir, "libvirtd.conf"),
         join(this.dir, "libvirtd.pid"),
+        this.hypervisor === "qemu" ? join(this.dir, "etc") : "",
       ],
-      { logFile: join(this.dir, "libvirtd.log") },
+      {
+        logFile: join(this.dir, "libvirtd.log"),
+        ...(this.sanlockRunDir
+          ? { env: { ...process.env, SANLOCK_RUN_DIR: this.sanlockRunDir } }
+          : {}),
+      },
     );
     this.daemon = daemon;
     await waitUntilReady(
@@ -145,7 +207,8 @@ export class SimLibvirtd {
       () => unixSocketAccepts(sock),
       this.startTimeoutMs,
     );
-    await this.startKeeper();
+    // QEMU domains outlive connections; only the test driver needs the keeper
+    if (this.hypervisor === "test") await this.startKeeper();
   }
 
   private async startKeeper(): Promise<void> {

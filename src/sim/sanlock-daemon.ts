@@ -86,6 +86,22 @@ export class SanlockDaemon {
   }
 
   /**
+   * `sanlock client add_lockspace -o 1` (io_timeout 1, the sims' profile) for `hostId`
+   * in lockspace `name` at offset 0 of `path`; the client's output.
+   */
+  async addLockspace(name: string, hostId: number, path: string): Promise<string> {
+    const r = await this.client([
+      "client",
+      "add_lockspace",
+      "-o",
+      "1",
+      "-s",
+      `${name}:${hostId}:${path}:0`,
+    ]);
+    return r.output;
+  }
+
+  /**
    * Orderly stop: `sanlock shutdown -f 1` (leaves every lockspace, frees the delta
    * lease), then SIGKILL by pid when it has not exited after `graceMs`.
    */

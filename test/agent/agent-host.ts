@@ -1,6 +1,8 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrokerClient } from "../../src/broker/client.js";
@@ -60,13 +62,32 @@ export async function startHealthServer(): Promise<{ fqdn: string; close(): Prom
   };
 }
 
-export async function makeStorage(dir: string): Promise<StorageInitResult> {
+/**
+ * A storage domain for agent tests: the engine VM from the OVF fixture (with an
+ * OVF_STORE), or, given `vmConf`, from that vm.conf alone (the archive's copy).
+ */
+export async function makeStorage(dir: string, vmConf?: string): Promise<StorageInitResult> {
   return initStorageDomain({
     domain: path.join(dir, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
     hostConf: "fqdn=engine.example.com\nstorage=nfs.example.com:/he\ndomainType=nfs\n",
-    ovf: await readFile(OVF, "utf8"),
+    ...(vmConf === undefined ? { ovf: await readFile(OVF, "utf8") } : { vmConf }),
     ioTimeout: 1,
   });
+}
+
+/**
+ * An engine VM small enough for QEMU's software emulation: no disks, NICs or display
+ * (sims running side by side would race for VNC ports).
+ */
+export function smallVmConf(vmId: string): string {
+  return [
+    `vmId=${vmId}`,
+    "vmName=HostedEngine",
+    "memSize=64",
+    "smp=1",
+    "emulatedMachine=pc",
+    "",
+  ].join("\n");
 }
 
 /**
@@ -96,12 +117,29 @@ export class AgentHost {
     hostId: number,
     storage: StorageInitResult,
     fqdn: string,
+    opts: { hypervisor?: "test" | "qemu" } = {},
   ): Promise<AgentHost> {
     await mkdir(root, { recursive: true });
-    const [sanlock, libvirtd] = await Promise.all([
-      SanlockDaemon.start({ runDir: path.join(root, "sanlock"), hostName: `host${hostId}` }),
-      SimLibvirtd.start({ dir: path.join(root, "libvirt") }),
-    ]);
+    const sanlock = await SanlockDaemon.start({
+      runDir: path.join(root, "sanlock"),
+      hostName: `host${hostId}`,
+    });
+    let libvirtd: SimLibvirtd;
+    try {
+      libvirtd = await SimLibvirtd.start({
+        dir: path.join(root, "libvirt"),
+        hypervisor: opts.hypervisor ?? "test",
+        sanlockRunDir: sanlock.runDir,
+      });
+    } catch (e) {
+      await sanlock.stop();
+      throw e;
+    }
+    if (opts.hypervisor === "qemu") {
+      // this host's qemu.conf as the agent reads it (vm_lease_holder=auto): VDSM's setting
+      await mkdir(path.join(root, "etc/libvirt"), { recursive: true });
+      await writeFile(path.join(root, "etc/libvirt/qemu.conf"), 'lock_manager = "sanlock"\n');
+    }
     const host = new AgentHost(root, hostId, storage, sanlock, libvirtd);
     const p = host.paths;
     await mkdir(path.dirname(p.hostConf), { recursive: true });
@@ -252,4 +290,40 @@ export class AgentHost {
     await this.libvirtd.stop().catch(() => undefined);
     await this.sanlock.stop().catch(() => undefined);
   }
+}
+
+/** Two AgentHosts with running brokers on one fresh storage domain, and a health page. */
+export interface TwoHosts {
+  dir: string;
+  storage: StorageInitResult;
+  h1: AgentHost;
+  h2: AgentHost;
+  /** stops every process of both hosts and removes the directory (KEEP_AGENT_TEST_DIR keeps it) */
+  destroy(): Promise<void>;
+}
+
+export async function startTwoHosts(
+  prefix: string,
+  opts: { vmConf?: (vmId: string) => string; hypervisor?: "test" | "qemu" } = {},
+): Promise<TwoHosts> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const health = await startHealthServer();
+  const storage = await makeStorage(dir, opts.vmConf?.(randomUUID()));
+  const hostOpts = { hypervisor: opts.hypervisor ?? "test" };
+  const [h1, h2] = await Promise.all([
+    AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn, hostOpts),
+    AgentHost.create(path.join(dir, "host2"), 2, storage, health.fqdn, hostOpts),
+  ]);
+  await Promise.all([h1.startBroker(), h2.startBroker()]);
+  return {
+    dir,
+    storage,
+    h1,
+    h2,
+    async destroy() {
+      await Promise.all([h1.destroy(), h2.destroy()]);
+      await health.close();
+      if (!process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

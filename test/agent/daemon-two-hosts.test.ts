@@ -1,10 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../src/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
+import { type AgentHost, startTwoHosts, type TwoHosts } from "./agent-host.js";
 
 /**
  * Two hosts on one storage domain, each with its own sanlock daemon, libvirtd, broker
@@ -12,27 +10,18 @@ import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
  * down (host 1 looks dead to it) still cannot start the VM while host 1 holds the lease.
  */
 describe("two agents on one storage domain", () => {
-  let dir: string;
+  let cluster: TwoHosts;
   let storage: StorageInitResult;
   let h1: AgentHost;
   let h2: AgentHost;
-  let health: Awaited<ReturnType<typeof startHealthServer>>;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-two-"));
-    health = await startHealthServer();
-    storage = await makeStorage(dir);
-    [h1, h2] = await Promise.all([
-      AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn),
-      AgentHost.create(path.join(dir, "host2"), 2, storage, health.fqdn),
-    ]);
-    await Promise.all([h1.startBroker(), h2.startBroker()]);
+    cluster = await startTwoHosts("he-ha-agent-two-");
+    ({ storage, h1, h2 } = cluster);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([h1?.destroy(), h2?.destroy()]);
-    await health?.close();
-    if (dir && !process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+    await cluster?.destroy();
   }, 120_000);
 
   it("host 1 starts the engine; host 2 sees it up elsewhere and stays EngineDown", async () => {

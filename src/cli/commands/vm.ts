@@ -94,13 +94,15 @@ async function start(): Promise<Outcome> {
   const { conf, volumes } = ctx;
   const { parseVmConf } = await import("../../storage/ovf/vmconf.js");
   const { domainXmlFromVmConf } = await import("../../libvirt/domain-xml.js");
-  const { domainTypeFor } = await import("../../agent/libvirt-vm.js");
+  const { domainTypeFor, hostHasKvm } = await import("../../agent/libvirt-vm.js");
+  const { leaseHolderFor } = await import("../../agent/lease-holder.js");
+  const { isLeaseRefusedByLibvirt } = await import("../../agent/start-failure.js");
   const { LOCKSPACE_NAME } = await import("../../broker/lockspace.js");
   const { VM_LEASE_OFFSET } = await import("../../sanlock/vm-lease.js");
   const { LeaseHeldError } = await import("../../sanlock/errors.js");
   const vmConf = await vmConfText(ctx);
   const xml = domainXmlFromVmConf(parseVmConf(vmConf.text, vmConf.source), {
-    domainType: domainTypeFor(conf.libvirtUri),
+    domainType: domainTypeFor(conf.libvirtUri, await hostHasKvm()),
     domainDir: volumes.domain,
     bridge: conf.bridge,
     lease: {
@@ -118,6 +120,25 @@ async function start(): Promise<Outcome> {
         vmId: conf.vmId,
         result: "already-running",
         text: `engine VM ${conf.vmId} is already running on this host (${state.state})`,
+      };
+    }
+    if ((await leaseHolderFor(conf, haPaths().root)).holder === "libvirt") {
+      // libvirt's sanlock lock manager takes the lease for qemu as it starts
+      try {
+        await hv.startDomain(xml);
+      } catch (e) {
+        const message = (e as Error).message;
+        if (!isLeaseRefusedByLibvirt(message)) throw e;
+        throw new CliError(
+          `refusing to start the engine VM: libvirt's sanlock lock manager cannot take its lease, so it runs ` +
+            `on another host (or that host is not yet known dead); see he-ha status (${message})`,
+        );
+      }
+      return {
+        vmId: conf.vmId,
+        result: "started",
+        lease: "left-to-libvirt",
+        text: `engine VM ${conf.vmId} started on ${conf.libvirtUri} from ${vmConf.source}; its lease held by libvirt's sanlock lock manager for qemu`,
       };
     }
     const lease = await vmLease(ctx);

@@ -1,0 +1,108 @@
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../src/sim/processes.js";
+import type { StorageInitResult } from "../../src/storage/init.js";
+import { requireBuild, runHeHa } from "../cli/harness.js";
+import { type AgentHost, smallVmConf, startTwoHosts, type TwoHosts } from "./agent-host.js";
+
+/**
+ * Two agents on hosts configured the way VDSM configures oVirt hosts: libvirt runs real
+ * QEMU (KVM where the machine has /dev/kvm, else software emulation) with
+ * `lock_manager = "sanlock"`, so libvirt takes the engine VM's lease for the qemu
+ * process and the agent (vm_lease_holder=auto, reading qemu.conf) takes nothing itself. Exclusivity then comes from libvirt's lock manager.
+ */
+describe("two agents where libvirt's sanlock lock manager holds the engine VM lease (real QEMU)", () => {
+  let cluster: TwoHosts;
+  let storage: StorageInitResult;
+  let h1: AgentHost;
+  let h2: AgentHost;
+
+  beforeAll(async () => {
+    cluster = await startTwoHosts("he-ha-agent-lockmgr-", {
+      vmConf: smallVmConf,
+      hypervisor: "qemu",
+    });
+    ({ storage, h1, h2 } = cluster);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.destroy();
+  }, 120_000);
+
+  /** pid of the process holding the engine VM lease on `h`, per its sanlock daemon */
+  const leaseHolderPid = async (h: AgentHost) => {
+    const m = new RegExp(`^r hosted-engine:${storage.vmId}:\\S+ p (\\d+)$`, "m").exec(
+      await h.sanlockStatus(),
+    );
+    return m ? Number(m[1]) : undefined;
+  };
+  const commOf = async (pid: number) => (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
+
+  it("host 1 starts the engine and the lease is qemu's; host 2 stays EngineDown", async () => {
+    await h1.startAgent();
+    await h1.waitState("EngineUp", 120_000);
+    const log = await h1.agentLog();
+    expect(log).toContain("engine VM lease: taken by libvirt's sanlock lock manager for qemu");
+    expect(log.match(/"msg":"engine VM started"/g)).toHaveLength(1);
+    const pid = await leaseHolderPid(h1);
+    expect(pid).toBeDefined();
+    expect(await commOf(pid!)).toMatch(/^qemu/);
+    await h2.startAgent();
+    await h2.waitState("EngineDown", 60_000);
+    expect(await h2.vmState()).toBe("absent");
+  }, 240_000);
+
+  it("when host 1 looks dead, libvirt's lock manager refuses host 2's start: storage locked", async () => {
+    await h1.stopBroker();
+    await pollUntil(
+      "host 2 to try a start",
+      async () => /Failed to acquire lock/.test(await h2.agentLog()),
+      60_000,
+      200,
+    );
+    await pollUntil(
+      "host 2's block to report the lock",
+      async () => {
+        const b = await h2.ownBlock();
+        return /Storage of VM is locked/.test(b?.engineStatus?.reason ?? "");
+      },
+      60_000,
+      200,
+    );
+    // host 2 keeps retrying; its VM never runs: at most its qemu waits paused while
+    // libvirt asks sanlock for the lease, and is gone when sanlock refuses
+    for (let i = 0; i < 20; i++) {
+      expect(await h2.vmState()).not.toBe("running");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(await h2.agentLog()).not.toContain('"msg":"engine VM started"');
+    expect(await h1.vmState()).toBe("running");
+  }, 180_000);
+
+  it("host 1's agent restarts while the VM runs: the VM and qemu's lease are left alone", async () => {
+    await h1.startBroker();
+    const pid = await leaseHolderPid(h1);
+    expect(await h1.stopAgent()).toBe(0);
+    const before = (await h1.agentLog()).length;
+    await h1.startAgent();
+    await h1.waitState("EngineUp", 90_000);
+    await h2.waitState("EngineDown", 90_000);
+    const after = (await h1.agentLog()).slice(before);
+    expect(after).toContain("engine VM already running here");
+    expect(after).not.toMatch(/engine VM started|engine VM shutdown requested|powered off/);
+    expect(await leaseHolderPid(h1)).toBe(pid);
+    expect(await h2.vmState()).toBe("absent");
+  }, 180_000);
+
+  it("he-ha vm start on host 2 is refused by libvirt's lock manager, saying why", async () => {
+    requireBuild();
+    const r = await runHeHa(h2.root, ["vm", "start"], h2.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "refusing to start the engine VM: libvirt's sanlock lock manager cannot take its lease",
+    );
+    expect(r.stderr).toContain("Failed to acquire lock");
+    expect(await h2.vmState()).not.toBe("running");
+    expect(await h1.vmState()).toBe("running");
+  }, 120_000);
+});
