@@ -39,6 +39,7 @@ export class BrokerMetrics {
   private readonly localScore: Gauge;
   private readonly notificationsSent: Counter;
   private readonly notificationsFailed: Counter;
+  private readonly notificationsSuppressed: Counter;
   /** totals already added to each counter (counter name + labels → total) */
   private readonly seen = new Map<string, number>();
   readonly readSeconds: Histogram;
@@ -169,6 +170,11 @@ export class BrokerMetrics {
       help: "Notification e-mails that failed",
       registers: r,
     });
+    this.notificationsSuppressed = new Counter({
+      name: "ovirt_ha_notifications_suppressed_total",
+      help: "Notifications held back as repeats of one mailed less than repeat-interval ago",
+      registers: r,
+    });
     const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     this.readSeconds = new Histogram({
       name: "ovirt_ha_storage_read_duration_seconds",
@@ -192,7 +198,10 @@ export class BrokerMetrics {
   }
 
   /** Sets every status-derived figure from `status` and the notification counters. */
-  update(status: BrokerStatus, notifications: { sent: number; failed: number }): void {
+  update(
+    status: BrokerStatus,
+    notifications: { sent: number; failed: number; suppressed: number },
+  ): void {
     for (const g of [
       this.hostScore,
       this.hostAlive,
@@ -255,6 +264,7 @@ export class BrokerMetrics {
     this.syncCounter("refused", this.writesRefused, status.storage.writes_refused_total);
     this.syncCounter("sent", this.notificationsSent, notifications.sent);
     this.syncCounter("failed", this.notificationsFailed, notifications.failed);
+    this.syncCounter("suppressed", this.notificationsSuppressed, notifications.suppressed);
   }
 
   /** Brings a counter up to a running total kept elsewhere. */
@@ -271,7 +281,7 @@ export class BrokerMetrics {
 
   async render(
     status: BrokerStatus,
-    notifications: { sent: number; failed: number },
+    notifications: { sent: number; failed: number; suppressed: number },
   ): Promise<string> {
     this.update(status, notifications);
     return this.registry.metrics();

@@ -18,7 +18,7 @@ export type NotifyResult = "sent" | "ignored";
 export interface Notifier {
   notify(eventType: string, detail: string, options: Record<string, string>): Promise<NotifyResult>;
   /** messages sent and failed so far */
-  readonly stats: { readonly sent: number; readonly failed: number };
+  readonly stats: { readonly sent: number; readonly failed: number; readonly suppressed: number };
 }
 
 /** The lockspace operations the broker performs itself. */

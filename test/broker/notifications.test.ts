@@ -102,7 +102,7 @@ describe("notify", () => {
         "\r\n" +
         "Hosted engine host: host1 changed state: EngineDown-EngineStart.\r\n",
     );
-    expect(n.stats).toEqual({ sent: 1, failed: 0, ignored: 0 });
+    expect(n.stats).toEqual({ sent: 1, failed: 0, ignored: 0, suppressed: 0 });
   });
 
   it("uses the template file of the notifications directory when there is one", async () => {
@@ -133,7 +133,7 @@ describe("notify", () => {
       "ignored",
     );
     expect(mail).toHaveLength(1);
-    expect(n.stats).toEqual({ sent: 1, failed: 0, ignored: 1 });
+    expect(n.stats).toEqual({ sent: 1, failed: 0, ignored: 1, suppressed: 0 });
   });
 
   it("ignores events without a rule, a missing [notify], and a missing broker.conf", async () => {
@@ -156,7 +156,7 @@ describe("notify", () => {
     expect(await down.notify("state_transition", "EngineDown-EngineStart", { hostname: "h" })).toBe(
       "ignored",
     );
-    expect(down.stats).toEqual({ sent: 0, failed: 1, ignored: 0 });
+    expect(down.stats).toEqual({ sent: 0, failed: 1, ignored: 0, suppressed: 0 });
     expect(logLines.some((l) => l.msg === "notification failed" && l.level === 50)).toBe(true);
     const up = notifier(await brokerConf(emailSection() + RULES));
     expect(await up.notify("state_transition", "EngineStart-EngineUp", { hostname: "h" })).toBe(
@@ -185,12 +185,87 @@ describe("notify", () => {
     );
     expect(await n.notify("custom_event", "anything", {})).toBe("ignored");
     expect(await n.notify("broken_event", "anything", {})).toBe("ignored");
-    expect(n.stats).toEqual({ sent: 0, failed: 2, ignored: 0 });
+    expect(n.stats).toEqual({ sent: 0, failed: 2, ignored: 0, suppressed: 0 });
     expect(mail).toHaveLength(0);
   });
 });
 
 describe("notification pieces", () => {
+  it("mails a repeated transition once per repeat-interval, then says how many were held back", async () => {
+    let now = new Date("2026-11-21T07:15:02Z");
+    const n = new Notifier({
+      configFile: await brokerConf(`${emailSection()}repeat-interval=60\n${RULES}`),
+      templatesDir: path.join(dir, "no-templates"),
+      log,
+      now: () => now,
+    });
+    const flap = async () => [
+      await n.notify("state_transition", "EngineDown-EngineStart", { hostname: "host2" }),
+      await n.notify("state_transition", "EngineStart-EngineDown", { hostname: "host2" }),
+    ];
+    // a host retrying a start the lease refuses: every second for half a minute
+    const answers: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      answers.push(...(await flap()));
+      now = new Date(now.getTime() + 1000);
+    }
+    expect(answers.filter((a) => a === "sent")).toHaveLength(2);
+    expect(mail.map((m) => /^Subject: (.*)$/m.exec(m.data)?.[1])).toEqual([
+      "ovirt-hosted-engine state transition EngineDown-EngineStart",
+      "ovirt-hosted-engine state transition EngineStart-EngineDown",
+    ]);
+    // another host's same transition is its own kind
+    expect(
+      await n.notify("state_transition", "EngineDown-EngineStart", { hostname: "host3" }),
+    ).toBe("sent");
+    // past the interval: mailed again, with the count held back since the last mail
+    now = new Date(now.getTime() + 60_000);
+    expect(await flap()).toEqual(["sent", "sent"]);
+    expect(mail[3]!.data).toContain(
+      "Subject: ovirt-hosted-engine state transition EngineDown-EngineStart (and 29 more times since the last mail, not mailed)\r\n",
+    );
+    expect(n.stats).toEqual({ sent: 5, failed: 0, ignored: 0, suppressed: 58 });
+  });
+
+  it("mails every repeat with repeat-interval=0, and names a bad repeat-interval", async () => {
+    const every = notifier(await brokerConf(`${emailSection()}repeat-interval=0\n${RULES}`));
+    for (let i = 0; i < 3; i++)
+      expect(await every.notify("state_transition", "EngineUp-EngineStop", { hostname: "h" })).toBe(
+        "sent",
+      );
+    expect(mail).toHaveLength(3);
+    const bad = notifier(await brokerConf(`${emailSection()}repeat-interval=soon\n${RULES}`));
+    expect(await bad.notify("state_transition", "EngineUp-EngineStop", { hostname: "h" })).toBe(
+      "ignored",
+    );
+    expect(bad.stats.failed).toBe(1);
+    expect(JSON.stringify(logLines)).toContain(
+      'broker.conf [email] repeat-interval=\\"soon\\" is not a number of seconds >= 0',
+    );
+  });
+
+  it("holds back a repeat only after a mail went out: a failed send is retried next time", async () => {
+    const closed = net.createServer();
+    const port = await new Promise<number>((r) =>
+      closed.listen(0, "127.0.0.1", () => r((closed.address() as net.AddressInfo).port)),
+    );
+    await new Promise((r) => closed.close(r));
+    // broker.conf is read on every call: first it names a port nobody listens on
+    const conf = await brokerConf(emailSection(port) + RULES);
+    const n = notifier(conf);
+    expect(await n.notify("state_transition", "EngineUp-EngineStop", { hostname: "h" })).toBe(
+      "ignored",
+    );
+    await writeFile(conf, emailSection() + RULES);
+    expect(await n.notify("state_transition", "EngineUp-EngineStop", { hostname: "h" })).toBe(
+      "sent",
+    );
+    expect(await n.notify("state_transition", "EngineUp-EngineStop", { hostname: "h" })).toBe(
+      "ignored",
+    );
+    expect(n.stats).toEqual({ sent: 1, failed: 1, ignored: 0, suppressed: 1 });
+  });
+
   it("reads broker.conf with the original's defaults", () => {
     const cfg = parseNotifyConfig("[notify]\nState_Transition=up\n");
     expect(cfg.email).toEqual({

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Logger } from "../../common/log.js";
 import { loadNotifyConfig, type SmtpSettings, splitAddresses } from "./config.js";
 import { buildMessage } from "./message.js";
+import { RepeatLimiter } from "./repeat-limit.js";
 import { DEFAULT_TEMPLATES, formatTemplate } from "./template.js";
 
 export type NotifyResult = "sent" | "ignored";
@@ -16,6 +17,8 @@ export interface NotificationStats {
   failed: number;
   /** calls with no rule or no match */
   ignored: number;
+  /** matching calls held back as repeats (`[email] repeat-interval`) */
+  suppressed: number;
 }
 
 export interface NotifierOptions {
@@ -31,17 +34,33 @@ export interface NotifierOptions {
 
 const EVENT_NAME = /^[A-Za-z0-9_-]+$/;
 
+/** Default `[email] repeat-interval`: seconds between two mails of the same kind. */
+export const DEFAULT_REPEAT_INTERVAL_S = 300;
+
+function repeatIntervalSeconds(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_REPEAT_INTERVAL_S;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(
+      `broker.conf [email] repeat-interval="${value}" is not a number of seconds >= 0`,
+    );
+  return n;
+}
+
 /**
  * `notify(event_type, detail, options)` of behaviour.md §10 and the original broker:
  * broker.conf and the template are read afresh on every call; `[notify] <event>` is a
  * regex searched case-insensitively in `detail`; no rule or no match → "ignored". A
  * matching event is mailed through SMTP with the configured timeout; any failure (bad
  * regex, template, SMTP) is logged, counted, and answered "ignored" as the original
- * answered False. Never throws.
+ * answered False. Never throws. Our addition: the same event, detail and host again
+ * within `[email] repeat-interval` seconds (default 300, 0 = off) of its last mail is
+ * held back and counted; the next mail of it says how many were.
  */
 export class Notifier {
-  readonly stats: NotificationStats = { sent: 0, failed: 0, ignored: 0 };
+  readonly stats: NotificationStats = { sent: 0, failed: 0, ignored: 0, suppressed: 0 };
   private readonly log: Logger;
+  private readonly repeats = new RepeatLimiter();
 
   constructor(private readonly opts: NotifierOptions) {
     this.log = opts.log.child({ component: "notifications" });
@@ -73,7 +92,6 @@ export class Notifier {
       this.log.debug({ event: eventType, detail, rule }, "notification not wanted");
       return "ignored";
     }
-    const template = await this.template(eventType);
     const values: Record<string, string> = {
       hostname: this.opts.hostname ?? os.hostname(),
       ...cfg.email,
@@ -81,14 +99,28 @@ export class Notifier {
     for (const [k, v] of Object.entries(options)) {
       if (v !== null && v !== undefined) values[k] = String(v);
     }
-    values.detail = detail;
-    const raw = buildMessage(
-      formatTemplate(template, values),
-      (this.opts.now ?? (() => new Date()))(),
-    );
+    const now = (this.opts.now ?? (() => new Date()))();
+    const interval = repeatIntervalSeconds(cfg.email["repeat-interval"]);
+    const kind = `${eventType}\n${detail}\n${values.hostname}`;
+    if (!this.repeats.admit(kind, now.getTime(), interval * 1000)) {
+      this.stats.suppressed += 1;
+      this.log.debug(
+        { event: eventType, detail, held: this.repeats.held(kind), repeat_interval: interval },
+        "notification held back: the same one was mailed less than repeat-interval ago",
+      );
+      return "ignored";
+    }
+    const held = this.repeats.held(kind);
+    values.detail =
+      held === 0
+        ? detail
+        : `${detail} (and ${held} more time${held === 1 ? "" : "s"} since the last mail, not mailed)`;
+    const template = await this.template(eventType);
+    const raw = buildMessage(formatTemplate(template, values), now);
     await this.send(cfg.email, raw);
+    this.repeats.sent(kind, now.getTime());
     this.stats.sent += 1;
-    this.log.info({ event: eventType, detail }, "notification sent");
+    this.log.info({ event: eventType, detail, held }, "notification sent");
     return "sent";
   }
 
