@@ -396,7 +396,22 @@ export class AgentDaemon {
     }
     try {
       await this.d.vm.start(vmConf);
-    } catch (e) {
+    } catch (first) {
+      let e = first;
+      if (
+        isLeaseRefusedByLibvirt((e as Error).message) &&
+        (await this.d.vmLease.lockManagerDetected?.().catch(() => false))
+      ) {
+        // the agent's own hold was in the way of libvirt's lock manager: again, without
+        this.leaseHeld = false;
+        try {
+          await this.d.vm.start(vmConf);
+          e = null;
+        } catch (second) {
+          e = second;
+        }
+      }
+      if (e === null) return this.started(log);
       const message = (e as Error).message;
       if (isLeaseRefusedByLibvirt(message)) {
         // libvirt's lock manager holds leases for qemu: the lease is held elsewhere
@@ -408,6 +423,10 @@ export class AgentDaemon {
       await this.releaseLeaseIfVmDown();
       return false;
     }
+    return this.started(log);
+  }
+
+  private async started(log: Logger): Promise<true> {
     await clearStartFailure(this.d.paths.runDir).catch(() => undefined);
     log.info("engine VM started");
     return true;

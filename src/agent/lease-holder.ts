@@ -18,6 +18,11 @@ export interface LeaseHolderChoice {
   holder: LeaseHolder;
   /** why, for the start-up log */
   why: string;
+  /**
+   * holder `agent` chosen by `auto` on a QEMU connection: hand over to libvirt if its
+   * lock manager turns out to be on after all (auto-lease.ts)
+   */
+  detect?: true;
 }
 
 /** The file libvirtd's QEMU driver reads its lock manager from, under `root`. */
@@ -52,13 +57,19 @@ export function chooseLeaseHolder(
   if (setting !== "auto") return { holder: setting, why: `vm_lease_holder=${setting}` };
   if (isTestDriverUri(libvirtUri))
     return { holder: "agent", why: "libvirt's test driver has no lock manager" };
-  if (qemuConf === undefined) return { holder: "agent", why: `${qemuConfFile} not readable` };
+  if (qemuConf === undefined)
+    return {
+      holder: "agent",
+      why: `${qemuConfFile} not readable; libvirt's lock manager, if on, will show at the first start`,
+      detect: true,
+    };
   const manager = qemuLockManager(qemuConf);
   if (manager === "sanlock")
     return { holder: "libvirt", why: `lock_manager = "sanlock" in ${qemuConfFile}` };
   return {
     holder: "agent",
     why: `lock_manager ${manager === undefined ? "unset" : `= "${manager}"`} in ${qemuConfFile}`,
+    detect: true,
   };
 }
 

@@ -7,6 +7,7 @@ import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
 import { haVolumes } from "../storage/domain.js";
+import { AutoDetectingLease } from "./auto-lease.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
 import { publishedHostname } from "./hostname.js";
@@ -14,6 +15,7 @@ import { killScriptPath } from "./kill-path.js";
 import { type LeaseHolderChoice, leaseHolderFor } from "./lease-holder.js";
 import { LibvirtHeldLease } from "./libvirt-held-lease.js";
 import { domainTypeFor, hostHasKvm, LibvirtVm } from "./libvirt-vm.js";
+import type { VmLeasePort } from "./ports.js";
 
 export interface AgentSetup {
   paths: HaPaths;
@@ -50,6 +52,23 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType };
 }
 
+/** The engine VM lease port for the chosen holder (see lease-holder.ts). */
+function vmLeaseFor(setup: AgentSetup, choice: LeaseHolderChoice, log: Logger): VmLeasePort {
+  if (choice.holder === "libvirt") return new LibvirtHeldLease();
+  const { hostConf, volumes } = setup;
+  const own = new VmLease(
+    {
+      lockspace: LOCKSPACE_NAME,
+      vmId: hostConf.vmId,
+      path: volumes.lockspace,
+      offset: VM_LEASE_OFFSET,
+      hostId: hostConf.hostId,
+    },
+    { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
+  );
+  return choice.detect ? new AutoDetectingLease(own, log) : own;
+}
+
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
 export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
   const { hostConf, volumes } = setup;
@@ -71,19 +90,7 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
     log,
     broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
     lockspace: new Lockspace({ log }),
-    vmLease:
-      leaseHolder.holder === "libvirt"
-        ? new LibvirtHeldLease()
-        : new VmLease(
-            {
-              lockspace: LOCKSPACE_NAME,
-              vmId: hostConf.vmId,
-              path: volumes.lockspace,
-              offset: VM_LEASE_OFFSET,
-              hostId: hostConf.hostId,
-            },
-            { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
-          ),
+    vmLease: vmLeaseFor(setup, leaseHolder, log),
     vm: new LibvirtVm({
       uri: hostConf.libvirtUri,
       vmId: hostConf.vmId,

@@ -17,6 +17,12 @@ export interface VmLeasePort {
   inquire(): Promise<LeaseState>;
   /** closes the registration; a held lease stays with this host as an orphan */
   close(): void;
+  /**
+   * libvirt refused a start with a lock error while the agent held the lease: when this
+   * port can leave the lease to libvirt's lock manager instead, it releases it and
+   * answers true (start again at once); see auto-lease.ts
+   */
+  lockManagerDetected?(): Promise<boolean>;
 }
 
 /** The engine VM on this host's hypervisor. */

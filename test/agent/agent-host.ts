@@ -90,6 +90,16 @@ export function smallVmConf(vmId: string): string {
   ].join("\n");
 }
 
+export interface HostOptions {
+  /** the host's hypervisor (see SimLibvirtd); default `test` */
+  hypervisor?: "test" | "qemu";
+  /**
+   * QEMU hosts: write `<root>/etc/libvirt/qemu.conf` with VDSM's `lock_manager =
+   * "sanlock"` for the agent to read (default true); false = the agent cannot read it
+   */
+  qemuConf?: boolean;
+}
+
 /**
  * One simulated HA host for agent tests: its own HE_HA_ROOT, a real sanlock daemon, a
  * libvirtd serving the test driver (the VM outlives agent and broker), a real broker
@@ -117,7 +127,7 @@ export class AgentHost {
     hostId: number,
     storage: StorageInitResult,
     fqdn: string,
-    opts: { hypervisor?: "test" | "qemu" } = {},
+    opts: HostOptions = {},
   ): Promise<AgentHost> {
     await mkdir(root, { recursive: true });
     const sanlock = await SanlockDaemon.start({
@@ -135,7 +145,7 @@ export class AgentHost {
       await sanlock.stop();
       throw e;
     }
-    if (opts.hypervisor === "qemu") {
+    if (opts.hypervisor === "qemu" && opts.qemuConf !== false) {
       // this host's qemu.conf as the agent reads it (vm_lease_holder=auto): VDSM's setting
       await mkdir(path.join(root, "etc/libvirt"), { recursive: true });
       await writeFile(path.join(root, "etc/libvirt/qemu.conf"), 'lock_manager = "sanlock"\n');
@@ -304,16 +314,14 @@ export interface TwoHosts {
 
 export async function startTwoHosts(
   prefix: string,
-  opts: { vmConf?: (vmId: string) => string; hypervisor?: "test" | "qemu" } = {},
+  opts: { vmConf?: (vmId: string) => string; host?: (id: number) => HostOptions } = {},
 ): Promise<TwoHosts> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   const health = await startHealthServer();
   const storage = await makeStorage(dir, opts.vmConf?.(randomUUID()));
-  const hostOpts = { hypervisor: opts.hypervisor ?? "test" };
-  const [h1, h2] = await Promise.all([
-    AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn, hostOpts),
-    AgentHost.create(path.join(dir, "host2"), 2, storage, health.fqdn, hostOpts),
-  ]);
+  const create = (id: number) =>
+    AgentHost.create(path.join(dir, `host${id}`), id, storage, health.fqdn, opts.host?.(id));
+  const [h1, h2] = await Promise.all([create(1), create(2)]);
   await Promise.all([h1.startBroker(), h2.startBroker()]);
   return {
     dir,

@@ -20,7 +20,9 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
   beforeAll(async () => {
     cluster = await startTwoHosts("he-ha-agent-lockmgr-", {
       vmConf: smallVmConf,
-      hypervisor: "qemu",
+      // host 1's agent cannot read qemu.conf (root-only on some distributions): it finds
+      // the lock manager at its first start; host 2's agent reads it
+      host: (id) => ({ hypervisor: "qemu", qemuConf: id === 2 }),
     });
     ({ storage, h1, h2 } = cluster);
   }, 120_000);
@@ -38,17 +40,21 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
   };
   const commOf = async (pid: number) => (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
 
-  it("host 1 starts the engine and the lease is qemu's; host 2 stays EngineDown", async () => {
+  it("host 1 starts the engine and the lease is qemu's, found without qemu.conf; host 2 stays EngineDown", async () => {
     await h1.startAgent();
     await h1.waitState("EngineUp", 120_000);
     const log = await h1.agentLog();
-    expect(log).toContain("engine VM lease: taken by libvirt's sanlock lock manager for qemu");
+    expect(log).toContain("engine VM lease: taken by the agent before the VM starts");
+    expect(log).toContain("leaving the lease to libvirt from now on");
     expect(log.match(/"msg":"engine VM started"/g)).toHaveLength(1);
     const pid = await leaseHolderPid(h1);
     expect(pid).toBeDefined();
     expect(await commOf(pid!)).toMatch(/^qemu/);
     await h2.startAgent();
     await h2.waitState("EngineDown", 60_000);
+    expect(await h2.agentLog()).toContain(
+      "engine VM lease: taken by libvirt's sanlock lock manager for qemu",
+    );
     expect(await h2.vmState()).toBe("absent");
   }, 240_000);
 
@@ -89,6 +95,8 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
     await h2.waitState("EngineDown", 90_000);
     const after = (await h1.agentLog()).slice(before);
     expect(after).toContain("engine VM already running here");
+    // the new agent (no qemu.conf either) tells qemu's hold from an orphan of its own
+    expect(after).toContain("leaving the lease to libvirt from now on");
     expect(after).not.toMatch(/engine VM started|engine VM shutdown requested|powered off/);
     expect(await leaseHolderPid(h1)).toBe(pid);
     expect(await h2.vmState()).toBe("absent");
@@ -104,5 +112,22 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
     expect(r.stderr).toContain("Failed to acquire lock");
     expect(await h2.vmState()).not.toBe("running");
     expect(await h1.vmState()).toBe("running");
+  }, 120_000);
+
+  it("he-ha vm poweroff and start on host 1, which cannot read qemu.conf: libvirt ends up with the lease", async () => {
+    expect(await h2.stopAgent()).toBe(0);
+    expect(await h1.stopAgent()).toBe(0);
+    const off = await runHeHa(h1.root, ["vm", "poweroff"], h1.env);
+    expect(off.code, off.stderr).toBe(0);
+    await pollUntil(
+      "qemu's lease to go",
+      async () => (await leaseHolderPid(h1)) === undefined,
+      10_000,
+    );
+    const r = await runHeHa(h1.root, ["vm", "start", "--json"], h1.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: "started", lease: "left-to-libvirt" });
+    expect(await h1.vmState()).toBe("running");
+    expect(await commOf((await leaseHolderPid(h1))!)).toMatch(/^qemu/);
   }, 120_000);
 });

@@ -25,22 +25,24 @@ describe("who takes the engine VM lease", () => {
 
   it("auto: libvirt exactly when a QEMU host's qemu.conf sets the sanlock lock manager", () => {
     expect(chooseLeaseHolder("auto", QEMU, 'lock_manager = "sanlock"\n').holder).toBe("libvirt");
+    // agent, but watching libvirt's answers in case its lock manager is on after all
     expect(chooseLeaseHolder("auto", QEMU, 'lock_manager = "lockd"\n')).toEqual({
       holder: "agent",
       why: 'lock_manager = "lockd" in /etc/libvirt/qemu.conf',
+      detect: true,
     });
     expect(chooseLeaseHolder("auto", QEMU, "").why).toBe(
       "lock_manager unset in /etc/libvirt/qemu.conf",
     );
     expect(chooseLeaseHolder("auto", QEMU, undefined)).toEqual({
       holder: "agent",
-      why: "/etc/libvirt/qemu.conf not readable",
+      why: "/etc/libvirt/qemu.conf not readable; libvirt's lock manager, if on, will show at the first start",
+      detect: true,
     });
     // the test driver has no lock manager, whatever qemu.conf says
     expect(
-      chooseLeaseHolder("auto", "test+unix:///default?socket=/x", 'lock_manager = "sanlock"\n')
-        .holder,
-    ).toBe("agent");
+      chooseLeaseHolder("auto", "test+unix:///default?socket=/x", 'lock_manager = "sanlock"\n'),
+    ).toEqual({ holder: "agent", why: "libvirt's test driver has no lock manager" });
   });
 
   it("an explicit vm_lease_holder wins; anything else is a config error naming the key", () => {

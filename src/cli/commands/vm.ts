@@ -122,8 +122,8 @@ async function start(): Promise<Outcome> {
         text: `engine VM ${conf.vmId} is already running on this host (${state.state})`,
       };
     }
-    if ((await leaseHolderFor(conf, haPaths().root)).holder === "libvirt") {
-      // libvirt's sanlock lock manager takes the lease for qemu as it starts
+    // libvirt's sanlock lock manager takes the lease for qemu as it starts
+    const startByLibvirt = async (): Promise<Outcome> => {
       try {
         await hv.startDomain(xml);
       } catch (e) {
@@ -140,7 +140,9 @@ async function start(): Promise<Outcome> {
         lease: "left-to-libvirt",
         text: `engine VM ${conf.vmId} started on ${conf.libvirtUri} from ${vmConf.source}; its lease held by libvirt's sanlock lock manager for qemu`,
       };
-    }
+    };
+    const holder = await leaseHolderFor(conf, haPaths().root);
+    if (holder.holder === "libvirt") return await startByLibvirt();
     const lease = await vmLease(ctx);
     try {
       let taken: string;
@@ -163,6 +165,9 @@ async function start(): Promise<Outcome> {
         await hv.startDomain(xml);
       } catch (e) {
         await lease.release().catch(() => undefined);
+        // refused while we held the lease: libvirt's lock manager is on (auto-lease.ts)
+        if (holder.detect && isLeaseRefusedByLibvirt((e as Error).message))
+          return await startByLibvirt();
         throw e;
       }
       return {
