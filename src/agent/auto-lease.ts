@@ -24,11 +24,6 @@ export class AutoDetectingLease implements VmLeasePort {
     this.current = agentLease;
   }
 
-  /** true once the lease is left to libvirt */
-  get leftToLibvirt(): boolean {
-    return this.switched;
-  }
-
   acquire(): Promise<AcquireResult> {
     return this.current.acquire();
   }

@@ -9,6 +9,7 @@ import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
 import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
+import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -394,25 +395,18 @@ export class AgentDaemon {
       );
       return false;
     }
-    try {
-      await this.d.vm.start(vmConf);
-    } catch (first) {
-      let e = first;
-      if (
-        isLeaseRefusedByLibvirt((e as Error).message) &&
-        (await this.d.vmLease.lockManagerDetected?.().catch(() => false))
-      ) {
-        // the agent's own hold was in the way of libvirt's lock manager: again, without
-        this.leaseHeld = false;
-        try {
-          await this.d.vm.start(vmConf);
-          e = null;
-        } catch (second) {
-          e = second;
-        }
-      }
-      if (e === null) return this.started(log);
-      const message = (e as Error).message;
+    let err = await this.tryStart(vmConf);
+    if (
+      err &&
+      isLeaseRefusedByLibvirt(err.message) &&
+      (await this.d.vmLease.lockManagerDetected?.().catch(() => false))
+    ) {
+      // the agent's own hold was in the way of libvirt's lock manager: again, without
+      this.leaseHeld = false;
+      err = await this.tryStart(vmConf);
+    }
+    if (err) {
+      const message = err.message;
       if (isLeaseRefusedByLibvirt(message)) {
         // libvirt's lock manager holds leases for qemu: the lease is held elsewhere
         log.warn({ err: message }, STORAGE_LOCKED_START_REASON);
@@ -423,13 +417,19 @@ export class AgentDaemon {
       await this.releaseLeaseIfVmDown();
       return false;
     }
-    return this.started(log);
-  }
-
-  private async started(log: Logger): Promise<true> {
     await clearStartFailure(this.d.paths.runDir).catch(() => undefined);
     log.info("engine VM started");
     return true;
+  }
+
+  /** Starts the VM; the error when it did not start. */
+  private async tryStart(vmConf: VmConf): Promise<Error | null> {
+    try {
+      await this.d.vm.start(vmConf);
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
   }
 
   private async releaseLease(log: Logger): Promise<void> {
