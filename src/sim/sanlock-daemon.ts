@@ -87,18 +87,14 @@ export class SanlockDaemon {
 
   /**
    * `sanlock client add_lockspace -o 1` (io_timeout 1, the sims' profile) for `hostId`
-   * in lockspace `name` at offset 0 of `path`; the client's output.
+   * in lockspace `name` at offset 0 of `path`; "done 0" in the output when joined.
    */
-  async addLockspace(name: string, hostId: number, path: string): Promise<string> {
-    const r = await this.client([
-      "client",
-      "add_lockspace",
-      "-o",
-      "1",
-      "-s",
-      `${name}:${hostId}:${path}:0`,
-    ]);
-    return r.output;
+  addLockspace(
+    name: string,
+    hostId: number,
+    path: string,
+  ): Promise<{ code: number; output: string }> {
+    return this.client(["client", "add_lockspace", "-o", "1", "-s", `${name}:${hostId}:${path}:0`]);
   }
 
   /**

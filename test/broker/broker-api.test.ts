@@ -78,7 +78,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     domain = await makeDomain(dir);
     sanlock = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock1"), hostName: "host1" });
     const joined = await sanlock.addLockspace("hosted-engine", 1, domain.lockspace);
-    expect(joined).toContain("done 0");
+    expect(joined.output).toContain("done 0");
     const root = await makeHostRoot(dir, 1, domain, {
       // libvirt's test driver, inside the broker process: its "test" domain runs
       extraConf: { libvirt_uri: "test:///default", fqdn: "engine.invalid" },

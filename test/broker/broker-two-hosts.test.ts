@@ -36,14 +36,7 @@ describe("brokers of several hosts sharing one metadata volume", () => {
     }
     await Promise.all(
       [1, 2].map(async (id) => {
-        const r = await daemons[id - 1]!.client([
-          "client",
-          "add_lockspace",
-          "-o",
-          "1",
-          "-s",
-          `hosted-engine:${id}:${domain.lockspace}:0`,
-        ]);
+        const r = await daemons[id - 1]!.addLockspace("hosted-engine", id, domain.lockspace);
         expect(r.output).toContain("done 0");
       }),
     );

@@ -64,7 +64,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
         hostName: `host${id}`,
       });
       const joined = await sanlock.addLockspace(LOCKSPACE_NAME, id, lockspace);
-      expect(joined).toContain("done 0");
+      expect(joined.output).toContain("done 0");
       const libvirtd = await SimLibvirtd.start({
         dir: path.join(root, "libvirt"),
         hypervisor: "qemu",

@@ -76,14 +76,7 @@ class Cluster {
 
   async join(id: number): Promise<void> {
     const h = this.host(id);
-    const { code, output } = await h.daemon.client([
-      "client",
-      "add_lockspace",
-      "-o",
-      "1",
-      "-s",
-      `hosted-engine:${id}:${h.volume}:0`,
-    ]);
+    const { code, output } = await h.daemon.addLockspace("hosted-engine", id, h.volume);
     expect({ code, output }).toMatchObject({ code: 0, output: expect.stringContaining("done 0") });
   }
 
@@ -224,16 +217,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
       const holder = await c.leaseHolder(1);
       expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
 
-      await c.host(1).view.cutWrites();
-      expect(await waitExit(holder, 30_000)).toBe(true);
-      expect(await holder.exited).toBe("SIGTERM");
-      // the failed lockspace is removed once no process uses it
-      await pollUntil(
-        "host 1 to drop the lockspace",
-        async () => (await c.status(1)).length === 0,
-        15_000,
-        200,
-      );
+      await cutWritesUntilLockspaceDropped(c, holder);
       await expectTakeoverOnlyWhenDead(c);
       // host 2's own delta lease was never disturbed
       expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
@@ -276,15 +260,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
   it("storage back after the holder was killed: host 1 rejoins with a new generation and host 2 can take the lease at once", async () => {
     await withCluster("he-ha-sv-back-", async (c) => {
       const holder = await c.leaseHolder(1);
-      await c.host(1).view.cutWrites();
-      expect(await waitExit(holder, 30_000)).toBe(true);
-      expect(await holder.exited).toBe("SIGTERM");
-      await pollUntil(
-        "host 1 to drop the lockspace",
-        async () => (await c.status(1)).length === 0,
-        15_000,
-        200,
-      );
+      await cutWritesUntilLockspaceDropped(c, holder);
       await c.host(1).view.restore();
       await c.join(1);
       await pollUntil(
@@ -320,16 +296,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
       expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
       // on host 1, joining answers "already joined" and the orphan can be neither adopted
       // nor released: sanlock refuses both in a failed lockspace (ENOSPC)
-      const rejoin = await c
-        .host(1)
-        .daemon.client([
-          "client",
-          "add_lockspace",
-          "-o",
-          "1",
-          "-s",
-          `hosted-engine:1:${c.host(1).volume}:0`,
-        ]);
+      const rejoin = await c.host(1).daemon.addLockspace("hosted-engine", 1, c.host(1).volume);
       expect(rejoin.output).toContain("add_lockspace_timeout done -17");
       const steps = await c.agentSteps(1, ["adopt", "release"]);
       expect(steps.map((r) => r.message ?? "")).toEqual([
@@ -339,6 +306,22 @@ describe("a host loses write access to the storage domain (real sanlock through 
     });
   }, 150_000);
 });
+
+/**
+ * Host 1 loses write access: sanlock fails its lockspace and SIGTERMs the lease holder,
+ * then removes the lockspace once no process uses it.
+ */
+async function cutWritesUntilLockspaceDropped(c: Cluster, holder: TrackedChild): Promise<void> {
+  await c.host(1).view.cutWrites();
+  expect(await waitExit(holder, 30_000)).toBe(true);
+  expect(await holder.exited).toBe("SIGTERM");
+  await pollUntil(
+    "host 1 to drop the lockspace",
+    async () => (await c.status(1)).length === 0,
+    15_000,
+    200,
+  );
+}
 
 /** The VM lease is host 1's until host 2 sees host 1 DEAD; then host 2 acquires it. */
 async function expectTakeoverOnlyWhenDead(c: Cluster): Promise<void> {
