@@ -180,7 +180,9 @@ export class DemoCluster {
       if (this.opts.storageViews) await host.mountStorageView();
       await host.writeConfig();
     }
-    this.event(`${this.hosts.length} hosts provisioned (sanlock, libvirtd, bridge, gateway each)`);
+    this.event(
+      `${this.hosts.length} hosts provisioned (sanlock, libvirtd, gateway each; bridges ${this.hosts.map((h) => h.bridge).join(", ")})`,
+    );
     this.startSampler();
   }
 

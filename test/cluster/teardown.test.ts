@@ -41,7 +41,12 @@ describe("he-ha demo teardown", () => {
     expect(out).toMatch(/brokers and agents started/);
     const dir = /storage domain ready: (\/\S+)\/storage\/he-domain/.exec(out)?.[1];
     expect(dir).toBeTruthy();
-    const made = (await links()).filter((l) => !linksBefore.includes(l));
+    // Other test files run clusters at the same time: only this demo's links count,
+    // the ones named with the prefix of the bridges it reports.
+    const bridges = /bridges (\S+br)(?:, (\S+br))*\)/.exec(out);
+    expect(bridges).toBeTruthy();
+    const prefix = bridges![1]!.replace(/\d+br$/, "");
+    const made = (await links()).filter((l) => !linksBefore.includes(l) && l.startsWith(prefix));
     expect(made.length).toBeGreaterThanOrEqual(2 * 3); // 2 hosts × (a bridge and a veth pair)
     child.kill("SIGINT");
     expect(await exited).toBe(130);
