@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { haPaths } from "../common/paths.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
@@ -121,6 +121,11 @@ export class DemoHost {
     ];
     await writeFile(p.hostConf, conf.map(([k, v]) => `${k}=${v}\n`).join(""));
     await writeFile(p.agentConf, this.spec.agentConf);
+  }
+
+  /** Appends settings to this host's agent.conf; read by an agent started afterwards. */
+  async appendAgentConf(text: string): Promise<void> {
+    await appendFile(this.paths.agentConf, text);
   }
 
   private env(): NodeJS.ProcessEnv {

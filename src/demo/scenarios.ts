@@ -159,6 +159,16 @@ export const localMaintenance: Scenario = async (c, phase) => {
 };
 
 export const splitBrain: Scenario = async (c, phase) => {
+  // A race needs a tie: a start is attempted only by hosts whose score is the best.
+  // The penalties that follow the machine's momentary load (cpu load, free memory)
+  // would give the simulated hosts, which share one machine, slightly different
+  // scores at different moments, so they are switched off here and every host
+  // scores the base 3400.
+  for (const h of c.hosts) {
+    await h.appendAgentConf(
+      "# split-brain scenario: equal scores on every host\n[score]\ncpu-load-score-penalty=0\nfree-memory-score-penalty=0\n",
+    );
+  }
   phase("all hosts held in global maintenance");
   await c.host(1).start();
   await heHaOk(c, 1, ["maintenance", "--mode", "global"]);
