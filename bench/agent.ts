@@ -131,18 +131,32 @@ const UNIT_ENV = {
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 60);
 
 /**
+ * Sets (or, for undefined, unsets) variables in the real process environment and returns
+ * their previous values. Never replace `process.env` itself: the replacement is a plain
+ * object, and native code (libsanlock reading SANLOCK_RUN_DIR) no longer sees the changes.
+ */
+function setEnv(vars: Record<string, string | undefined>): Record<string, string | undefined> {
+  const previous: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    previous[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return previous;
+}
+
+/**
  * The compiled agent as a process on one simulated host at production timing (sanlock
  * io_timeout 10, so a 10 s loop), started with the unit's environment: RSS after a
  * settling period and CPU over IDLE_S seconds while it loops (collect, decide, publish).
  */
 async function agentProcess(): Promise<BenchResult[]> {
-  const saved = { ...process.env };
-  Object.assign(process.env, UNIT_ENV);
+  const saved = setEnv(UNIT_ENV);
   const cluster = await DemoCluster.create({ hosts: 1, ioTimeout: 10 });
   try {
     const host = cluster.host(1);
     await host.start();
-    process.env = saved;
+    setEnv(saved);
     await new Promise((r) => setTimeout(r, 30_000));
     const pid = host.agent?.pid;
     if (pid === undefined) throw new Error("the agent is not running");
@@ -172,7 +186,7 @@ async function agentProcess(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    process.env = saved;
+    setEnv(saved);
     await cluster.teardown();
   }
 }
