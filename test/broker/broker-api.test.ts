@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,6 +108,9 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     const kvm = await groupId("kvm");
     if (kvm !== undefined) expect(st.gid).toBe(kvm);
     expect(await broker!.log()).toContain("removed stale broker socket");
+    // bound under a private name and linked into place: that name is gone again
+    const left = await readdir(path.dirname(socket));
+    expect(left.filter((f) => f.endsWith(".new"))).toEqual([]);
   });
 
   it("answers every method to Python's xmlrpc.client connected the way VDSM and hosted-engine connect", async () => {

@@ -1,4 +1,4 @@
-import { unlink } from "node:fs/promises";
+import { link, rm, unlink } from "node:fs/promises";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -12,7 +12,7 @@ import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
-import { prepareSocketPath, secureSocket } from "./unix-socket.js";
+import { prepareSocketPath, SocketInUseError, secureSocket } from "./unix-socket.js";
 import { handleXmlRpc } from "./xmlrpc-route.js";
 
 export interface BrokerApiOptions {
@@ -200,15 +200,32 @@ export interface UnixListenOptions {
   log: Logger;
 }
 
-/** Listens on the unix socket: stale file removed first, then mode 0660 and the group. */
+/**
+ * Listens on the unix socket: stale file removed first; the socket is bound under a
+ * private name beside it, given mode 0660 and the group, and only then linked to its
+ * public path, so no client ever finds it there with the wrong permissions. link()
+ * does not replace: a broker that got there meanwhile makes this one fail.
+ */
 export async function listenUnix(
   app: FastifyInstance,
   socketPath: string,
   opts: UnixListenOptions,
 ): Promise<void> {
   await prepareSocketPath(socketPath, opts.log);
-  await app.listen({ path: socketPath });
-  await secureSocket(socketPath, opts.group, opts.log);
+  const staging = `${socketPath}.${process.pid}.new`;
+  await rm(staging, { force: true });
+  await app.listen({ path: staging });
+  try {
+    await secureSocket(staging, opts.group, opts.log);
+    await link(staging, socketPath);
+  } catch (e) {
+    await app.close();
+    if ((e as NodeJS.ErrnoException).code === "EEXIST")
+      throw new SocketInUseError(`${socketPath}: another ovirt-ha-broker started meanwhile`);
+    throw e;
+  } finally {
+    await rm(staging, { force: true });
+  }
   opts.log.info({ socket: socketPath, group: opts.group }, "broker API listening");
 }
 
