@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what hosted-engine-ha needs on a Debian 12 machine, idempotently:
 # Debian packages (libvirt, sanlock, QEMU and libvirt's sanlock lock manager for the
-# lock-manager tests, network probes, systemd tools), the users and
+# lock-manager tests, network probes, systemd tools; python3-sanlock as a second sanlock
+# client that is not our code; GlusterFS and xfsprogs for real storage domains; SASL for
+# libvirtd with auth_unix_rw = "sasl"; rpm and ansible-core for packaging and deployment), the users and
 # groups libvirtd expects, and the npm dependencies (only when package-lock.json changed).
 # Used by `npm test` and `npm run demo`; safe to run again and again.
 set -euo pipefail
@@ -13,6 +15,10 @@ packages=(
   sanlock libsanlock-dev libsanlock1
   iputils-ping dnsutils netcat-openbsd iproute2
   strace python3 python3-fuse systemd util-linux procps tar gzip prometheus openssl
+  python3-sanlock
+  glusterfs-server glusterfs-client xfsprogs
+  sasl2-bin libsasl2-modules
+  rpm ansible-core
 )
 
 missing=()
