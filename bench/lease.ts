@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { silentLogger } from "../src/common/log.js";
 import { HypervisorConnection } from "../src/libvirt/hypervisor.js";
 import { Lockspace } from "../src/sanlock/lockspace.js";
-import { VM_LEASE_OFFSET, VmLease } from "../src/sanlock/vm-lease.js";
-import { initLeaseVolume } from "../src/sim/lease-volume.js";
+import { VmLease } from "../src/sanlock/vm-lease.js";
+import { initLeaseVolume, initResourceLease } from "../src/sim/lease-volume.js";
 import { SimLibvirtd } from "../src/sim/libvirtd.js";
 import { SanlockDaemon } from "../src/sim/sanlock-daemon.js";
 import { type BenchResult, summarize } from "./types.js";
@@ -35,7 +35,8 @@ export async function run(): Promise<BenchResult[]> {
   const previousRunDir = process.env.SANLOCK_RUN_DIR;
   try {
     const volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { vmId: VM_ID, ioTimeout: 1 });
+    await initLeaseVolume(volume, { ioTimeout: 1 });
+    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
     const daemonStart: number[] = [];
     daemonStart.push(
       await timed(async () => {
@@ -62,9 +63,9 @@ export async function run(): Promise<BenchResult[]> {
 
     const leaseSpec = {
       lockspace: "hosted-engine",
-      vmId: VM_ID,
+      resource: VM_ID,
       path: volume,
-      offset: VM_LEASE_OFFSET,
+      offset: 1_048_576,
       hostId: 1,
     };
     const acquire: number[] = [];

@@ -7,9 +7,10 @@ import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
-import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
+import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
-import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
+import { domMdPath } from "../storage/engine-lease.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -19,17 +20,9 @@ import { type AgentMemory, decide, initialMemory, settleDecision } from "./decid
 import { stateScore } from "./fsm/score.js";
 import type { Action, FsmContext } from "./fsm/types.js";
 import type { Collection } from "./history.js";
-import type { LockspacePort, VmLeasePort, VmPort } from "./ports.js";
+import type { EngineVm } from "./engine-vm.js";
+import type { LockspacePort } from "./ports.js";
 import { hostBlockInput } from "./publish.js";
-import {
-  clearStartFailure,
-  isLeaseRefusedByLibvirt,
-  recordStartFailure,
-  STORAGE_LOCKED_START_REASON,
-} from "./start-failure.js";
-import { withTimeouts } from "./vm-timeouts.js";
-
-export const LOCKSPACE_NAME = "hosted-engine";
 
 export interface AgentDeps {
   hostConf: HostConfig;
@@ -40,8 +33,8 @@ export interface AgentDeps {
   log: Logger;
   broker: BrokerApi;
   lockspace: LockspacePort;
-  vmLease: VmLeasePort;
-  vm: VmPort;
+  /** the engine VM and its lease (engine-vm.ts) */
+  engine: EngineVm;
   /** published in the block; default: the system hostname */
   hostname?: string;
   /** monotonic seconds; default the machine's monotonic clock */
@@ -97,17 +90,21 @@ export class AgentDaemon {
   private readonly clock: () => number;
   private readonly hostId: number;
   private readonly hostname: string;
-  private readonly lockspaceSpec: LockspaceSpec;
+  /** `hosted-engine` (whiteboard liveness), then the storage domain's (the engine VM's lease) */
+  private readonly lockspaces: LockspaceSpec[];
+  /** lockspaces this agent joined (left on exit); one VDSM joined is shared, never left */
+  private readonly joinedByUs = new Set<string>();
+  private readonly engine: EngineVm;
   private memory: AgentMemory = initialMemory();
   private lastCollection: Collection | null = null;
   private lastCtx: FsmContext | null = null;
   private lockspaceHeld = false;
-  private leaseHeld = false;
   private haConf: HaConf | null = null;
   private published = false;
 
   constructor(deps: AgentDeps) {
-    this.d = { ...deps, vm: withTimeouts(deps.vm, { queryMs: 5000, actionMs: 60_000 }) };
+    this.d = deps;
+    this.engine = deps.engine;
     this.hostId = deps.hostConf.hostId;
     this.log = deps.log.child({ host_id: this.hostId });
     this.tlog = throttledLogger(this.log, { intervalMs: 60_000 });
@@ -121,13 +118,7 @@ export class AgentDaemon {
       log: this.log,
       clock: this.clock,
     });
-    this.lockspaceSpec = {
-      name: LOCKSPACE_NAME,
-      hostId: this.hostId,
-      path: deps.volumes.lockspace,
-      offset: 0,
-      ioTimeout: deps.hostConf.sanlockIoTimeout,
-    };
+    this.lockspaces = agentLockspaces(deps.hostConf, deps.volumes);
   }
 
   /** the state machine's current state */
@@ -183,21 +174,34 @@ export class AgentDaemon {
     }
   }
 
-  /** Joins the lockspace, retrying until it works; another id held by sanlock is fatal. */
+  /** Joins the lockspaces, retrying until it works; another id held by sanlock is fatal. */
   async joinLockspace(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (await this.tryJoinLockspace()) return;
+      if (await this.tryJoinLockspaces()) return;
       await sleep(this.timing.loop_delay * 1000, signal);
     }
   }
 
-  private async tryJoinLockspace(): Promise<boolean> {
+  private async tryJoinLockspaces(): Promise<boolean> {
+    for (const spec of this.lockspaces) if (!(await this.tryJoin(spec))) return false;
+    this.lockspaceHeld = true;
+    return true;
+  }
+
+  private async tryJoin(spec: LockspaceSpec): Promise<boolean> {
     try {
-      const r = await this.d.lockspace.addLockspace(this.lockspaceSpec);
-      this.lockspaceHeld = true;
+      const r = await this.d.lockspace.addLockspace(spec);
+      if (r === "joined") this.joinedByUs.add(spec.name);
       this.log.info(
-        { lockspace: LOCKSPACE_NAME, path: this.lockspaceSpec.path, result: r },
-        "sanlock lockspace joined",
+        {
+          lockspace: spec.name,
+          path: spec.path,
+          result: r,
+          shared: !this.joinedByUs.has(spec.name),
+        },
+        r === "joined" || this.joinedByUs.has(spec.name)
+          ? "sanlock lockspace joined"
+          : "sanlock lockspace already joined on this host (VDSM or a previous agent): shared, left to its owner",
       );
       return true;
     } catch (e) {
@@ -205,46 +209,38 @@ export class AgentDaemon {
         throw new ExitError({ code: 1, reason: e.message });
       this.lockspaceHeld = false;
       this.log.error(
-        { err: (e as Error).message },
+        { err: e as Error, lockspace: spec.name, path: spec.path },
         "cannot join the sanlock lockspace, will retry",
       );
       return false;
     }
   }
 
-  /** Checks the lockspace every loop and rejoins when it was lost. */
+  /** Checks the lockspaces every loop and rejoins one that was lost. */
   private async ensureLockspace(): Promise<boolean> {
-    try {
-      if (await this.d.lockspace.inqLockspace(this.lockspaceSpec)) {
-        this.lockspaceHeld = true;
-        return true;
+    for (const spec of this.lockspaces) {
+      try {
+        if (await this.d.lockspace.inqLockspace(spec)) continue;
+        this.log.warn({ lockspace: spec.name }, "sanlock lockspace lost: rejoining");
+      } catch (e) {
+        this.log.error(
+          { err: e as Error, lockspace: spec.name },
+          "cannot inquire the sanlock lockspace: rejoining",
+        );
       }
-      this.log.warn({ lockspace: LOCKSPACE_NAME }, "sanlock lockspace lost: rejoining");
-    } catch (e) {
-      this.log.error(
-        { err: (e as Error).message },
-        "cannot inquire the sanlock lockspace: rejoining",
-      );
+      if (!(await this.tryJoin(spec))) return false;
     }
-    return this.tryJoinLockspace();
+    this.lockspaceHeld = true;
+    return true;
   }
 
   /** After a restart: a VM still running here keeps its lease (adopted from the orphan). */
   private async adoptRunningVm(): Promise<void> {
     try {
-      if (await this.d.vm.isActive()) {
-        this.leaseHeld = await this.d.vmLease.adopt();
-        if (!this.leaseHeld) this.leaseHeld = (await this.d.vmLease.inquire()) === "held";
-        this.log.info({ lease: this.leaseHeld }, "engine VM already running here: left untouched");
-      } else {
-        const r = await this.d.vmLease.release();
-        if (r === "released")
-          this.log.info(
-            "released the engine VM lease left by a previous agent: VM not running here",
-          );
-      }
+      const cfg = await this.config.refresh();
+      await this.engine.adoptAtStartup(cfg.vmConf ?? null);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, "cannot check the engine VM at start-up");
+      this.log.warn({ err: e as Error }, "cannot check the engine VM at start-up");
     }
   }
 
@@ -296,7 +292,7 @@ export class AgentDaemon {
       return { delayMs: loopDelayMs };
     }
     this.tlog.reset("no-decision");
-    const vmActiveHere = await this.d.vm.isActive().catch(() => null);
+    const vmActiveHere = await this.engine.isActive().catch(() => null);
     const snapshot = decodeSegments(stats);
     for (const err of snapshot.errors)
       this.log.debug(
@@ -332,7 +328,7 @@ export class AgentDaemon {
     this.memory = settled.memory;
     const after = settled.memory.fsm.state;
     // after an action the VM state changed: ask again; else the collection's answer holds
-    await this.releaseLeaseIfVmDown(decision.result.action === null ? vmActiveHere : undefined);
+    await this.engine.reconcile(decision.result.action === null ? vmActiveHere : undefined);
     await this.publish(collection, decision.ctx, settled.score.score);
     const fields = {
       state: after,
@@ -358,17 +354,16 @@ export class AgentDaemon {
         case "start-vm":
           return await this.startVm(log);
         case "shutdown-vm":
-          await this.d.vm.shutdown();
+          await this.engine.shutdown();
           log.info("engine VM shutdown requested");
           return true;
         case "poweroff-vm":
-          await this.d.vm.powerOff();
+          await this.engine.powerOff();
           log.info("engine VM powered off");
-          await this.releaseLease(log);
           return true;
       }
     } catch (e) {
-      log.error({ err: (e as Error).message }, "engine VM action failed");
+      log.error({ err: e as Error }, "engine VM action failed");
       return false;
     }
   }
@@ -379,79 +374,17 @@ export class AgentDaemon {
       log.error("cannot start the engine VM: no valid vm.conf yet");
       return false;
     }
-    try {
-      const r = await this.d.vmLease.acquire();
-      this.leaseHeld = true;
-      if (r === "left-to-libvirt") log.debug("engine VM lease left to libvirt's lock manager");
-      else log.info({ lease: r }, "engine VM lease held");
-    } catch (e) {
-      const reason =
-        e instanceof LeaseHeldError
-          ? STORAGE_LOCKED_START_REASON
-          : `cannot take the engine VM lease: ${(e as Error).message}`;
-      log.warn({ err: (e as Error).message }, reason);
-      await recordStartFailure(this.d.paths.runDir, reason).catch((w: Error) =>
-        log.error({ err: w.message }, "cannot record the start failure"),
+    const r = await this.engine.start(vmConf);
+    if (r.started) {
+      log.info(
+        { lease: r.lease, resource: `${r.guard.lockspace}:${r.guard.resource}` },
+        "engine VM started",
       );
-      return false;
+      return true;
     }
-    let err = await this.tryStart(vmConf);
-    if (
-      err &&
-      isLeaseRefusedByLibvirt(err.message) &&
-      (await this.d.vmLease.lockManagerDetected?.().catch(() => false))
-    ) {
-      // the agent's own hold was in the way of libvirt's lock manager: again, without
-      this.leaseHeld = false;
-      err = await this.tryStart(vmConf);
-    }
-    if (err) {
-      const message = err.message;
-      if (isLeaseRefusedByLibvirt(message)) {
-        // libvirt's lock manager holds leases for qemu: the lease is held elsewhere
-        log.warn({ err: message }, STORAGE_LOCKED_START_REASON);
-        await recordStartFailure(this.d.paths.runDir, STORAGE_LOCKED_START_REASON).catch(
-          (w: Error) => log.error({ err: w.message }, "cannot record the start failure"),
-        );
-      } else log.error({ err: message }, "engine VM start failed");
-      await this.releaseLeaseIfVmDown();
-      return false;
-    }
-    await clearStartFailure(this.d.paths.runDir).catch(() => undefined);
-    log.info("engine VM started");
-    return true;
-  }
-
-  /** Starts the VM; the error when it did not start. */
-  private async tryStart(vmConf: VmConf): Promise<Error | null> {
-    try {
-      await this.d.vm.start(vmConf);
-      return null;
-    } catch (e) {
-      return e instanceof Error ? e : new Error(String(e));
-    }
-  }
-
-  private async releaseLease(log: Logger): Promise<void> {
-    try {
-      const r = await this.d.vmLease.release();
-      this.leaseHeld = false;
-      if (r === "released") log.info("engine VM lease released: VM down here");
-    } catch (e) {
-      log.error({ err: (e as Error).message }, "cannot release the engine VM lease");
-    }
-  }
-
-  /** The lease is held exactly while the VM may run here: released once it is down. */
-  private async releaseLeaseIfVmDown(known?: boolean | null): Promise<void> {
-    const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
-    // null: hypervisor unreachable, the VM may still run: keep the lease
-    if (active === null) return;
-    if (active && !this.leaseHeld) {
-      this.leaseHeld = await this.d.vmLease.adopt().catch(() => false);
-    } else if (!active && this.leaseHeld) {
-      await this.releaseLease(this.log);
-    }
+    if (r.locked) log.warn({ err: r.err }, r.reason);
+    else log.error({ err: r.err }, r.reason);
+    return false;
   }
 
   private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
@@ -521,6 +454,22 @@ export class AgentDaemon {
     }
   }
 
+  private async leave(spec: LockspaceSpec): Promise<void> {
+    if (!this.joinedByUs.has(spec.name)) return;
+    try {
+      const r = await this.d.lockspace.remLockspace(spec);
+      this.log.info(
+        { lockspace: spec.name, result: r },
+        r === "busy" ? "lockspace kept: the engine VM runs here with its lease" : "lockspace left",
+      );
+    } catch (e) {
+      this.log.error(
+        { err: e as Error, lockspace: spec.name },
+        "cannot leave the sanlock lockspace",
+      );
+    }
+  }
+
   /**
    * On exit: publish AgentStopped (score 0, stopped), leave the lockspace (sanlock keeps
    * it while the running VM's lease is held), keep the VM and its lease (orphan).
@@ -538,20 +487,30 @@ export class AgentDaemon {
     }
     if (this.lockspaceHeld) {
       try {
-        const r = await this.d.lockspace.remLockspace(this.lockspaceSpec);
-        this.log.info(
-          { result: r },
-          r === "busy"
-            ? "lockspace kept: the engine VM runs here with its lease"
-            : "lockspace left",
-        );
-      } catch (e) {
-        this.log.error({ err: (e as Error).message }, "cannot leave the sanlock lockspace");
+        // the storage domain's first: it holds the engine VM's lease
+        for (const spec of [...this.lockspaces].reverse()) await this.leave(spec);
+      } finally {
+        this.lockspaceHeld = false;
       }
-      this.lockspaceHeld = false;
     }
-    this.d.vmLease.close();
-    await this.d.vm.close().catch(() => undefined);
+    await this.engine.close();
     this.d.broker.close();
   }
+}
+
+/**
+ * The lockspaces the agent holds: `hosted-engine` on the HA lockspace volume (a host
+ * writes its whiteboard segment only while it holds its id there) and the storage
+ * domain's own, `<sdUUID>` on `<domain>/dom_md/ids`, where oVirt's leases live, the
+ * engine VM's among them (VDSM joins it on oVirt hosts: then it is shared).
+ */
+export function agentLockspaces(
+  hostConf: HostConfig,
+  volumes: { domain: string; lockspace: string },
+): LockspaceSpec[] {
+  const common = { hostId: hostConf.hostId, offset: 0, ioTimeout: hostConf.sanlockIoTimeout };
+  const out: LockspaceSpec[] = [{ name: HE_LOCKSPACE, path: volumes.lockspace, ...common }];
+  if (hostConf.sdUUID)
+    out.push({ name: hostConf.sdUUID, path: domMdPath(volumes.domain, "ids"), ...common });
+  return out;
 }

@@ -1,6 +1,7 @@
 import { access } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
+import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { VmPort } from "./ports.js";
 
@@ -8,8 +9,8 @@ export interface LibvirtVmOptions {
   uri: string;
   /** the engine VM uuid */
   vmId: string;
-  /** vm.conf → libvirt domain XML (with the VM lease, disks resolved in the domain) */
-  domainXml: (vmConf: VmConf) => string;
+  /** vm.conf → libvirt domain XML (with its leases, disks resolved in the domain) */
+  domainXml: (vmConf: VmConf, leases: readonly EngineLease[]) => string;
   log: Logger;
 }
 
@@ -52,8 +53,8 @@ export class LibvirtVm implements VmPort {
     return s !== null && !INACTIVE.has(s.state);
   }
 
-  async start(vmConf: VmConf): Promise<void> {
-    const r = await this.hypervisor.startDomain(this.o.domainXml(vmConf));
+  async start(vmConf: VmConf, leases: readonly EngineLease[]): Promise<void> {
+    const r = await this.hypervisor.startDomain(this.o.domainXml(vmConf, leases));
     if (r === "already-running")
       this.o.log.warn({ vm: this.o.vmId }, "engine VM was already running here");
   }

@@ -5,17 +5,23 @@ import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
 import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
 import { Lockspace } from "../sanlock/lockspace.js";
-import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
+import { VmLease } from "../sanlock/vm-lease.js";
 import { haVolumes } from "../storage/domain.js";
+import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
+import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import { lookupXlease } from "../storage/xleases.js";
 import { AutoDetectingLease } from "./auto-lease.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
-import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
+import { AgentDaemon } from "./daemon.js";
+import { EngineVm } from "./engine-vm.js";
 import { publishedHostname } from "./hostname.js";
 import { killScriptPath } from "./kill-path.js";
 import { type LeaseHolderChoice, leaseHolderFor } from "./lease-holder.js";
 import { LibvirtHeldLease } from "./libvirt-held-lease.js";
 import { domainTypeFor, hostHasKvm, LibvirtVm } from "./libvirt-vm.js";
 import type { VmLeasePort } from "./ports.js";
+import { withTimeouts } from "./vm-timeouts.js";
 
 export interface AgentSetup {
   paths: HaPaths;
@@ -52,26 +58,65 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType };
 }
 
-/** The engine VM lease port for the chosen holder (see lease-holder.ts). */
-function vmLeaseFor(setup: AgentSetup, choice: LeaseHolderChoice, log: Logger): VmLeasePort {
+/** The port of the engine VM's guard lease for the chosen holder (see lease-holder.ts). */
+export function vmLeasePort(
+  guard: EngineLease,
+  choice: LeaseHolderChoice,
+  hostId: number,
+  log: Logger,
+  killPath?: { path: string; args: string[] },
+): VmLeasePort {
   if (choice.holder === "libvirt") return new LibvirtHeldLease();
-  const { hostConf, volumes } = setup;
   const own = new VmLease(
     {
-      lockspace: LOCKSPACE_NAME,
-      vmId: hostConf.vmId,
-      path: volumes.lockspace,
-      offset: VM_LEASE_OFFSET,
-      hostId: hostConf.hostId,
+      lockspace: guard.lockspace,
+      resource: guard.resource,
+      path: guard.path,
+      offset: guard.offset,
+      hostId,
     },
-    { log, killPath: { path: killScriptPath(setup.paths.runDir), args: [] } },
+    { log, ...(killPath ? { killPath } : {}) },
   );
   return choice.detect ? new AutoDetectingLease(own, log) : own;
 }
 
+/** oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. */
+export function leaseResolver(
+  setup: Pick<AgentSetup, "hostConf" | "volumes">,
+  source: string,
+): (vmConf: VmConf) => Promise<EngineLease[]> {
+  return (vmConf) =>
+    resolveEngineLeases(
+      vmConf,
+      { domainDir: setup.volumes.domain, sdUUID: setup.hostConf.sdUUID, vmConfSource: source },
+      lookupXlease,
+    );
+}
+
+/** The engine VM on this host's libvirt, its domain XML built from vm.conf and its leases. */
+export function libvirtEngineVm(
+  setup: Pick<AgentSetup, "hostConf" | "volumes" | "domainType">,
+  log: Logger,
+): LibvirtVm {
+  const { hostConf, volumes } = setup;
+  const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
+  return new LibvirtVm({
+    uri: hostConf.libvirtUri,
+    vmId: hostConf.vmId,
+    domainXml: (vmConf, leases) =>
+      domainXmlFromVmConf(vmConf, {
+        domainType,
+        domainDir: volumes.domain,
+        bridge: hostConf.bridge,
+        leases,
+      }),
+    log,
+  });
+}
+
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
 export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
-  const { hostConf, volumes } = setup;
+  const { hostConf } = setup;
   const leaseHolder = setup.leaseHolder ?? { holder: "agent", why: "default" };
   const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
   if (domainType === "qemu")
@@ -85,29 +130,20 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
       ? "engine VM lease: taken by libvirt's sanlock lock manager for qemu"
       : "engine VM lease: taken by the agent before the VM starts",
   );
+  const killPath = { path: killScriptPath(setup.paths.runDir), args: [] };
+  const engine = new EngineVm({
+    vm: withTimeouts(libvirtEngineVm(setup, log), { queryMs: 5000, actionMs: 60_000 }),
+    resolveLeases: leaseResolver(setup, "vm.conf"),
+    leasePort: (guard) => vmLeasePort(guard, leaseHolder, hostConf.hostId, log, killPath),
+    runDir: setup.paths.runDir,
+    log,
+  });
   return new AgentDaemon({
     ...setup,
     log,
     broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
     lockspace: new Lockspace({ log }),
-    vmLease: vmLeaseFor(setup, leaseHolder, log),
-    vm: new LibvirtVm({
-      uri: hostConf.libvirtUri,
-      vmId: hostConf.vmId,
-      domainXml: (vmConf) =>
-        domainXmlFromVmConf(vmConf, {
-          domainType,
-          domainDir: volumes.domain,
-          bridge: hostConf.bridge,
-          lease: {
-            lockspace: LOCKSPACE_NAME,
-            key: hostConf.vmId,
-            path: volumes.lockspace,
-            offset: VM_LEASE_OFFSET,
-          },
-        }),
-      log,
-    }),
+    engine,
     ...(onReady ? { onReady } : {}),
   });
 }
@@ -125,7 +161,7 @@ export async function runCleanup(
       broker,
       lockspace: new Lockspace({ log }),
       lockspaceSpec: {
-        name: LOCKSPACE_NAME,
+        name: HE_LOCKSPACE,
         hostId: setup.hostConf.hostId,
         path: setup.volumes.lockspace,
         offset: 0,

@@ -1,5 +1,6 @@
 import type { JoinResult, LeaveResult, LockspaceSpec } from "../sanlock/lockspace.js";
 import type { AcquireResult, LeaseState, ReleaseResult } from "../sanlock/vm-lease.js";
+import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 
 /** The sanlock lockspace as the agent uses it (src/sanlock/lockspace.ts implements it). */
@@ -29,8 +30,11 @@ export interface VmLeasePort {
 export interface VmPort {
   /** true while the domain runs here (running, paused, ...); throws when the hypervisor is unreachable */
   isActive(): Promise<boolean>;
-  /** defines (from vm.conf, with the lease) and starts the domain; clears a stale defined-but-off one first */
-  start(vmConf: VmConf): Promise<void>;
+  /**
+   * defines (from vm.conf, with its leases resolved: engine-lease.ts) and starts the
+   * domain; clears a stale defined-but-off one first
+   */
+  start(vmConf: VmConf, leases: readonly EngineLease[]): Promise<void>;
   /** asks the guest to shut down */
   shutdown(): Promise<void>;
   /** powers the domain off at once */

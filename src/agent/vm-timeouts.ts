@@ -27,7 +27,7 @@ function bounded<T>(call: string, ms: number, p: Promise<T>): Promise<T> {
 export function withTimeouts(vm: VmPort, limits: { queryMs: number; actionMs: number }): VmPort {
   return {
     isActive: () => bounded("domain state", limits.queryMs, vm.isActive()),
-    start: (conf) => bounded("start", limits.actionMs, vm.start(conf)),
+    start: (conf, leases) => bounded("start", limits.actionMs, vm.start(conf, leases)),
     shutdown: () => bounded("shutdown", limits.actionMs, vm.shutdown()),
     powerOff: () => bounded("power off", limits.actionMs, vm.powerOff()),
     close: () => bounded("close", limits.queryMs, vm.close()).catch(() => undefined),

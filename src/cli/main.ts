@@ -15,6 +15,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/config.js"),
   () => import("./commands/demo.js"),
   () => import("./commands/liveliness.js"),
+  () => import("./commands/lease.js"),
   () => import("./commands/lockspace.js"),
   () => import("./commands/maintenance.js"),
   () => import("./commands/metadata-clean.js"),

@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { MetadataVolume } from "../storage/direct-io.js";
+import { HE_LOCKSPACE, parseClientStatus } from "../sanlock/names.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
 import { fixtureOvf } from "./bin-path.js";
@@ -264,9 +265,15 @@ export class DemoCluster {
     }
   }
 
-  /** Which hosts' sanlock daemons hold the lockspace and the engine VM lease. */
+  /**
+   * Which hosts' sanlock daemons hold both lockspaces (`hosted-engine` and the storage
+   * domain's) and the engine VM's lease (the engine disk's volume lease).
+   */
   async leases(): Promise<Map<number, { lockspace: boolean; vmLease: boolean }>> {
     const out = new Map<number, { lockspace: boolean; vmLease: boolean }>();
+    if (!this.storage) return out;
+    const sd = this.storage.sdUUID;
+    const volume = this.storage.engineDisk.volumeUUID;
     await Promise.all(
       this.hosts.map(async (h) => {
         if (!h.sanlock?.running) return;
@@ -274,9 +281,11 @@ export class DemoCluster {
           .client(["client", "status"])
           .catch(() => ({ code: -1, output: "" }));
         if (code !== 0) return;
+        const st = parseClientStatus(output);
+        const joined = new Set(st.lockspaces.map((l) => l.name));
         out.set(h.id, {
-          lockspace: /^s hosted-engine:/m.test(output),
-          vmLease: output.includes(`hosted-engine:${this.vmId}:`),
+          lockspace: joined.has(HE_LOCKSPACE) && joined.has(sd),
+          vmLease: st.resources.some((r) => r.lockspace === sd && r.resource === volume),
         });
       }),
     );

@@ -3,10 +3,13 @@
  *
  * - vm.conf with `xmlBase64` (engine 4.2+): that XML is used as written, with the domain
  *   type set for the connection, the engine's lease placeholders (LEASE-PATH:...,
- *   LEASE-OFFSET:...) replaced by our VM lease, and disk images resolved in `domainDir`.
+ *   LEASE-OFFSET:...) replaced by the resolved path and offset of that same lease
+ *   (src/storage/engine-lease.ts: oVirt's lease, as VDSM resolves it), and disk images
+ *   resolved in `domainDir`.
  * - otherwise the XML is built from the vm.conf keys and devices: name, uuid, memory,
  *   vCPUs, CPU model, machine type, disks at `<domainDir>/images/<imageID>/<volumeID>`,
- *   NICs on the bridge with their MACs, console, graphics, video, rng, controllers, lease.
+ *   NICs on the bridge with their MACs, console, graphics, video, rng, controllers, and a
+ *   `<lease>` per resolved lease (the exclusive disks' volume leases).
  *
  * libvirt's test driver (`type='test'`) accepts this same XML; it was checked by
  * starting every fixture's domain on it (test/libvirt/domain-xml.test.ts).
@@ -25,9 +28,10 @@ import {
   type XmlNode,
 } from "./xml-tree.js";
 
+/** a resolved sanlock lease (src/storage/engine-lease.ts EngineLease fits) */
 export interface DomainLease {
   lockspace: string;
-  key: string;
+  resource: string;
   path: string;
   offset: number;
 }
@@ -39,8 +43,8 @@ export interface DomainXmlOptions {
   domainDir: string;
   /** management bridge for the VM's NICs (normally `ovirtmgmt`) */
   bridge: string;
-  /** the engine VM's sanlock lease */
-  lease?: DomainLease;
+  /** the engine VM's sanlock leases, resolved (engine-lease.ts resolveEngineLeases) */
+  leases?: readonly DomainLease[];
 }
 
 /** vm.conf could not be turned into a domain */
@@ -113,7 +117,7 @@ function devices(conf: VmConf, opts: DomainXmlOptions): XmlNode[] {
     }
   }
   if (!graphics && conf.display) out.push(graphicsDevice(conf.display));
-  if (opts.lease) out.push(leaseElement(opts.lease));
+  for (const lease of opts.leases ?? []) out.push(leaseElement(lease));
   return out;
 }
 
@@ -255,7 +259,7 @@ function rng(dev: VmConfDevice): XmlNode {
 function leaseElement(lease: DomainLease): XmlNode {
   return el("lease", {}, [
     el("lockspace", {}, lease.lockspace),
-    el("key", {}, lease.key),
+    el("key", {}, lease.resource),
     el("target", { path: lease.path, offset: lease.offset }),
   ]);
 }
@@ -291,16 +295,39 @@ function rewriteEngineXml(conf: VmConf, opts: DomainXmlOptions): string {
   setAttr(domain, "type", opts.domainType);
   const devicesNode = childNamed(domain, "devices");
   if (devicesNode) {
-    const kids = childrenOf(devicesNode);
-    const kept = kids.filter((n) => tagOf(n) !== "lease");
-    for (const node of kept) {
+    for (const node of childrenOf(devicesNode)) {
       if (tagOf(node) === "disk" && attrOf(node, "device") === "disk") resolveDiskPath(node, opts);
+      if (tagOf(node) === "lease") resolveLeaseTarget(node, opts.leases ?? []);
     }
-    if (opts.lease) kept.push(leaseElement(opts.lease));
-    kids.splice(0, kids.length, ...kept);
   }
   // the declaration is rebuilt by the builder from the parsed "?xml" node
   return buildXml(tree.filter((n) => tagOf(n) === "domain"));
+}
+
+const textIn = (node: XmlNode, name: string): string => {
+  const child = childNamed(node, name);
+  const t = child ? childrenOf(child).find((c) => "#text" in c) : undefined;
+  return t ? String(t["#text"]).trim() : "";
+};
+
+/**
+ * The engine's `<lease>` stays; a placeholder target (LEASE-PATH:…, LEASE-OFFSET:…)
+ * gets the path and offset resolved for that lease (same key and lockspace), as VDSM
+ * does before libvirt sees the XML. A placeholder left unresolved is an error: libvirt
+ * would refuse it, and the VM must never start without its lease.
+ */
+function resolveLeaseTarget(leaseNode: XmlNode, leases: readonly DomainLease[]): void {
+  const key = textIn(leaseNode, "key");
+  const lockspace = textIn(leaseNode, "lockspace");
+  const target = childNamed(leaseNode, "target");
+  const path = target ? (attrOf(target, "path") ?? "") : "";
+  const offset = target ? (attrOf(target, "offset") ?? "") : "";
+  if (!path.startsWith("LEASE-PATH") && !offset.startsWith("LEASE-OFFSET")) return;
+  const resolved = leases.find((l) => l.resource === key && l.lockspace === lockspace);
+  if (!target || !resolved)
+    throw new DomainXmlError(`the <lease> ${lockspace}:${key} of xmlBase64 is not resolved`);
+  setAttr(target, "path", resolved.path);
+  setAttr(target, "offset", String(resolved.offset));
 }
 
 function resolveDiskPath(diskNode: XmlNode, opts: DomainXmlOptions): void {

@@ -1,19 +1,17 @@
 /**
- * The engine VM's exclusive sanlock resource lease: resource `<vmId>` in lockspace
- * `hosted-engine` on the lockspace volume at offset 1 MiB (sanlock string form
- * `hosted-engine:<vmId>:<path>:1048576`). It is held exactly as long as the VM may run
- * on this host; the lease that other hosts see is what keeps the VM on one host.
+ * The engine VM's exclusive sanlock resource lease, held by the agent itself (lease
+ * holder `agent`, src/agent/lease-holder.ts): oVirt's own lease of the engine VM, as
+ * src/storage/engine-lease.ts resolves it from vm.conf — normally the engine disk's
+ * volume lease, resource `<volume uuid>` in lockspace `<sdUUID>` on
+ * `<domain>/images/<image>/<volume>.lease` at offset 0. It is the resource a Python host's
+ * libvirt lock manager takes for qemu, so both kinds of host contend for one lock. It is
+ * held exactly as long as the VM may run on this host.
  *
- * Relation to libvirt's own sanlock lock manager on production hosts: there, qemu.conf
- * sets lock_manager = "sanlock" and the domain XML carries a <lease> (lockspace, key,
- * target path/offset); libvirt's lock driver registers the qemu process and acquires
- * that lease before the guest CPUs start, so the lease belongs to qemu and dies with it
- * (and sanlock kills qemu if the lockspace is lost). sanlock refuses a second exclusive
- * holder of one resource even on the same host, so on such hosts the agent takes
- * nothing itself (lease holder `libvirt`, src/agent/lease-holder.ts and
- * libvirt-held-lease.ts). This class is the lease holder `agent`: hypervisors without
- * a lock manager (and the test driver here), where the agent takes the SAME resource
- * (same lockspace, key = vmId, same path and offset) before asking libvirt to start.
+ * On hosts where libvirt's sanlock lock manager is on (qemu.conf lock_manager =
+ * "sanlock", as VDSM configures oVirt hosts) libvirt registers the qemu process and
+ * acquires the domain XML's <lease> before the guest CPUs start; sanlock refuses a second
+ * exclusive holder even on the same host, so there the agent takes nothing itself (lease
+ * holder `libvirt`, libvirt-held-lease.ts).
  *
  * Our lease is acquired with SANLK_RES_PERSISTENT by this process's registered
  * connection: when the agent exits (restart, crash) the lease is not released but kept
@@ -24,6 +22,7 @@
  */
 import type { Logger } from "../common/log.js";
 import { LeaseHeldError, SanlockError } from "./errors.js";
+import { resourceString } from "./names.js";
 import {
   callAsync,
   Errno,
@@ -38,17 +37,13 @@ import {
   sanlockNative,
 } from "./native.js";
 
-/** offset of the engine VM lease on the lockspace volume */
-export const VM_LEASE_OFFSET = 1_048_576;
-
 export interface VmLeaseSpec {
-  /** `hosted-engine` */
+  /** the storage domain UUID (the lockspace joined on dom_md/ids) */
   lockspace: string;
-  /** engine VM uuid: the resource name */
-  vmId: string;
-  /** lockspace volume path */
+  /** the resource: the engine disk's volume UUID (or the VM UUID for a VM lease) */
+  resource: string;
+  /** the lease file (`<volume>.lease`, or dom_md/xleases) */
   path: string;
-  /** VM_LEASE_OFFSET for HA */
   offset: number;
   /** this host's id in the lockspace */
   hostId: number;
@@ -116,10 +111,10 @@ export class VmLease {
     if (opts.killPath) checkKillPath(opts.killPath);
   }
 
-  /** `hosted-engine:<vmId>:<path>:<offset>` as sanlock prints it */
+  /** `<lockspace>:<resource>:<path>:<offset>` as sanlock prints it */
   get resourceString(): string {
-    const { lockspace, vmId, path, offset } = this.spec;
-    return `${lockspace}:${vmId}:${path.replaceAll(":", "\\:")}:${offset}`;
+    const { lockspace, resource, path, offset } = this.spec;
+    return resourceString(lockspace, resource, path, offset);
   }
 
   /**
@@ -179,6 +174,11 @@ export class VmLease {
     return this.serialized(() => this.readOwner());
   }
 
+  /** This host's generation in the lease's lockspace; null when not joined. */
+  generation(): Promise<number | null> {
+    return this.serialized(() => this.ownGeneration());
+  }
+
   /**
    * Closes the registration. A held lease is not released: it stays with this host as
    * an orphan until a new process adopts or releases it.
@@ -198,8 +198,8 @@ export class VmLease {
   }
 
   private resource(flags: number): ResourceValue {
-    const { lockspace, vmId, path, offset } = this.spec;
-    return resourceValue(lockspace, vmId, path, offset, flags);
+    const { lockspace, resource, path, offset } = this.spec;
+    return resourceValue(lockspace, resource, path, offset, flags);
   }
 
   private async registered(): Promise<number> {
@@ -285,7 +285,7 @@ export class VmLease {
     }
     const held = (state[0] ?? "")
       .split(" ")
-      .some((r) => r.startsWith(`${this.spec.lockspace}:${this.spec.vmId}:`));
+      .some((r) => r.startsWith(`${this.spec.lockspace}:${this.spec.resource}:`));
     this.heldByUs = held;
     return held;
   }

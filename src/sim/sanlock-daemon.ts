@@ -6,6 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { lockspaceString } from "../sanlock/names.js";
 import {
   isRunning,
   runCommand,
@@ -94,7 +95,14 @@ export class SanlockDaemon {
     hostId: number,
     path: string,
   ): Promise<{ code: number; output: string }> {
-    return this.client(["client", "add_lockspace", "-o", "1", "-s", `${name}:${hostId}:${path}:0`]);
+    return this.client([
+      "client",
+      "add_lockspace",
+      "-o",
+      "1",
+      "-s",
+      lockspaceString(name, hostId, path, 0),
+    ]);
   }
 
   /**

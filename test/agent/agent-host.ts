@@ -68,7 +68,9 @@ export async function startHealthServer(): Promise<{ fqdn: string; close(): Prom
  */
 export async function makeStorage(dir: string, vmConf?: string): Promise<StorageInitResult> {
   return initStorageDomain({
-    domain: path.join(dir, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
+    // the storage domain UUID comes from the engine disk's domainID, as the engine's OVF
+    // names the lease's lockspace by it
+    domain: path.join(dir, "storage", "he-domain"),
     hostConf: "fqdn=engine.example.com\nstorage=nfs.example.com:/he\ndomainType=nfs\n",
     ...(vmConf === undefined ? { ovf: await readFile(OVF, "utf8") } : { vmConf }),
     ioTimeout: 1,
@@ -76,16 +78,20 @@ export async function makeStorage(dir: string, vmConf?: string): Promise<Storage
 }
 
 /**
- * An engine VM small enough for QEMU's software emulation: no disks, NICs or display
- * (sims running side by side would race for VNC ports).
+ * An engine VM small enough for QEMU's software emulation: one small disk, shared
+ * exclusive as the hosted-engine disk is (its volume lease guards the VM), no NICs or
+ * display (sims running side by side would race for VNC ports). `storage init` creates
+ * the disk volume and its lease.
  */
 export function smallVmConf(vmId: string): string {
+  const [sd, image, volume] = [randomUUID(), randomUUID(), randomUUID()];
   return [
     `vmId=${vmId}`,
     "vmName=HostedEngine",
     "memSize=64",
     "smp=1",
     "emulatedMachine=pc",
+    `devices={index:0,type:disk,device:disk,iface:virtio,format:raw,poolID:00000000-0000-0000-0000-000000000000,domainID:${sd},imageID:${image},volumeID:${volume},shared:exclusive,propagateErrors:off}`,
     "",
   ].join("\n");
 }
@@ -334,4 +340,24 @@ export async function startTwoHosts(
       if (!process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The engine VM's lease on a domain made by `storage init`: oVirt's volume lease of the
+ * engine disk, resource `<volume>` in lockspace `<sdUUID>` (src/storage/engine-lease.ts).
+ */
+export function engineLeaseOf(storage: StorageInitResult): {
+  lockspace: string;
+  resource: string;
+  path: string;
+  offset: number;
+} {
+  const d = storage.engineDisk;
+  return { lockspace: storage.sdUUID, resource: d.volumeUUID, path: d.leasePath, offset: 0 };
+}
+
+/** the `r` line of the engine VM's lease in `sanlock client status`, then `rest` */
+export function engineLeaseRe(storage: StorageInitResult, rest = ""): RegExp {
+  const l = engineLeaseOf(storage);
+  return new RegExp(`^r ${l.lockspace}:${l.resource}:${rest}`, "m");
 }

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../src/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { requireBuild, runHeHa } from "../cli/harness.js";
-import { type AgentHost, smallVmConf, startTwoHosts, type TwoHosts } from "./agent-host.js";
+import {
+  type AgentHost,
+  engineLeaseRe,
+  smallVmConf,
+  startTwoHosts,
+  type TwoHosts,
+} from "./agent-host.js";
 
 /**
  * Two agents on hosts configured the way VDSM configures oVirt hosts: libvirt runs real
@@ -33,7 +39,7 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
 
   /** pid of the process holding the engine VM lease on `h`, per its sanlock daemon */
   const leaseHolderPid = async (h: AgentHost) => {
-    const m = new RegExp(`^r hosted-engine:${storage.vmId}:\\S+ p (\\d+)$`, "m").exec(
+    const m = engineLeaseRe(storage, "\\S+ p (\\d+)$").exec(
       await h.sanlockStatus(),
     );
     return m ? Number(m[1]) : undefined;

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../src/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { type AgentHost, startTwoHosts, type TwoHosts } from "./agent-host.js";
+import { type AgentHost, engineLeaseRe, startTwoHosts, type TwoHosts } from "./agent-host.js";
 
 /**
  * Two hosts on one storage domain, each with its own sanlock daemon, libvirtd, broker
@@ -48,7 +48,7 @@ describe("two agents on one storage domain", () => {
     );
     expect(await h2.vmState()).toBe("absent");
     expect(await h1.vmState()).toBe("running");
-    expect(await h1.sanlockStatus()).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    expect(await h1.sanlockStatus()).toMatch(engineLeaseRe(storage));
     // the broker's engine-health reports the refusal; retries lower the score
     await pollUntil(
       "host 2's block to report the lock",
@@ -122,9 +122,9 @@ describe("two agents on one storage domain", () => {
     await h2.waitState("EngineUp", 150_000);
     expect(await h2.vmState()).toBe("running");
     expect(await h1.vmState()).toBe("absent");
-    expect(await h2.sanlockStatus()).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    expect(await h2.sanlockStatus()).toMatch(engineLeaseRe(storage));
     expect(await h1.sanlockStatus()).not.toMatch(
-      new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
+      engineLeaseRe(storage),
     );
     expect(await h1.agentLog()).toContain("engine VM shutdown requested");
   }, 330_000);

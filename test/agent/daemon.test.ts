@@ -7,7 +7,7 @@ import { pollUntil, signalChild, waitExit } from "../../src/sim/processes.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
+import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "./agent-host.js";
 
 /**
  * One HA host with every component real: sanlock daemon, libvirtd (test driver) that
@@ -44,7 +44,7 @@ describe("ovirt-ha-agent on a real host", () => {
     expect(log.match(/"msg":"engine VM started"/g)).toHaveLength(1);
     expect(log).not.toContain("engine VM powered off");
     expect(await host.sanlockStatus()).toMatch(
-      new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
+      engineLeaseRe(storage),
     );
     const vmConf = await readFile(host.paths.vmConf, "utf8");
     expect(vmConf).toContain(`vmId=${storage.vmId}`);
@@ -81,10 +81,13 @@ describe("ovirt-ha-agent on a real host", () => {
     expect(block).toMatchObject({ stopped: true, score: 0 });
     expect(block?.extra.state).toBe("AgentStopped");
     expect(await host.vmState()).toBe("running");
-    // the lease stays with this host as an orphan, and so does the lockspace
+    // the lease stays with this host as an orphan, and so does the storage domain's
+    // lockspace it lives in (sanlock refuses to drop it while the orphan exists); the HA
+    // lockspace is left: AgentStopped is on storage
     const status = await host.sanlockStatus();
-    expect(status).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:.* ORPHAN$`, "m"));
-    expect(status).toMatch(/^s hosted-engine:1:/m);
+    expect(status).toMatch(engineLeaseRe(storage, ".* ORPHAN$"));
+    expect(status).toMatch(new RegExp(`^s ${storage.sdUUID}:1:`, "m"));
+    expect(status).not.toMatch(/^s hosted-engine:1:/m);
   }, 120_000);
 
   it("a restarted agent adopts the running VM and its lease without touching it", async () => {
@@ -93,7 +96,7 @@ describe("ovirt-ha-agent on a real host", () => {
     await host.waitState("EngineUp", 90_000);
     expect(await host.vmState()).toBe("running");
     const status = await host.sanlockStatus();
-    expect(status).toMatch(new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"));
+    expect(status).toMatch(engineLeaseRe(storage));
     expect(status).not.toMatch(/ORPHAN/);
     const after = (await host.agentLog()).slice(before.length);
     expect(after).toContain("engine VM already running here");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
-import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
+import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { requireBuild, runHeHa } from "./harness.js";
 
 /**
@@ -127,7 +127,7 @@ describe("he-ha with a running agent", () => {
     expect(JSON.parse(off.stdout)).toMatchObject({ result: "powered-off", lease: "released" });
     expect(await host.vmState()).not.toBe("running");
     expect(await host.sanlockStatus()).not.toMatch(
-      new RegExp(`^r hosted-engine:${storage.vmId}:`, "m"),
+      engineLeaseRe(storage),
     );
   }, 150_000);
 });

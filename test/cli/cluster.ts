@@ -54,6 +54,11 @@ export interface StorageHost {
   hostId: number;
   volumes: { metadata: string; lockspace: string; conf: string };
   confLines: Record<string, string>;
+  /** the storage domain's UUID and directory */
+  sdUUID: string;
+  domain: string;
+  /** the engine VM's disk: its volume lease guards the VM */
+  engineDisk: { imageUUID: string; volumeUUID: string; path: string; leasePath: string };
   cleanup(): Promise<void>;
 }
 
@@ -65,7 +70,7 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     await mkdir(seed);
     const base = `fqdn=engine.example.com\nhost_id=${hostId}\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n`;
     await writeFile(path.join(seed, "hosted-engine.conf"), base);
-    const domain = path.join(root, "storage", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b");
+    const domain = path.join(root, "storage", "he-domain");
     const init = await runHeHa(root, [
       "storage",
       "init",
@@ -83,6 +88,9 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     const result = JSON.parse(init.stdout) as {
       confLines: Record<string, string>;
       volumes: { metadata: { path: string }; lockspace: { path: string }; conf: { path: string } };
+      sdUUID: string;
+      domain: string;
+      engineDisk: StorageHost["engineDisk"];
     };
     const paths = haPaths(root);
     await mkdir(path.dirname(paths.hostConf), { recursive: true });
@@ -101,6 +109,9 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
         conf: result.volumes.conf.path,
       },
       confLines: result.confLines,
+      sdUUID: result.sdUUID,
+      domain: result.domain,
+      engineDisk: result.engineDisk,
       cleanup,
     };
   } catch (e) {

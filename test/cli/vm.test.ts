@@ -9,9 +9,11 @@ import { makeStorageHost, type StorageHost } from "./cluster.js";
 import { requireBuild, runHeHa } from "./harness.js";
 
 /**
- * Two hosts on one storage domain, each with its own sanlock daemon (joined to lockspace
- * hosted-engine with its host id) and its own libvirtd serving the test driver. `he-ha vm`
- * runs as each host (HE_HA_ROOT + SANLOCK_RUN_DIR) like an operator on that host.
+ * Two hosts on one storage domain, each with its own sanlock daemon (joined to the
+ * storage domain's lockspace <sdUUID> on dom_md/ids with its host id, as the agent or VDSM
+ * does) and its own libvirtd serving the test driver. `he-ha vm` runs as each host
+ * (HE_HA_ROOT + SANLOCK_RUN_DIR) like an operator on that host. The lease is oVirt's: the
+ * engine disk's volume lease.
  */
 interface Host {
   id: number;
@@ -24,7 +26,11 @@ interface Host {
 let storage: StorageHost;
 const hosts: Host[] = [];
 let vmId: string;
-let lockspaceVolume: string;
+let sdUUID: string;
+let ids: string;
+/** the engine disk's volume lease file */
+let leaseFile: string;
+let leaseName: string;
 
 async function makeHost(id: number): Promise<Host> {
   const root = id === 1 ? storage.root : path.join(storage.root, `host${id}`);
@@ -42,11 +48,7 @@ async function makeHost(id: number): Promise<Host> {
   }
   const text = (await readFile(conf, "utf8")).replace(/^host_id=.*$/m, `host_id=${id}`);
   await writeFile(conf, `${text}libvirt_uri=${libvirtd.uri}\n`);
-  const join = await sanlock.client([
-    "add_lockspace",
-    "-s",
-    `hosted-engine:${id}:${lockspaceVolume}:0`,
-  ]);
+  const join = await sanlock.addLockspace(sdUUID, id, ids);
   if (join.code !== 0) throw new Error(`host ${id}: add_lockspace failed: ${join.output}`);
   return host;
 }
@@ -57,11 +59,7 @@ async function domainState(h: Host): Promise<string> {
 }
 
 async function leaseOwner(): Promise<string> {
-  const r = await runCommand(
-    "sanlock",
-    ["direct", "dump", `${lockspaceVolume}:1048576`],
-    process.env,
-  );
+  const r = await runCommand("sanlock", ["direct", "dump", `${leaseFile}:0`], process.env);
   return r.output;
 }
 
@@ -74,7 +72,10 @@ describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
     requireBuild();
     storage = await makeStorageHost(1);
     vmId = storage.confLines.vmid!;
-    lockspaceVolume = storage.volumes.lockspace;
+    sdUUID = storage.sdUUID;
+    ids = path.join(storage.domain, "dom_md", "ids");
+    leaseFile = storage.engineDisk.leasePath;
+    leaseName = `${sdUUID}:${storage.engineDisk.volumeUUID}`;
     await Promise.all([makeHost(1), makeHost(2)]);
     hosts.sort((a, b) => a.id - b.id);
   }, 120_000);
@@ -94,12 +95,14 @@ describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
       new RegExp(
-        `^engine VM ${vmId} started on test\\+unix:.* from vm\\.conf in .*; lease hosted-engine:${vmId}:.*:1048576 acquired\\n$`,
+        `^engine VM ${vmId} started on test\\+unix:.* from vm\\.conf in .*; lease ${leaseName} acquired for this host\\n$`,
       ),
     );
     expect(await domainState(h2!)).toBe("running");
     // the lease stays held by host 2 after the CLI exits (orphan for the agent to adopt)
-    expect(await leaseOwner()).toMatch(new RegExp(`${vmId}\\s+\\d+\\s+0*2\\s`));
+    expect(await leaseOwner()).toMatch(
+      new RegExp(`${storage.engineDisk.volumeUUID}\\s+\\d+\\s+0*2\\s`),
+    );
   });
 
   it("refuses to start it on host 1 while host 2 holds the lease, naming host 2; nothing starts", async () => {
@@ -108,7 +111,7 @@ describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^he-ha: refusing to start the engine VM: its lease hosted-engine:${vmId}:.* is held by host 2, so it runs there \\(or host 2 is not yet known dead\\); see he-ha status\\n$`,
+        `^he-ha: refusing to start the engine VM: its lease ${leaseName} is held by host 2, so it runs there \\(or host 2 is not yet known dead\\); see he-ha status and he-ha lease status\\n$`,
       ),
     );
     expect(await domainState(h1!)).toBe("absent");
@@ -132,7 +135,9 @@ describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
     expect(on.stderr).toBe("");
     expect(on.code).toBe(0);
     expect(await domainState(h1!)).toBe("running");
-    expect(await leaseOwner()).toMatch(new RegExp(`${vmId}\\s+\\d+\\s+0*1\\s`));
+    expect(await leaseOwner()).toMatch(
+      new RegExp(`${storage.engineDisk.volumeUUID}\\s+\\d+\\s+0*1\\s`),
+    );
   });
 
   it("shutdown asks the guest to stop; with nothing running, shutdown and poweroff fail (exit 1)", async () => {
@@ -163,7 +168,7 @@ describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^he-ha: cannot take the engine VM lease hosted-engine:${vmId}:.*: .+ \\(has this host joined lockspace hosted-engine\\? ovirt-ha-agent does that\\)\\n$`,
+        `^he-ha: cannot take the engine VM lease ${leaseName}: .+ \\(has this host joined the storage domain's lockspace ${sdUUID}\\? ovirt-ha-agent does that\\)\\n$`,
       ),
     );
     expect(await domainState(h1!)).not.toBe("running");

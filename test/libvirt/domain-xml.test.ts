@@ -6,6 +6,7 @@ import { DomainXmlError, domainXmlFromVmConf } from "../../src/libvirt/domain-xm
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
+import { type EngineLease, engineLeaseRequests } from "../../src/storage/engine-lease.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
 
 const FIXTURES = OVF_DIR;
@@ -16,10 +17,19 @@ const fixtureNames = [
   "ovf_test_v4.2_unsafe.xml",
 ];
 const DOMAIN_DIR = "/rhev/data-center/mnt/server:_he/sd-uuid";
-const lease = { lockspace: "hosted-engine", key: "", path: "/tmp/lockspace.vol", offset: 1048576 };
 
 function vmConfOf(fixture: string): VmConf {
   return parseVmConf(ovfToVmConf(readFileSync(`${FIXTURES}/${fixture}`, "utf8")), fixture);
+}
+
+/** oVirt's lease of a fixture's engine VM on DOMAIN_DIR (its disk's storage domain) */
+function leasesOf(conf: VmConf) {
+  const disk = conf.devices.find((d) => d.type === "disk" && d.device === "disk")!;
+  return engineLeaseRequests(conf, {
+    domainDir: DOMAIN_DIR,
+    sdUUID: String(disk.domainID),
+    vmConfSource: "test",
+  }) as EngineLease[];
 }
 
 const parse = (xml: string) =>
@@ -37,11 +47,12 @@ describe("domain XML from vm.conf, started on libvirt's test driver", () => {
   for (const fixture of fixtureNames) {
     it(`${fixture}: builds a domain the test driver runs with the vm.conf's identity and devices`, async () => {
       const conf = vmConfOf(fixture);
+      const [guard] = leasesOf(conf);
       const xml = domainXmlFromVmConf(conf, {
         domainType: "test",
         domainDir: DOMAIN_DIR,
         bridge: "ovirtmgmt",
-        lease: { ...lease, key: conf.vmId },
+        leases: leasesOf(conf),
       });
       const doc = parse(xml).domain;
       expect(doc.type).toBe("test");
@@ -56,13 +67,19 @@ describe("domain XML from vm.conf, started on libvirt's test driver", () => {
       for (const dev of conf.devices.filter((d) => d.type === "interface")) {
         expect(macs).toContain(dev.macAddr);
       }
+      // oVirt's lease: the engine disk's volume lease in its storage domain's lockspace
+      const disk = conf.devices.find((d) => d.type === "disk" && d.device === "disk")!;
       expect(doc.devices.lease).toEqual([
         {
-          lockspace: "hosted-engine",
-          key: conf.vmId,
-          target: { path: lease.path, offset: "1048576" },
+          lockspace: disk.domainID,
+          key: disk.volumeID,
+          target: {
+            path: `${DOMAIN_DIR}/images/${disk.imageID}/${disk.volumeID}.lease`,
+            offset: "0",
+          },
         },
       ]);
+      expect(guard!.resource).toBe(disk.volumeID);
       expect(xml).not.toContain("LEASE-PATH");
 
       const dom = await hv.domainCreateXML(xml);
@@ -72,7 +89,7 @@ describe("domain XML from vm.conf, started on libvirt's test driver", () => {
         expect(info.memory).toBe(conf.memSize * 1024);
         expect(await dom.getUUIDString()).toBe(conf.vmId);
         const live = parse(await dom.getXMLDesc()).domain;
-        expect(live.devices.lease[0].key).toBe(conf.vmId);
+        expect(live.devices.lease[0].key).toBe(disk.volumeID);
         expect(live.devices.interface.length).toBe(macs.length);
       } finally {
         await dom.destroy();
@@ -103,21 +120,34 @@ describe("domain XML from vm.conf, started on libvirt's test driver", () => {
     ]);
   });
 
-  it("uses the engine's own XML when vm.conf has xmlBase64, with our lease and disk paths", () => {
+  it("uses the engine's own XML when vm.conf has xmlBase64: its <lease> kept, placeholders resolved as VDSM does", () => {
     const conf = vmConfOf("ovf_test_v4.2.xml");
     expect(conf.xmlBase64).toBeTruthy();
     const xml = domainXmlFromVmConf(conf, {
       domainType: "kvm",
       domainDir: DOMAIN_DIR,
       bridge: "ovirtmgmt",
-      lease: { ...lease, key: conf.vmId },
+      leases: leasesOf(conf),
     });
     const doc = parse(xml).domain;
     expect(doc.type).toBe("kvm");
     expect(doc["xmlns:ovirt-vm"]).toBe("http://ovirt.org/vm/1.0");
     expect(doc.sysinfo).toBeDefined();
-    expect(doc.devices.lease).toHaveLength(1);
-    expect(doc.devices.lease[0].target.path).toBe(lease.path);
+    expect(doc.devices.lease).toEqual([
+      {
+        key: "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e",
+        lockspace: "ce880525-a44b-4248-8b63-d9e11b2f123a",
+        target: {
+          offset: "0",
+          path: `${DOMAIN_DIR}/images/69a2b8c2-8d1c-4014-8f75-a85c16bc5b71/3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e.lease`,
+        },
+      },
+    ]);
+    expect(xml).not.toMatch(/LEASE-(PATH|OFFSET)/);
+    // a placeholder nobody resolved never reaches libvirt
+    expect(() =>
+      domainXmlFromVmConf(conf, { domainType: "kvm", domainDir: DOMAIN_DIR, bridge: "b" }),
+    ).toThrow(/<lease> ce880525-a44b-4248-8b63-d9e11b2f123a:3ab9fff0-.* is not resolved/);
     const disk = doc.devices.disk.find((d: { device: string }) => d.device === "disk");
     expect(disk.source.file).toBe(
       `${DOMAIN_DIR}/images/69a2b8c2-8d1c-4014-8f75-a85c16bc5b71/3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e`,

@@ -3,24 +3,25 @@
  * (`lock_manager = "sanlock"`, as VDSM configures oVirt hosts): lease holder `libvirt`.
  * Two hosts, each with a real sanlock daemon and a libvirtd running real QEMU (software
  * emulation) with the sanlock lock manager; one storage domain; the engine VM as the
- * agent defines it (LibvirtVm, domain XML from vm.conf with its `<lease>`).
+ * agent defines it (LibvirtVm, domain XML from vm.conf with oVirt's `<lease>`: the engine
+ * disk's volume lease, in the storage domain's lockspace joined on dom_md/ids).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCKSPACE_NAME } from "../../src/agent/daemon.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
 import { silentLogger } from "../../src/common/log.js";
 import { domainXmlFromVmConf } from "../../src/libvirt/domain-xml.js";
-import { VM_LEASE_OFFSET } from "../../src/sanlock/vm-lease.js";
 import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import { pollUntil } from "../../src/sim/processes.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
+import { type EngineLease, engineLeaseRequests } from "../../src/storage/engine-lease.js";
+import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
-import { makeStorage } from "../agent/agent-host.js";
+import { engineLeaseOf, engineLeaseRe, makeStorage, smallVmConf } from "../agent/agent-host.js";
 
 interface Host {
   sanlock: SanlockDaemon;
@@ -32,38 +33,43 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
   let dir: string;
   let storage: StorageInitResult;
   let vmConf: VmConf;
+  /** oVirt's lease of the engine VM, resolved as the agent resolves it */
+  let leases: EngineLease[];
   const hosts: Host[] = [];
   const host = (id: number) => hosts[id - 1]!;
 
   /** the `r` line of the engine VM lease in `sanlock client status`, with its holder pid */
   const leaseLine = async (id: number) => {
     const out = (await host(id).sanlock.client(["client", "status"])).output;
-    const m = new RegExp(`^r ${LOCKSPACE_NAME}:${storage.vmId}:\\S+ p (\\d+)$`, "m").exec(out);
+    const m = engineLeaseRe(storage, "\\S+ p (\\d+)$").exec(out);
     return m ? { pid: Number(m[1]) } : undefined;
   };
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-lock-manager-"));
-    storage = await makeStorage(dir);
-    const lockspace = storage.volumes.lockspace.path;
-    // the engine VM, small enough for software emulation: no disks, NICs or display (sims
-    // running side by side would race for VNC ports)
-    vmConf = {
-      vmId: storage.vmId,
-      vmName: "HostedEngine",
-      memSize: 64,
-      smp: 1,
-      emulatedMachine: "pc",
-      devices: [{ type: "console", device: "console" }],
-      raw: new Map(),
-    } as VmConf;
+    const text = smallVmConf(crypto.randomUUID());
+    storage = await makeStorage(dir, text);
+    // the engine VM, small enough for software emulation: one small exclusive disk (its
+    // volume lease guards the VM), no NICs or display (sims running side by side would
+    // race for VNC ports)
+    vmConf = parseVmConf(text, "vm.conf");
+    leases = engineLeaseRequests(vmConf, {
+      domainDir: storage.domain,
+      sdUUID: storage.sdUUID,
+      vmConfSource: "vm.conf",
+    }) as EngineLease[];
+    expect(leases[0]).toMatchObject(engineLeaseOf(storage));
     for (const id of [1, 2]) {
       const root = path.join(dir, `host${id}`);
       const sanlock = await SanlockDaemon.start({
         runDir: path.join(root, "sanlock"),
         hostName: `host${id}`,
       });
-      const joined = await sanlock.addLockspace(LOCKSPACE_NAME, id, lockspace);
+      const joined = await sanlock.addLockspace(
+        storage.sdUUID,
+        id,
+        path.join(storage.domain, "dom_md", "ids"),
+      );
       expect(joined.output).toContain("done 0");
       const libvirtd = await SimLibvirtd.start({
         dir: path.join(root, "libvirt"),
@@ -73,17 +79,12 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
       const vm = new LibvirtVm({
         uri: libvirtd.uri,
         vmId: storage.vmId,
-        domainXml: (conf) =>
+        domainXml: (conf, leases) =>
           domainXmlFromVmConf(conf, {
             domainType: "qemu",
             domainDir: storage.domain,
             bridge: "lo",
-            lease: {
-              lockspace: LOCKSPACE_NAME,
-              key: storage.vmId,
-              path: lockspace,
-              offset: VM_LEASE_OFFSET,
-            },
+            leases,
           }),
         log: silentLogger,
       });
@@ -101,7 +102,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
   }, 120_000);
 
   it("host 1 starts the VM: libvirt takes the lease for the qemu process", async () => {
-    await host(1).vm.start(vmConf);
+    await host(1).vm.start(vmConf, leases);
     expect(await host(1).vm.isActive()).toBe(true);
     const lease = await leaseLine(1);
     expect(lease).toBeDefined();
@@ -111,7 +112,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
 
   it("host 2's start is refused by its lock manager, which the agent reports as storage locked", async () => {
     const err = (await host(2)
-      .vm.start(vmConf)
+      .vm.start(vmConf, leases)
       .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toContain("Failed to acquire lock");
@@ -124,12 +125,12 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
   it("the VM powered off on host 1 frees the lease with qemu; host 2 then starts it", async () => {
     await host(1).vm.powerOff();
     await pollUntil("host 1's lease to go with qemu", async () => !(await leaseLine(1)), 10_000);
-    await host(2).vm.start(vmConf);
+    await host(2).vm.start(vmConf, leases);
     expect(await host(2).vm.isActive()).toBe(true);
     expect(await leaseLine(2)).toBeDefined();
     // and host 1 is now the one refused
     const err = (await host(1)
-      .vm.start(vmConf)
+      .vm.start(vmConf, leases)
       .catch((e: unknown) => e)) as Error;
     expect(isLeaseRefusedByLibvirt(err.message)).toBe(true);
     await host(2).vm.powerOff();

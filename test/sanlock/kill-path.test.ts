@@ -2,7 +2,7 @@ import { access, mkdtemp, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
 import { isAlive, pollUntil } from "../../src/sim/processes.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { LeaseAgentProcess } from "./lease-agent-process.js";
@@ -25,7 +25,8 @@ describe("losing the lockspace while the VM lease is held", () => {
 
   it("makes sanlock run the holder's kill path (e.g. destroy the VM) instead of signalling it", async () => {
     const volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { vmId: VM_ID, ioTimeout: 1 });
+    await initLeaseVolume(volume, { ioTimeout: 1 });
+    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
     const marker = join(dir, "kill-path-ran");
     const agent = new LeaseAgentProcess(
       host.runDir,

@@ -9,7 +9,7 @@ import {
   SanlockError,
 } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { runLeaseAgent } from "./lease-agent-process.js";
 
@@ -26,7 +26,8 @@ describe("sanlock lockspace against real unprivileged daemons", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "he-ha-lockspace-"));
     volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { vmId: VM_ID, ioTimeout: 1 });
+    await initLeaseVolume(volume, { ioTimeout: 1 });
+    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
     [host1, host2] = await Promise.all([
       SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" }),
       SanlockDaemon.start({ runDir: join(dir, "host2"), hostName: "host2" }),

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
-import { VM_LEASE_OFFSET, VmLease } from "../../src/sanlock/vm-lease.js";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { VmLease } from "../../src/sanlock/vm-lease.js";
+import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { LeaseAgentProcess, runLeaseAgent } from "./lease-agent-process.js";
 
@@ -28,7 +28,8 @@ describe("engine VM lease against real sanlock daemons", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "he-ha-vmlease-"));
     volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { vmId: VM_ID, ioTimeout: 1 });
+    await initLeaseVolume(volume, { ioTimeout: 1 });
+    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
     [host1, host2] = await Promise.all([
       SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" }),
       SanlockDaemon.start({ runDir: join(dir, "host2"), hostName: "host2" }),
@@ -36,7 +37,7 @@ describe("engine VM lease against real sanlock daemons", () => {
     process.env.SANLOCK_RUN_DIR = host2.runDir;
     ls2 = { name: "hosted-engine", hostId: 2, path: volume, offset: 0, ioTimeout: 1 };
     lease2 = new VmLease(
-      { lockspace: "hosted-engine", vmId: VM_ID, path: volume, offset: VM_LEASE_OFFSET, hostId: 2 },
+      { lockspace: "hosted-engine", resource: VM_ID, path: volume, offset: 1_048_576, hostId: 2 },
       { log: silentLogger },
     );
     await lockspace.addLockspace(ls2);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHostInfra } from "../../src/sim/host-infra.js";
-import { initLeaseVolume, readLeaseOwnerFromDisk } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease, readLeaseOwnerFromDisk } from "../../src/sim/lease-volume.js";
 import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import { isAlive } from "../../src/sim/processes.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
@@ -52,9 +52,10 @@ describe("simulated host infrastructure", () => {
 
   it("reads the VM lease owner from the volume without a daemon", async () => {
     const volume = join(dir, "lease.vol");
-    await initLeaseVolume(volume, { vmId: VM_ID });
-    expect(await readLeaseOwnerFromDisk(volume, VM_ID)).toBeNull();
-    await expect(readLeaseOwnerFromDisk(join(dir, "missing.vol"), VM_ID)).rejects.toThrow(
+    await initLeaseVolume(volume);
+    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
+    expect(await readLeaseOwnerFromDisk({ lockspace: "hosted-engine", resource: VM_ID, path: volume, offset: 1_048_576 })).toBeNull();
+    await expect(readLeaseOwnerFromDisk({ lockspace: "hosted-engine", resource: VM_ID, path: join(dir, "missing.vol"), offset: 1_048_576 })).rejects.toThrow(
       /read_leader/,
     );
   });

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
 import {
   pollUntil,
   runCommand,
@@ -66,7 +66,8 @@ class Cluster {
       });
     }
     // initialised through host 1's view: `sanlock direct init` works over FUSE
-    await initLeaseVolume(c.hosts[0]!.volume, { vmId: VM_ID, ioTimeout: 1 });
+    await initLeaseVolume(c.hosts[0]!.volume, { ioTimeout: 1 });
+    await initResourceLease(c.hosts[0]!.volume, "hosted-engine", VM_ID, 1_048_576);
     return c;
   }
 

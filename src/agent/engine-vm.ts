@@ -1,0 +1,246 @@
+import type { Logger } from "../common/log.js";
+import { LeaseHeldError } from "../sanlock/errors.js";
+import type { AcquireResult, ReleaseResult } from "../sanlock/vm-lease.js";
+import type { EngineLease } from "../storage/engine-lease.js";
+import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import type { VmLeasePort, VmPort } from "./ports.js";
+import {
+  clearStartFailure,
+  isLeaseRefusedByLibvirt,
+  recordStartFailure,
+  STORAGE_LOCKED_START_REASON,
+} from "./start-failure.js";
+
+export interface EngineVmDeps {
+  vm: VmPort;
+  /** vm.conf → oVirt's leases of the engine VM (src/storage/engine-lease.ts); throws EngineLeaseError */
+  resolveLeases: (vmConf: VmConf) => Promise<EngineLease[]>;
+  /** the lease port for the guard (the first lease), per lease holder (lease-holder.ts) */
+  leasePort: (guard: EngineLease) => VmLeasePort;
+  /** where a refused start is recorded for the broker's engine-health monitor */
+  runDir: string;
+  log: Logger;
+}
+
+export type StartOutcome =
+  | { started: true; lease: AcquireResult; guard: EngineLease }
+  | {
+      started: false;
+      /** the lease is held elsewhere (another host runs or starts the VM) */
+      locked: boolean;
+      reason: string;
+      guard: EngineLease | null;
+      err: Error;
+    };
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/**
+ * The engine VM on this host and the lease that guards it, with one rule: the lease is
+ * held exactly while the VM may run here. The agent daemon and `he-ha vm start` both go
+ * through this class. Which lease: oVirt's own (engine-lease.ts), resolved from the
+ * vm.conf being started; who holds it: the agent or libvirt's lock manager
+ * (lease-holder.ts, through `leasePort`).
+ */
+export class EngineVm {
+  private readonly d: EngineVmDeps;
+  private current: { guard: EngineLease; port: VmLeasePort } | null = null;
+  /** this process (or its orphan) holds the guard while the VM may run here */
+  private held = false;
+
+  constructor(deps: EngineVmDeps) {
+    this.d = deps;
+  }
+
+  /** the lease guarding the VM, once a vm.conf was resolved */
+  get guard(): EngineLease | null {
+    return this.current?.guard ?? null;
+  }
+
+  /** whether this process holds the guard (or adopted its orphan) */
+  get leaseHeld(): boolean {
+    return this.held;
+  }
+
+  /** true while the VM runs here; throws when the hypervisor cannot tell */
+  isActive(): Promise<boolean> {
+    return this.d.vm.isActive();
+  }
+
+  /**
+   * Resolves the leases of `vmConf` and makes the first one this VM's guard. The port of
+   * a held guard is kept until it is released, even if vm.conf changed meanwhile.
+   */
+  async prepare(vmConf: VmConf): Promise<EngineLease[]> {
+    const leases = await this.d.resolveLeases(vmConf);
+    const guard = leases[0]!;
+    if (!this.current || (!this.held && !sameLease(this.current.guard, guard))) {
+      this.current?.port.close();
+      this.current = { guard, port: this.d.leasePort(guard) };
+      this.d.log.info(
+        {
+          lease: `${guard.lockspace}:${guard.resource}`,
+          path: guard.path,
+          offset: guard.offset,
+          source: guard.source,
+        },
+        `engine VM guarded by ${guard.from}`,
+      );
+    }
+    return leases;
+  }
+
+  /**
+   * Takes the guard (unless libvirt's lock manager takes it for qemu), then starts the
+   * VM. A refused start is recorded for the engine-health monitor ("Storage of VM is
+   * locked…" when another host holds the lease).
+   */
+  async start(vmConf: VmConf): Promise<StartOutcome> {
+    let leases: EngineLease[];
+    try {
+      leases = await this.prepare(vmConf);
+    } catch (e) {
+      return this.refused(false, `cannot start the engine VM: ${asError(e).message}`, asError(e));
+    }
+    const { guard, port } = this.current!;
+    let taken: AcquireResult;
+    try {
+      taken = await port.acquire();
+      this.held = taken !== "left-to-libvirt";
+    } catch (e) {
+      const locked = e instanceof LeaseHeldError;
+      const reason = locked
+        ? STORAGE_LOCKED_START_REASON
+        : `cannot take the engine VM lease ${guard.lockspace}:${guard.resource}: ${asError(e).message}`;
+      return this.refused(locked, reason, asError(e));
+    }
+    let err = await this.tryStart(vmConf, leases);
+    if (err && isLeaseRefusedByLibvirt(err.message) && (await this.lockManagerDetected(port))) {
+      // the agent's own hold was in the way of libvirt's lock manager: again, without
+      this.held = false;
+      taken = "left-to-libvirt";
+      err = await this.tryStart(vmConf, leases);
+    }
+    if (err) {
+      const locked = isLeaseRefusedByLibvirt(err.message);
+      await this.reconcile();
+      return this.refused(locked, locked ? STORAGE_LOCKED_START_REASON : err.message, err);
+    }
+    await clearStartFailure(this.d.runDir).catch((e: unknown) =>
+      this.d.log.debug({ err: asError(e) }, "cannot clear the start failure record"),
+    );
+    return { started: true, lease: taken, guard };
+  }
+
+  /** Asks the guest to shut down; the lease is released once the VM is down (reconcile). */
+  shutdown(): Promise<void> {
+    return this.d.vm.shutdown();
+  }
+
+  /** Powers the VM off and releases the lease (what became of it: "kept" when it could not be released). */
+  async powerOff(): Promise<ReleaseResult | "kept"> {
+    await this.d.vm.powerOff();
+    return this.release();
+  }
+
+  /**
+   * After an agent restart: a VM running here keeps its lease (adopted from the orphan);
+   * a lease left by a previous agent while the VM is not running here is released.
+   */
+  async adoptAtStartup(vmConf: VmConf | null): Promise<void> {
+    if (vmConf === null) {
+      this.d.log.warn("no vm.conf yet: cannot tell which lease guards the engine VM");
+      return;
+    }
+    await this.prepare(vmConf);
+    const port = this.current!.port;
+    if (await this.d.vm.isActive()) {
+      this.held = await port.adopt();
+      if (!this.held) this.held = (await port.inquire()) === "held";
+      this.d.log.info({ lease: this.held }, "engine VM already running here: left untouched");
+      return;
+    }
+    if ((await port.release()) === "released")
+      this.d.log.info("released the engine VM lease left by a previous agent: VM not running here");
+    this.held = false;
+  }
+
+  /**
+   * The rule: the lease is held exactly while the VM may run here. `known` is the VM's
+   * state if the caller knows it (undefined: ask; null: the hypervisor cannot tell, so
+   * the VM may still run and the lease is kept).
+   */
+  async reconcile(known?: boolean | null): Promise<void> {
+    if (!this.current) return;
+    const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
+    if (active === null) return;
+    if (active && !this.held) {
+      this.held = await this.current.port.adopt().catch((e: unknown) => {
+        this.d.log.warn({ err: asError(e) }, "cannot adopt the engine VM lease");
+        return false;
+      });
+    } else if (!active && this.held) {
+      await this.release();
+    }
+  }
+
+  /** Closes the registration; a held lease stays with this host as an orphan. */
+  async close(): Promise<void> {
+    this.current?.port.close();
+    await this.d.vm.close().catch((e: unknown) =>
+      this.d.log.debug({ err: asError(e) }, "closing the hypervisor connection failed"),
+    );
+  }
+
+  private async release(): Promise<ReleaseResult | "kept"> {
+    if (!this.current) return "not-held";
+    try {
+      const r = await this.current.port.release();
+      this.held = false;
+      if (r === "released") this.d.log.info("engine VM lease released: VM down here");
+      return r;
+    } catch (e) {
+      this.d.log.error({ err: asError(e) }, "cannot release the engine VM lease");
+      return "kept";
+    }
+  }
+
+  private async lockManagerDetected(port: VmLeasePort): Promise<boolean> {
+    if (!port.lockManagerDetected) return false;
+    try {
+      return await port.lockManagerDetected();
+    } catch (e) {
+      this.d.log.warn({ err: asError(e) }, "cannot hand the engine VM lease to libvirt");
+      return false;
+    }
+  }
+
+  private async tryStart(vmConf: VmConf, leases: EngineLease[]): Promise<Error | null> {
+    try {
+      await this.d.vm.start(vmConf, leases);
+      return null;
+    } catch (e) {
+      return asError(e);
+    }
+  }
+
+  private async refused(
+    locked: boolean,
+    reason: string,
+    err: Error,
+  ): Promise<StartOutcome & { started: false }> {
+    await recordStartFailure(this.d.runDir, reason).catch((e: unknown) =>
+      this.d.log.error({ err: asError(e) }, "cannot record the start failure"),
+    );
+    return { started: false, locked, reason, guard: this.current?.guard ?? null, err };
+  }
+}
+
+function sameLease(a: EngineLease, b: EngineLease): boolean {
+  return (
+    a.lockspace === b.lockspace &&
+    a.resource === b.resource &&
+    a.path === b.path &&
+    a.offset === b.offset
+  );
+}

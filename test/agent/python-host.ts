@@ -1,0 +1,92 @@
+/**
+ * A host of the Python services, as far as the engine VM's lease goes (see
+ * test/python/python_host.py): its own real sanlock daemon, and a python3-sanlock process
+ * that joins the storage domain's lockspace as VDSM does and acquires the engine VM's
+ * lease as libvirt's lock driver does for qemu. Neither is our code.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+
+const SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../python/python_host.py",
+);
+
+export interface LeaseRef {
+  lockspace: string;
+  resource: string;
+  path: string;
+  offset: number;
+}
+
+export class PythonHost {
+  private readonly lines: string[] = [];
+  private waiting: ((line: string) => void) | null = null;
+
+  private constructor(
+    readonly sanlock: SanlockDaemon,
+    private readonly proc: ChildProcessWithoutNullStreams,
+  ) {
+    const rl = createInterface({ input: proc.stdout });
+    rl.on("line", (line) => {
+      const w = this.waiting;
+      if (w) {
+        this.waiting = null;
+        w(line);
+      } else this.lines.push(line);
+    });
+  }
+
+  /** A sanlock daemon under `dir` and the python3-sanlock process talking to it. */
+  static async start(dir: string, name: string): Promise<PythonHost> {
+    const sanlock = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock"), hostName: name });
+    const proc = spawn("/usr/bin/python3", [SCRIPT], {
+      env: { ...process.env, SANLOCK_RUN_DIR: sanlock.runDir },
+    });
+    proc.stderr.on("data", (d: Buffer) => process.stderr.write(`[python host] ${d}`));
+    return new PythonHost(sanlock, proc);
+  }
+
+  /** the python process's pid: the lease holder sanlock reports */
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  private async command(line: string): Promise<string> {
+    const answer = new Promise<string>((resolve) => {
+      const queued = this.lines.shift();
+      if (queued !== undefined) resolve(queued);
+      else this.waiting = resolve;
+    });
+    this.proc.stdin.write(`${line}\n`);
+    return answer;
+  }
+
+  /** add_lockspace, as VDSM's startMonitoringDomain does on a Python host */
+  join(lockspace: string, hostId: number, ids: string): Promise<string> {
+    return this.command(`join ${lockspace} ${hostId} ${ids}`);
+  }
+
+  /** register + acquire, as libvirt's sanlock lock driver does for qemu */
+  acquire(l: LeaseRef): Promise<string> {
+    return this.command(`acquire ${l.lockspace} ${l.resource} ${l.path} ${l.offset}`);
+  }
+
+  release(l: LeaseRef): Promise<string> {
+    return this.command(`release ${l.lockspace} ${l.resource} ${l.path} ${l.offset}`);
+  }
+
+  /** the lease's owners as sanlock reads them from storage: `host_id:generation,…` */
+  owners(l: LeaseRef): Promise<string> {
+    return this.command(`owners ${l.lockspace} ${l.resource} ${l.path} ${l.offset}`);
+  }
+
+  async stop(): Promise<void> {
+    this.proc.stdin.end();
+    await new Promise((r) => (this.proc.exitCode !== null ? r(null) : this.proc.once("exit", r)));
+    await this.sanlock.stop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""A host of the Python services, as far as the engine VM's lease goes.
+
+On a host running the original ovirt-ha-agent, VDSM joins the storage domain's lockspace
+(<sdUUID> on dom_md/ids, with the hosted-engine host id) and libvirt's sanlock lock
+driver acquires the engine VM's <lease> for the qemu process. This process plays both,
+through python3-sanlock (the sanlock project's own Python binding, not our code), talking
+to the sanlock daemon that SANLOCK_RUN_DIR names. It registers itself, as libvirt
+registers qemu, so the lease belongs to this process and dies with it.
+
+Commands on stdin, one per line; one answer line each on stdout:
+  join <lockspace> <host_id> <ids path>          -> ok join | err join <errno> <message>
+  acquire <lockspace> <resource> <path> <offset> -> ok acquire | err acquire <errno> <message>
+  release <lockspace> <resource> <path> <offset> -> ok release | err release ...
+  owners <lockspace> <resource> <path> <offset>  -> ok owners <host_id>:<generation>,... | err ...
+  leave <lockspace> <host_id> <ids path>         -> ok leave | err leave ...
+EOF at stdin: exit (sanlock releases what this process held).
+"""
+import sys
+
+import sanlock
+
+fd = None
+
+
+def b(s):
+    return s.encode("utf-8")
+
+
+def main():
+    global fd
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        cmd, args = words[0], words[1:]
+        try:
+            if cmd == "join":
+                ls, host_id, path = args
+                sanlock.add_lockspace(b(ls), int(host_id), path, iotimeout=1)
+                out = "ok join"
+            elif cmd == "acquire":
+                ls, res, path, offset = args
+                if fd is None:
+                    fd = sanlock.register()
+                sanlock.acquire(b(ls), b(res), [(path, int(offset))], slkfd=fd)
+                out = "ok acquire"
+            elif cmd == "release":
+                ls, res, path, offset = args
+                sanlock.release(b(ls), b(res), [(path, int(offset))], slkfd=fd)
+                out = "ok release"
+            elif cmd == "owners":
+                ls, res, path, offset = args
+                owners = sanlock.read_resource_owners(b(ls), b(res), [(path, int(offset))])
+                out = "ok owners " + ",".join(
+                    "%d:%d" % (o["host_id"], o["generation"]) for o in owners
+                )
+            elif cmd == "leave":
+                ls, host_id, path = args
+                sanlock.rem_lockspace(b(ls), int(host_id), path)
+                out = "ok leave"
+            else:
+                out = "err %s 0 unknown command" % cmd
+        except sanlock.SanlockException as e:
+            out = "err %s %d %s" % (cmd, e.errno, str(e).replace("\n", " "))
+        print(out, flush=True)
+
+
+if __name__ == "__main__":
+    main()
