@@ -97,3 +97,40 @@ export function haVolumes(
     conf: pick("conf", conf.confImageUUID, conf.confVolumeUUID, ""),
   };
 }
+
+/** The domain's special volumes under `<domain>/dom_md` (VDSM file domains). */
+export interface DomMdPaths {
+  dir: string;
+  /** VDSM's domain metadata (KEY=value lines, _SHA_CKSUM) */
+  metadata: string;
+  /** lockspace `<sdUUID>` at offset 0 */
+  ids: string;
+  /** the SDM resource at 1 MiB */
+  leases: string;
+  /** VM leases, index at 1 MiB (see xleases.ts) */
+  xleases: string;
+  inbox: string;
+  outbox: string;
+}
+
+/** `<domain>/dom_md/*` */
+export function domMdPaths(domain: string): DomMdPaths {
+  const dir = path.join(domain, "dom_md");
+  return {
+    dir,
+    metadata: path.join(dir, "metadata"),
+    ids: path.join(dir, "ids"),
+    leases: path.join(dir, "leases"),
+    xleases: path.join(dir, "xleases"),
+    inbox: path.join(dir, "inbox"),
+    outbox: path.join(dir, "outbox"),
+  };
+}
+
+/** A file volume's lease: `<volume>.lease`, sanlock resource `<volume UUID>` at offset 0. */
+export function volumeLeasePath(volumePath: string): string {
+  return `${volumePath}.lease`;
+}
+
+/** offset of a volume's lease in its `.lease` file (VDSM fileVolume.LEASE_FILEOFFSET) */
+export const VOLUME_LEASE_OFFSET = 0;

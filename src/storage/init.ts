@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, open, rm, stat, symlink } from "node:fs/promises";
+import { chmod, mkdir, open, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { parseKeyValue } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
+import { directInitLockspace, directInitResource } from "../sanlock/direct-init.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
 import {
   type ConfContents,
   DEFAULT_VERSION_MEMBER,
@@ -12,25 +12,51 @@ import {
 } from "./archive/conf-archive.js";
 import { buildTar } from "./archive/tar.js";
 import { writeAtStart } from "./archive/volume.js";
-import { haAgentLinks, volumePath } from "./domain.js";
+import {
+  type DomMdPaths,
+  domMdPaths,
+  haAgentLinks,
+  VOLUME_LEASE_OFFSET,
+  volumeLeasePath,
+  volumePath,
+} from "./domain.js";
+import {
+  DOMAIN_ALIGNMENT,
+  domainTypeName,
+  fileDomainMetadata,
+  formatDomainMetadata,
+} from "./domain-metadata.js";
+import { type EngineDiskIds, engineDiskOf } from "./engine-disk.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "./ovf/vmconf.js";
-import { BLANK_UUID, ovfStoreDescription, writeVolumeMeta } from "./volume-meta.js";
-
-const execFileAsync = promisify(execFile);
-
-/** sanlock lockspace of hosted-engine (behaviour.md §12) */
-export const LOCKSPACE_NAME = "hosted-engine";
-/** where the engine VM's resource lease lives on the lockspace volume (see sanlock/vm-lease.ts) */
-export const VM_LEASE_AREA_OFFSET = 1_048_576;
+import { BLANK_UUID, ovfStoreDescription, volumeMetaPath, writeVolumeMeta } from "./volume-meta.js";
+import { writeXleasesIndex } from "./xleases.js";
 
 const MiB = 1024 * 1024;
 /** 2001 whiteboard segments of 4096 bytes, rounded up to whole MiB */
 export const METADATA_VOLUME_SIZE = Math.ceil((2001 * 4096) / MiB) * MiB;
-/** delta leases at 0 (1 MiB) + the VM lease area at 1 MiB */
-export const LOCKSPACE_VOLUME_SIZE = 2 * MiB;
+/** the delta leases of lockspace `hosted-engine` (2000 hosts × 512 bytes, 1 MiB aligned) */
+export const LOCKSPACE_VOLUME_SIZE = MiB;
 export const CONF_VOLUME_SIZE = 1024 * MiB;
 export const OVF_STORE_VOLUME_SIZE = 128 * MiB;
+/** the engine disk volume this command creates: sparse and small (it only has to exist) */
+export const ENGINE_DISK_VOLUME_SIZE = MiB;
+/** dom_md/inbox and dom_md/outbox (VDSM SPECIAL_VOLUME_SIZES_MIB) */
+export const MAILBOX_SIZE = 16 * MiB;
+/** mode of dom_md files and volume files (VDSM METADATA_PERMISSIONS, FILE_VOLUME_PERMISSIONS) */
+export const DOMAIN_FILE_MODE = 0o660;
+/** mode of dom_md/ (VDSM creates it 0775) */
+export const DOM_MD_DIR_MODE = 0o775;
+/** VDSM's SDM lease: resource `SDM` in dom_md/leases at slot 1 */
+export const SDM_LEASE_NAME = "SDM";
+export const SDM_LEASE_OFFSET = 1 * DOMAIN_ALIGNMENT;
+/** DESCRIPTION of the domain (hosted-engine setup's default storage domain name) */
+export const DEFAULT_DOMAIN_DESCRIPTION = "hosted_storage";
+/** the engine disk's description, as the engine writes one */
+export const ENGINE_DISK_DESCRIPTION = JSON.stringify({
+  DiskAlias: "he_virtio_disk",
+  DiskDescription: "Hosted-Engine disk",
+});
 
 export const CONF_IMAGE_DESCRIPTION = "HostedEngineConfigurationImage";
 
@@ -60,12 +86,15 @@ export interface StorageInitOptions {
   vmConf?: string;
   /** the engine VM's OVF text: generates vm.conf and an OVF_STORE volume */
   ovf?: string;
-  /** sanlock io timeout written in the lockspace (seconds, default 10) */
+  /** sanlock io timeout written in both lockspaces (seconds, default 10) */
   ioTimeout?: number;
   brokerConf?: string;
   fhanswers?: string;
   version?: string;
-  /** storage domain UUID; default: the directory name when it is a UUID, else a new one */
+  /**
+   * storage domain UUID; default: the engine disk's domainID, else the directory name
+   * when it is a UUID, else a new one. Must agree with the engine disk's domainID.
+   */
   sdUUID?: string;
   /** the sanlock program (default `sanlock`) */
   sanlock?: string;
@@ -76,6 +105,8 @@ export interface InitVolume {
   imageUUID: string;
   volumeUUID: string;
   path: string;
+  /** `<path>.lease`: resource `<volumeUUID>` of lockspace `<sdUUID>` at offset 0 */
+  leasePath: string;
 }
 
 export interface StorageInitResult {
@@ -83,10 +114,15 @@ export interface StorageInitResult {
   sdUUID: string;
   vmId: string;
   ioTimeout: number;
+  domMd: DomMdPaths;
   volumes: { metadata: InitVolume; lockspace: InitVolume; conf: InitVolume; ovfStore?: InitVolume };
+  /** the engine VM's disk (from vm.conf); its volume lease guards the engine VM */
+  engineDisk: InitVolume;
   /** the hosted-engine.conf keys pointing at the new volumes, in print order */
   confLines: Array<[string, string]>;
 }
+
+export type { DomMdPaths };
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -99,32 +135,78 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** A new zero-filled (sparse) file of `size` bytes; refuses to overwrite. */
-async function createSparse(file: string, size: number): Promise<void> {
-  const fh = await open(file, "wx");
+/** A new zero-filled (sparse) file of `size` bytes with `mode`; refuses to overwrite. */
+async function createSparse(file: string, size: number, mode = DOMAIN_FILE_MODE): Promise<void> {
+  const fh = await open(file, "wx", mode);
   try {
     await fh.truncate(size);
+    await fh.chmod(mode); // the umask may have taken bits away
   } finally {
     await fh.close();
   }
 }
 
-async function newVolume(domain: string, created: string[]): Promise<InitVolume> {
-  const imageUUID = randomUUID();
-  const volumeUUID = randomUUID();
-  const imageDir = path.join(domain, "images", imageUUID);
-  await mkdir(imageDir, { recursive: true });
-  created.push(imageDir);
-  return { imageUUID, volumeUUID, path: volumePath(domain, imageUUID, volumeUUID) };
+interface Ctx {
+  domain: string;
+  sdUUID: string;
+  sanlock: string;
+  created: string[];
 }
 
-async function runSanlock(bin: string, args: string[]): Promise<void> {
+/** Image directory + volume path for the given (or new) UUIDs. */
+async function newVolume(
+  ctx: Ctx,
+  ids?: { imageUUID: string; volumeUUID: string },
+): Promise<InitVolume> {
+  const imageUUID = ids?.imageUUID ?? randomUUID();
+  const volumeUUID = ids?.volumeUUID ?? randomUUID();
+  const imageDir = path.join(ctx.domain, "images", imageUUID);
+  if (await exists(imageDir))
+    throw new StorageInitError(`${imageDir} exists: image ${imageUUID} is already on the domain`);
+  await mkdir(imageDir, { recursive: true });
+  ctx.created.push(imageDir);
+  const p = volumePath(ctx.domain, imageUUID, volumeUUID);
+  return { imageUUID, volumeUUID, path: p, leasePath: volumeLeasePath(p) };
+}
+
+interface VolumeSpec {
+  size: number;
+  description: string;
+  /** VDSM DISKTYPE */
+  diskType: string;
+  /** writes the volume's contents once the sparse file exists */
+  fill?: (volumePath: string) => Promise<void>;
+}
+
+/**
+ * Creates a volume as VDSM does on a file domain: the sparse file (0660), its contents,
+ * its `.meta` (0660), and its `.lease`: resource `<volume UUID>` in lockspace
+ * `<sdUUID>` at offset 0.
+ */
+async function createVolume(ctx: Ctx, vol: InitVolume, spec: VolumeSpec): Promise<void> {
+  await createSparse(vol.path, spec.size);
+  await spec.fill?.(vol.path);
+  await writeVolumeMeta(vol.path, {
+    domainUUID: ctx.sdUUID,
+    imageUUID: vol.imageUUID,
+    description: spec.description,
+    capacity: spec.size,
+    diskType: spec.diskType,
+  });
+  await chmod(volumeMetaPath(vol.path), DOMAIN_FILE_MODE);
+  await createSparse(vol.leasePath, 0);
+  await sanlockStep(() =>
+    directInitResource(ctx.sdUUID, vol.volumeUUID, vol.leasePath, VOLUME_LEASE_OFFSET, {
+      sanlock: ctx.sanlock,
+    }),
+  );
+}
+
+async function sanlockStep(step: () => Promise<void>): Promise<void> {
   try {
-    await execFileAsync(bin, args, { timeout: 60_000 });
+    await step();
   } catch (e) {
-    const err = e as Error & { stderr?: string; stdout?: string };
-    const detail = (err.stderr || err.stdout || err.message).trim();
-    throw new StorageInitError(`${bin} ${args.join(" ")} failed: ${detail}`);
+    throw new StorageInitError((e as Error).message, { cause: e });
   }
 }
 
@@ -172,18 +254,44 @@ function withKeys(text: string, updates: Array<[string, string]>): string {
   return `${out.join("\n")}\n`;
 }
 
+function resolveSdUUID(explicit: string | undefined, disk: EngineDiskIds, domain: string): string {
+  const fromDisk = disk.domainUUID;
+  if (explicit !== undefined) {
+    if (!UUID_RE.test(explicit))
+      throw new StorageInitError(`storage domain UUID "${explicit}" is not a UUID`);
+    if (fromDisk !== undefined && fromDisk.toLowerCase() !== explicit.toLowerCase())
+      throw new StorageInitError(
+        `storage domain UUID ${explicit} differs from the engine disk's domainID ${fromDisk} (${disk.source}): the engine VM's lease lockspace must be this domain`,
+      );
+    return explicit;
+  }
+  if (fromDisk !== undefined) {
+    if (!UUID_RE.test(fromDisk))
+      throw new StorageInitError(`the engine disk's domainID "${fromDisk}" is not a UUID`);
+    return fromDisk;
+  }
+  const base = path.basename(domain);
+  return UUID_RE.test(base) ? base : randomUUID();
+}
+
 /**
- * Creates a complete hosted-engine file storage domain under `opts.domain`: metadata
- * volume (zeros), lockspace volume (sanlock lockspace `hosted-engine` at 0 with the io
- * timeout, VM lease area at 1 MiB), configuration volume (archive at offset 0), optional
- * OVF_STORE volume, `.meta` files, and the older `ha_agent/` links.
+ * Creates a complete hosted-engine file storage domain under `opts.domain`, shaped as
+ * VDSM lays one out:
+ * - `dom_md/`: `metadata` (VDSM keys, checksum), `ids` (lockspace `<sdUUID>`), `leases`
+ *   (the SDM resource at 1 MiB), `xleases` (an empty index at 1 MiB), `inbox`, `outbox`;
+ * - the HA volumes: metadata (zeros), lockspace (lockspace `hosted-engine` at 0),
+ *   configuration (archive at 0), an OVF_STORE when an OVF is given;
+ * - the engine VM's disk volume (ids from vm.conf), 1 MiB sparse;
+ * - beside each volume its `.meta` and its `.lease` (resource `<volume UUID>` of lockspace
+ *   `<sdUUID>`), so the engine VM's lease (its disk's volume lease) exists;
+ * - the older `ha_agent/` links.
  */
 export async function initStorageDomain(opts: StorageInitOptions): Promise<StorageInitResult> {
   const created: string[] = [];
   try {
     return await populate(opts, created);
   } catch (e) {
-    // leave the directory as it was: remove the images and links this run created
+    // leave the directory as it was: remove what this run created
     for (const p of created.reverse()) await rm(p, { recursive: true, force: true });
     throw e;
   }
@@ -206,58 +314,81 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
       throw new StorageInitError("no vm.conf: give a vm.conf or an OVF to generate it from");
     vmConf = formatVmParams(ovfToVmParams(opts.ovf));
   }
-  const base = path.basename(domain);
-  const sdUUID = opts.sdUUID ?? (UUID_RE.test(base) ? base : randomUUID());
-  const links = haAgentLinks(domain);
-  if (await exists(path.dirname(links.metadata))) {
+  const disk = engineDiskOf(parseVmConf(vmConf));
+  if (!disk)
     throw new StorageInitError(
-      `${path.dirname(links.metadata)} exists: ${domain} is already a hosted-engine domain`,
+      "vm.conf names no engine disk (a device with type disk, device disk, imageID and volumeID): the engine VM's lease is its disk's volume lease",
     );
+  const sdUUID = resolveSdUUID(opts.sdUUID, disk, domain);
+  let type: string;
+  try {
+    type = domainTypeName(hostConf.get("domainType") || "posixfs");
+  } catch (e) {
+    throw new StorageInitError(`hosted-engine.conf: ${(e as Error).message}`);
   }
-  const sanlock = opts.sanlock ?? "sanlock";
+  const links = haAgentLinks(domain);
+  const md = domMdPaths(domain);
+  for (const dir of [path.dirname(links.metadata), md.dir]) {
+    if (await exists(dir))
+      throw new StorageInitError(`${dir} exists: ${domain} is already a storage domain`);
+  }
+  const ctx: Ctx = { domain, sdUUID, sanlock: opts.sanlock ?? "sanlock", created };
   const log = opts.logger;
 
   await mkdir(domain, { recursive: true });
-  const metadata = await newVolume(domain, created);
-  await createSparse(metadata.path, METADATA_VOLUME_SIZE);
-  await writeVolumeMeta(metadata.path, {
-    domainUUID: sdUUID,
-    imageUUID: metadata.imageUUID,
+  await mkdir(md.dir);
+  created.push(md.dir);
+  await chmod(md.dir, DOM_MD_DIR_MODE);
+  await createSparse(md.ids, 0);
+  await sanlockStep(() =>
+    directInitLockspace(sdUUID, md.ids, 0, ioTimeout, { sanlock: ctx.sanlock }),
+  );
+  await createSparse(md.leases, 0);
+  await sanlockStep(() =>
+    directInitResource(sdUUID, SDM_LEASE_NAME, md.leases, SDM_LEASE_OFFSET, {
+      sanlock: ctx.sanlock,
+    }),
+  );
+  await createSparse(md.xleases, 0);
+  await writeXleasesIndex(md.xleases, sdUUID, DOMAIN_ALIGNMENT);
+  await createSparse(md.inbox, MAILBOX_SIZE);
+  await createSparse(md.outbox, MAILBOX_SIZE);
+  const metadataText = formatDomainMetadata(
+    fileDomainMetadata({
+      sdUUID,
+      type,
+      remotePath: hostConf.get("storage") ?? "",
+      description: DEFAULT_DOMAIN_DESCRIPTION,
+    }),
+  );
+  await writeFile(md.metadata, metadataText, { mode: DOMAIN_FILE_MODE, flag: "wx" });
+  await chmod(md.metadata, DOMAIN_FILE_MODE);
+  log?.info({ path: md.dir, sd_uuid: sdUUID, io_timeout: ioTimeout }, "dom_md initialised");
+
+  const metadata = await newVolume(ctx);
+  await createVolume(ctx, metadata, {
+    size: METADATA_VOLUME_SIZE,
     description: "hosted-engine.metadata",
-    capacity: METADATA_VOLUME_SIZE,
     diskType: "HEMD",
   });
   log?.info({ path: metadata.path }, "metadata volume created");
 
-  const lockspace = await newVolume(domain, created);
-  await createSparse(lockspace.path, LOCKSPACE_VOLUME_SIZE);
-  await runSanlock(sanlock, [
-    "direct",
-    "init",
-    "-o",
-    String(ioTimeout),
-    "-s",
-    `${LOCKSPACE_NAME}:0:${lockspace.path}:0`,
-  ]);
-  await runSanlock(sanlock, [
-    "direct",
-    "init",
-    "-r",
-    `${LOCKSPACE_NAME}:${vmId}:${lockspace.path}:${VM_LEASE_AREA_OFFSET}`,
-  ]);
-  await writeVolumeMeta(lockspace.path, {
-    domainUUID: sdUUID,
-    imageUUID: lockspace.imageUUID,
+  const lockspace = await newVolume(ctx);
+  await createVolume(ctx, lockspace, {
+    size: LOCKSPACE_VOLUME_SIZE,
     description: "hosted-engine.lockspace",
-    capacity: LOCKSPACE_VOLUME_SIZE,
     diskType: "HESD",
+    fill: (p) =>
+      sanlockStep(() =>
+        directInitLockspace(HE_LOCKSPACE, p, 0, ioTimeout, { sanlock: ctx.sanlock }),
+      ),
   });
   log?.info({ path: lockspace.path, io_timeout: ioTimeout }, "lockspace volume initialised");
 
-  const conf = await newVolume(domain, created);
+  const conf = await newVolume(ctx);
   let ovfStore: InitVolume | undefined;
   if (opts.ovf !== undefined) {
-    ovfStore = await newVolume(domain, created);
+    ovfStore = await newVolume(ctx);
   }
   const confLines: Array<[string, string]> = [
     ["sdUUID", sdUUID],
@@ -279,30 +410,35 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
     "broker.conf": opts.brokerConf ?? DEFAULT_BROKER_CONF,
     "vm.conf": vmConf,
   };
-  await createSparse(conf.path, CONF_VOLUME_SIZE);
-  await writeConfArchive(conf.path, contents);
-  await writeVolumeMeta(conf.path, {
-    domainUUID: sdUUID,
-    imageUUID: conf.imageUUID,
+  await createVolume(ctx, conf, {
+    size: CONF_VOLUME_SIZE,
     description: CONF_IMAGE_DESCRIPTION,
-    capacity: CONF_VOLUME_SIZE,
     diskType: "HECI",
+    fill: (p) => writeConfArchive(p, contents),
   });
   log?.info({ path: conf.path }, "configuration volume written");
 
   if (ovfStore && opts.ovf !== undefined) {
     const tar = buildTar([{ name: `${vmId}.ovf`, data: Buffer.from(opts.ovf, "utf8") }]);
-    await createSparse(ovfStore.path, OVF_STORE_VOLUME_SIZE);
-    await writeAtStart(ovfStore.path, tar);
-    await writeVolumeMeta(ovfStore.path, {
-      domainUUID: sdUUID,
-      imageUUID: ovfStore.imageUUID,
+    await createVolume(ctx, ovfStore, {
+      size: OVF_STORE_VOLUME_SIZE,
       description: ovfStoreDescription(sdUUID, tar.length),
-      capacity: OVF_STORE_VOLUME_SIZE,
       diskType: "OVFS",
+      fill: (p) => writeAtStart(p, tar),
     });
     log?.info({ path: ovfStore.path }, "OVF_STORE volume written");
   }
+
+  const engineDisk = await newVolume(ctx, disk);
+  await createVolume(ctx, engineDisk, {
+    size: ENGINE_DISK_VOLUME_SIZE,
+    description: ENGINE_DISK_DESCRIPTION,
+    diskType: "DATA",
+  });
+  log?.info(
+    { path: engineDisk.path, lease: engineDisk.leasePath, source: disk.source },
+    "engine disk volume and its lease created",
+  );
 
   await mkdir(path.dirname(links.metadata), { recursive: true });
   created.push(path.dirname(links.metadata));
@@ -312,5 +448,5 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
 
   const volumes: StorageInitResult["volumes"] = { metadata, lockspace, conf };
   if (ovfStore) volumes.ovfStore = ovfStore;
-  return { domain, sdUUID, vmId, ioTimeout, volumes, confLines };
+  return { domain, sdUUID, vmId, ioTimeout, domMd: md, volumes, engineDisk, confLines };
 }

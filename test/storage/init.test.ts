@@ -16,11 +16,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
-import { initStorageDomain } from "../../src/storage/init.js";
+import { initStorageDomain, StorageInitError } from "../../src/storage/init.js";
 import { findOvfStoreVolumes, readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { readVolumeMeta } from "../../src/storage/volume-meta.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
+import { checkDomainLayout } from "./domain-layout.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,8 +32,18 @@ const FIXTURES = OVF_DIR;
 const GOLDEN = path.join(here, "golden");
 const OVF42 = path.join(FIXTURES, "ovf_test_v4.2.xml");
 const VM42 = "eccb9cb6-affd-4806-8200-708370581227";
+/** the engine disk of ovf_test_v4.2.xml: domain, image, volume */
+const SD42 = "ce880525-a44b-4248-8b63-d9e11b2f123a";
+const IMG42 = "69a2b8c2-8d1c-4014-8f75-a85c16bc5b71";
+const VOL42 = "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e";
+/** the engine disk of ovf_test.xml / ovf_test.vm.conf */
+const SD_TEST = "475e7578-33a2-474f-8647-aa46f01200f9";
+const IMG_TEST = "1b52d184-a370-48a7-8335-a4755b01ec0a";
+const VOL_TEST = "05f1031c-6c9a-48c3-9a62-930984e52e11";
 
 let dir: string;
+/** python3-sanlock's read_lockspace/read_resource go through a daemon */
+let daemon: SanlockDaemon;
 
 /** Runs the built `he-ha` under HE_HA_ROOT=root; never throws on a non-zero exit. */
 async function heHa(
@@ -64,8 +76,10 @@ beforeAll(async () => {
   if (!existsSync(HE_HA))
     throw new Error(`${HE_HA} is missing: run npx tsc -p tsconfig.build.json (npm test does)`);
   dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-storage-init-"));
+  daemon = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock-run"), hostName: "init" });
 });
 afterAll(async () => {
+  await daemon?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -105,6 +119,7 @@ describe("he-ha storage init", () => {
       "conf_volume_UUID",
       "sanlock_io_timeout",
     ]);
+    expect(lines.get("sdUUID")).toBe(SD42); // the engine disk's domainID
     expect(lines.get("vmid")).toBe(VM42);
     expect(lines.get("domain_path")).toBe(domain);
     expect(lines.get("sanlock_io_timeout")).toBe("1");
@@ -119,10 +134,10 @@ describe("he-ha storage init", () => {
     const lockspace = vol("lockspace");
     const conf = vol("conf");
     expect((await stat(metadata)).size).toBe(8 * 1024 * 1024); // 2001 × 4096 rounded up to MiB
-    expect((await stat(lockspace)).size).toBe(2 * 1024 * 1024);
+    expect((await stat(lockspace)).size).toBe(1024 * 1024);
     expect((await stat(conf)).size).toBe(1024 * 1024 * 1024);
 
-    // sanlock: lockspace hosted-engine with io_timeout 1 at 0, the VM lease area at 1 MiB
+    // sanlock: lockspace hosted-engine with io_timeout 1 at 0, nothing else on the volume
     const leader = await run("sanlock", [
       "direct",
       "read_leader",
@@ -131,8 +146,35 @@ describe("he-ha storage init", () => {
     ]);
     expect(leader.stdout).toMatch(/^space_name hosted-engine$/m);
     expect(leader.stdout).toMatch(/^io_timeout 1$/m);
-    const dump = await run("sanlock", ["direct", "dump", `${lockspace}:0`]);
-    expect(dump.stdout).toMatch(new RegExp(`^01048576\\s+hosted-engine\\s+${VM42}\\s`, "m"));
+
+    // the VDSM layout, read by python3-sanlock and by sanlock direct
+    const stores = await findOvfStoreVolumes(domain);
+    expect(stores).toHaveLength(1);
+    await checkDomainLayout(
+      domain,
+      {
+        sdUUID: SD42,
+        ioTimeout: 1,
+        type: "NFS",
+        remotePath: "nfs.example.com:/he",
+        description: "hosted_storage",
+        heLockspaceVolume: lines.get("lockspace_volume_UUID")!,
+        engineDisk: { imageUUID: IMG42, volumeUUID: VOL42 },
+        volumes: [
+          lines.get("metadata_volume_UUID")!,
+          lines.get("lockspace_volume_UUID")!,
+          lines.get("conf_volume_UUID")!,
+          stores[0]!.volumeUUID,
+          VOL42,
+        ],
+      },
+      daemon.env,
+    );
+    const engineDisk = path.join(domain, "images", IMG42, VOL42);
+    expect((await stat(engineDisk)).size).toBe(1024 * 1024);
+    expect(r.stdout).toContain(`# ids:         ${domain}/dom_md/ids (lockspace ${SD42})\n`);
+    expect(r.stdout).toContain(`# engine disk: ${engineDisk}\n`);
+    expect(r.stdout).toContain(`# engine VM lease: ${SD42}:${VOL42}:${engineDisk}.lease:0\n`);
 
     // the configuration archive: five members, GNU tar lists them, conf lines stored
     const { stdout: listing } = await run("tar", ["-tf", conf]);
@@ -153,8 +195,6 @@ describe("he-ha storage init", () => {
     expect((await readVolumeMeta(conf)).get("DESCRIPTION")).toBe("HostedEngineConfigurationImage");
 
     // OVF_STORE: found by its description, holds <vmid>.ovf
-    const stores = await findOvfStoreVolumes(domain);
-    expect(stores).toHaveLength(1);
     expect(await readOvfFromStore(stores[0]!.path, VM42)).toBe(await readFile(OVF42, "utf8"));
 
     // older layout links
@@ -200,16 +240,43 @@ describe("he-ha storage init", () => {
       vmConf,
       "--io-timeout",
       "2",
+      "--sd-uuid",
+      SD_TEST,
       "--json",
     ]);
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout) as {
       sdUUID: string;
       vmId: string;
-      volumes: Record<string, { path: string }>;
+      volumes: Record<string, { path: string; volumeUUID: string; leasePath: string }>;
+      engineDisk: { imageUUID: string; volumeUUID: string; path: string; leasePath: string };
+      domMd: Record<string, string>;
       confLines: Record<string, string>;
     };
-    expect(out.sdUUID).toBe("5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b");
+    // the engine disk's domainID names the domain, not the directory
+    expect(out.sdUUID).toBe(SD_TEST);
+    expect(out.engineDisk).toEqual({
+      imageUUID: IMG_TEST,
+      volumeUUID: VOL_TEST,
+      path: path.join(domain, "images", IMG_TEST, VOL_TEST),
+      leasePath: path.join(domain, "images", IMG_TEST, `${VOL_TEST}.lease`),
+    });
+    expect(out.domMd.ids).toBe(path.join(domain, "dom_md/ids"));
+    expect(out.domMd.xleases).toBe(path.join(domain, "dom_md/xleases"));
+    await checkDomainLayout(
+      domain,
+      {
+        sdUUID: SD_TEST,
+        ioTimeout: 2,
+        type: "POSIXFS",
+        remotePath: "",
+        description: "hosted_storage",
+        heLockspaceVolume: out.volumes.lockspace!.volumeUUID,
+        engineDisk: { imageUUID: IMG_TEST, volumeUUID: VOL_TEST },
+        volumes: [...Object.values(out.volumes).map((v) => v.volumeUUID), VOL_TEST],
+      },
+      daemon.env,
+    );
     expect(out.vmId).toBe("50e59bbd-f829-4761-ba1b-6db1a6acc3b8");
     expect(Object.keys(out.volumes).sort()).toEqual(["conf", "lockspace", "metadata"]);
     expect(out.confLines.sanlock_io_timeout).toBe("2");
@@ -239,7 +306,7 @@ describe("he-ha storage init", () => {
     const again = await heHa(["storage", "init", "--domain", domain, "--vm-conf", vmConf]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(
-      `${domain}/ha_agent exists: ${domain} is already a hosted-engine domain`,
+      `${domain}/ha_agent exists: ${domain} is already a storage domain`,
     );
 
     const hostConf = path.join(dir, "he3.conf");
@@ -369,10 +436,77 @@ describe("initStorageDomain on failure", () => {
       sanlock: path.join(dir, "no-such-sanlock"),
     }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
+    expect(err).toBeInstanceOf(StorageInitError);
     expect((err as Error).message).toContain(
-      `${path.join(dir, "no-such-sanlock")} direct init -o 10 -s hosted-engine:0:`,
+      `${path.join(dir, "no-such-sanlock")} direct init -o 10 -s ${SD_TEST}:0:${domain}/dom_md/ids:0 failed`,
     );
-    expect((await readdir(domain)).sort()).toEqual(["images", "keep-me"]);
-    expect(await readdir(path.join(domain, "images"))).toEqual([]);
+    expect(await readdir(domain)).toEqual(["keep-me"]);
+  });
+});
+
+describe("initStorageDomain: which storage domain UUID, which engine disk", () => {
+  const vmConfText = () => readFile(path.join(GOLDEN, "ovf_test.vm.conf"), "utf8");
+
+  it("refuses an explicit sdUUID that differs from the engine disk's domainID, naming both", async () => {
+    const domain = path.join(dir, "sd-clash");
+    const other = "11111111-2222-3333-4444-555555555555";
+    const err = await initStorageDomain({
+      domain,
+      vmConf: await vmConfText(),
+      sdUUID: other,
+      ioTimeout: 1,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageInitError);
+    expect((err as Error).message).toBe(
+      `storage domain UUID ${other} differs from the engine disk's domainID ${SD_TEST} (vm.conf devices): the engine VM's lease lockspace must be this domain`,
+    );
+    expect(existsSync(domain)).toBe(false);
+  });
+
+  it("refuses a vm.conf without an engine disk: the VM would have no lease", async () => {
+    const domain = path.join(dir, "sd-nodisk");
+    const err = await initStorageDomain({
+      domain,
+      vmConf: `vmId=${VM42}\nvmName=HostedEngine\nmemSize=64\nsmp=1\n`,
+      ioTimeout: 1,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageInitError);
+    expect((err as Error).message).toContain("vm.conf names no engine disk");
+    expect(existsSync(domain)).toBe(false);
+  });
+
+  it("a disk without domainID: the directory name when it is a UUID; the EngineXml's disk when devices have none", async () => {
+    const noDomainId = (await vmConfText()).replace(`domainID:${SD_TEST},`, "");
+    expect(noDomainId).not.toContain(SD_TEST);
+    const named = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    const a = await initStorageDomain({
+      domain: path.join(dir, named),
+      vmConf: noDomainId,
+      ioTimeout: 1,
+    });
+    expect(a.sdUUID).toBe(named);
+    expect(a.engineDisk.volumeUUID).toBe(VOL_TEST);
+
+    // v4.2 vm.conf with its disk device line removed: the EngineXml metadata names the disk
+    const v42 = await readFile(path.join(GOLDEN, "ovf_test_v4.2.vm.conf"), "utf8");
+    const noDisk = v42
+      .split("\n")
+      .filter((l) => !(l.startsWith("devices=") && l.includes("device:disk")))
+      .join("\n");
+    expect(noDisk).not.toContain(`volumeID:${VOL42}`);
+    const b = await initStorageDomain({
+      domain: path.join(dir, "sd-xml"),
+      vmConf: noDisk,
+      ioTimeout: 1,
+    });
+    expect(b.sdUUID).toBe(SD42);
+    expect(b.engineDisk.path).toBe(path.join(dir, "sd-xml", "images", IMG42, VOL42));
+    const { stdout } = await run("sanlock", [
+      "direct",
+      "read_leader",
+      "-r",
+      `${SD42}:${VOL42}:${b.engineDisk.leasePath}:0`,
+    ]);
+    expect(stdout).toMatch(new RegExp(`^resource_name ${VOL42}$`, "m"));
   });
 });

@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { resourceString } from "../../sanlock/names.js";
+import { VOLUME_LEASE_OFFSET } from "../../storage/domain.js";
 import { initStorageDomain } from "../../storage/init.js";
 import { CliError, UsageError } from "../errors.js";
 
@@ -51,9 +53,14 @@ export async function storageInit(opts: StorageInitOptions): Promise<void> {
     return;
   }
   const v = result.volumes;
-  let out = `# storage domain ${result.domain} initialised (sanlock io_timeout ${result.ioTimeout}s)\n`;
-  out += `# metadata:  ${v.metadata.path}\n# lockspace: ${v.lockspace.path}\n# conf:      ${v.conf.path}\n`;
-  if (v.ovfStore) out += `# OVF_STORE: ${v.ovfStore.path}\n`;
+  const d = result.engineDisk;
+  let out = `# storage domain ${result.sdUUID} at ${result.domain} initialised (sanlock io_timeout ${result.ioTimeout}s)\n`;
+  out += `# ids:         ${result.domMd.ids} (lockspace ${result.sdUUID})\n`;
+  out += `# xleases:     ${result.domMd.xleases}\n`;
+  out += `# metadata:    ${v.metadata.path}\n# lockspace:   ${v.lockspace.path}\n# conf:        ${v.conf.path}\n`;
+  if (v.ovfStore) out += `# OVF_STORE:   ${v.ovfStore.path}\n`;
+  out += `# engine disk: ${d.path}\n`;
+  out += `# engine VM lease: ${resourceString(result.sdUUID, d.volumeUUID, d.leasePath, VOLUME_LEASE_OFFSET)}\n`;
   out += "# hosted-engine.conf lines:\n";
   for (const [k, val] of result.confLines) out += `${k}=${val}\n`;
   process.stdout.write(out);

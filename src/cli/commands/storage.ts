@@ -10,7 +10,7 @@ export function register(program: Command): void {
     storage
       .command("init")
       .description(
-        "create a complete file storage domain: metadata, initialised sanlock lockspace (+ VM lease area), configuration archive, optional OVF_STORE; prints the hosted-engine.conf lines",
+        "create a VDSM-shaped file storage domain: dom_md (metadata, ids = lockspace <sdUUID>, leases, xleases, inbox, outbox), the HA volumes (metadata, lockspace hosted-engine, configuration archive, optional OVF_STORE), the engine disk volume, each volume with its .meta and initialised .lease; prints the hosted-engine.conf lines",
       )
       .requiredOption("--domain <dir>", "storage domain directory to populate")
       .option(
@@ -19,10 +19,10 @@ export function register(program: Command): void {
       )
       .option("--vm-conf <file>", "vm.conf to store in the archive (default: generated from --ovf)")
       .option("--ovf <file>", "engine VM OVF: generates vm.conf and an OVF_STORE volume")
-      .option("--io-timeout <seconds>", "sanlock io timeout written in the lockspace", "10")
+      .option("--io-timeout <seconds>", "sanlock io timeout written in both lockspaces", "10")
       .option(
         "--sd-uuid <uuid>",
-        "storage domain UUID (default: the directory name if it is a UUID, else new)",
+        "storage domain UUID (default: the engine disk's domainID in vm.conf, else the directory name if it is a UUID, else new)",
       ),
   ).action(async (opts: StorageInitOptions) =>
     (await import("../actions/storage.js")).storageInit(opts),

@@ -1,0 +1,131 @@
+/**
+ * A file storage domain's `dom_md/metadata` as VDSM writes it (storage format 5):
+ * `KEY=value` lines sorted by key, then `_SHA_CKSUM=<sha1>`, where the checksum is SHA-1
+ * over the sorted lines concatenated without their newlines (VDSM persistent.py).
+ */
+import { createHash } from "node:crypto";
+
+export const SHA_CKSUM_KEY = "_SHA_CKSUM";
+
+/** VDSM's defaults for a new domain (sd.py DEFAULT_LEASE_PARAMS; LOCKPOLICY written empty) */
+export const DOMAIN_LEASE_DEFAULTS = {
+  LOCKRENEWALINTERVALSEC: 5,
+  LEASETIMESEC: 60,
+  IOOPTIMEOUTSEC: 10,
+  LEASERETRIES: 3,
+} as const;
+
+/** storage domain format this project lays out */
+export const DOMAIN_VERSION = 5;
+/** sanlock alignment and block size of the domain (512-byte blocks, 1 MiB slots) */
+export const DOMAIN_ALIGNMENT = 1024 * 1024;
+export const DOMAIN_BLOCK_SIZE = 512;
+
+/** The storage domain metadata is unusable: names the file and what is wrong. */
+export class DomainMetadataError extends Error {
+  override name = "DomainMetadataError";
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+/**
+ * VDSM's domain TYPE name for hosted-engine.conf's `domainType` (nfs, nfs3, nfs4 are
+ * NFS domains; glusterfs, posixfs as named). Block types are out of scope.
+ */
+export function domainTypeName(domainType: string): string {
+  const t = domainType.toLowerCase();
+  if (t === "nfs" || t === "nfs3" || t === "nfs4") return "NFS";
+  if (t === "glusterfs") return "GLUSTERFS";
+  if (t === "posixfs") return "POSIXFS";
+  throw new RangeError(
+    `domainType "${domainType}" is not a file domain type (nfs, nfs3, nfs4, glusterfs, posixfs)`,
+  );
+}
+
+/** SHA-1 over the lines, each as ASCII with other characters as `&#<code point>;` (as VDSM hashes) */
+function checksum(lines: string[]): string {
+  const h = createHash("sha1");
+  for (const line of lines)
+    h.update(
+      line.replace(/[^\x00-\x7f]/gu, (c) => `&#${c.codePointAt(0)};`),
+      "ascii",
+    );
+  return h.digest("hex");
+}
+
+function sortedLines(fields: ReadonlyMap<string, string>): string[] {
+  const keys = [...fields.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys.map((k) => {
+    const v = fields.get(k)!;
+    if (k.includes("=") || /[\n\r]/.test(k) || /[\n\r]/.test(v))
+      throw new RangeError(`metadata key ${JSON.stringify(k)} or its value cannot be written`);
+    return `${k}=${v}`;
+  });
+}
+
+/** The metadata file's text: sorted `KEY=value` lines and the checksum line. */
+export function formatDomainMetadata(fields: ReadonlyMap<string, string>): string {
+  const lines = sortedLines(fields);
+  return `${[...lines, `${SHA_CKSUM_KEY}=${checksum(lines)}`].join("\n")}\n`;
+}
+
+/**
+ * The fields of a metadata file; verifies the checksum when one is written (VDSM
+ * refuses a mismatch). Trailing NULs (block-padded copies) are ignored.
+ */
+export function parseDomainMetadata(text: string, file = "dom_md/metadata"): Map<string, string> {
+  const fields = new Map<string, string>();
+  let declared: string | undefined;
+  for (const line of text.replace(/\0+$/, "").split("\n")) {
+    if (line === "") continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0)
+      throw new DomainMetadataError(file, `line "${line.slice(0, 80)}" is not KEY=value`);
+    const key = line.slice(0, eq).trim();
+    if (key === SHA_CKSUM_KEY) declared = line.slice(eq + 1);
+    else fields.set(key, line.slice(eq + 1));
+  }
+  if (declared !== undefined) {
+    const computed = checksum(sortedLines(fields));
+    if (computed !== declared)
+      throw new DomainMetadataError(
+        file,
+        `checksum mismatch: ${SHA_CKSUM_KEY}=${declared}, computed ${computed}`,
+      );
+  }
+  return fields;
+}
+
+export interface FileDomainMetadataInput {
+  sdUUID: string;
+  /** VDSM TYPE name (see domainTypeName) */
+  type: string;
+  /** hosted-engine.conf `storage=` (REMOTE_PATH) */
+  remotePath: string;
+  description: string;
+}
+
+/** The keys VDSM writes for a new, unattached file data domain (fileSD._prepareMetadata). */
+export function fileDomainMetadata(m: FileDomainMetadataInput): Map<string, string> {
+  return new Map<string, string>([
+    ["ALIGNMENT", String(DOMAIN_ALIGNMENT)],
+    ["BLOCK_SIZE", String(DOMAIN_BLOCK_SIZE)],
+    ["CLASS", "Data"],
+    ["DESCRIPTION", m.description],
+    ["IOOPTIMEOUTSEC", String(DOMAIN_LEASE_DEFAULTS.IOOPTIMEOUTSEC)],
+    ["LEASERETRIES", String(DOMAIN_LEASE_DEFAULTS.LEASERETRIES)],
+    ["LEASETIMESEC", String(DOMAIN_LEASE_DEFAULTS.LEASETIMESEC)],
+    ["LOCKPOLICY", ""],
+    ["LOCKRENEWALINTERVALSEC", String(DOMAIN_LEASE_DEFAULTS.LOCKRENEWALINTERVALSEC)],
+    ["POOL_UUID", ""],
+    ["REMOTE_PATH", m.remotePath],
+    ["ROLE", "Regular"],
+    ["SDUUID", m.sdUUID],
+    ["TYPE", m.type],
+    ["VERSION", String(DOMAIN_VERSION)],
+  ]);
+}
