@@ -17,10 +17,10 @@ import { type BrokerApi, BrokerLink } from "./broker-link.js";
 import { collectionFrom } from "./collect.js";
 import { ConfigRefresher } from "./config-refresh.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
+import type { EngineVm } from "./engine-vm.js";
 import { stateScore } from "./fsm/score.js";
 import type { Action, FsmContext } from "./fsm/types.js";
 import type { Collection } from "./history.js";
-import type { EngineVm } from "./engine-vm.js";
 import type { LockspacePort } from "./ports.js";
 import { hostBlockInput } from "./publish.js";
 

@@ -187,9 +187,11 @@ export class EngineVm {
   /** Closes the registration; a held lease stays with this host as an orphan. */
   async close(): Promise<void> {
     this.current?.port.close();
-    await this.d.vm.close().catch((e: unknown) =>
-      this.d.log.debug({ err: asError(e) }, "closing the hypervisor connection failed"),
-    );
+    await this.d.vm
+      .close()
+      .catch((e: unknown) =>
+        this.d.log.debug({ err: asError(e) }, "closing the hypervisor connection failed"),
+      );
   }
 
   private async release(): Promise<ReleaseResult | "kept"> {

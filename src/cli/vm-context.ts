@@ -45,4 +45,3 @@ export async function vmConfText(ctx: Context): Promise<{ text: string; source: 
   }
   throw new CliError(`no vm.conf for the engine VM: ${tried.join("; ")}`);
 }
-

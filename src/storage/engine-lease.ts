@@ -101,7 +101,9 @@ export function engineLeaseRequests(
   vmConf: VmConf,
   ctx: EngineLeaseContext,
 ): Array<EngineLease | PendingVmLease> {
-  const out = vmConf.xmlBase64 ? fromEngineXml(vmConf.xmlBase64, ctx) : fromExclusiveDisks(vmConf, ctx);
+  const out = vmConf.xmlBase64
+    ? fromEngineXml(vmConf.xmlBase64, ctx)
+    : fromExclusiveDisks(vmConf, ctx);
   if (out.length === 0) {
     throw new EngineLeaseError(
       `${ctx.vmConfSource}: the engine VM has neither a <lease> in its EngineXml nor a disk ` +
@@ -170,7 +172,11 @@ function fromExclusiveDisks(vmConf: VmConf, ctx: EngineLeaseContext): EngineLeas
   for (const dev of vmConf.devices) {
     if (str(dev, "type") !== "disk" || str(dev, "device") !== "disk") continue;
     if (str(dev, "shared") !== "exclusive") continue;
-    const [domainID, imageID, volumeID] = [str(dev, "domainID"), str(dev, "imageID"), str(dev, "volumeID")];
+    const [domainID, imageID, volumeID] = [
+      str(dev, "domainID"),
+      str(dev, "imageID"),
+      str(dev, "volumeID"),
+    ];
     if (!domainID || !imageID || !volumeID) {
       throw new EngineLeaseError(
         `${ctx.vmConfSource}: the exclusive disk ${str(dev, "deviceId") || "(no deviceId)"} lacks domainID, imageID or volumeID, so its volume lease cannot be found`,
@@ -208,7 +214,9 @@ function fromEngineXml(
   try {
     doc = parseXml(xml, "xmlBase64");
   } catch (e) {
-    throw new EngineLeaseError(`${ctx.vmConfSource}: xmlBase64 is not XML: ${(e as Error).message}`);
+    throw new EngineLeaseError(
+      `${ctx.vmConfSource}: xmlBase64 is not XML: ${(e as Error).message}`,
+    );
   }
   const disks = engineXmlDisks(doc.root);
   return engineXmlLeases(doc.root).map((lease) => resolveXmlLease(lease, disks, ctx));

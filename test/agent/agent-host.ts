@@ -81,7 +81,10 @@ export async function makeStorage(dir: string, vmConf?: string): Promise<Storage
  * An engine VM small enough for QEMU's software emulation: one small disk, shared
  * exclusive as the hosted-engine disk is (its volume lease guards the VM), no NICs or
  * display (sims running side by side would race for VNC ports). `storage init` creates
- * the disk volume and its lease.
+ * the disk volume and its lease. The disk is read-only: the simulated hosts share one
+ * machine, where QEMU's own image locking (OFD locks on the file) would refuse a second
+ * writer before libvirt asks sanlock for the lease; across real hosts only the lease
+ * stands in the way.
  */
 export function smallVmConf(vmId: string): string {
   const [sd, image, volume] = [randomUUID(), randomUUID(), randomUUID()];
@@ -91,7 +94,7 @@ export function smallVmConf(vmId: string): string {
     "memSize=64",
     "smp=1",
     "emulatedMachine=pc",
-    `devices={index:0,type:disk,device:disk,iface:virtio,format:raw,poolID:00000000-0000-0000-0000-000000000000,domainID:${sd},imageID:${image},volumeID:${volume},shared:exclusive,propagateErrors:off}`,
+    `devices={index:0,type:disk,device:disk,iface:virtio,format:raw,poolID:00000000-0000-0000-0000-000000000000,domainID:${sd},imageID:${image},volumeID:${volume},shared:exclusive,readonly:true,propagateErrors:off}`,
     "",
   ].join("\n");
 }

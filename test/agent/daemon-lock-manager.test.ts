@@ -39,9 +39,7 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
 
   /** pid of the process holding the engine VM lease on `h`, per its sanlock daemon */
   const leaseHolderPid = async (h: AgentHost) => {
-    const m = engineLeaseRe(storage, "\\S+ p (\\d+)$").exec(
-      await h.sanlockStatus(),
-    );
+    const m = engineLeaseRe(storage, "\\S+ p (\\d+)$").exec(await h.sanlockStatus());
     return m ? Number(m[1]) : undefined;
   };
   const commOf = async (pid: number) => (await readFile(`/proc/${pid}/comm`, "utf8")).trim();

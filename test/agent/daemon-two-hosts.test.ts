@@ -123,9 +123,7 @@ describe("two agents on one storage domain", () => {
     expect(await h2.vmState()).toBe("running");
     expect(await h1.vmState()).toBe("absent");
     expect(await h2.sanlockStatus()).toMatch(engineLeaseRe(storage));
-    expect(await h1.sanlockStatus()).not.toMatch(
-      engineLeaseRe(storage),
-    );
+    expect(await h1.sanlockStatus()).not.toMatch(engineLeaseRe(storage));
     expect(await h1.agentLog()).toContain("engine VM shutdown requested");
   }, 330_000);
 });

@@ -43,9 +43,7 @@ describe("ovirt-ha-agent on a real host", () => {
     const log = await host.agentLog();
     expect(log.match(/"msg":"engine VM started"/g)).toHaveLength(1);
     expect(log).not.toContain("engine VM powered off");
-    expect(await host.sanlockStatus()).toMatch(
-      engineLeaseRe(storage),
-    );
+    expect(await host.sanlockStatus()).toMatch(engineLeaseRe(storage));
     const vmConf = await readFile(host.paths.vmConf, "utf8");
     expect(vmConf).toContain(`vmId=${storage.vmId}`);
     expect(await readFile(host.paths.sharedHostConfCache, "utf8")).toContain(

@@ -73,7 +73,10 @@ async function expectRefusedAsLocked(s: Setup, refusal: RegExp): Promise<void> {
     "our block to report the lock",
     async () => {
       const b = await s.ours.ownBlock();
-      return b?.engineStatus?.vm === "down" && /Storage of VM is locked/.test(b.engineStatus.reason ?? "");
+      return (
+        b?.engineStatus?.vm === "down" &&
+        /Storage of VM is locked/.test(b.engineStatus.reason ?? "")
+      );
     },
     60_000,
     200,
@@ -139,7 +142,9 @@ describe("a Python host holds the engine VM's lease: our agent (holder agent) is
     expect(st.owner).toMatchObject({ hostId: 2 });
     expect(st.heldHere).toEqual([]);
     const text = await runHeHa(s.ours.root, ["lease", "status"], s.ours.env);
-    expect(text.stdout).toContain(`Engine VM guarded by:  ${s.storage.sdUUID}:${s.lease.resource}`);
+    expect(text.stdout).toContain(
+      `Engine VM guarded by: ${s.storage.sdUUID}:${s.lease.resource}\n`,
+    );
     expect(text.stdout).toMatch(/Owner on storage: +host 2 \(generation \d+\)\n/);
   }, 60_000);
 

@@ -42,7 +42,10 @@ export class PythonHost {
 
   /** A sanlock daemon under `dir` and the python3-sanlock process talking to it. */
   static async start(dir: string, name: string): Promise<PythonHost> {
-    const sanlock = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock"), hostName: name });
+    const sanlock = await SanlockDaemon.start({
+      runDir: path.join(dir, "sanlock"),
+      hostName: name,
+    });
     const proc = spawn("/usr/bin/python3", [SCRIPT], {
       env: { ...process.env, SANLOCK_RUN_DIR: sanlock.runDir },
     });

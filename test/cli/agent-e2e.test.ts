@@ -126,8 +126,6 @@ describe("he-ha with a running agent", () => {
     expect(off.code).toBe(0);
     expect(JSON.parse(off.stdout)).toMatchObject({ result: "powered-off", lease: "released" });
     expect(await host.vmState()).not.toBe("running");
-    expect(await host.sanlockStatus()).not.toMatch(
-      engineLeaseRe(storage),
-    );
+    expect(await host.sanlockStatus()).not.toMatch(engineLeaseRe(storage));
   }, 150_000);
 });

@@ -3,10 +3,10 @@ import * as libvirt from "@unraid/libvirt";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainXmlError, domainXmlFromVmConf } from "../../src/libvirt/domain-xml.js";
+import { type EngineLease, engineLeaseRequests } from "../../src/storage/engine-lease.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
-import { type EngineLease, engineLeaseRequests } from "../../src/storage/engine-lease.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
 
 const FIXTURES = OVF_DIR;

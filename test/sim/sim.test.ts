@@ -5,7 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHostInfra } from "../../src/sim/host-infra.js";
-import { initLeaseVolume, initResourceLease, readLeaseOwnerFromDisk } from "../../src/sim/lease-volume.js";
+import {
+  initLeaseVolume,
+  initResourceLease,
+  readLeaseOwnerFromDisk,
+} from "../../src/sim/lease-volume.js";
 import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import { isAlive } from "../../src/sim/processes.js";
 import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
@@ -54,10 +58,22 @@ describe("simulated host infrastructure", () => {
     const volume = join(dir, "lease.vol");
     await initLeaseVolume(volume);
     await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
-    expect(await readLeaseOwnerFromDisk({ lockspace: "hosted-engine", resource: VM_ID, path: volume, offset: 1_048_576 })).toBeNull();
-    await expect(readLeaseOwnerFromDisk({ lockspace: "hosted-engine", resource: VM_ID, path: join(dir, "missing.vol"), offset: 1_048_576 })).rejects.toThrow(
-      /read_leader/,
-    );
+    expect(
+      await readLeaseOwnerFromDisk({
+        lockspace: "hosted-engine",
+        resource: VM_ID,
+        path: volume,
+        offset: 1_048_576,
+      }),
+    ).toBeNull();
+    await expect(
+      readLeaseOwnerFromDisk({
+        lockspace: "hosted-engine",
+        resource: VM_ID,
+        path: join(dir, "missing.vol"),
+        offset: 1_048_576,
+      }),
+    ).rejects.toThrow(/read_leader/);
   });
 
   it("runs libvirtd in its own mount namespace, leaving the machine's mounts untouched", async () => {

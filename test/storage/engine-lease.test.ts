@@ -41,33 +41,32 @@ function withEngineXmlLease(conf: VmConf, lease: string): VmConf {
 
 describe("the engine VM's lease, for each real engine OVF", () => {
   // The resource each fixture's engine VM is guarded by (the closing note lists these).
-  const expected: Record<string, { sd: string; image: string; volume: string; source: string }> =
-    {
-      "ovf_test.xml": {
-        sd: "475e7578-33a2-474f-8647-aa46f01200f9",
-        image: "1b52d184-a370-48a7-8335-a4755b01ec0a",
-        volume: "05f1031c-6c9a-48c3-9a62-930984e52e11",
-        source: "exclusive-disk",
-      },
-      "ovf_test_max_vcpu.xml": {
-        sd: "475e7578-33a2-474f-8647-aa46f01200f9",
-        image: "1b52d184-a370-48a7-8335-a4755b01ec0a",
-        volume: "05f1031c-6c9a-48c3-9a62-930984e52e11",
-        source: "exclusive-disk",
-      },
-      "ovf_test_v4.2.xml": {
-        sd: "ce880525-a44b-4248-8b63-d9e11b2f123a",
-        image: "69a2b8c2-8d1c-4014-8f75-a85c16bc5b71",
-        volume: "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e",
-        source: "ovf-lease",
-      },
-      "ovf_test_v4.2_unsafe.xml": {
-        sd: "1f71b5f9-5cfa-459c-8ec2-ee48c9731f60",
-        image: "add49103-89de-4a7e-b22f-9768a324b8f9",
-        volume: "81487a81-d27d-41b8-b3d1-139d38437f42",
-        source: "exclusive-disk",
-      },
-    };
+  const expected: Record<string, { sd: string; image: string; volume: string; source: string }> = {
+    "ovf_test.xml": {
+      sd: "475e7578-33a2-474f-8647-aa46f01200f9",
+      image: "1b52d184-a370-48a7-8335-a4755b01ec0a",
+      volume: "05f1031c-6c9a-48c3-9a62-930984e52e11",
+      source: "exclusive-disk",
+    },
+    "ovf_test_max_vcpu.xml": {
+      sd: "475e7578-33a2-474f-8647-aa46f01200f9",
+      image: "1b52d184-a370-48a7-8335-a4755b01ec0a",
+      volume: "05f1031c-6c9a-48c3-9a62-930984e52e11",
+      source: "exclusive-disk",
+    },
+    "ovf_test_v4.2.xml": {
+      sd: "ce880525-a44b-4248-8b63-d9e11b2f123a",
+      image: "69a2b8c2-8d1c-4014-8f75-a85c16bc5b71",
+      volume: "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e",
+      source: "ovf-lease",
+    },
+    "ovf_test_v4.2_unsafe.xml": {
+      sd: "1f71b5f9-5cfa-459c-8ec2-ee48c9731f60",
+      image: "add49103-89de-4a7e-b22f-9768a324b8f9",
+      volume: "81487a81-d27d-41b8-b3d1-139d38437f42",
+      source: "exclusive-disk",
+    },
+  };
   for (const [fixture, e] of Object.entries(expected)) {
     it(`${fixture}: the engine disk's volume lease ${e.sd}:${e.volume} (${e.source})`, () => {
       const leases = engineLeaseRequests(vmConfOf(fixture), ctx(e.sd));
@@ -89,7 +88,10 @@ describe("the engine VM's lease, for each real engine OVF", () => {
 
   it("refuses a lease in another storage domain than hosted-engine.conf's sdUUID", () => {
     expect(() =>
-      engineLeaseRequests(vmConfOf("ovf_test_v4.2.xml"), ctx("0000aaaa-0000-0000-0000-000000000000")),
+      engineLeaseRequests(
+        vmConfOf("ovf_test_v4.2.xml"),
+        ctx("0000aaaa-0000-0000-0000-000000000000"),
+      ),
     ).toThrow(/storage domain ce880525-.*sdUUID=0000aaaa-/);
     expect(() => engineLeaseRequests(vmConfOf("ovf_test.xml"), ctx(""))).toThrow(/no sdUUID/);
   });
@@ -104,12 +106,17 @@ describe("no substitute lease", () => {
     };
     let err: unknown;
     try {
-      engineLeaseRequests(shared, ctx("475e7578-33a2-474f-8647-aa46f01200f9", "OVF_STORE vm 50e59bbd"));
+      engineLeaseRequests(
+        shared,
+        ctx("475e7578-33a2-474f-8647-aa46f01200f9", "OVF_STORE vm 50e59bbd"),
+      );
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(EngineLeaseError);
-    expect((err as Error).message).toMatch(/^OVF_STORE vm 50e59bbd: .*neither a <lease>.*shared=exclusive/);
+    expect((err as Error).message).toMatch(
+      /^OVF_STORE vm 50e59bbd: .*neither a <lease>.*shared=exclusive/,
+    );
   });
 
   it("refuses an EngineXml without <lease> (its exclusive disk in vm.conf does not count there)", () => {
@@ -140,7 +147,10 @@ describe("no substitute lease", () => {
       conf,
       `<lease><key>${vol}</key><lockspace>${sd}</lockspace><target offset="0" path="/x/${vol}.lease"></target></lease>`,
     );
-    expect(engineLeaseRequests(resolved, ctx(sd))[0]).toMatchObject({ path: `/x/${vol}.lease`, offset: 0 });
+    expect(engineLeaseRequests(resolved, ctx(sd))[0]).toMatchObject({
+      path: `/x/${vol}.lease`,
+      offset: 0,
+    });
     const broken = withEngineXmlLease(
       conf,
       `<lease><key>${vol}</key><lockspace>${sd}</lockspace><target offset="-4" path=""></target></lease>`,
@@ -191,12 +201,13 @@ describe("a VM lease (key = VM uuid) is found through the domain's xleases index
 
   it("a VM lease missing from the index is an error naming the lease, not an unguarded start", async () => {
     const other = "99999999-2222-4333-8444-555555555555";
-    const conf = withEngineXmlLease(
-      vmConfOf("ovf_test_v4.2.xml"),
-      vmLease.replaceAll(vmId, other),
-    );
+    const conf = withEngineXmlLease(vmConfOf("ovf_test_v4.2.xml"), vmLease.replaceAll(vmId, other));
     await expect(
-      resolveEngineLeases(conf, { domainDir: dir, sdUUID: sd, vmConfSource: "vm.conf" }, lookupXlease),
+      resolveEngineLeases(
+        conf,
+        { domainDir: dir, sdUUID: sd, vmConfSource: "vm.conf" },
+        lookupXlease,
+      ),
     ).rejects.toThrow(new RegExp(`VM lease ${other} of storage domain ${sd}`));
   });
 });

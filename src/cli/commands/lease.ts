@@ -25,9 +25,10 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const vmConf = await vmConfText(ctx);
   let leases: LeaseStatus["leases"];
   try {
-    leases = await leaseResolver({ hostConf: conf, volumes }, vmConf.source)(
-      parseVmConf(vmConf.text, vmConf.source),
-    );
+    leases = await leaseResolver(
+      { hostConf: conf, volumes },
+      vmConf.source,
+    )(parseVmConf(vmConf.text, vmConf.source));
   } catch (e) {
     throw new CliError((e as Error).message);
   }

@@ -38,7 +38,9 @@ export function formatLeaseStatus(s: LeaseStatus): string {
     `${pad("Taken by")}${s.holder.holder === "libvirt" ? "libvirt's sanlock lock manager, for qemu" : "the agent"} (${s.holder.why})`,
   ];
   for (const extra of s.leases.slice(1))
-    lines.push(`${pad("Also in the XML")}${extra.lockspace}:${extra.resource} at ${extra.path}:${extra.offset}`);
+    lines.push(
+      `${pad("Also in the XML")}${extra.lockspace}:${extra.resource} at ${extra.path}:${extra.offset}`,
+    );
   lines.push(`Lockspaces of host ${s.hostId}:`);
   for (const ls of s.lockspaces)
     lines.push(`  ${ls.joined ? "joined    " : "NOT joined"} ${ls.name} on ${ls.path}`);
@@ -53,7 +55,9 @@ export function formatLeaseStatus(s: LeaseStatus): string {
     `${pad("Held on this host")}${
       s.heldHere.length === 0
         ? "no"
-        : s.heldHere.map((h) => (h === "orphan" ? "orphan (agent restarting)" : `pid ${h}`)).join(", ")
+        : s.heldHere
+            .map((h) => (h === "orphan" ? "orphan (agent restarting)" : `pid ${h}`))
+            .join(", ")
     }`,
   );
   return `${lines.join("\n")}\n`;
