@@ -6,10 +6,14 @@
  * (vdsm-domain.ts) makes, so both pass the same checks.
  */
 import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { lockspaceString, resourceString } from "../../src/sanlock/names.js";
+import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -63,6 +67,10 @@ export interface ExpectedLayout {
   description: string;
   /** the hosted-engine lockspace volume's UUID */
   heLockspaceVolume: string;
+  /** its size (ours 1 MiB; the deployment's he_sanlock disk 1 GiB) */
+  heLockspaceSize: number;
+  /** VM leases expected in dom_md/xleases (default none) */
+  xleases?: Array<{ resource: string; offset: number }>;
   engineDisk: { imageUUID: string; volumeUUID: string };
   /** every volume UUID expected under images/ (engine disk included) */
   volumes: string[];
@@ -94,7 +102,7 @@ async function readLeader(kind: "-s" | "-r", spec: string): Promise<Map<string, 
  * Asserts the VDSM file-domain layout: dom_md files and modes, metadata with a valid
  * checksum, lockspace `<sdUUID>` on ids, the SDM lease, an empty xleases index, every
  * volume with `.meta` and a `.lease` holding resource `<volume>` of lockspace `<sdUUID>`,
- * the engine disk, and lockspace `hosted-engine` alone on the 1 MiB HA lockspace volume.
+ * the engine disk, and lockspace `hosted-engine` at offset 0 of the HA lockspace volume.
  */
 export async function checkDomainLayout(
   domain: string,
@@ -145,9 +153,11 @@ export async function checkDomainLayout(
     version: "0001",
     lockspace: want.sdUUID,
     updating: "-",
-    records: [],
-    empty_records: 3960,
+    empty_records: 3960 - (want.xleases ?? []).length,
   });
+  expect(r.xleases.records.map(({ resource, offset }) => ({ resource, offset }))).toEqual(
+    want.xleases ?? [],
+  );
 
   expect(Object.keys(r.volumes).sort()).toEqual([...want.volumes].sort());
   for (const [vol, v] of Object.entries(r.volumes)) {
@@ -161,21 +171,87 @@ export async function checkDomainLayout(
   expect(disk?.meta.DISKTYPE).toBe("DATA");
   const he = r.volumes[want.heLockspaceVolume];
   expect(he?.meta.DISKTYPE).toBe("HESD");
-  expect(he?.volume.size).toBe(MiB);
+  expect(he?.volume.size).toBe(want.heLockspaceSize);
   expect(he?.he_lockspace).toEqual({ lockspace: "hosted-engine", iotimeout: want.ioTimeout });
 
   // the sanlock program agrees: ids, SDM, and every volume lease
-  const ids = await readLeader("-s", `${want.sdUUID}:1:${path.join(md, "ids")}:0`);
+  const ids = await readLeader("-s", lockspaceString(want.sdUUID, 1, path.join(md, "ids"), 0));
   expect(ids.get("space_name")).toBe(want.sdUUID);
   expect(ids.get("io_timeout")).toBe(String(want.ioTimeout));
-  const sdm = await readLeader("-r", `${want.sdUUID}:SDM:${path.join(md, "leases")}:${MiB}`);
+  const sdm = await readLeader(
+    "-r",
+    resourceString(want.sdUUID, "SDM", path.join(md, "leases"), MiB),
+  );
   expect(sdm.get("resource_name")).toBe("SDM");
   for (const [vol, v] of Object.entries(r.volumes)) {
     const lease = path.join(domain, "images", v.image, `${vol}.lease`);
-    const leader = await readLeader("-r", `${want.sdUUID}:${vol}:${lease}:0`);
+    const leader = await readLeader("-r", resourceString(want.sdUUID, vol, lease, 0));
     expect(leader.get("space_name"), vol).toBe(want.sdUUID);
     expect(leader.get("resource_name"), vol).toBe(vol);
     expect(leader.get("owner_id"), vol).toBe("0");
   }
   return r;
+}
+
+/** The engine disk of test/fixtures/ovf/ovf_test_v4.2.xml (and its golden vm.conf). */
+export const ENGINE42 = {
+  vmId: "eccb9cb6-affd-4806-8200-708370581227",
+  sdUUID: "ce880525-a44b-4248-8b63-d9e11b2f123a",
+  imageUUID: "69a2b8c2-8d1c-4014-8f75-a85c16bc5b71",
+  volumeUUID: "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e",
+} as const;
+
+/** GNU tar lists the configuration archive's five members in order. */
+export async function expectArchiveListing(confVolume: string): Promise<void> {
+  const { stdout } = await run("tar", ["-tf", confVolume]);
+  expect(stdout.trim().split("\n")).toEqual([
+    "version",
+    "fhanswers.conf",
+    "hosted-engine.conf",
+    "broker.conf",
+    "vm.conf",
+  ]);
+}
+
+/**
+ * `he-ha metadata dump --json` (the built CLI) under a new HE_HA_ROOT `root` whose
+ * hosted-engine.conf is `host_id=1` plus `confText`: the whiteboard path it resolved.
+ * Asserts an empty, error-free whiteboard.
+ */
+export async function dumpEmptyWhiteboard(root: string, confText: string): Promise<string> {
+  const heHa = path.resolve(here, "../../dist/src/bin/he-ha.js");
+  await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
+  await writeFile(
+    path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
+    `host_id=1\n${confText}`,
+  );
+  const { stdout, stderr } = await run(process.execPath, [heHa, "metadata", "dump", "--json"], {
+    env: { ...process.env, HE_HA_ROOT: root, HE_HA_LOG_LEVEL: "silent" },
+  });
+  expect(stderr).toBe("");
+  const dump = JSON.parse(stdout) as { path: string; hosts: object; errors: unknown[] };
+  expect(dump.hosts).toEqual({});
+  expect(dump.errors).toEqual([]);
+  return dump.path;
+}
+
+/**
+ * For a test file: a scratch directory and a sanlock daemon (python3-sanlock reads and
+ * writes through one), made before the file's tests and removed after them.
+ */
+export function sanlockScratch(prefix: string): {
+  dir: () => string;
+  env: () => NodeJS.ProcessEnv;
+} {
+  let dir = "";
+  let daemon: SanlockDaemon | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+    daemon = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock-run"), hostName: prefix });
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir: () => dir, env: () => daemon!.env };
 }

@@ -1,28 +1,23 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import {
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  readlink,
-  realpath,
-  rm,
-  stat,
-  writeFile,
-} from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { lockspaceString } from "../../src/sanlock/names.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { initStorageDomain, StorageInitError } from "../../src/storage/init.js";
 import { findOvfStoreVolumes, readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { readVolumeMeta } from "../../src/storage/volume-meta.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
-import { checkDomainLayout } from "./domain-layout.js";
+import {
+  checkDomainLayout,
+  dumpEmptyWhiteboard,
+  ENGINE42,
+  expectArchiveListing,
+  sanlockScratch,
+} from "./domain-layout.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,19 +26,15 @@ const HE_HA = path.join(repo, "dist/src/bin/he-ha.js");
 const FIXTURES = OVF_DIR;
 const GOLDEN = path.join(here, "golden");
 const OVF42 = path.join(FIXTURES, "ovf_test_v4.2.xml");
-const VM42 = "eccb9cb6-affd-4806-8200-708370581227";
-/** the engine disk of ovf_test_v4.2.xml: domain, image, volume */
-const SD42 = "ce880525-a44b-4248-8b63-d9e11b2f123a";
-const IMG42 = "69a2b8c2-8d1c-4014-8f75-a85c16bc5b71";
-const VOL42 = "3ab9fff0-9aa1-4c2e-ad67-5e25d05cb86e";
+const { vmId: VM42, sdUUID: SD42, imageUUID: IMG42, volumeUUID: VOL42 } = ENGINE42;
 /** the engine disk of ovf_test.xml / ovf_test.vm.conf */
 const SD_TEST = "475e7578-33a2-474f-8647-aa46f01200f9";
 const IMG_TEST = "1b52d184-a370-48a7-8335-a4755b01ec0a";
 const VOL_TEST = "05f1031c-6c9a-48c3-9a62-930984e52e11";
 
-let dir: string;
 /** python3-sanlock's read_lockspace/read_resource go through a daemon */
-let daemon: SanlockDaemon;
+const scratch = sanlockScratch("he-ha-storage-init-");
+let dir: string;
 
 /** Runs the built `he-ha` under HE_HA_ROOT=root; never throws on a non-zero exit. */
 async function heHa(
@@ -75,17 +66,13 @@ function confLines(stdout: string): Map<string, string> {
 beforeAll(async () => {
   if (!existsSync(HE_HA))
     throw new Error(`${HE_HA} is missing: run npx tsc -p tsconfig.build.json (npm test does)`);
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-storage-init-"));
-  daemon = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock-run"), hostName: "init" });
-});
-afterAll(async () => {
-  await daemon?.stop();
-  await rm(dir, { recursive: true, force: true });
+  dir = scratch.dir();
 });
 
 describe("he-ha storage init", () => {
   it("creates a complete file domain whose printed hosted-engine.conf lines work", async () => {
-    const domain = path.join(dir, "sd1");
+    // a mount point name as VDSM makes them: the ":" must be escaped in sanlock's strings
+    const domain = path.join(dir, "nfs.example.com:_he", "sd1");
     const hostConf = path.join(dir, "he1.conf");
     await writeFile(
       hostConf,
@@ -142,7 +129,7 @@ describe("he-ha storage init", () => {
       "direct",
       "read_leader",
       "-s",
-      `hosted-engine:1:${lockspace}:0`,
+      lockspaceString("hosted-engine", 1, lockspace, 0),
     ]);
     expect(leader.stdout).toMatch(/^space_name hosted-engine$/m);
     expect(leader.stdout).toMatch(/^io_timeout 1$/m);
@@ -159,6 +146,7 @@ describe("he-ha storage init", () => {
         remotePath: "nfs.example.com:/he",
         description: "hosted_storage",
         heLockspaceVolume: lines.get("lockspace_volume_UUID")!,
+        heLockspaceSize: 1024 * 1024,
         engineDisk: { imageUUID: IMG42, volumeUUID: VOL42 },
         volumes: [
           lines.get("metadata_volume_UUID")!,
@@ -168,23 +156,19 @@ describe("he-ha storage init", () => {
           VOL42,
         ],
       },
-      daemon.env,
+      scratch.env(),
     );
     const engineDisk = path.join(domain, "images", IMG42, VOL42);
     expect((await stat(engineDisk)).size).toBe(1024 * 1024);
     expect(r.stdout).toContain(`# ids:         ${domain}/dom_md/ids (lockspace ${SD42})\n`);
     expect(r.stdout).toContain(`# engine disk: ${engineDisk}\n`);
-    expect(r.stdout).toContain(`# engine VM lease: ${SD42}:${VOL42}:${engineDisk}.lease:0\n`);
+    // sanlock's own string for the lease (the path's ":" escaped)
+    expect(r.stdout).toContain(
+      `# engine VM lease: ${SD42}:${VOL42}:${engineDisk.replaceAll(":", "\\:")}.lease:0\n`,
+    );
 
     // the configuration archive: five members, GNU tar lists them, conf lines stored
-    const { stdout: listing } = await run("tar", ["-tf", conf]);
-    expect(listing.trim().split("\n")).toEqual([
-      "version",
-      "fhanswers.conf",
-      "hosted-engine.conf",
-      "broker.conf",
-      "vm.conf",
-    ]);
+    await expectArchiveListing(conf);
     const archive = await readConfArchive(conf);
     expect(archive.members["vm.conf"]).toBe(
       await readFile(path.join(GOLDEN, "ovf_test_v4.2.vm.conf"), "utf8"),
@@ -209,23 +193,8 @@ describe("he-ha storage init", () => {
     ).toBe(false);
 
     // `metadata dump` on the result, with a host config made of the printed lines
-    const root = path.join(dir, "host1");
-    await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
-    await writeFile(
-      path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
-      `host_id=1\n${r.stdout}`,
-    );
-    const md = await heHa(["metadata", "dump", "--json"], root);
-    expect(md.stderr).toBe("");
-    expect(md.code).toBe(0);
-    const parsed = JSON.parse(md.stdout) as {
-      path: string;
-      hosts: Record<string, unknown>;
-      errors: unknown[];
-    };
-    expect(await realpath(parsed.path)).toBe(await realpath(metadata));
-    expect(parsed.hosts).toEqual({});
-    expect(parsed.errors).toEqual([]);
+    const dumped = await dumpEmptyWhiteboard(path.join(dir, "host1"), r.stdout);
+    expect(await realpath(dumped)).toBe(await realpath(metadata));
   });
 
   it("--json, with a given vm.conf and no OVF (no OVF_STORE)", async () => {
@@ -272,10 +241,11 @@ describe("he-ha storage init", () => {
         remotePath: "",
         description: "hosted_storage",
         heLockspaceVolume: out.volumes.lockspace!.volumeUUID,
+        heLockspaceSize: 1024 * 1024,
         engineDisk: { imageUUID: IMG_TEST, volumeUUID: VOL_TEST },
         volumes: [...Object.values(out.volumes).map((v) => v.volumeUUID), VOL_TEST],
       },
-      daemon.env,
+      scratch.env(),
     );
     expect(out.vmId).toBe("50e59bbd-f829-4761-ba1b-6db1a6acc3b8");
     expect(Object.keys(out.volumes).sort()).toEqual(["conf", "lockspace", "metadata"]);
