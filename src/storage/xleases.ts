@@ -18,9 +18,11 @@
  *
  * Pure codec over Buffers, plus small async helpers doing the file I/O.
  */
-import { open } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { directInitResource } from "../sanlock/direct-init.js";
 import { SANLOCK_NAME_MAX } from "../sanlock/names.js";
+import { alignedBuffer } from "./direct-io.js";
 
 const MiB = 1024 * 1024;
 
@@ -312,19 +314,33 @@ export function resolveXlease(
   };
 }
 
-/** Reads the index (XLEASES_INDEX_SIZE bytes at slot 1) of the xleases volume `path`. */
+async function openForIndexRead(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (e) {
+    // filesystems without O_DIRECT (tmpfs) refuse it with EINVAL: read through the cache
+    if ((e as NodeJS.ErrnoException).code !== "EINVAL") throw e;
+    return await open(path, constants.O_RDONLY);
+  }
+}
+
+/**
+ * Reads the index (XLEASES_INDEX_SIZE bytes at slot 1) of the xleases volume `path`,
+ * with O_DIRECT where the filesystem allows it, so another host's update is seen (the
+ * size and offset are multiples of 4096); off the event loop (libuv's thread pool).
+ */
 export async function readXleasesIndex(
   path: string,
   alignment: number = XLEASES_ALIGNMENT,
 ): Promise<Buffer> {
-  let fh: Awaited<ReturnType<typeof open>>;
+  let fh: FileHandle;
   try {
-    fh = await open(path, "r");
+    fh = await openForIndexRead(path);
   } catch (e) {
     throw new XleasesIndexError(path, `cannot open: ${(e as Error).message}`);
   }
   try {
-    const buf = Buffer.alloc(XLEASES_INDEX_SIZE);
+    const buf = alignedBuffer(XLEASES_INDEX_SIZE);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, alignment + got);
