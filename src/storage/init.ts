@@ -334,6 +334,11 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
   }
   const ctx: Ctx = { domain, sdUUID, sanlock: opts.sanlock ?? "sanlock", created };
   const log = opts.logger;
+  if (path.basename(domain) !== sdUUID)
+    log?.warn(
+      { domain, sd_uuid: sdUUID },
+      "the domain directory is not named by its UUID: VDSM finds a file domain at <mount>/<sdUUID>; hosts need domain_path",
+    );
 
   await mkdir(domain, { recursive: true });
   await mkdir(md.dir);

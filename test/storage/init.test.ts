@@ -162,6 +162,9 @@ describe("he-ha storage init", () => {
     expect((await stat(engineDisk)).size).toBe(1024 * 1024);
     expect(r.stdout).toContain(`# ids:         ${domain}/dom_md/ids (lockspace ${SD42})\n`);
     expect(r.stdout).toContain(`# engine disk: ${engineDisk}\n`);
+    expect(r.stdout).toContain(
+      `# note: VDSM finds this domain at <mount>/${SD42}; this directory is named otherwise`,
+    );
     // sanlock's own string for the lease (the path's ":" escaped)
     expect(r.stdout).toContain(
       `# engine VM lease: ${SD42}:${VOL42}:${engineDisk.replaceAll(":", "\\:")}.lease:0\n`,

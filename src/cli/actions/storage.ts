@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { resourceString } from "../../sanlock/names.js";
 import { VOLUME_LEASE_OFFSET } from "../../storage/domain.js";
 import { initStorageDomain } from "../../storage/init.js";
@@ -60,6 +61,8 @@ export async function storageInit(opts: StorageInitOptions): Promise<void> {
   out += `# metadata:    ${v.metadata.path}\n# lockspace:   ${v.lockspace.path}\n# conf:        ${v.conf.path}\n`;
   if (v.ovfStore) out += `# OVF_STORE:   ${v.ovfStore.path}\n`;
   out += `# engine disk: ${d.path}\n`;
+  if (path.basename(result.domain) !== result.sdUUID)
+    out += `# note: VDSM finds this domain at <mount>/${result.sdUUID}; this directory is named otherwise, so hosts need the domain_path line below\n`;
   out += `# engine VM lease: ${resourceString(result.sdUUID, d.volumeUUID, d.leasePath, VOLUME_LEASE_OFFSET)}\n`;
   out += "# hosted-engine.conf lines:\n";
   for (const [k, val] of result.confLines) out += `${k}=${val}\n`;
