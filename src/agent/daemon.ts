@@ -10,7 +10,7 @@ import type { HaPaths } from "../common/paths.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
-import { domMdPath } from "../storage/engine-lease.js";
+import { domMdPaths } from "../storage/domain.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -511,6 +511,6 @@ export function agentLockspaces(
   const common = { hostId: hostConf.hostId, offset: 0, ioTimeout: hostConf.sanlockIoTimeout };
   const out: LockspaceSpec[] = [{ name: HE_LOCKSPACE, path: volumes.lockspace, ...common }];
   if (hostConf.sdUUID)
-    out.push({ name: hostConf.sdUUID, path: domMdPath(volumes.domain, "ids"), ...common });
+    out.push({ name: hostConf.sdUUID, path: domMdPaths(volumes.domain).ids, ...common });
   return out;
 }

@@ -21,8 +21,8 @@
  *
  * Pure except `resolveEngineLeases`, which reads the xleases index for VM leases.
  */
-import path from "node:path";
 import { SANLOCK_NAME_MAX } from "../sanlock/names.js";
+import { domMdPaths, VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
 import type { VmConf, VmConfDevice } from "./ovf/vmconf-types.js";
 import {
   attr,
@@ -69,19 +69,6 @@ export interface EngineLeaseContext {
 /** The engine VM has no usable lease: it must not be started. */
 export class EngineLeaseError extends Error {
   override name = "EngineLeaseError";
-}
-
-/** VDSM's volume lease file: beside the volume, offset 0. */
-export const VOLUME_LEASE_SUFFIX = ".lease";
-export const VOLUME_LEASE_OFFSET = 0;
-
-/** `<domain>/dom_md/<name>` */
-export function domMdPath(domainDir: string, name: "ids" | "xleases" | "metadata"): string {
-  return path.join(domainDir, "dom_md", name);
-}
-
-export function volumeLeasePath(domainDir: string, imageUUID: string, volumeUUID: string): string {
-  return path.join(domainDir, "images", imageUUID, `${volumeUUID}${VOLUME_LEASE_SUFFIX}`);
 }
 
 const IMAGE_PATH = /\/([0-9a-f-]{36})\/images\/([0-9a-f-]{36})\/([0-9a-f-]{36})$/i;
@@ -185,7 +172,7 @@ function fromExclusiveDisks(vmConf: VmConf, ctx: EngineLeaseContext): EngineLeas
     out.push({
       lockspace: domainID,
       resource: volumeID,
-      path: volumeLeasePath(ctx.domainDir, imageID, volumeID),
+      path: volumeLeasePath(volumePath(ctx.domainDir, imageID, volumeID)),
       offset: VOLUME_LEASE_OFFSET,
       kind: "volume",
       source: "exclusive-disk",
@@ -251,7 +238,7 @@ function resolveXmlLease(
     return {
       lockspace: lease.lockspace,
       resource: lease.key,
-      path: volumeLeasePath(ctx.domainDir, disk.imageID, disk.volumeID),
+      path: volumeLeasePath(volumePath(ctx.domainDir, disk.imageID, disk.volumeID)),
       offset: VOLUME_LEASE_OFFSET,
       kind: "volume",
       source: "ovf-lease",
@@ -261,7 +248,7 @@ function resolveXmlLease(
   return {
     lockspace: lease.lockspace,
     resource: lease.key,
-    path: domMdPath(ctx.domainDir, "xleases"),
+    path: domMdPaths(ctx.domainDir).xleases,
     offset: null,
     kind: "vm",
     source: "ovf-lease",
