@@ -108,6 +108,26 @@ describe("two agents on one storage domain", () => {
     expect((await h2.agentLog()).slice(before)).not.toMatch(/engine VM (started|lease held)/);
   }, 120_000);
 
+  it("host 2 loses the storage domain's lockspace (where the engine VM's lease lives): rejoined the same way", async () => {
+    const ls = new RegExp(`^s (${storage.sdUUID}:2:\\S+:0)`, "m");
+    const own = (await h2.sanlockStatus()).match(ls)?.[1];
+    expect(own).toBeDefined();
+    const before = (await h2.agentLog()).length;
+    const removed = await h2.sanlock.client(["client", "rem_lockspace", "-s", own!]);
+    expect(removed.output).toContain("rem_lockspace done 0");
+    await pollUntil(
+      "host 2's agent to rejoin the domain's lockspace",
+      async () => ls.test(await h2.sanlockStatus()),
+      60_000,
+      200,
+    );
+    const log = (await h2.agentLog()).slice(before);
+    expect(log).toContain(`"lockspace":"${storage.sdUUID}"`);
+    expect(log).toContain("sanlock lockspace lost: rejoining");
+    expect(await h2.vmState()).toBe("absent");
+    expect(await h1.vmState()).toBe("running");
+  }, 120_000);
+
   it("host 1's network fails: its score drops 800 below host 2's, it shuts the VM down and host 2 takes over", async () => {
     // host 1's gateway test now probes a closed TCP port: network 0, penalty 1600
     const conf = await readFile(h1.paths.hostConf, "utf8");

@@ -83,6 +83,10 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
     expect(d).toMatchObject({ imageUUID: IMAGE, volumeUUID: VOLUME });
     before = await listing(vdsm.domain);
     host = await AgentHost.create(root, 1, storage, health.fqdn);
+    // VDSM joins the domain's lockspace on an oVirt host (startMonitoringDomain), with
+    // the hosted-engine host id: the agent must share it, never leave it
+    const joined = await host.sanlock.addLockspace(SD, 1, path.join(vdsm.domain, "dom_md/ids"));
+    expect(joined.output).toContain("done 0");
     await host.startBroker();
   }, 120_000);
 
@@ -138,6 +142,24 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
     expect(st.owner).toMatchObject({ hostId: 1, generation: st.ownGeneration });
     expect(st.heldHere).toHaveLength(1);
   }, 60_000);
+
+  it("shares the lockspace VDSM joined and never leaves it, even when it stops with no VM here", async () => {
+    expect(await host.agentLog()).toContain(
+      "sanlock lockspace already joined on this host (VDSM or a previous agent): shared, left to its owner",
+    );
+    // global maintenance: the agent leaves the VM alone while it is powered off by hand
+    await host.client.setGlobalMaintenance(true);
+    await host.waitState("GlobalMaintenance", 30_000);
+    const { runHeHa } = await import("../cli/harness.js");
+    const off = await runHeHa(host.root, ["vm", "poweroff"], host.env);
+    expect(off.code, off.stderr).toBe(0);
+    expect(await host.stopAgent()).toBe(0);
+    const status = await host.sanlockStatus();
+    expect(status).not.toMatch(/^r /m);
+    // its own lockspace left, VDSM's still joined
+    expect(status).not.toMatch(/^s hosted-engine:1:/m);
+    expect(status).toMatch(new RegExp(`^s ${SD}:1:`, "m"));
+  }, 120_000);
 
   it("leaves the domain's layout as VDSM made it: no file added, none resized", async () => {
     expect(await listing(vdsm.domain)).toEqual(before);
