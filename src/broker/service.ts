@@ -2,6 +2,7 @@ import type { Logger } from "../common/log.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
 import type { Timing } from "../common/timing.js";
 import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import { brokerResetBlockers } from "./lockspace-guard.js";
 import type { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
 import { type BrokerStatus, buildStatus } from "./status.js";
@@ -159,6 +160,24 @@ export class BrokerService {
   /** Re-checks the lease now (lock_host_id) and answers whether it is held. */
   async checkLease(): Promise<boolean> {
     return this.opts.lockspace.holdsHostId();
+  }
+
+  /** Why reset_lockspace must refuse now (src/broker/lockspace-guard.ts); empty when safe. */
+  resetBlockers(force: boolean): string[] {
+    const snap = this.snapshot();
+    const now = this.clock.now();
+    return brokerResetBlockers(
+      {
+        globalMaintenance: snap.global.maintenance,
+        blocks: [...snap.hosts.values()],
+        errors: snap.errors,
+        hasRead: this.cycle.hasRead,
+        observedAlive: (id) => this.observed.isAlive(id, now),
+        watchedSeconds: this.observed.watchedFor(now),
+        aliveTimeout: this.opts.timing.host_alive_timeout,
+      },
+      force,
+    );
   }
 
   async resetLockspace(): Promise<void> {

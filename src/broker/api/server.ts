@@ -11,7 +11,9 @@ import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
+import { mayWrite, refusal, WRITE_METHODS } from "./access.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
+import { type PeerCred, peerCred } from "./peer-cred.js";
 import { prepareSocketPath, SocketInUseError, secureSocket } from "./unix-socket.js";
 import { handleXmlRpc } from "./xmlrpc-route.js";
 
@@ -29,6 +31,13 @@ export interface BrokerApiOptions {
   maxConnections?: number;
   /** how long PUT /v1/maintenance waits for the write (default 15 s) */
   maintenanceWaitMs?: number;
+  /**
+   * the broker's own uid, which with root may call state-changing methods (default
+   * process.getuid()); the credentials of a connection (SO_PEERCRED) are checked against it
+   */
+  ownUid?: number;
+  /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
+  credentials?: (req: FastifyRequest) => PeerCred | undefined;
 }
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
@@ -114,10 +123,19 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url}` });
   });
 
+  const ownUid = opts.ownUid ?? process.getuid?.() ?? 0;
+  const credentials = opts.credentials ?? ((req: FastifyRequest) => peerCred(req.raw.socket));
+  const writeRefusal = (req: FastifyRequest, what: string): string | undefined => {
+    const cred = credentials(req);
+    return mayWrite(cred, ownUid) ? undefined : refusal(what, cred, ownUid);
+  };
+
   const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
     const body =
       Buffer.isBuffer(req.body) || typeof req.body === "string" ? req.body : Buffer.alloc(0);
-    const xml = await handleXmlRpc(body, svc, log);
+    const xml = await handleXmlRpc(body, svc, log, (method) =>
+      WRITE_METHODS.has(method) ? writeRefusal(req, method) : undefined,
+    );
     void reply.type(XML_TYPE).header("vary", "Accept-Encoding");
     if (Buffer.byteLength(xml) > GZIP_THRESHOLD && acceptsGzip(req.headers["accept-encoding"])) {
       const gz = await gzipReply(xml);
@@ -132,6 +150,8 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
   app.put("/v1/maintenance", async (req, reply) => {
+    const refused = writeRefusal(req, "PUT /v1/maintenance");
+    if (refused !== undefined) return reply.code(403).send({ error: refused });
     const body = parseJsonBody(req.body);
     if (!body || typeof body.global !== "boolean") {
       return reply.code(400).send({ error: 'expected a JSON body {"global": true|false}' });

@@ -15,6 +15,8 @@ export async function handleXmlRpc(
   body: Buffer | string,
   svc: BrokerService,
   log: Logger,
+  /** why the caller may not call `method` (undefined: allowed); every call is allowed without it */
+  refuse?: (method: string) => string | undefined,
 ): Promise<string | Buffer> {
   let method = "<unparsed>";
   try {
@@ -24,6 +26,8 @@ export async function handleXmlRpc(
     const handler = Object.hasOwn(RPC_METHODS, method) ? RPC_METHODS[method] : undefined;
     if (!handler)
       throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
+    const refused = refuse?.(method);
+    if (refused !== undefined) throw new XmlRpcFault(FAULT.accessDenied, refused);
     log.debug({ method, params: call.params.length }, "xml-rpc call");
     const result = await handler(svc, call.params);
     return serializeMethodResponse(result);
