@@ -4,8 +4,11 @@
  * kvm) calling over the real socket: reads are open to the group, every state change is
  * refused by SO_PEERCRED, and reset_lockspace never wipes a lockspace a live host holds.
  */
+import { spawn } from "node:child_process";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
@@ -70,6 +73,70 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
     if (e instanceof XmlRpcFault) return { fault: e };
     throw e;
   }
+}
+
+const SLOWLORIS = fileURLToPath(new URL("../../src/sim/slowloris.ts", import.meta.url));
+
+/** A slowloris process (optionally as another user); resolves with its final stats. */
+function flood(
+  socket: string,
+  connections: number,
+  seconds: number,
+  user?: string,
+): Promise<{ opened: number; closedByServer: number }> {
+  const node = [
+    process.execPath,
+    "--import",
+    "tsx",
+    SLOWLORIS,
+    socket,
+    String(connections),
+    String(seconds),
+  ];
+  const [cmd, ...args] = user ? ["runuser", "-u", user, "--", ...node] : node;
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d: Buffer) => {
+      out += d;
+    });
+    c.stderr.on("data", (d: Buffer) => {
+      err += d;
+    });
+    c.on("close", () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`slowloris failed: ${err}`));
+      }
+    });
+  });
+}
+
+/** get_stats on a fresh connection, as hosted-engine --vm-status and VDSM poll it. */
+const failures: string[] = [];
+function freshGetStats(socket: string): Promise<boolean> {
+  const body = serializeMethodCall("get_stats", []);
+  return new Promise((resolve) => {
+    const req = http.request(
+      { socketPath: socket, method: "POST", path: "/RPC2", agent: false, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => resolve(outcome(text).value !== undefined));
+        res.on("error", () => resolve(false));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => {
+      failures.push(e.message);
+      resolve(false);
+    });
+    req.end(body);
+  });
 }
 
 const USER = `hehaprobe${process.pid % 100000}`;
@@ -210,6 +277,37 @@ describe("broker socket access and the reset_lockspace guard", () => {
     const status = await sanlock!.client(["client", "status"]);
     expect(status.output).toMatch(/^s hosted-engine:1:/m);
     await broker!.client.setGlobalMaintenance(false);
+  });
+
+  it("under two 500-connection slowloris floods (a kvm member's and a root process's) the agent's link and >= 99 % of fresh get_stats calls succeed", async () => {
+    const floods = [flood(broker!.socket, 500, 25, USER), flood(broker!.socket, 500, 25)];
+    // both floods are at full strength once the broker turns their surplus away
+    await until(
+      "the broker refusing flood connections",
+      async () =>
+        (await broker!.log()).includes("connection refused: caller over its share")
+          ? true
+          : undefined,
+      20_000,
+    );
+    let agentOk = 0;
+    let fresh = 0;
+    const calls = 200;
+    for (let i = 0; i < calls; i++) {
+      if (await freshGetStats(broker!.socket)) fresh += 1;
+      if (i % 5 === 0) {
+        // the agent's keep-alive link: publish, then read back
+        await broker!.client.putStats(1, hostBlock(1, 5000 + i));
+        const segs = await broker!.client.getStats();
+        if (segs.has(1)) agentOk += 1;
+      }
+    }
+    const [ro, root] = await Promise.all(floods);
+    expect(agentOk).toBe(calls / 5);
+    expect(fresh, failures.join("; ")).toBeGreaterThanOrEqual(calls * 0.99);
+    // the floods were real: each kept reopening what the broker closed
+    expect(ro!.closedByServer).toBeGreaterThan(500);
+    expect(root!.closedByServer).toBeGreaterThan(500);
   });
 
   it("a struct or a list as host id is invalid params, not an internal error", async () => {

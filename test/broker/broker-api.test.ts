@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_GATE_LIMITS } from "../../src/broker/api/connection-gate.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
@@ -400,14 +401,16 @@ describe("ovirt-ha-broker API over its unix socket", () => {
         ),
       ),
     );
-    // beyond the connection limit a connection is closed unanswered; every answer is right
+    // beyond a process's share (16 connections at once, src/broker/api/connection-gate.ts)
+    // a connection is closed unanswered; every answer is right
     const answered = flood.filter((r) => r.status !== 0);
     expect(
       flood
         .filter((r) => r.status === 0)
         .every((r) => /ECONNRESET|EPIPE|socket hang up/.test(r.body)),
     ).toBe(true);
-    expect(answered.length).toBeGreaterThanOrEqual(200);
+    // (this process's keep-alive BrokerClient holds some of its share)
+    expect(answered.length).toBeGreaterThanOrEqual(DEFAULT_GATE_LIMITS.perProcess - 2);
     expect(answered.every((r) => r.status === 200)).toBe(true);
     for (const r of answered) {
       expect(r.body).toMatch(

@@ -1,4 +1,5 @@
 import { link, rm, unlink } from "node:fs/promises";
+import type { Socket } from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -7,11 +8,13 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "../../common/log.js";
+import { throttledLogger } from "../../common/log-throttle.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
 import { mayWrite, refusal, WRITE_METHODS } from "./access.js";
+import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { type PeerCred, peerCred } from "./peer-cred.js";
 import { prepareSocketPath, SocketInUseError, secureSocket } from "./unix-socket.js";
@@ -27,8 +30,12 @@ export interface BrokerApiOptions {
   requestTimeoutMs?: number;
   /** idle keep-alive connections close after this many ms (default 60 s) */
   keepAliveTimeoutMs?: number;
-  /** most simultaneous connections (default 256) */
+  /** most simultaneous connections in all (default 1024) */
   maxConnections?: number;
+  /** a request's headers must arrive within this many ms (default 10 s) */
+  headersTimeoutMs?: number;
+  /** per-caller connection limits of the unix socket (default DEFAULT_GATE_LIMITS) */
+  gateLimits?: GateLimits;
   /** how long PUT /v1/maintenance waits for the write (default 15 s) */
   maintenanceWaitMs?: number;
   /**
@@ -53,8 +60,14 @@ function baseApp(opts: BrokerApiOptions): FastifyInstance {
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 60_000,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // header and request timeouts are enforced by a sweep every second (Node's default
+    // is 30 s, which lets a slow client hold its connection 40 s or more)
+    http: {
+      connectionsCheckingInterval: 1000,
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+    },
   });
-  app.server.maxConnections = opts.maxConnections ?? 256;
+  app.server.maxConnections = opts.maxConnections ?? 1024;
   return app;
 }
 
@@ -130,6 +143,8 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
     return mayWrite(cred, ownUid) ? undefined : refusal(what, cred, ownUid);
   };
 
+  limitConnections(app, opts, ownUid);
+
   const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
     const body =
       Buffer.isBuffer(req.body) || typeof req.body === "string" ? req.body : Buffer.alloc(0);
@@ -170,6 +185,30 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.get("/healthz", async () => health(svc));
   app.get("/metrics", async (_req, reply) => metricsRoute(opts, reply));
   return app;
+}
+
+/**
+ * Every connection to the unix socket passes the ConnectionGate by its SO_PEERCRED: a
+ * caller over its share is closed at once (logged at most once a minute, with the count
+ * held back), so slow or idle connections of one process or one read-only user never
+ * lock out the agent, VDSM or root.
+ */
+function limitConnections(app: FastifyInstance, opts: BrokerApiOptions, ownUid: number): void {
+  const gate = new ConnectionGate(ownUid, opts.gateLimits);
+  const log = throttledLogger(opts.log.child({ component: "api" }), { intervalMs: 60_000 });
+  app.server.on("connection", (socket: Socket) => {
+    const admission = gate.admit(peerCred(socket));
+    if (!admission.ok) {
+      log.warn(
+        "connection-refused",
+        { reason: admission.reason },
+        "connection refused: caller over its share",
+      );
+      socket.destroy();
+      return;
+    }
+    socket.once("close", admission.release);
+  });
 }
 
 /** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen`. */
@@ -234,7 +273,9 @@ export async function listenUnix(
   await prepareSocketPath(socketPath, opts.log);
   const staging = `${socketPath}.${process.pid}.new`;
   await rm(staging, { force: true });
-  await app.listen({ path: staging });
+  // a deep accept queue: a unix socket whose queue is full refuses connect() at once
+  // (EAGAIN), so a burst of reconnecting flood connections must not fill it
+  await app.listen({ path: staging, backlog: 4096 });
   try {
     await secureSocket(staging, opts.group, opts.log);
     await link(staging, socketPath);
