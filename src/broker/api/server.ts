@@ -79,7 +79,12 @@ async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promis
 
 function health(svc: BrokerService) {
   const st = svc.status().storage;
-  const degraded = !st.has_read || st.consecutive_read_failures > 0 || st.stale;
+  const degraded =
+    !st.has_read ||
+    st.consecutive_read_failures > 0 ||
+    st.stale ||
+    st.volume_short !== null ||
+    st.writes_failing;
   return {
     status: degraded ? "degraded" : "ok",
     host_id: svc.hostId,
@@ -87,6 +92,10 @@ function health(svc: BrokerService) {
     stale: st.stale,
     consecutive_read_failures: st.consecutive_read_failures,
     last_read_error: st.last_read_error,
+    volume_short: st.volume_short,
+    writes_failing: st.writes_failing,
+    last_write_error: st.writes_failing ? st.last_write_error : null,
+    pending_host_ids: st.pending_host_ids,
     in_flight_seconds: st.in_flight_seconds,
   };
 }
