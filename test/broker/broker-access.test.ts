@@ -310,6 +310,33 @@ describe("broker socket access and the reset_lockspace guard", () => {
     expect(root!.closedByServer).toBeGreaterThan(500);
   });
 
+  it("2000 malformed requests log one line, not 2000", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const send = () =>
+      new Promise<number>((resolve) => {
+        const req = http.request(
+          { socketPath: broker!.socket, method: "POST", path: "/RPC2", agent },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", () => resolve(0));
+        req.end("<methodCall><methodName>no_such");
+      });
+    const before = (await broker!.log()).split("\n").length;
+    let answered = 0;
+    for (let i = 0; i < 2000; i += 8) {
+      const codes = await Promise.all(Array.from({ length: 8 }, send));
+      answered += codes.filter((c) => c === 200).length;
+    }
+    agent.destroy();
+    expect(answered).toBe(2000);
+    await broker!.client.isHostAlive();
+    const lines = (await broker!.log()).split("\n").slice(before - 1);
+    expect(lines.filter((l) => l.includes("xml-rpc call failed"))).toHaveLength(1);
+  });
+
   it("a struct or a list as host id is invalid params, not an internal error", async () => {
     for (const bad of [{ a: 1 }, [1], Buffer.from("x")]) {
       const e = await broker!.client

@@ -18,7 +18,7 @@ import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { type PeerCred, peerCred } from "./peer-cred.js";
 import { prepareSocketPath, SocketInUseError, secureSocket } from "./unix-socket.js";
-import { handleXmlRpc } from "./xmlrpc-route.js";
+import { handleXmlRpc, throttled } from "./xmlrpc-route.js";
 
 export interface BrokerApiOptions {
   service: BrokerService;
@@ -121,8 +121,9 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
       reply: FastifyReply,
     ) => {
       const status = err.statusCode ?? 500;
-      opts.log.warn(
-        { url: req.url, method: req.method, code: err.code, err: err.message },
+      throttled(opts.log).warn(
+        `refused:${err.code ?? status}`,
+        { url: req.url, method: req.method, code: err.code, err },
         "request refused",
       );
       if (req.method === "POST" && XMLRPC_PATHS.has(req.url)) {

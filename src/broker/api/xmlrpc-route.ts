@@ -1,4 +1,5 @@
 import type { Logger } from "../../common/log.js";
+import { type ThrottledLogger, throttledLogger } from "../../common/log-throttle.js";
 import { MonitorNotFoundError } from "../monitor-manager.js";
 import type { BrokerService } from "../service.js";
 import { parseMethodCall } from "../xmlrpc/parse.js";
@@ -34,12 +35,26 @@ export async function handleXmlRpc(
   } catch (e) {
     const fault = toFault(e);
     const level = fault.faultCode === FAULT.serverError ? "error" : "warn";
-    log[level](
+    // a client repeating a bad call gets one line a minute per method and fault
+    throttled(log)[level](
+      `${method}:${fault.faultCode}`,
       { method, fault_code: fault.faultCode, err: fault.faultString },
       "xml-rpc call failed",
     );
     return serializeFault(fault);
   }
+}
+
+const throttles = new WeakMap<Logger, ThrottledLogger>();
+
+/** The rate-limited twin of a logger (one per logger, kept as long as it lives). */
+export function throttled(log: Logger): ThrottledLogger {
+  let t = throttles.get(log);
+  if (t === undefined) {
+    t = throttledLogger(log, { intervalMs: 60_000 });
+    throttles.set(log, t);
+  }
+  return t;
 }
 
 /** get_stats answers the same document until the whiteboard view changes: built once. */
