@@ -70,7 +70,7 @@ async function newestMtime(dir: string): Promise<number> {
  * The broker to run and how it was chosen: BENCH_BROKER_BIN; else compiled JS (next to
  * a compiled bench, or dist/ when newer than src/); else TypeScript via tsx.
  */
-async function brokerCommand(): Promise<{ args: string[]; how: string }> {
+export async function brokerCommand(): Promise<{ args: string[]; how: string }> {
   const override = process.env.BENCH_BROKER_BIN;
   if (override) return { args: [override], how: `compiled ${override}` };
   const here = fileURLToPath(import.meta.url);
@@ -95,7 +95,38 @@ async function brokerCommand(): Promise<{ args: string[]; how: string }> {
   };
 }
 
-async function populatedRoot(dir: string): Promise<string> {
+/** Starts the broker of `root` (log in `dir`); resolves once its socket answers. */
+export async function spawnBenchBroker(
+  dir: string,
+  root: string,
+  extraEnv: Record<string, string> = {},
+): Promise<TrackedChild> {
+  const socket = haPaths(root).brokerSocket;
+  const proc = await spawnTracked(process.execPath, (await brokerCommand()).args, {
+    logFile: path.join(dir, "broker.log"),
+    env: {
+      ...process.env,
+      HE_HA_ROOT: root,
+      HE_HA_LOG_LEVEL: "warn",
+      HE_HA_LOG_PRETTY: "0",
+      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+      NODE_OPTIONS: "",
+      ...extraEnv,
+    },
+  });
+  await pollUntil(
+    "broker socket",
+    async () => {
+      if (!isRunning(proc))
+        throw new Error(`broker exited: ${await readFile(path.join(dir, "broker.log"), "utf8")}`);
+      return unixSocketAccepts(socket);
+    },
+    30_000,
+  );
+  return proc;
+}
+
+export async function populatedRoot(dir: string): Promise<string> {
   const domain = path.join(dir, "domain");
   const metadata = path.join(domain, "ha_agent", "hosted-engine.metadata");
   await mkdir(path.dirname(metadata), { recursive: true });
@@ -234,29 +265,8 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
   try {
     const root = await populatedRoot(dir);
     const socket = haPaths(root).brokerSocket;
-    const broker = await brokerCommand();
-    proc = await spawnTracked(process.execPath, broker.args, {
-      logFile: path.join(dir, "broker.log"),
-      env: {
-        ...process.env,
-        HE_HA_ROOT: root,
-        HE_HA_LOG_LEVEL: "warn",
-        HE_HA_LOG_PRETTY: "0",
-        SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
-        NODE_OPTIONS: "",
-        ...unitEnv,
-      },
-    });
+    proc = await spawnBenchBroker(dir, root, unitEnv);
     const p = proc;
-    await pollUntil(
-      "broker socket",
-      async () => {
-        if (!isRunning(p))
-          throw new Error(`broker exited: ${await readFile(path.join(dir, "broker.log"), "utf8")}`);
-        return unixSocketAccepts(socket);
-      },
-      30_000,
-    );
     const c = new BrokerClient(socket, { timeoutMs: 10_000 });
     client = c;
     await pollUntil("64 hosts read", async () => (await c.status()).hosts.length === HOSTS, 30_000);
@@ -379,7 +389,7 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
         median: cpuPercent,
         samples: 1,
         target: "< 1%",
-        note: `${idleSeconds} s idle, storage cycle 10 s; broker ${broker.how}`,
+        note: `${idleSeconds} s idle, storage cycle 10 s; broker ${(await brokerCommand()).how}`,
       },
       {
         name: "broker RSS at start",

@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   cli: () => import("./cli.js"),
   lease: () => import("./lease.js"),
   failover: () => import("./failover.js"),
+  flood: () => import("./flood.js"),
 };
 
 function fmt(n: number | undefined): string {

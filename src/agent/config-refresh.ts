@@ -9,7 +9,7 @@ import {
 } from "../common/log-throttle.js";
 import type { HaPaths } from "../common/paths.js";
 import { readConfArchive } from "../storage/archive/conf-archive.js";
-import { ovfToVmConf } from "../storage/ovf/ovf-to-vmconf.js";
+import { ovfToVmConfOffThread } from "../storage/ovf/off-thread.js";
 import { findOvfStoreVolumes, readOvfFromStore } from "../storage/ovf/store.js";
 import { parseVmConf } from "../storage/ovf/vmconf.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
@@ -70,6 +70,7 @@ async function writeIfChanged(
 export class ConfigRefresher {
   private readonly o: ConfigRefreshOptions;
   private readonly tlog: ThrottledLogger;
+  private lastOvf: { ovf: string; vmConf: string } | undefined;
   private s: ConfigState = {
     vmConfText: null,
     vmConf: null,
@@ -136,7 +137,7 @@ export class ConfigRefresher {
       this.tlog.error(
         "archive",
         { volume, err: (e as Error).message },
-        "cannot read the configuration archive: keeping the last good configuration",
+        `cannot read the configuration archive (${(e as Error).message}): keeping the last good configuration`,
       );
       return null;
     }
@@ -166,7 +167,7 @@ export class ConfigRefresher {
     const errors: string[] = [];
     for (const volume of volumes) {
       try {
-        const text = ovfToVmConf(await readOvfFromStore(volume, this.o.conf.vmId));
+        const text = await this.convert(await readOvfFromStore(volume, this.o.conf.vmId));
         this.tlog.reset("ovf");
         return text;
       } catch (e) {
@@ -176,9 +177,20 @@ export class ConfigRefresher {
     this.tlog.error(
       "ovf",
       { errors },
-      "cannot get vm.conf from the OVF_STORE, falling back to the archive vm.conf",
+      `cannot get vm.conf from the OVF_STORE (${errors.join("; ")}), falling back to the archive vm.conf`,
     );
     return null;
+  }
+
+  /**
+   * vm.conf of an OVF, converted off the event loop in a worker; the same OVF as last
+   * time (the agent reads it every loop) reuses the last result.
+   */
+  private async convert(ovf: string): Promise<string> {
+    if (this.lastOvf?.ovf === ovf) return this.lastOvf.vmConf;
+    const vmConf = await ovfToVmConfOffThread(ovf);
+    this.lastOvf = { ovf, vmConf };
+    return vmConf;
   }
 
   /** Validates a vm.conf candidate and makes it the current one (written when changed). */

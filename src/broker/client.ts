@@ -160,9 +160,13 @@ export class BrokerClient {
     await this.call("release_host_id");
   }
 
-  /** reset_lockspace: re-initialises lockspace hosted-engine (callers check safety first). */
-  async resetLockspace(): Promise<void> {
-    await this.call("reset_lockspace");
+  /**
+   * reset_lockspace: re-initialises lockspace hosted-engine. The broker refuses (a fault
+   * naming why) outside global maintenance or while an agent runs; `force` skips those
+   * checks but never a live host (src/broker/lockspace-guard.ts).
+   */
+  async resetLockspace(force = false): Promise<void> {
+    await this.call("reset_lockspace", force ? [true] : []);
   }
 
   /** Sets or clears global maintenance (keeps other global keys) and waits for the write. */

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
+import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import type { MetadataStore } from "./storage-cycle.js";
 
 /** Open errors after which the volume is still opened for reading. */
@@ -9,6 +10,22 @@ const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);
 function errnoOf(e: unknown): string | undefined {
   const err = e as { code?: string; cause?: { code?: string } } | undefined;
   return err?.cause?.code ?? err?.code;
+}
+
+/**
+ * The metadata volume is shorter than the whiteboard: reading it would show missing
+ * segments (the global block among them) as empty, writing it would extend the file.
+ */
+export class ShortVolumeError extends Error {
+  override name = "ShortVolumeError";
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {
+    super(
+      `metadata volume ${path} is ${size} bytes; the whiteboard needs ${WHITEBOARD_BYTES} (${SEGMENT_COUNT} segments × ${SEGMENT_SIZE}): refusing to read or write it`,
+    );
+  }
 }
 
 interface OpenVolume {
@@ -23,7 +40,9 @@ interface OpenVolume {
  * (as the original opened the file for every access): storage that is unmounted or
  * replaced fails visibly instead of being read from a detached file, and storage that
  * comes back is picked up again on a later cycle. Read-only storage is still read; each
- * write tries to open it for writing again and fails with the reason.
+ * write tries to open it for writing again and fails with the reason. A volume shorter
+ * than the whiteboard is neither read nor written (ShortVolumeError): never read as
+ * empty segments, never extended by a write.
  */
 export class ReopeningMetadataStore implements MetadataStore {
   private current: OpenVolume | undefined;
@@ -62,6 +81,8 @@ export class ReopeningMetadataStore implements MetadataStore {
   private async withVolume<T>(io: (v: OpenVolume) => Promise<T>): Promise<T> {
     if (this.current) await this.checkIdentity();
     const v = await this.open();
+    const { size } = await stat(this.path);
+    if (size < WHITEBOARD_BYTES) throw new ShortVolumeError(this.path, size);
     try {
       return await io(v);
     } catch (e) {

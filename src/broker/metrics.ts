@@ -34,6 +34,8 @@ export class BrokerMetrics {
   private readonly lastReadOk: Gauge;
   private readonly lastReadAge: Gauge;
   private readonly storageStale: Gauge;
+  private readonly volumeShort: Gauge;
+  private readonly writesFailing: Gauge;
   private readonly storageErrors: Counter;
   private readonly writesRefused: Counter;
   private readonly localScore: Gauge;
@@ -149,6 +151,18 @@ export class BrokerMetrics {
       labelNames: ["path"],
       registers: r,
     });
+    this.volumeShort = new Gauge({
+      name: "ovirt_ha_storage_metadata_volume_short",
+      help: "1 when the metadata volume is shorter than the whiteboard (2001 segments × 4096): neither read nor written",
+      labelNames: ["path"],
+      registers: r,
+    });
+    this.writesFailing = new Gauge({
+      name: "ovirt_ha_storage_writes_failing",
+      help: "1 while queued whiteboard blocks cannot be written (the last attempt failed)",
+      labelNames: ["path"],
+      registers: r,
+    });
     this.storageErrors = new Counter({
       name: "ovirt_ha_storage_errors_total",
       help: "Whiteboard read and write failures since start",
@@ -219,6 +233,8 @@ export class BrokerMetrics {
       this.lastReadOk,
       this.lastReadAge,
       this.storageStale,
+      this.volumeShort,
+      this.writesFailing,
     ]) {
       g.reset();
     }
@@ -255,6 +271,8 @@ export class BrokerMetrics {
       this.lastReadAge.set(storage, status.storage.last_read_age_seconds);
     }
     this.storageStale.set(storage, status.storage.stale ? 1 : 0);
+    this.volumeShort.set(storage, status.storage.volume_short ? 1 : 0);
+    this.writesFailing.set(storage, status.storage.writes_failing ? 1 : 0);
     this.syncCounter("read", this.storageErrors, status.storage.read_errors_total, {
       operation: "read",
     });

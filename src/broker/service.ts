@@ -2,6 +2,7 @@ import type { Logger } from "../common/log.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
 import type { Timing } from "../common/timing.js";
 import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import { brokerResetBlockers } from "./lockspace-guard.js";
 import type { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
 import { type BrokerStatus, buildStatus } from "./status.js";
@@ -63,6 +64,7 @@ export class BrokerService {
   private readonly pushed: PushedHostsState;
   private readonly observed: ObservedLiveness;
   private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
+  private decodedStored: { version: number; snapshot: WhiteboardSnapshot } | undefined;
   /** the host timestamps of the last read, and the segments they were decoded from */
   private lastRead: { segs: Map<number, Buffer>; timestamps: Map<number, number> } | undefined;
 
@@ -139,11 +141,34 @@ export class BrokerService {
     return this.decoded.snapshot;
   }
 
+  /** The decoded view of what is on storage only: queued blocks left out. */
+  storedSnapshot(): WhiteboardSnapshot {
+    const version = this.cycle.dataVersion;
+    if (this.decodedStored?.version !== version) {
+      const segs = this.cycle.storedSegments();
+      this.decodedStored = { version, snapshot: this.opts.decode(joinSegments(segs)) };
+    }
+    return this.decodedStored.snapshot;
+  }
+
+  /** The global maintenance value queued and not yet on storage, if any. */
+  pendingGlobalMaintenance(): boolean | undefined {
+    const block = this.cycle.pendingBlock(0);
+    if (block === undefined) return undefined;
+    const seg0 = new Map([[0, block]]);
+    return this.opts.decode(joinSegments(seg0)).global.maintenance;
+  }
+
+  /**
+   * GET /v1/status: what is on storage (never a queued value as if it were there; the
+   * queued global maintenance is shown beside it) and the storage health.
+   */
   status(): BrokerStatus {
     const now = this.clock.now();
     return buildStatus({
       hostId: this.hostId,
-      snapshot: this.snapshot(),
+      snapshot: this.storedSnapshot(),
+      pendingGlobalMaintenance: this.pendingGlobalMaintenance(),
       pushedAlive: this.pushed.alive(now),
       pushAge: this.pushed.age(now),
       pushFresh: this.pushed.isFresh(now),
@@ -159,6 +184,25 @@ export class BrokerService {
   /** Re-checks the lease now (lock_host_id) and answers whether it is held. */
   async checkLease(): Promise<boolean> {
     return this.opts.lockspace.holdsHostId();
+  }
+
+  /** Why reset_lockspace must refuse now (src/broker/lockspace-guard.ts); empty when safe. */
+  resetBlockers(force: boolean): string[] {
+    // only what is on storage: a queued maintenance value other hosts cannot see yet
+    const snap = this.storedSnapshot();
+    const now = this.clock.now();
+    return brokerResetBlockers(
+      {
+        globalMaintenance: snap.global.maintenance,
+        blocks: [...snap.hosts.values()],
+        errors: snap.errors,
+        hasRead: this.cycle.hasRead,
+        observedAlive: (id) => this.observed.isAlive(id, now),
+        watchedSeconds: this.observed.watchedFor(now),
+        aliveTimeout: this.opts.timing.host_alive_timeout,
+      },
+      force,
+    );
   }
 
   async resetLockspace(): Promise<void> {

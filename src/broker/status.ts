@@ -10,7 +10,10 @@ import type { StorageHealth } from "./storage-cycle.js";
  */
 export interface BrokerStatus {
   host_id: number;
+  /** global maintenance as on storage */
   global_maintenance: boolean;
+  /** a global maintenance value queued and not yet written (null: none queued) */
+  global_maintenance_pending: boolean | null;
   global: { maintenance: boolean; unknown: Record<string, string> };
   hosts: HostStatus[];
   decode_errors: Array<{ kind: string; host_id: number; reason: string }>;
@@ -47,7 +50,14 @@ export interface BrokerStatus {
     writes_refused_total: number;
     pending_host_ids: number[];
     in_flight_seconds: number | null;
-    /** no good read for more than 3 storage cycles (or none yet): the view may be old */
+    /** the metadata volume is shorter than the whiteboard: not read, not written */
+    volume_short: { size: number; required: number } | null;
+    /** queued blocks whose last write attempt failed */
+    writes_failing: boolean;
+    /**
+     * no good read for more than 3 storage cycles (or none yet), or the volume is short:
+     * the view may be old or incomplete, agents make no decision on it
+     */
     stale: boolean;
   };
 }
@@ -76,7 +86,10 @@ export interface HostStatus {
 
 export interface StatusInput {
   hostId: number;
+  /** the whiteboard as on storage */
   snapshot: WhiteboardSnapshot;
+  /** global maintenance queued and not yet written */
+  pendingGlobalMaintenance?: boolean;
   pushedAlive: number[];
   pushAge: number | undefined;
   pushFresh: boolean;
@@ -119,6 +132,7 @@ export function buildStatus(input: StatusInput): BrokerStatus {
   return {
     host_id: input.hostId,
     global_maintenance: snapshot.global.maintenance,
+    global_maintenance_pending: input.pendingGlobalMaintenance ?? null,
     global: { maintenance: snapshot.global.maintenance, unknown: { ...snapshot.global.unknown } },
     hosts,
     decode_errors: snapshot.errors.map((e) => ({
@@ -155,7 +169,10 @@ export function buildStatus(input: StatusInput): BrokerStatus {
       writes_refused_total: h.writesRefused,
       pending_host_ids: h.pending,
       in_flight_seconds: h.inFlightSince === undefined ? null : input.now - h.inFlightSince,
+      volume_short: h.volumeShort ?? null,
+      writes_failing: h.pending.length > 0 && h.lastWriteError !== undefined,
       stale:
+        h.volumeShort !== undefined ||
         h.lastReadOkMonotonic === undefined ||
         input.now - h.lastReadOkMonotonic > 3 * input.cycleSeconds,
     },

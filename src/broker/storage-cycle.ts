@@ -1,7 +1,8 @@
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
-import { MAX_HOST_ID, SEGMENT_SIZE } from "../storage/whiteboard/types.js";
+import { MAX_HOST_ID, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
+import { ShortVolumeError } from "./metadata-store.js";
 
 /** The metadata volume as the cycle needs it (src/storage/direct-io.ts provides it). */
 export interface MetadataStore {
@@ -70,6 +71,8 @@ export interface StorageHealth {
   /** lease as last checked before a host-segment write; undefined = never checked */
   leaseHeld: boolean | undefined;
   leaseError: string | undefined;
+  /** the metadata volume is shorter than the whiteboard (its size and what it needs) */
+  volumeShort: { size: number; required: number } | undefined;
 }
 
 export class SegmentSizeError extends Error {
@@ -169,6 +172,7 @@ export class StorageCycle {
       inFlightSince: undefined,
       leaseHeld: undefined,
       leaseError: undefined,
+      volumeShort: undefined,
     };
   }
 
@@ -263,6 +267,16 @@ export class StorageCycle {
     return this.version;
   }
 
+  /** Non-empty segments as last read or written: what is on storage, nothing queued. */
+  storedSegments(): Map<number, Buffer> {
+    return new Map([...this.segs.entries()].sort((a, b) => a[0] - b[0]));
+  }
+
+  /** The queued block of `hostId` not yet on storage, if any. */
+  pendingBlock(hostId: number): Buffer | undefined {
+    return this.pending.get(hostId);
+  }
+
   /** true once a read succeeded */
   get hasRead(): boolean {
     return this.h.lastReadOkAt !== undefined;
@@ -341,10 +355,13 @@ export class StorageCycle {
           this.pending.delete(hostId);
           this.segs.set(hostId, seg);
           if (seg[0] === 0) this.segs.delete(hostId);
+          // what is on storage changed (segments() answers the same, storedSegments() not)
+          this.changed();
         }
         this.opts.log.debug({ segment: hostId, seconds: took }, "whiteboard segment written");
       } catch (e) {
         this.opts.observer?.writeDone?.(this.clock.now() - started, false);
+        this.noteShort(e);
         this.h.writeErrors++;
         this.h.lastWriteError = (e as Error).message;
         this.h.lastWriteErrorAt = Date.now();
@@ -357,6 +374,12 @@ export class StorageCycle {
         this.h.inFlightSince = undefined;
       }
     }
+  }
+
+  /** Records (or clears, for any other error) that the volume is too short. */
+  private noteShort(e: unknown): void {
+    this.h.volumeShort =
+      e instanceof ShortVolumeError ? { size: e.size, required: WHITEBOARD_BYTES } : undefined;
   }
 
   private async leaseHeld(): Promise<boolean> {
@@ -401,12 +424,14 @@ export class StorageCycle {
         );
       }
       this.h.consecutiveReadFailures = 0;
+      this.h.volumeShort = undefined;
       this.tlog.reset("read");
       this.h.lastReadOkAt = Date.now();
       this.h.lastReadOkMonotonic = this.clock.now();
       this.h.lastReadError = undefined;
     } catch (e) {
       this.opts.observer?.readDone?.(this.clock.now() - started, false);
+      this.noteShort(e);
       this.h.readErrors++;
       this.h.consecutiveReadFailures++;
       this.h.lastReadError = (e as Error).message;

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import ini from "ini";
+import { ConfigSyntaxError } from "./keyvalue.js";
+import { configText, type IniSchema, parseStrictIni } from "./strict-ini.js";
 import { resolveTiming, type Timing } from "./timing.js";
 
 /** Score settings of agent.conf `[score]` (behaviour.md §4); names as in the file. */
@@ -36,13 +37,28 @@ export class AgentConfError extends Error {
   override name = "AgentConfError";
 }
 
-/** Parses agent.conf text (INI). Unknown [score] keys or non-numbers throw AgentConfError. */
+const AGENT_CONF_SCHEMA: IniSchema = {
+  score: new Set(Object.keys(DEFAULT_SCORE_CONFIG)),
+  // keys checked by resolveTiming (src/common/timing.ts)
+  timing: "any",
+};
+
+/**
+ * Parses agent.conf text (INI, sections [score] and [timing]). Anything else (a line
+ * that is not INI, an unknown or misspelt section or key, a non-number) throws
+ * AgentConfError naming the file and line.
+ */
 export function parseAgentConf(text: string, file = "agent.conf"): AgentConf {
-  const doc = ini.parse(text) as Record<string, Record<string, string> | string>;
+  let doc: Map<string, Map<string, string>>;
+  try {
+    doc = parseStrictIni(text, file, AGENT_CONF_SCHEMA);
+  } catch (e) {
+    throw new AgentConfError((e as Error).message);
+  }
   const score: ScoreConfig = { ...DEFAULT_SCORE_CONFIG };
-  const section = doc.score;
-  if (section && typeof section === "object") {
-    for (const [key, raw] of Object.entries(section)) {
+  const section = doc.get("score");
+  if (section) {
+    for (const [key, raw] of section) {
       if (!(key in score)) throw new AgentConfError(`${file} [score]: unknown key "${key}"`);
       const n = Number(String(raw).trim());
       if (!Number.isFinite(n))
@@ -50,10 +66,10 @@ export function parseAgentConf(text: string, file = "agent.conf"): AgentConf {
       score[key as keyof ScoreConfig] = n;
     }
   }
-  const timingSection = doc.timing;
+  const timingSection = doc.get("timing");
   let timing: Timing;
   try {
-    timing = resolveTiming(timingSection && typeof timingSection === "object" ? timingSection : {});
+    timing = resolveTiming(timingSection ? Object.fromEntries(timingSection) : {});
   } catch (e) {
     throw new AgentConfError(`${file}: ${(e as Error).message}`);
   }
@@ -64,8 +80,9 @@ export function parseAgentConf(text: string, file = "agent.conf"): AgentConf {
 export async function loadAgentConf(file: string): Promise<AgentConf> {
   let text = "";
   try {
-    text = await readFile(file, "utf8");
+    text = configText(await readFile(file), file);
   } catch (e) {
+    if (e instanceof ConfigSyntaxError) throw new AgentConfError(e.message);
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
       throw new AgentConfError(`${file}: cannot read: ${(e as Error).message}`);
     }

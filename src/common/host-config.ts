@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { parseBool, parseKeyValue } from "./keyvalue.js";
+import path from "node:path";
+import { ConfigSyntaxError, parseBool, parseKeyValue } from "./keyvalue.js";
+import { configText } from "./strict-ini.js";
 
 /** hosted-engine.conf (behaviour.md §2, interfaces.md extra keys), typed. */
 export interface HostConfig {
@@ -87,6 +89,13 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
   if (!Number.isInteger(tcpPort) || tcpPort < 0 || tcpPort > 65535) {
     throw new HostConfigError(file, `tcp_t_port="${raw.get("tcp_t_port")}" is not a port number`);
   }
+  const domainPath = raw.get("domain_path") || undefined;
+  if (domainPath !== undefined && !path.isAbsolute(domainPath)) {
+    throw new HostConfigError(
+      file,
+      `domain_path="${domainPath}" is relative; it must be the absolute path of the storage domain directory`,
+    );
+  }
   return {
     raw,
     hostId,
@@ -108,25 +117,47 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
     tcpTAddress: get("tcp_t_address"),
     tcpTPort: tcpPort,
     libvirtUri: get("libvirt_uri", "qemu:///system"),
-    domainPath: raw.get("domain_path") || undefined,
+    domainPath,
     sanlockIoTimeout: ioTimeout,
     metricsListen: get("metrics_listen"),
     vmLeaseHolder: vmLeaseHolder as HostConfig["vmLeaseHolder"],
   };
 }
 
+/** A key hosted-engine.conf may hold: letters, digits, `_`, `.`, `-` (no sections). */
+const KEY = /^[A-Za-z0-9_.-]+$/;
+
+/** Refuses a key that no writer of hosted-engine.conf produces, naming its line. */
+function checkKeys(raw: Map<string, string>, file: string, text: string): void {
+  for (const key of raw.keys()) {
+    if (KEY.test(key)) continue;
+    const lines = text.split(/\r?\n/);
+    const no = lines.findIndex((l) => l.trim().startsWith(key)) + 1;
+    throw new ConfigSyntaxError(
+      file,
+      no,
+      `"${key.slice(0, 60)}" is not a key (letters, digits, "_", ".", "-"), expected key=value`,
+    );
+  }
+}
+
 /** Reads and validates hosted-engine.conf; every failure is a HostConfigError naming the file. */
 export async function loadHostConfig(file: string): Promise<HostConfig> {
-  let text: string;
+  let buf: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    buf = await readFile(file);
   } catch (e) {
     throw new HostConfigError(file, `cannot read: ${(e as Error).message}`);
   }
   try {
-    return hostConfigFrom(parseKeyValue(text, file), file);
+    const text = configText(buf, file);
+    const raw = parseKeyValue(text, file);
+    checkKeys(raw, file, text);
+    return hostConfigFrom(raw, file);
   } catch (e) {
     if (e instanceof HostConfigError) throw e;
+    if (e instanceof ConfigSyntaxError)
+      throw new HostConfigError(file, `line ${e.line}: ${e.reason}`);
     throw new HostConfigError(file, (e as Error).message);
   }
 }

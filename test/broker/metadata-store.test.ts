@@ -1,7 +1,7 @@
-import { open, writeFile } from "node:fs/promises";
+import { open, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReopeningMetadataStore } from "../../src/broker/metadata-store.js";
+import { ReopeningMetadataStore, ShortVolumeError } from "../../src/broker/metadata-store.js";
 import { StorageCycle } from "../../src/broker/storage-cycle.js";
 import { silentLogger } from "../../src/common/log.js";
 import { SCAN_CHUNK_SEGMENTS } from "../../src/storage/direct-io.js";
@@ -60,11 +60,18 @@ describe("whiteboard reads of the broker", () => {
     expect(seen.get(1999)).toBe("segment 1999 version 1");
   });
 
-  it("stops at the end of a shorter volume and ignores a partial last segment", async () => {
-    const { store } = await volume("short", SCAN_CHUNK_SEGMENTS + 3, 100);
-    const { count, seen } = await scanText(store);
-    expect(count).toBe(SCAN_CHUNK_SEGMENTS + 3);
-    expect([...seen.keys()]).toEqual([0, 1, SCAN_CHUNK_SEGMENTS - 1, SCAN_CHUNK_SEGMENTS]);
+  it("refuses a volume shorter than the whiteboard, for reads and writes, and never extends it", async () => {
+    const { file, store } = await volume("short", SCAN_CHUNK_SEGMENTS + 3, 100);
+    const size = (SCAN_CHUNK_SEGMENTS + 3) * SEGMENT_SIZE + 100;
+    const read = await scanText(store).catch((e: unknown) => e);
+    expect(read).toBeInstanceOf(ShortVolumeError);
+    expect((read as Error).message).toBe(
+      `metadata volume ${file} is ${size} bytes; the whiteboard needs ${SEGMENT_COUNT * SEGMENT_SIZE} (2001 segments × 4096): refusing to read or write it`,
+    );
+    await expect(store.writeSegment(1999, segment(1999, 2))).rejects.toBeInstanceOf(
+      ShortVolumeError,
+    );
+    expect((await stat(file)).size).toBe(size);
   });
 
   it("gives two reads at once each the right data", async () => {

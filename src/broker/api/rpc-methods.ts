@@ -1,4 +1,5 @@
 import { MAX_HOST_ID } from "../../storage/whiteboard/types.js";
+import { LockspaceResetRefused } from "../lockspace-guard.js";
 import type { BrokerService } from "../service.js";
 import { FAULT, XmlRpcFault, type XmlRpcStruct, type XmlRpcValue } from "../xmlrpc/types.js";
 
@@ -37,6 +38,16 @@ function str(method: string, v: XmlRpcValue, what: string): string {
   return v;
 }
 
+/** A parameter for a fault text: scalars as themselves (cut at 40), others by kind. */
+function describe(v: XmlRpcValue): string {
+  if (v === null) return "nil";
+  if (Buffer.isBuffer(v)) return "(base64)";
+  if (v instanceof Date) return "(dateTime)";
+  if (Array.isArray(v)) return "(array)";
+  if (typeof v === "object") return "(struct)";
+  return String(v).slice(0, 40);
+}
+
 /** A host id given as an integer or a decimal string (Python callers send both). */
 function hostId(method: string, v: XmlRpcValue, min = 0): number {
   const n =
@@ -48,7 +59,7 @@ function hostId(method: string, v: XmlRpcValue, min = 0): number {
   if (!Number.isInteger(n) || n < min || n > MAX_HOST_ID) {
     throw new XmlRpcFault(
       FAULT.invalidParams,
-      `${method}: host id ${String(v).slice(0, 40)} is not an integer in ${min}..${MAX_HOST_ID}`,
+      `${method}: host id ${describe(v)} is not an integer in ${min}..${MAX_HOST_ID}`,
     );
   }
   return n;
@@ -148,7 +159,14 @@ export const RPC_METHODS: Readonly<Record<string, RpcHandler>> = Object.freeze({
     return "ok";
   },
   reset_lockspace: async (svc, p) => {
-    arity("reset_lockspace", p, 0);
+    // the original takes none; he-ha lockspace reinit --force sends true
+    if (p.length > 1) arity("reset_lockspace", p, 0);
+    const force = p[0] ?? false;
+    if (typeof force !== "boolean")
+      throw new XmlRpcFault(FAULT.invalidParams, "reset_lockspace: force must be a boolean");
+    const blockers = svc.resetBlockers(force);
+    if (blockers.length > 0)
+      throw new XmlRpcFault(FAULT.serverError, new LockspaceResetRefused(blockers).message);
     await svc.resetLockspace();
     return "ok";
   },

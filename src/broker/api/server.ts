@@ -1,4 +1,5 @@
 import { link, rm, unlink } from "node:fs/promises";
+import type { Socket } from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -7,13 +8,17 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "../../common/log.js";
+import { throttledLogger } from "../../common/log-throttle.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
+import { mayWrite, refusal, WRITE_METHODS } from "./access.js";
+import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
+import { type PeerCred, peerCred } from "./peer-cred.js";
 import { prepareSocketPath, SocketInUseError, secureSocket } from "./unix-socket.js";
-import { handleXmlRpc } from "./xmlrpc-route.js";
+import { handleXmlRpc, throttled } from "./xmlrpc-route.js";
 
 export interface BrokerApiOptions {
   service: BrokerService;
@@ -25,10 +30,21 @@ export interface BrokerApiOptions {
   requestTimeoutMs?: number;
   /** idle keep-alive connections close after this many ms (default 60 s) */
   keepAliveTimeoutMs?: number;
-  /** most simultaneous connections (default 256) */
+  /** most simultaneous connections in all (default 1024) */
   maxConnections?: number;
+  /** a request's headers must arrive within this many ms (default 10 s) */
+  headersTimeoutMs?: number;
+  /** per-caller connection limits of the unix socket (default DEFAULT_GATE_LIMITS) */
+  gateLimits?: GateLimits;
   /** how long PUT /v1/maintenance waits for the write (default 15 s) */
   maintenanceWaitMs?: number;
+  /**
+   * the broker's own uid, which with root may call state-changing methods (default
+   * process.getuid()); the credentials of a connection (SO_PEERCRED) are checked against it
+   */
+  ownUid?: number;
+  /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
+  credentials?: (req: FastifyRequest) => PeerCred | undefined;
 }
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
@@ -44,8 +60,14 @@ function baseApp(opts: BrokerApiOptions): FastifyInstance {
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 60_000,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // header and request timeouts are enforced by a sweep every second (Node's default
+    // is 30 s, which lets a slow client hold its connection 40 s or more)
+    http: {
+      connectionsCheckingInterval: 1000,
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+    },
   });
-  app.server.maxConnections = opts.maxConnections ?? 256;
+  app.server.maxConnections = opts.maxConnections ?? 1024;
   return app;
 }
 
@@ -57,7 +79,12 @@ async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promis
 
 function health(svc: BrokerService) {
   const st = svc.status().storage;
-  const degraded = !st.has_read || st.consecutive_read_failures > 0 || st.stale;
+  const degraded =
+    !st.has_read ||
+    st.consecutive_read_failures > 0 ||
+    st.stale ||
+    st.volume_short !== null ||
+    st.writes_failing;
   return {
     status: degraded ? "degraded" : "ok",
     host_id: svc.hostId,
@@ -65,6 +92,10 @@ function health(svc: BrokerService) {
     stale: st.stale,
     consecutive_read_failures: st.consecutive_read_failures,
     last_read_error: st.last_read_error,
+    volume_short: st.volume_short,
+    writes_failing: st.writes_failing,
+    last_write_error: st.writes_failing ? st.last_write_error : null,
+    pending_host_ids: st.pending_host_ids,
     in_flight_seconds: st.in_flight_seconds,
   };
 }
@@ -90,8 +121,9 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
       reply: FastifyReply,
     ) => {
       const status = err.statusCode ?? 500;
-      opts.log.warn(
-        { url: req.url, method: req.method, code: err.code, err: err.message },
+      throttled(opts.log).warn(
+        `refused:${err.code ?? status}`,
+        { url: req.url, method: req.method, code: err.code, err },
         "request refused",
       );
       if (req.method === "POST" && XMLRPC_PATHS.has(req.url)) {
@@ -114,10 +146,21 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url}` });
   });
 
+  const ownUid = opts.ownUid ?? process.getuid?.() ?? 0;
+  const credentials = opts.credentials ?? ((req: FastifyRequest) => peerCred(req.raw.socket));
+  const writeRefusal = (req: FastifyRequest, what: string): string | undefined => {
+    const cred = credentials(req);
+    return mayWrite(cred, ownUid) ? undefined : refusal(what, cred, ownUid);
+  };
+
+  limitConnections(app, opts, ownUid);
+
   const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
     const body =
       Buffer.isBuffer(req.body) || typeof req.body === "string" ? req.body : Buffer.alloc(0);
-    const xml = await handleXmlRpc(body, svc, log);
+    const xml = await handleXmlRpc(body, svc, log, (method) =>
+      WRITE_METHODS.has(method) ? writeRefusal(req, method) : undefined,
+    );
     void reply.type(XML_TYPE).header("vary", "Accept-Encoding");
     if (Buffer.byteLength(xml) > GZIP_THRESHOLD && acceptsGzip(req.headers["accept-encoding"])) {
       const gz = await gzipReply(xml);
@@ -132,6 +175,8 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
   app.put("/v1/maintenance", async (req, reply) => {
+    const refused = writeRefusal(req, "PUT /v1/maintenance");
+    if (refused !== undefined) return reply.code(403).send({ error: refused });
     const body = parseJsonBody(req.body);
     if (!body || typeof body.global !== "boolean") {
       return reply.code(400).send({ error: 'expected a JSON body {"global": true|false}' });
@@ -150,6 +195,30 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.get("/healthz", async () => health(svc));
   app.get("/metrics", async (_req, reply) => metricsRoute(opts, reply));
   return app;
+}
+
+/**
+ * Every connection to the unix socket passes the ConnectionGate by its SO_PEERCRED: a
+ * caller over its share is closed at once (logged at most once a minute, with the count
+ * held back), so slow or idle connections of one process or one read-only user never
+ * lock out the agent, VDSM or root.
+ */
+function limitConnections(app: FastifyInstance, opts: BrokerApiOptions, ownUid: number): void {
+  const gate = new ConnectionGate(ownUid, opts.gateLimits);
+  const log = throttledLogger(opts.log.child({ component: "api" }), { intervalMs: 60_000 });
+  app.server.on("connection", (socket: Socket) => {
+    const admission = gate.admit(peerCred(socket));
+    if (!admission.ok) {
+      log.warn(
+        "connection-refused",
+        { reason: admission.reason },
+        "connection refused: caller over its share",
+      );
+      socket.destroy();
+      return;
+    }
+    socket.once("close", admission.release);
+  });
 }
 
 /** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen`. */
@@ -214,7 +283,9 @@ export async function listenUnix(
   await prepareSocketPath(socketPath, opts.log);
   const staging = `${socketPath}.${process.pid}.new`;
   await rm(staging, { force: true });
-  await app.listen({ path: staging });
+  // a deep accept queue: a unix socket whose queue is full refuses connect() at once
+  // (EAGAIN), so a burst of reconnecting flood connections must not fill it
+  await app.listen({ path: staging, backlog: 4096 });
   try {
     await secureSocket(staging, opts.group, opts.log);
     await link(staging, socketPath);

@@ -1,4 +1,5 @@
 import type { Logger } from "../../common/log.js";
+import { type ThrottledLogger, throttledLogger } from "../../common/log-throttle.js";
 import { MonitorNotFoundError } from "../monitor-manager.js";
 import type { BrokerService } from "../service.js";
 import { parseMethodCall } from "../xmlrpc/parse.js";
@@ -15,6 +16,8 @@ export async function handleXmlRpc(
   body: Buffer | string,
   svc: BrokerService,
   log: Logger,
+  /** why the caller may not call `method` (undefined: allowed); every call is allowed without it */
+  refuse?: (method: string) => string | undefined,
 ): Promise<string | Buffer> {
   let method = "<unparsed>";
   try {
@@ -24,18 +27,34 @@ export async function handleXmlRpc(
     const handler = Object.hasOwn(RPC_METHODS, method) ? RPC_METHODS[method] : undefined;
     if (!handler)
       throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
+    const refused = refuse?.(method);
+    if (refused !== undefined) throw new XmlRpcFault(FAULT.accessDenied, refused);
     log.debug({ method, params: call.params.length }, "xml-rpc call");
     const result = await handler(svc, call.params);
     return serializeMethodResponse(result);
   } catch (e) {
     const fault = toFault(e);
     const level = fault.faultCode === FAULT.serverError ? "error" : "warn";
-    log[level](
+    // a client repeating a bad call gets one line a minute per method and fault
+    throttled(log)[level](
+      `${method}:${fault.faultCode}`,
       { method, fault_code: fault.faultCode, err: fault.faultString },
       "xml-rpc call failed",
     );
     return serializeFault(fault);
   }
+}
+
+const throttles = new WeakMap<Logger, ThrottledLogger>();
+
+/** The rate-limited twin of a logger (one per logger, kept as long as it lives). */
+export function throttled(log: Logger): ThrottledLogger {
+  let t = throttles.get(log);
+  if (t === undefined) {
+    t = throttledLogger(log, { intervalMs: 60_000 });
+    throttles.set(log, t);
+  }
+  return t;
 }
 
 /** get_stats answers the same document until the whiteboard view changes: built once. */

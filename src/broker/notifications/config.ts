@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import ini from "ini";
+import { configText, type IniSchema, parseStrictIni } from "../../common/strict-ini.js";
 
 /** `[email]` of broker.conf, with the original's defaults. */
 export interface SmtpSettings {
@@ -26,34 +26,32 @@ export interface NotifyConfig {
   rules: Record<string, string>;
 }
 
-function section(doc: Record<string, unknown>, name: string): Record<string, string> {
-  const raw = doc[name];
-  const out: Record<string, string> = {};
-  if (typeof raw !== "object" || raw === null) return out;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v !== "object" || v === null) out[k.toLowerCase()] = String(v).trim();
-  }
-  return out;
-}
+/** [email] keys are template placeholders too; [notify] keys are event types */
+const BROKER_CONF_SCHEMA: IniSchema = { email: "any", notify: "any" };
 
-/** broker.conf text → settings; absent sections give defaults and no rules. */
-export function parseNotifyConfig(text: string): NotifyConfig {
-  const doc = ini.parse(text) as Record<string, unknown>;
+/**
+ * broker.conf text → settings; absent sections give defaults and no rules. A line that
+ * is not INI or a section other than [email] and [notify] throws ConfigSyntaxError
+ * naming the file and line.
+ */
+export function parseNotifyConfig(text: string, file = "broker.conf"): NotifyConfig {
+  const doc = parseStrictIni(text, file, BROKER_CONF_SCHEMA);
   return {
-    email: { ...DEFAULT_SMTP, ...section(doc, "email") },
-    rules: section(doc, "notify"),
+    email: { ...DEFAULT_SMTP, ...Object.fromEntries(doc.get("email") ?? []) },
+    rules: Object.fromEntries(doc.get("notify") ?? []),
   };
 }
 
 /** Reads broker.conf afresh (the original re-reads it on every notify); absent file = no rules. */
 export async function loadNotifyConfig(file: string): Promise<NotifyConfig> {
-  let text = "";
+  let buf: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    buf = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    buf = Buffer.alloc(0);
   }
-  return parseNotifyConfig(text);
+  return parseNotifyConfig(configText(buf, file), file);
 }
 
 /** `destination-emails`: addresses separated by commas and/or spaces. */

@@ -54,6 +54,11 @@ export class ObservedLiveness {
     for (const id of this.seen.keys()) if (!timestamps.has(id)) this.seen.delete(id);
   }
 
+  /** seconds since the first read (0 before it) */
+  watchedFor(now: number): number {
+    return this.firstReadAt === undefined ? 0 : now - this.firstReadAt;
+  }
+
   isAlive(hostId: number, now: number): boolean {
     if (this.firstReadAt === undefined || now - this.firstReadAt < this.timeout) return false;
     const s = this.seen.get(hostId);

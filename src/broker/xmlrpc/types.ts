@@ -36,6 +36,8 @@ export const FAULT = Object.freeze({
   invalidParams: -32602,
   /** request too large or too deeply nested */
   limitExceeded: -32600,
+  /** the caller may only read (SO_PEERCRED uid is neither root nor the broker's own) */
+  accessDenied: -32001,
 });
 
 /** An XML-RPC fault: raised by the parser for bad requests, answered by the server. */

@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { ovfToVmConf } from "../../storage/ovf/ovf-to-vmconf.js";
+import { readFile, stat } from "node:fs/promises";
+import { INPUT_LIMITS } from "../../storage/archive/limits.js";
+import { ovfToVmConfOffThread } from "../../storage/ovf/off-thread.js";
 import { parseVmConf } from "../../storage/ovf/vmconf.js";
 import { CliError } from "../errors.js";
 
@@ -7,13 +8,16 @@ import { CliError } from "../errors.js";
 export async function ovfToVmConfCommand(file: string, opts: { json?: boolean }): Promise<void> {
   let text: string;
   try {
+    const { size } = await stat(file);
+    if (size > INPUT_LIMITS.ovf)
+      throw new Error(`${size} bytes, more than the limit of ${INPUT_LIMITS.ovf} for an OVF`);
     text = await readFile(file, "utf8");
   } catch (e) {
     throw new CliError(`${file}: cannot read: ${(e as Error).message}`);
   }
   let vmConf: string;
   try {
-    vmConf = ovfToVmConf(text);
+    vmConf = await ovfToVmConfOffThread(text);
   } catch (e) {
     throw new CliError(`${file}: ${(e as Error).message}`);
   }

@@ -1,32 +1,17 @@
 import type { Command } from "commander";
+import { resetBlockers } from "../../broker/lockspace-guard.js";
 import { haPaths } from "../../common/paths.js";
 import { CliError } from "../errors.js";
 import type { ClusterStatus } from "../format/cluster-status.js";
 import { group, withJson } from "../program.js";
 
-/**
- * Why resetting the lockspace is unsafe now, one line per reason (empty when safe):
- * global maintenance must be on and every host's block must say its agent stopped. A
- * block that does not decode cannot say so and blocks too.
- */
+/** The guard of `he-ha lockspace reinit` over the broker's status (src/broker/lockspace-guard.ts). */
 export function lockspaceResetBlockers(status: ClusterStatus): string[] {
-  const out: string[] = [];
-  if (!status.globalMaintenance) {
-    out.push("the cluster is not in global maintenance (he-ha maintenance --mode global)");
-  }
-  for (const { block: b } of status.hosts) {
-    if (b.stopped) continue;
-    const state = b.extra.state ? `, state ${b.extra.state}` : "";
-    out.push(
-      `host ${b.hostId} (${b.hostname}): its agent has not stopped (score ${b.score}${state})`,
-    );
-  }
-  for (const e of status.errors) {
-    out.push(
-      `host ${e.hostId}: its block does not decode (${e.reason}), so it cannot show that its agent stopped`,
-    );
-  }
-  return out;
+  return resetBlockers({
+    globalMaintenance: status.globalMaintenance,
+    blocks: status.hosts.map((h) => h.block),
+    errors: status.errors,
+  });
 }
 
 export function register(program: Command): void {
@@ -47,7 +32,7 @@ export function register(program: Command): void {
           `refusing to re-initialise the lockspace:\n  ${blockers.join("\n  ")}\n(or use --force)`,
         );
       }
-      await broker.resetLockspace();
+      await broker.resetLockspace(blockers.length > 0);
       return blockers;
     });
     if (opts.json) {

@@ -1,4 +1,5 @@
 import { ArchiveConflictError, ArchiveError } from "./errors.js";
+import { INPUT_LIMITS } from "./limits.js";
 import { buildTar, type TarEntry, type TarMember, tarLength } from "./tar.js";
 import { readTarVolume, regionMd5, type TarVolume, writeAtStart } from "./volume.js";
 
@@ -53,7 +54,10 @@ export function missingConfMembers(tar: TarVolume): ConfMemberName[] {
 
 /** Reads and validates the configuration archive at offset 0 of `volume` (plain or gzip). */
 export async function readConfArchive(volume: string): Promise<ConfArchive> {
-  const tar = await readTarVolume(volume);
+  const tar = await readTarVolume(volume, {
+    maxBytes: INPUT_LIMITS.confArchiveDecompressed,
+    maxDecompressed: INPUT_LIMITS.confArchiveDecompressed,
+  });
   const missing = missingConfMembers(tar);
   if (missing.length > 0) {
     throw new ArchiveError(

@@ -1,5 +1,6 @@
 import { promisify } from "node:util";
 import { crc32, inflateRaw } from "node:zlib";
+import { mib } from "./limits.js";
 
 const inflateRawAsync = promisify(inflateRaw);
 
@@ -48,14 +49,17 @@ function headerLength(buf: Buffer): number {
 /**
  * Decompresses the first gzip member at the start of `buf`, ignoring whatever follows it
  * (a volume holds zeros or old data after the archive). Checks the member's CRC32 and
- * length trailer. Runs in libuv's thread pool.
+ * length trailer. Runs in libuv's thread pool. Inflating stops as soon as the output
+ * passes `maxOutput` bytes (a bomb costs that much memory and time, no more).
  */
-export async function gunzipFirstMember(buf: Buffer): Promise<Buffer> {
+export async function gunzipFirstMember(buf: Buffer, maxOutput: number): Promise<Buffer> {
   const start = headerLength(buf);
   let out: Buffer;
   try {
-    out = await inflateRawAsync(buf.subarray(start));
+    out = await inflateRawAsync(buf.subarray(start), { maxOutputLength: maxOutput });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+      throw new GzipError(`gzip data expands past the limit of ${mib(maxOutput)}`, false);
     if ((e as NodeJS.ErrnoException).code === "Z_BUF_ERROR")
       throw new GzipError("gzip data cut short", true);
     throw new GzipError(`corrupt gzip data: ${(e as Error).message}`, false);

@@ -106,10 +106,10 @@ function parsePax(data: Buffer, at: number): Map<string, string> {
 
 /**
  * Parses a tar archive at the start of `buf` (anything may follow its end). Stops at the
- * first zero block, like GNU tar. Throws TarFormatError on a corrupt header, or with
- * `needBytes` when a member runs past the end of `buf`.
+ * first zero block, like GNU tar. Throws TarFormatError on a corrupt header or a member
+ * over `maxMember` bytes, or with `needBytes` when a member runs past the end of `buf`.
  */
-export function parseTar(buf: Buffer): ParsedTar {
+export function parseTar(buf: Buffer, maxMember = Number.POSITIVE_INFINITY): ParsedTar {
   const entries: TarEntry[] = [];
   let pos = 0;
   let longName: string | undefined;
@@ -131,6 +131,11 @@ export function parseTar(buf: Buffer): ParsedTar {
     const type = String.fromCharCode(block[156]!) === "\0" ? "0" : String.fromCharCode(block[156]!);
     let size = numeric(block, 124, 12, "size", pos);
     if (pax?.has("size")) size = Number(pax.get("size"));
+    if (!(size <= maxMember)) {
+      throw new TarFormatError(
+        `member at byte ${pos} is ${size} bytes, more than the limit of ${maxMember}`,
+      );
+    }
     const dataStart = pos + BLOCK;
     const dataEnd = dataStart + size;
     if (dataEnd > buf.length) {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { ArchiveError } from "./errors.js";
 import { GzipError, gunzipFirstMember, isGzip } from "./gzip.js";
+import { INPUT_LIMITS } from "./limits.js";
 import { parseTar, type TarEntry, TarFormatError } from "./tar.js";
 
 /** A tar archive read from the start of a volume (or plain file). */
@@ -21,6 +22,10 @@ export interface ReadTarOptions {
   initialBytes?: number;
   /** never read more than this (default 64 MiB) */
   maxBytes?: number;
+  /** largest size gzip data may expand to (default INPUT_LIMITS.ovfStoreDecompressed) */
+  maxDecompressed?: number;
+  /** largest member (default INPUT_LIMITS.member) */
+  maxMember?: number;
 }
 
 const DEFAULT_INITIAL = 64 * 1024;
@@ -85,7 +90,10 @@ export async function readTarVolume(volume: string, opts: ReadTarOptions = {}): 
     let tarBytes = region;
     if (compressed) {
       try {
-        tarBytes = await gunzipFirstMember(region);
+        tarBytes = await gunzipFirstMember(
+          region,
+          opts.maxDecompressed ?? INPUT_LIMITS.ovfStoreDecompressed,
+        );
       } catch (e) {
         if (e instanceof GzipError && e.truncated && region.length < limit) {
           length = Math.min(limit, length * 2);
@@ -95,7 +103,7 @@ export async function readTarVolume(volume: string, opts: ReadTarOptions = {}): 
       }
     }
     try {
-      const parsed = parseTar(tarBytes);
+      const parsed = parseTar(tarBytes, opts.maxMember ?? INPUT_LIMITS.member);
       if (!compressed && !parsed.terminated && region.length < limit) {
         // the read ended exactly between members: the archive may go on
         length = Math.min(limit, length * 2);

@@ -1,3 +1,4 @@
+import { INPUT_LIMITS } from "../archive/limits.js";
 import { OvfError } from "./errors.js";
 import { deviceLiteral, type PyDict, type PyValue } from "./py-repr.js";
 import {
@@ -218,8 +219,34 @@ function textAt(root: XElement, path: ReadonlyArray<[string, string?]>): string 
   return el ? textOf(el) : null;
 }
 
+/**
+ * Refuses an OVF larger than INPUT_LIMITS.ovf, or with a run of more than
+ * INPUT_LIMITS.ovfElement characters between two `<` (one element's text or one tag),
+ * before any parsing: one pass, no allocation.
+ */
+export function checkOvfBounds(ovf: string): void {
+  if (ovf.length > INPUT_LIMITS.ovf)
+    throw new OvfError(
+      "document",
+      `${ovf.length} characters, more than the limit of ${INPUT_LIMITS.ovf}`,
+    );
+  let at = 0;
+  while (at < ovf.length) {
+    const next = ovf.indexOf("<", at + 1);
+    const end = next === -1 ? ovf.length : next;
+    if (end - at > INPUT_LIMITS.ovfElement) {
+      throw new OvfError(
+        "element",
+        `${end - at} characters without markup from offset ${at}, more than the limit of ${INPUT_LIMITS.ovfElement}`,
+      );
+    }
+    at = end;
+  }
+}
+
 /** Converts an OVF document to vm.conf parameters (the original's toDict). */
 export function ovfToVmParams(ovf: string): VmParams {
+  checkOvfBounds(ovf);
   const { root } = parseXml(ovf, "XML");
   const ovfNs = ovfNamespace(root);
   const entries: Array<[string, string | null]> = [];

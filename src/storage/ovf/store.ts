@@ -5,7 +5,7 @@ import { ArchiveError } from "../archive/errors.js";
 import { readTarVolume } from "../archive/volume.js";
 import { volumePath } from "../domain.js";
 import { isOvfStoreDescription, parseVolumeMeta } from "../volume-meta.js";
-import { ovfToVmConf } from "./ovf-to-vmconf.js";
+import { ovfToVmConfOffThread } from "./off-thread.js";
 
 /** A volume whose `.meta` DESCRIPTION marks it as the engine's OVF_STORE. */
 export interface OvfStoreVolume {
@@ -75,7 +75,10 @@ export async function vmConfFromOvfStore(domain: string, vmId: string): Promise<
   let lastError: unknown;
   for (const store of stores) {
     try {
-      return { vmConf: ovfToVmConf(await readOvfFromStore(store.path, vmId)), store };
+      return {
+        vmConf: await ovfToVmConfOffThread(await readOvfFromStore(store.path, vmId)),
+        store,
+      };
     } catch (e) {
       lastError = e;
     }

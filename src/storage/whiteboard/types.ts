@@ -8,6 +8,8 @@ export const FIRST_LINE_SIZE = 512;
 export const MAX_HOST_ID = 2000;
 /** segments read in one go: the global block plus hosts 1..2000 */
 export const SEGMENT_COUNT = MAX_HOST_ID + 1;
+/** bytes the metadata volume must hold: every segment (2001 × 4096) */
+export const WHITEBOARD_BYTES = SEGMENT_COUNT * SEGMENT_SIZE;
 export const METADATA_PARSE_VERSION = 1;
 export const METADATA_FEATURE_VERSION = 1;
 
