@@ -27,6 +27,7 @@ import {
   formatDomainMetadata,
 } from "./domain-metadata.js";
 import { type EngineDiskIds, engineDiskOf } from "./engine-disk.js";
+import { refuseOrphanHeVolumes } from "./init-guard.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "./ovf/vmconf.js";
 import { BLANK_UUID, ovfStoreDescription, volumeMetaPath, writeVolumeMeta } from "./volume-meta.js";
@@ -331,6 +332,11 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
   for (const dir of [path.dirname(links.metadata), md.dir]) {
     if (await exists(dir))
       throw new StorageInitError(`${dir} exists: ${domain} is already a storage domain`);
+  }
+  try {
+    await refuseOrphanHeVolumes(domain);
+  } catch (e) {
+    throw new StorageInitError((e as Error).message);
   }
   const ctx: Ctx = { domain, sdUUID, sanlock: opts.sanlock ?? "sanlock", created };
   const log = opts.logger;

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -280,6 +280,14 @@ describe("he-ha storage init", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(
       `${domain}/ha_agent exists: ${domain} is already a storage domain`,
+    );
+    // the links and dom_md gone, but images/ still hold the HE volumes: no second set
+    await rm(path.join(domain, "ha_agent"), { recursive: true });
+    await rm(path.join(domain, "dom_md"), { recursive: true });
+    const orphans = await heHa(["storage", "init", "--domain", domain, "--vm-conf", vmConf]);
+    expect(orphans.code).toBe(1);
+    expect(orphans.stderr).toMatch(
+      /already holds hosted-engine volumes \(.*hosted-engine\.metadata in .*\) although .*ha_agent is missing: refusing to create a second set/,
     );
 
     const hostConf = path.join(dir, "he3.conf");
