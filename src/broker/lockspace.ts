@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import type { Logger } from "../common/log.js";
+import { directInitLockspace } from "../sanlock/direct-init.js";
 import { Lockspace } from "../sanlock/lockspace.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { BrokerLockspace } from "./service.js";
-
-export const LOCKSPACE_NAME = "hosted-engine";
 
 export class LockspaceResetError extends Error {
   override name = "LockspaceResetError";
@@ -35,38 +34,21 @@ export class SanlockLockspace implements BrokerLockspace {
 
   holdsHostId(): Promise<boolean> {
     return this.ls.inqLockspace({
-      name: LOCKSPACE_NAME,
+      name: HE_LOCKSPACE,
       hostId: this.opts.hostId,
       path: this.opts.path,
       offset: 0,
     });
   }
 
-  reset(): Promise<void> {
-    // sanlock splits the -s argument at ":"; NFS domain paths hold one ("server:_export")
-    const escaped = this.opts.path.replaceAll(":", "\\:");
-    const args = [
-      "direct",
-      "init",
-      "-o",
-      String(this.opts.ioTimeout),
-      "-s",
-      `${LOCKSPACE_NAME}:0:${escaped}:0`,
-    ];
-    const bin = this.opts.sanlockBin ?? "sanlock";
-    return new Promise((resolve, reject) => {
-      execFile(bin, args, { timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err || !/init done 0/.test(stdout)) {
-          const why = (stderr || stdout || err?.message || "").trim();
-          reject(new LockspaceResetError(`${bin} ${args.join(" ")} failed: ${why}`));
-          return;
-        }
-        this.opts.log.info(
-          { path: this.opts.path, out: stdout.trim() },
-          "lockspace re-initialised",
-        );
-        resolve();
+  async reset(): Promise<void> {
+    try {
+      await directInitLockspace(HE_LOCKSPACE, this.opts.path, 0, this.opts.ioTimeout, {
+        ...(this.opts.sanlockBin ? { sanlock: this.opts.sanlockBin } : {}),
       });
-    });
+    } catch (e) {
+      throw new LockspaceResetError((e as Error).message, { cause: e });
+    }
+    this.opts.log.info({ path: this.opts.path }, "lockspace re-initialised");
   }
 }

@@ -107,6 +107,8 @@ export interface HostOptions {
    * "sanlock"` for the agent to read (default true); false = the agent cannot read it
    */
   qemuConf?: boolean;
+  /** more agent.conf text after the fast timing (e.g. a [score] section) */
+  agentConf?: string;
 }
 
 /**
@@ -176,7 +178,7 @@ export class AgentHost {
       "",
     ].join("\n");
     await writeFile(p.hostConf, conf);
-    await writeFile(p.agentConf, FAST_TIMING);
+    await writeFile(p.agentConf, FAST_TIMING + (opts.agentConf ?? ""));
     return host;
   }
 

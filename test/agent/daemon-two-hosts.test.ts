@@ -16,7 +16,13 @@ describe("two agents on one storage domain", () => {
   let h2: AgentHost;
 
   beforeAll(async () => {
-    cluster = await startTwoHosts("he-ha-agent-two-");
+    // scores independent of the machine's load: the takeover below compares them (under
+    // load the cpu-load penalty of both sims kept host 2 short of host 1 + 800)
+    cluster = await startTwoHosts("he-ha-agent-two-", {
+      host: () => ({
+        agentConf: "[score]\ncpu-load-score-penalty = 0\nfree-memory-score-penalty = 0\n",
+      }),
+    });
     ({ storage, h1, h2 } = cluster);
   }, 120_000);
 
