@@ -16,6 +16,8 @@ import { SanlockDaemon } from "../src/sim/sanlock-daemon.js";
 import { type BenchResult, summarize } from "./types.js";
 
 const VM_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+const SD_UUID = "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f";
+const VOLUME_ID = "6e5d4c3b-2a19-4f08-8e7d-6c5b4a392817";
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
@@ -34,9 +36,12 @@ export async function run(): Promise<BenchResult[]> {
   let sim: SimLibvirtd | null = null;
   const previousRunDir = process.env.SANLOCK_RUN_DIR;
   try {
-    const volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { ioTimeout: 1 });
-    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
+    // oVirt's layout: the storage domain's lockspace on dom_md/ids, the engine disk's
+    // volume lease at offset 0 of its .lease file
+    const volume = join(dir, "ids");
+    const leaseFile = join(dir, `${VOLUME_ID}.lease`);
+    await initLeaseVolume(volume, { lockspace: SD_UUID, ioTimeout: 1 });
+    await initResourceLease(leaseFile, SD_UUID, VOLUME_ID, 0);
     const daemonStart: number[] = [];
     daemonStart.push(
       await timed(async () => {
@@ -47,7 +52,7 @@ export async function run(): Promise<BenchResult[]> {
     process.env.SANLOCK_RUN_DIR = join(dir, "host1");
 
     const ls = new Lockspace({ log: silentLogger });
-    const spec = { name: "hosted-engine", hostId: 1, path: volume, offset: 0, ioTimeout: 1 };
+    const spec = { name: SD_UUID, hostId: 1, path: volume, offset: 0, ioTimeout: 1 };
     const joins: number[] = [];
     const leaves: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -62,10 +67,10 @@ export async function run(): Promise<BenchResult[]> {
     results.push(result("lockspace inquire", inq));
 
     const leaseSpec = {
-      lockspace: "hosted-engine",
-      resource: VM_ID,
-      path: volume,
-      offset: 1_048_576,
+      lockspace: SD_UUID,
+      resource: VOLUME_ID,
+      path: leaseFile,
+      offset: 0,
       hostId: 1,
     };
     const acquire: number[] = [];
