@@ -76,7 +76,7 @@ export async function fetchClusterStatus(broker: BrokerClient): Promise<ClusterS
   return {
     globalMaintenance: s.global_maintenance,
     hosts: s.hosts
-      .map((h) => ({ block: blockOf(h), live: h.alive }))
+      .map((h) => ({ block: blockOf(h), live: h.alive, updatedAgo: h.updated_age_seconds }))
       .sort((a, b) => a.block.hostId - b.block.hostId),
     errors: s.decode_errors
       .map((e) => ({ kind: e.kind as DecodeErrorKind, hostId: e.host_id, reason: e.reason }))

@@ -32,6 +32,7 @@ function status(): BrokerStatus {
     extra: {},
     alive: true,
     timestamp_changing: true,
+    updated_age_seconds: 3,
   });
   return {
     host_id: 1,
