@@ -94,6 +94,24 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       for (const b of blocks) expect(b).toMatch(/\nBlock updated {22}: \d+ s ago\n/);
     });
 
+    it("vm status: this host's engine VM and where it runs in the cluster (text and --json)", async () => {
+      const text = await runHeHa(host.root, ["vm", "status"]);
+      expect(text.stderr).toBe("");
+      expect(text.code).toBe(0);
+      expect(text.stdout).toBe(
+        "engine VM on this host (host1.example.com, id 1): up, health good (Up)\n" +
+          "engine VM in the cluster: host1.example.com (id 1), health good\n",
+      );
+      const j = JSON.parse((await runHeHa(host.root, ["vm", "status", "--json"])).stdout);
+      expect(j).toEqual({
+        host_id: 1,
+        hostname: "host1.example.com",
+        here: { vm: "up", health: "good", detail: "Up" },
+        source: "whiteboard block",
+        running_on: [{ host_id: 1, hostname: "host1.example.com", health: "good" }],
+      });
+    });
+
     it("--summary prints that line alone, and as an object with --json", async () => {
       const text = await runHeHa(host.root, ["status", "--summary"]);
       expect(text.code).toBe(0);
@@ -359,9 +377,11 @@ describe("he-ha without a broker", () => {
   ])("%j fails with exit 1 and one line naming the socket, no stack trace", async (args) => {
     const r = await runHeHa(root, args);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(
-      `he-ha: cannot reach ovirt-ha-broker at ${haPaths(root).brokerSocket}: no socket (is ovirt-ha-broker running?)\n`,
+    const message = `cannot reach ovirt-ha-broker at ${haPaths(root).brokerSocket}: no socket (is ovirt-ha-broker running?)`;
+    // under --json the failure is a JSON document on stdout as well
+    expect(r.stdout).toBe(
+      args.includes("--json") ? `${JSON.stringify({ error: { message, exit_code: 1 } })}\n` : "",
     );
+    expect(r.stderr).toBe(`he-ha: ${message}\n`);
   });
 });
