@@ -1,3 +1,5 @@
+import { shellQuote } from "../common/shell-quote.js";
+
 /**
  * What `he-ha demo --hold` prints so that the operator can try `he-ha` as each host of
  * the held cluster, from a checkout where `he-ha` is not on PATH: the compiled CLI by
@@ -9,11 +11,6 @@ export interface HintHost {
   name: string;
   root: string;
   sanlockRunDir: string;
-}
-
-/** A word as the shell reads it back unchanged. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The command prefix that runs he-ha as `h`: env assignments, node, the CLI's path. */

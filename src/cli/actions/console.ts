@@ -3,6 +3,7 @@ import { access } from "node:fs/promises";
 import path from "node:path";
 import { loadHostConfig } from "../../common/host-config.js";
 import { haPaths } from "../../common/paths.js";
+import { shellQuote } from "../../common/shell-quote.js";
 import { CliError } from "../errors.js";
 
 /** hosted-engine's SASL credentials file for virsh, beside hosted-engine.conf. */
@@ -32,9 +33,7 @@ export async function consoleCommand(): Promise<string[]> {
 export async function console(opts: { print?: boolean }): Promise<void> {
   const argv = await consoleCommand();
   if (opts.print) {
-    process.stdout.write(
-      `${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(" ")}\n`,
-    );
+    process.stdout.write(`${argv.map(shellQuote).join(" ")}\n`);
     return;
   }
   const code = await new Promise<number>((resolve, reject) => {
