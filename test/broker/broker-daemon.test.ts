@@ -181,7 +181,9 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     expect(readErrorLines).toHaveLength(1);
     // the last good read grows old: storage reported stale
     await until("stale storage metric", async () =>
-      /^ovirt_ha_storage_stale\{volume="[^"]+"\} 1$/m.test(await c.metricsText()) ? true : undefined,
+      /^ovirt_ha_storage_stale\{volume="[^"]+"\} 1$/m.test(await c.metricsText())
+        ? true
+        : undefined,
     );
 
     // storage back, with a newer block of host 2

@@ -124,8 +124,11 @@ describe("contrib/ansible against two simulated hosts", () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-ansible-"));
     health = await startHealthServer();
     storage = await makeStorage(dir, smallVmConf(randomUUID()));
-    for (const id of [1, 2])
-      hosts.push(await AgentHost.create(path.join(dir, `host${id}`), id, storage, health.fqdn));
+    hosts.push(
+      ...(await Promise.all(
+        [1, 2].map((id) => AgentHost.create(path.join(dir, `host${id}`), id, storage, health.fqdn)),
+      )),
+    );
   }, 120_000);
 
   afterAll(async () => {
