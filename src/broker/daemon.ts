@@ -73,10 +73,13 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
   // connected on first use and reconnected with backoff: a libvirtd not up yet is no failure
   const hypervisor = new HypervisorConnection(conf.libvirtUri, log);
+  // engine-health asks the service, made below, whether the engine runs on another host
+  let serviceRef: BrokerService | undefined;
   const deps: MonitorDeps = {
     log,
     hypervisor,
     runDir: paths.runDir,
+    engineUpElsewhere: () => serviceRef?.engineUpElsewhere() ?? false,
     timing: agentConf.timing,
     intervalSeconds: agentConf.timing.monitor_interval,
     storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
@@ -107,6 +110,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     },
   });
 
+  serviceRef = service;
   const apiOpts = { service, metrics, log };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;

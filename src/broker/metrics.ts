@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type BuildInfo, buildInfo } from "../common/build-info.js";
+import type { MonitorType } from "./monitors/registry.js";
 import type { BrokerStatus } from "./status.js";
 
 /**
@@ -8,6 +10,21 @@ import type { BrokerStatus } from "./status.js";
  * shows in full in the max and percentiles.
  */
 export const EVENT_LOOP_SAMPLE_MS = 250;
+
+/**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus reserves
+ * for counters (`promtool check metrics` rejects them). They are dropped; the same
+ * figures remain as `sum(nodejs_active_handles)` etc. over the per-type gauges.
+ */
+export const DROPPED_DEFAULT_METRICS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+] as const;
+
+/** The monitor whose value is MiB; exported in bytes as ovirt_ha_memory_free_bytes. */
+const MEM_FREE_TYPE: MonitorType = "mem-free";
+const MIB = 1024 * 1024;
 
 /**
  * Prometheus metrics of the broker (`ovirt_ha_` prefix). Every whiteboard, liveness,
@@ -29,6 +46,7 @@ export class BrokerMetrics {
   private readonly globalMaintenance: Gauge;
   private readonly monitorValue: Gauge;
   private readonly monitorUp: Gauge;
+  private readonly memoryFree: Gauge;
   private readonly lockspaceHeld: Gauge;
   private readonly decodeErrors: Gauge;
   private readonly lastReadOk: Gauge;
@@ -47,8 +65,15 @@ export class BrokerMetrics {
   readonly readSeconds: Histogram;
   readonly writeSeconds: Histogram;
 
-  constructor(opts: { defaultMetrics?: boolean } = {}) {
+  constructor(opts: { defaultMetrics?: boolean; build?: BuildInfo } = {}) {
     const r = [this.registry];
+    const build = opts.build ?? buildInfo();
+    new Gauge({
+      name: "ovirt_ha_build_info",
+      help: "1, with this broker's version, commit and implementation in labels",
+      labelNames: ["version", "commit", "implementation"],
+      registers: r,
+    }).set({ ...build }, 1);
     const host = ["host_id", "hostname"] as const;
     this.hostScore = new Gauge({
       name: "ovirt_ha_host_score",
@@ -111,8 +136,13 @@ export class BrokerMetrics {
     });
     this.monitorValue = new Gauge({
       name: "ovirt_ha_monitor_value",
-      help: "Last value of each local monitor (True/False as 1/0; engine-health as vm up 1/0)",
+      help: "Last value of each local monitor without a unit: ratios 0..1 and True/False as 1/0 (engine-health: vm up 1/0); mem-free is ovirt_ha_memory_free_bytes",
       labelNames: ["monitor", "type"],
+      registers: r,
+    });
+    this.memoryFree = new Gauge({
+      name: "ovirt_ha_memory_free_bytes",
+      help: "Available memory of this host in bytes, from the mem-free monitor (absent before its first value)",
       registers: r,
     });
     this.monitorUp = new Gauge({
@@ -136,19 +166,19 @@ export class BrokerMetrics {
     this.lastReadOk = new Gauge({
       name: "ovirt_ha_storage_last_read_success_timestamp_seconds",
       help: "Unix time of the last successful whiteboard read (absent before one)",
-      labelNames: ["path"],
+      labelNames: ["volume"],
       registers: r,
     });
     this.lastReadAge = new Gauge({
       name: "ovirt_ha_storage_last_read_age_seconds",
       help: "Seconds since the last successful whiteboard read, monotonic clock (absent before one)",
-      labelNames: ["path"],
+      labelNames: ["volume"],
       registers: r,
     });
     this.storageStale = new Gauge({
       name: "ovirt_ha_storage_stale",
       help: "1 when the broker answers from a whiteboard read older than 3 storage cycles, or has none",
-      labelNames: ["path"],
+      labelNames: ["volume"],
       registers: r,
     });
     this.volumeShort = new Gauge({
@@ -208,6 +238,7 @@ export class BrokerMetrics {
         register: this.registry,
         eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
       });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     }
   }
 
@@ -227,6 +258,7 @@ export class BrokerMetrics {
       this.agentState,
       this.monitorValue,
       this.monitorUp,
+      this.memoryFree,
       this.decodeErrors,
       this.lockspaceHeld,
       this.localScore,
@@ -256,14 +288,16 @@ export class BrokerMetrics {
       const l = { monitor: m.id, type: m.type };
       const v = monitorNumber(m.value);
       this.monitorUp.set(l, m.value === null ? 0 : 1);
-      if (v !== undefined) this.monitorValue.set(l, v);
+      if (v === undefined) continue;
+      if (m.type === MEM_FREE_TYPE) this.memoryFree.set(v * MIB);
+      else this.monitorValue.set(l, v);
     }
     if (status.local.lease_held !== null)
       this.lockspaceHeld.set(self, status.local.lease_held ? 1 : 0);
     const kinds = new Map<string, number>();
     for (const e of status.decode_errors) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
     for (const [kind, n] of kinds) this.decodeErrors.set({ kind }, n);
-    const storage = { path: status.storage.metadata_path };
+    const storage = { volume: status.storage.metadata_path };
     if (status.storage.last_read_ok !== null) {
       this.lastReadOk.set(storage, status.storage.last_read_ok);
     }

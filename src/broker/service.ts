@@ -174,12 +174,27 @@ export class BrokerService {
       pushAge: this.pushed.age(now),
       pushFresh: this.pushed.isFresh(now),
       observedAlive: (id) => this.observed.isAlive(id, now),
+      observedAge: (id) => this.observed.changedAgo(id, now),
       monitors: this.monitors.list(),
       storage: this.cycle.health(),
       hasRead: this.cycle.hasRead,
       now,
       cycleSeconds: this.opts.timing.broker_storage_cycle,
     });
+  }
+
+  /**
+   * Whether another host whose block this broker sees changing reports the engine VM up.
+   * A dead host's last "up" does not count. False before the first read.
+   */
+  engineUpElsewhere(): boolean {
+    if (!this.cycle.hasRead) return false;
+    const now = this.clock.now();
+    for (const [id, b] of this.snapshot().hosts) {
+      if (id !== this.hostId && b.engineStatus?.vm === "up" && this.observed.isAlive(id, now))
+        return true;
+    }
+    return false;
   }
 
   /** Re-checks the lease now (lock_host_id) and answers whether it is held. */

@@ -82,6 +82,8 @@ export interface HostStatus {
   alive: boolean;
   /** its timestamp changed within host_alive_timeout by our own clock */
   timestamp_changing: boolean;
+  /** seconds since this broker saw its timestamp change; null = not since the broker started */
+  updated_age_seconds: number | null;
 }
 
 export interface StatusInput {
@@ -94,6 +96,8 @@ export interface StatusInput {
   pushAge: number | undefined;
   pushFresh: boolean;
   observedAlive: (hostId: number) => boolean;
+  /** seconds since the host's timestamp was seen changing, null when not seen (default: null) */
+  observedAge?: (hostId: number) => number | null;
   monitors: MonitorView[];
   storage: StorageHealth;
   hasRead: boolean;
@@ -127,6 +131,7 @@ export function buildStatus(input: StatusInput): BrokerStatus {
       extra: { ...b.extra },
       alive: alive.has(b.hostId),
       timestamp_changing: input.observedAlive(b.hostId),
+      updated_age_seconds: input.observedAge?.(b.hostId) ?? null,
     }));
   const own = snapshot.hosts.get(input.hostId);
   return {

@@ -1,5 +1,5 @@
 import { BrokerClient, BrokerUnreachableError } from "../broker/client.js";
-import type { HostStatus as BrokerHostStatus } from "../broker/status.js";
+import type { HostStatus as BrokerHostStatus, BrokerStatus } from "../broker/status.js";
 import { haPaths } from "../common/paths.js";
 import {
   type DecodeErrorKind,
@@ -65,18 +65,22 @@ function blockOf(h: BrokerHostStatus): HostBlock {
  * A broker that has not read the volume yet is an error, never an empty cluster.
  */
 export async function fetchClusterStatus(broker: BrokerClient): Promise<ClusterStatus> {
-  const s = await broker.status();
+  return toClusterStatus(await broker.status(), broker.socketPath);
+}
+
+/** The broker's status document as the CLI's cluster view (see fetchClusterStatus). */
+export function toClusterStatus(s: BrokerStatus, socketPath: string): ClusterStatus {
   if (!s.storage.has_read) {
     // an empty whiteboard here would be a guess, not the cluster's state
     const why = s.storage.last_read_error ? `: ${s.storage.last_read_error}` : " (it is starting)";
     throw new CliError(
-      `ovirt-ha-broker at ${broker.socketPath} has not read the metadata volume ${s.storage.metadata_path} yet${why}`,
+      `ovirt-ha-broker at ${socketPath} has not read the metadata volume ${s.storage.metadata_path} yet${why}`,
     );
   }
   return {
     globalMaintenance: s.global_maintenance,
     hosts: s.hosts
-      .map((h) => ({ block: blockOf(h), live: h.alive }))
+      .map((h) => ({ block: blockOf(h), live: h.alive, updatedAgo: h.updated_age_seconds }))
       .sort((a, b) => a.block.hostId - b.block.hostId),
     errors: s.decode_errors
       .map((e) => ({ kind: e.kind as DecodeErrorKind, hostId: e.host_id, reason: e.reason }))

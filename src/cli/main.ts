@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { versionLine } from "../common/version.js";
-import { rewriteAliases } from "./aliases.js";
+import { aliasHelp, rewriteAliases, UNSUPPORTED, unsupportedVerb } from "./aliases.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -11,8 +11,10 @@ import { CliError } from "./errors.js";
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   // COMMANDS (one import per line, sorted)
   () => import("./commands/archive.js"),
+  () => import("./commands/check-deployed.js"),
   () => import("./commands/completion.js"),
   () => import("./commands/config.js"),
+  () => import("./commands/console.js"),
   () => import("./commands/demo.js"),
   () => import("./commands/liveliness.js"),
   () => import("./commands/lease.js"),
@@ -23,6 +25,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/ovf.js"),
   () => import("./commands/status.js"),
   () => import("./commands/storage.js"),
+  () => import("./commands/vm-status.js"),
   () => import("./commands/vm.js"),
 ];
 
@@ -31,31 +34,50 @@ export async function buildProgram(): Promise<Command> {
     .description("Operate hosted-engine HA: status, maintenance, engine VM, storage, demo")
     .version(versionLine("he-ha"), "-V, --version", "print the version and exit")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText("after", aliasHelp());
   const modules = await Promise.all(commandModules.map((load) => load()));
   for (const m of modules) m.register(program);
   return program;
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
+/**
+ * Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. With
+ * `--json` anywhere on the line, a failure is one JSON document on stdout too:
+ * `{"error": {"message": "...", "exit_code": N}}` (the message also goes to stderr).
+ */
 export async function main(argv: string[]): Promise<number> {
   // each run decides its own exit code (tests call main() several times in one process)
   process.exitCode = undefined;
+  const json = argv.includes("--json");
+  const fail = (message: string, code: number): number => {
+    process.stderr.write(`he-ha: ${message}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ error: { message, exit_code: code } })}\n`);
+    return code;
+  };
+  const unsupported = unsupportedVerb(argv);
+  if (unsupported !== undefined)
+    return fail(`hosted-engine ${unsupported} is not supported: ${UNSUPPORTED[unsupported]}`, 2);
   try {
     const program = await buildProgram();
+    if (json) {
+      // commander's own usage errors become the JSON document below, not text
+      const quiet = (c: Command): void => {
+        c.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+        c.showHelpAfterError(false);
+        for (const sub of c.commands) quiet(sub);
+      };
+      quiet(program);
+    }
     await program.parseAsync(rewriteAliases(argv), { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
       if (e.code === "commander.help") return 0;
-      return 2;
+      return json ? fail(e.message.replace(/^error: /, ""), 2) : 2;
     }
-    if (e instanceof CliError) {
-      process.stderr.write(`he-ha: ${e.message}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`he-ha: ${(e as Error)?.message ?? String(e)}\n`);
-    return 1;
+    if (e instanceof CliError) return fail(e.message, e.exitCode);
+    return fail((e as Error)?.message ?? String(e), 1);
   }
 }

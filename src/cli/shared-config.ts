@@ -127,9 +127,70 @@ export function resolveSource(
     );
   }
   const searched = sources.filter((s) => type === undefined || s.type === type);
-  const where = searched.map((s) => `${s.type} (${s.where})`).join(", ");
-  throw new CliError(`configuration key "${key}" not found in ${where || `type ${type}`}`);
+  // one place: name it in full; several: their types (the paths made a 700-character line)
+  const types =
+    searched.length === 1
+      ? `${searched[0]!.type} (${searched[0]!.where})`
+      : searched.map((s) => s.type).join(", ");
+  const hints = suggestKeys(searched, key);
+  const hint =
+    hints.length > 0
+      ? `; did you mean ${hints.map((h) => `${h.key} (--type ${h.type})`).join(" or ")}?`
+      : "";
+  throw new CliError(`configuration key "${key}" not found in ${types || `type ${type}`}${hint}`);
 }
+
+/** Edit distance (Levenshtein), for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Keys close to `key`: the same option under a section (`smtp-server` →
+ * `email.smtp-server`), or at most 2 edits away (case ignored), best first, at most 3.
+ */
+export function suggestKeys(
+  sources: readonly ConfigSource[],
+  key: string,
+): Array<{ key: string; type: ConfigType }> {
+  const want = key.toLowerCase();
+  const scored: Array<{ key: string; type: ConfigType; score: number }> = [];
+  for (const src of sources) {
+    for (const k of keysOf(src)) {
+      const lower = k.toLowerCase();
+      const option = lower.slice(lower.indexOf(".") + 1);
+      const score = option === want ? 0 : Math.min(distance(want, lower), distance(want, option));
+      if (score <= 2) scored.push({ key: k, type: src.type, score });
+    }
+  }
+  return scored
+    .sort((a, b) => a.score - b.score || a.key.localeCompare(b.key))
+    .slice(0, 3)
+    .map(({ key: k, type }) => ({ key: k, type }));
+}
+
+/** When a change made with `config set` is used, per type. */
+export const TAKES_EFFECT: Readonly<Record<ConfigType, string>> = {
+  he_local:
+    "read by ovirt-ha-broker and ovirt-ha-agent when they start: systemctl restart ovirt-ha-broker ovirt-ha-agent on this host",
+  he_shared:
+    "every host's agent copies it from shared storage within one loop (10 s); the daemons read it when they start: restart them on each host",
+  broker:
+    "every host's agent copies it to /var/lib/ovirt-hosted-engine-ha/broker.conf within one loop (10 s); the broker reads it at each notification",
+  vm: "used at the next start of the engine VM (each agent refreshes its vm.conf every loop; an OVF_STORE written by the engine wins over the archive's vm.conf)",
+  ha: "read by this host's agent at its next loop (10 s)",
+};
 
 /** key=value text with `key` set: the first line of that key replaced, else appended. */
 function setKeyValue(text: string, key: string, value: string): string {

@@ -1,5 +1,6 @@
 import type { DaemonOptions } from "./daemon-cli.js";
 import { createLogger, type Logger, resolveLogLevel } from "./log.js";
+import { type LogFileSettings, logFileSettings } from "./log-file.js";
 import { setSystemdNotifyLogger } from "./systemd-notify.js";
 
 /** How long a daemon waits for pino to flush its last lines before exiting. */
@@ -14,11 +15,20 @@ export function daemonLogger(
   name: string,
   args: Pick<DaemonOptions, "logLevel" | "logPretty">,
 ): Logger {
+  let file: LogFileSettings | null = null;
+  let fileError: unknown;
+  try {
+    file = logFileSettings(name, process.env);
+  } catch (e) {
+    fileError = e;
+  }
   const log = createLogger({
     name,
     level: resolveLogLevel({ cli: args.logLevel }),
     ...(args.logPretty === undefined ? {} : { pretty: args.logPretty }),
+    file,
   });
+  if (fileError) log.error({ err: fileError }, "log file disabled: logging to the journal only");
   setSystemdNotifyLogger(log);
   process.on("unhandledRejection", (reason) => {
     log.error(

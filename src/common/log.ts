@@ -1,4 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import { type LogFileSettings, openLogFile } from "./log-file.js";
+import { stdoutIsJournal, withPriorityPrefix } from "./log-journal.js";
 
 export type { Logger };
 
@@ -68,6 +70,14 @@ export interface LogOptions {
   destination?: DestinationStream;
   /** extra fields on every line, e.g. { host_id: 1 } */
   base?: Record<string, unknown>;
+  /**
+   * prefix each line with its journald priority (`<3>` …); default: stdout is the journal
+   * stream systemd names in JOURNAL_STREAM (or HE_HA_LOG_JOURNAL_PREFIX), never for a
+   * given `destination`
+   */
+  journal?: boolean;
+  /** also write every line to this rotating file (JSON output only) */
+  file?: LogFileSettings | null;
 }
 
 /**
@@ -97,7 +107,43 @@ export function createLogger(opts: LogOptions): Logger {
       },
     });
   }
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  const journal = opts.journal ?? (opts.destination ? false : stdoutIsJournal());
+  if (!journal && !opts.file) {
+    return opts.destination ? pino(options, opts.destination) : pino(options);
+  }
+  const out = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  const main: DestinationStream = journal
+    ? { write: (line: string) => out.write(withPriorityPrefix(line)) }
+    : out;
+  if (!opts.file) return pino(options, main);
+  const file = opts.file;
+  let failed: Error | undefined;
+  let log: Logger | undefined;
+  let fileStream: ReturnType<typeof openLogFile>;
+  try {
+    fileStream = openLogFile(file, (err) => {
+      if (failed) return;
+      failed = err;
+      log?.error({ err, path: file.file }, "log file failed: logging to the journal only");
+    });
+  } catch (err) {
+    log = pino(options, main);
+    log.error({ err, path: file.file }, "log file disabled: logging to the journal only");
+    return log;
+  }
+  const guarded: DestinationStream = {
+    write: (line: string) => {
+      if (!failed) fileStream.write(line);
+    },
+  };
+  log = pino(
+    options,
+    pino.multistream([
+      { level: "trace", stream: main },
+      { level: "trace", stream: guarded },
+    ]),
+  );
+  return log;
 }
 
 /** A logger that writes nothing, for pure code under test. */

@@ -69,6 +69,11 @@ export class DemoHost {
     return this.libvirtd?.uri ?? "";
   }
 
+  /** this host's sanlock daemon's run dir (SANLOCK_RUN_DIR for its clients) */
+  get sanlockRunDir(): string {
+    return this.sanlock?.runDir ?? path.join(this.root, "sanlock");
+  }
+
   get logDir(): string {
     return path.join(this.root, "var", "log");
   }
@@ -109,6 +114,8 @@ export class DemoHost {
     const p = this.paths;
     const conf: Array<[string, string]> = [
       ["host_id", String(this.id)],
+      // each host publishes its own name (not the machine's, which all of them share)
+      ["hostname", this.name],
       ...this.spec.sharedConf,
       ["domain_path", this.storageView?.mountpoint ?? this.spec.domain],
       ["bridge", this.bridge],

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
+import { binPath } from "./bin-path.js";
 import { DemoCluster } from "./cluster.js";
+import { holdHint } from "./hold-hint.js";
 import { SCENARIOS } from "./scenarios.js";
 import { renderView } from "./view.js";
 
@@ -159,7 +161,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
     if (opts.hold) {
       phase = "holding (Ctrl-C ends it)";
-      c.event(`cluster kept running; as host1: HE_HA_ROOT=${c.host(1).root} he-ha status`);
+      for (const line of holdHint(
+        c.hosts.map((h) => ({ name: h.name, root: h.root, sanlockRunDir: h.sanlockRunDir })),
+        process.execPath,
+        binPath("he-ha"),
+      ))
+        c.event(line);
       c.event("Ctrl-C tears everything down");
       await new Promise<void>((resolve) => {
         release = resolve;

@@ -317,6 +317,10 @@ describe("ovirt-ha-broker API over its unix socket", () => {
       status.storage.writes_refused_total,
     );
     for (const m of status.local.monitors) {
+      if (m.type === "mem-free") {
+        expect(metric("ovirt_ha_memory_free_bytes")).toBe(Number(m.value) * 1024 * 1024);
+        continue;
+      }
       expect(metric("ovirt_ha_monitor_value", `{monitor="${m.id}",type="${m.type}"}`)).toBe(
         Number(m.value),
       );
@@ -329,6 +333,10 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     expect(metric("nodejs_eventloop_lag_p99_seconds")).toBeGreaterThanOrEqual(0);
     expect(metric("process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(text).toMatch(/^# TYPE ovirt_ha_storage_errors_total counter$/m);
+    expect(text).toMatch(
+      /^ovirt_ha_build_info\{version="\d+\.\d+\.\d+[^"]*",commit="(?:[0-9a-f]+|unknown)",implementation="typescript"\} 1$/m,
+    );
+    expect(text).not.toMatch(/^nodejs_active_handles_total /m);
   });
 
   it("answers hostile and malformed requests with faults and keeps serving", async () => {

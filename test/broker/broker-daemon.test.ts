@@ -81,8 +81,8 @@ describe("ovirt-ha-broker start-up", () => {
       expect(text).toMatch(/^ovirt_ha_global_maintenance 0$/m);
       expect(text).toMatch(/^ovirt_ha_lockspace_held\{host_id="4"\} 0$/m);
       // storage read fine: not stale, with the age of the last good read
-      expect(text).toMatch(/^ovirt_ha_storage_stale\{path="[^"]+"\} 0$/m);
-      const age = /^ovirt_ha_storage_last_read_age_seconds\{path="[^"]+"\} (\S+)$/m.exec(text);
+      expect(text).toMatch(/^ovirt_ha_storage_stale\{volume="[^"]+"\} 0$/m);
+      const age = /^ovirt_ha_storage_last_read_age_seconds\{volume="[^"]+"\} (\S+)$/m.exec(text);
       expect(Number(age?.[1])).toBeGreaterThanOrEqual(0);
       expect((await fetch(`http://127.0.0.1:${port}/v1/status`)).status).toBe(404);
       expect(
@@ -181,7 +181,9 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     expect(readErrorLines).toHaveLength(1);
     // the last good read grows old: storage reported stale
     await until("stale storage metric", async () =>
-      /^ovirt_ha_storage_stale\{path="[^"]+"\} 1$/m.test(await c.metricsText()) ? true : undefined,
+      /^ovirt_ha_storage_stale\{volume="[^"]+"\} 1$/m.test(await c.metricsText())
+        ? true
+        : undefined,
     );
 
     // storage back, with a newer block of host 2

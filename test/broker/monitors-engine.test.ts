@@ -55,11 +55,22 @@ function domainXml(name: string, uuid: string): string {
   return `<domain type='test'><name>${name}</name><uuid>${uuid}</uuid><memory>1048576</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
 }
 
-function health(uuid: string, extra: Record<string, unknown> = {}, vms = source): Monitor {
+function health(
+  uuid: string,
+  extra: Record<string, unknown> = {},
+  vms = source,
+  engineUpElsewhere?: () => boolean,
+): Monitor {
   const m = createMonitor(
     "engine-health",
     { vm_uuid: uuid, fqdn: `127.0.0.1:${port}`, address: "0", use_ssl: "true", ...extra },
-    { log: silentLogger, intervalSeconds: 0.05, hypervisor: vms, runDir },
+    {
+      log: silentLogger,
+      intervalSeconds: 0.05,
+      hypervisor: vms,
+      runDir,
+      ...(engineUpElsewhere ? { engineUpElsewhere } : {}),
+    },
   );
   started.push(m);
   m.start();
@@ -153,6 +164,22 @@ describe("engine-health against libvirt's test driver and a fake engine", () => 
       await becomes(m, `{"vm": "down", "health": "bad", "detail": "Down", "reason": "${reason}"}`);
       // older than 600 s: no longer applies
       await writeFile(file, JSON.stringify({ reason, at: Date.now() - 601_000 }));
+      await becomes(m, NOT_HERE_DOWN);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
+  it("drops the 'storage locked' reason as soon as another live host reports the engine VM up", async () => {
+    const uuid = randomUUID();
+    const file = path.join(runDir, START_FAILURE_FILE);
+    const reason = "Storage of VM is locked. Is another host already starting the VM?";
+    await writeFile(file, JSON.stringify({ reason, at: Date.now() }));
+    let upElsewhere = false;
+    try {
+      const m = health(uuid, {}, source, () => upElsewhere);
+      await becomes(m, `{"vm": "down", "health": "bad", "detail": "Down", "reason": "${reason}"}`);
+      upElsewhere = true;
       await becomes(m, NOT_HERE_DOWN);
     } finally {
       await rm(file, { force: true });

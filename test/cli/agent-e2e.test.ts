@@ -83,9 +83,12 @@ describe("he-ha with a running agent", () => {
     expect((await he(["maintenance", "--mode", "global"])).code).toBe(0);
     await waitStatus("GlobalMaintenance", (x) => stateOf(x) === "GlobalMaintenance");
     const text = await he(["status"]);
-    expect(text.stdout.startsWith("\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n")).toBe(
-      true,
-    );
+    // the summary line, then the original layout with its banner
+    const [summary, ...layout] = text.stdout.split("\n");
+    expect(summary).toMatch(/^engine: up on \S+ \(id 1\), health good \| maintenance: global \|/);
+    expect(
+      layout.join("\n").startsWith("\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n"),
+    ).toBe(true);
     const reinit = await he(["lockspace", "reinit"]);
     expect(reinit.code).toBe(1);
     expect(reinit.stderr).toMatch(

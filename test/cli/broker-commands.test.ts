@@ -86,6 +86,51 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       );
       expect(blocks[0]).toContain("\tstate=EngineUp\n");
       expect(r.stdout).not.toContain("GLOBAL MAINTENANCE");
+      // our additions: the cluster in one line first (host 3 is not live, so no standby),
+      // and per host how long ago this broker saw its block change (written after it started)
+      expect(r.stdout.split("\n")[0]).toBe(
+        "engine: up on host1.example.com (id 1), health good | maintenance: none | live hosts: 2/3 | standby: host2.example.com (2400)",
+      );
+      for (const b of blocks) expect(b).toMatch(/\nBlock updated {22}: \d+ s ago\n/);
+    });
+
+    it("vm status: this host's engine VM and where it runs in the cluster (text and --json)", async () => {
+      const text = await runHeHa(host.root, ["vm", "status"]);
+      expect(text.stderr).toBe("");
+      expect(text.code).toBe(0);
+      expect(text.stdout).toBe(
+        "engine VM on this host (host1.example.com, id 1): up, health good (Up)\n" +
+          "engine VM in the cluster: host1.example.com (id 1), health good\n",
+      );
+      const j = JSON.parse((await runHeHa(host.root, ["vm", "status", "--json"])).stdout);
+      expect(j).toEqual({
+        host_id: 1,
+        hostname: "host1.example.com",
+        here: { vm: "up", health: "good", detail: "Up" },
+        source: "whiteboard block",
+        running_on: [{ host_id: 1, hostname: "host1.example.com", health: "good" }],
+      });
+    });
+
+    it("--summary prints that line alone, and as an object with --json", async () => {
+      const text = await runHeHa(host.root, ["status", "--summary"]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/^engine: up on host1\.example\.com \(id 1\).*\n$/);
+      const j = await runHeHa(host.root, ["status", "--summary", "--json"]);
+      expect(JSON.parse(j.stdout)).toEqual({
+        engine: [{ host_id: 1, hostname: "host1.example.com", health: "good" }],
+        maintenance: "none",
+        local_maintenance: [],
+        live_hosts: 2,
+        hosts: 3,
+        standby: [{ host_id: 2, hostname: "host2.example.com", score: 2400 }],
+      });
+      const doc = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
+        string,
+        { "updated-seconds-ago"?: unknown }
+      >;
+      for (const id of ["1", "2", "3"])
+        expect(doc[id]?.["updated-seconds-ago"]).toBeTypeOf("number");
     });
 
     it("--json matches `metadata dump --json` field by field, and --vm-status --json is the same document", async () => {
@@ -94,7 +139,9 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       const alias = await runHeHa(host.root, ["--vm-status", "--json"]);
       expect(status.code).toBe(0);
       expect(dump.code).toBe(0);
-      expect(alias.stdout).toBe(status.stdout);
+      // the same document but for the ages, which move between the two runs
+      const withoutAges = (t: string) => t.replace(/"updated-seconds-ago":[0-9.]+/g, "");
+      expect(withoutAges(alias.stdout)).toBe(withoutAges(status.stdout));
       const s = JSON.parse(status.stdout) as Record<string, Record<string, unknown> | boolean>;
       const d = JSON.parse(dump.stdout) as {
         global: { maintenance: boolean };
@@ -170,7 +217,10 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       expect(await haConf()).toBe("local_maintenance=False\nlocal_maintenance_manual=False\n");
       const s = await runHeHa(host.root, ["status"]);
       const banner = "\n\n!! Cluster is in GLOBAL MAINTENANCE mode !!\n\n";
-      expect(s.stdout.startsWith(banner)).toBe(true);
+      // our summary line, then the original layout with its banners
+      const [summary, ...rest] = s.stdout.split("\n");
+      expect(summary).toContain("| maintenance: global |");
+      expect(rest.join("\n").startsWith(banner)).toBe(true);
       expect(s.stdout.endsWith(banner)).toBe(true);
       expect(
         JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout).global_maintenance,
@@ -327,9 +377,11 @@ describe("he-ha without a broker", () => {
   ])("%j fails with exit 1 and one line naming the socket, no stack trace", async (args) => {
     const r = await runHeHa(root, args);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(
-      `he-ha: cannot reach ovirt-ha-broker at ${haPaths(root).brokerSocket}: no socket (is ovirt-ha-broker running?)\n`,
+    const message = `cannot reach ovirt-ha-broker at ${haPaths(root).brokerSocket}: no socket (is ovirt-ha-broker running?)`;
+    // under --json the failure is a JSON document on stdout as well
+    expect(r.stdout).toBe(
+      args.includes("--json") ? `${JSON.stringify({ error: { message, exit_code: 1 } })}\n` : "",
     );
+    expect(r.stderr).toBe(`he-ha: ${message}\n`);
   });
 });

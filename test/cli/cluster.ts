@@ -124,6 +124,8 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
 export async function startBrokerHost(
   hostId = 1,
   prepare?: (storage: StorageHost) => Promise<void>,
+  /** the broker executable (default: this checkout's build; the RPM test runs the packaged one) */
+  brokerBin = BROKER_BIN,
 ): Promise<BrokerHost> {
   const storage = await makeStorageHost(hostId);
   await prepare?.(storage);
@@ -144,7 +146,7 @@ export async function startBrokerHost(
   };
   try {
     let log = "";
-    child = spawn(process.execPath, [BROKER_BIN, "--log-level", "warn", "--no-log-pretty"], {
+    child = spawn(process.execPath, [brokerBin, "--log-level", "warn", "--no-log-pretty"], {
       env: { ...process.env, HE_HA_ROOT: root, HE_HA_SOCKET_GROUP: "" },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -67,7 +67,13 @@ describe("he-ha completion bash", () => {
     expect(await complete(["liveliness", "--t"])).toEqual(["--timeout"]);
     expect(await complete(["maintenance", "--mode", ""])).toEqual(["global", "local", "none"]);
     expect(await complete(["config", "get", "--type", "he"])).toEqual(["he_local", "he_shared"]);
-    expect(await complete(["vm", ""])).toEqual(["--help", "poweroff", "shutdown", "start"]);
+    expect(await complete(["vm", ""])).toEqual([
+      "--help",
+      "poweroff",
+      "shutdown",
+      "start",
+      "status",
+    ]);
   });
 
   it("an unknown shell is a usage error", async () => {

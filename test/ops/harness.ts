@@ -53,10 +53,10 @@ export function runNode(
 export function runTool(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; hint?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; hint?: string; stdin?: string } = {},
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       cmd,
       args,
       { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env },
@@ -69,6 +69,10 @@ export function runTool(
         resolve({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, stdout, stderr });
       },
     );
+    child.stdin?.on("error", () => {
+      // a program that exits without reading its input: its exit status tells
+    });
+    child.stdin?.end(opts.stdin ?? "");
   });
 }
 

@@ -66,19 +66,22 @@ describe("Prometheus alert rules", () => {
     expect(res.code).toBe(0);
   });
 
-  it("fire as the unit tests expect: engine VM down, no positive score, storage lost, lease lost", async () => {
+  it("fire as the unit tests expect: engine VM down, no positive score, storage lost, lease lost, VM up twice, no standby, stale block", async () => {
     const res = await promtool(["test", "rules", ALERT_TESTS]);
     expect(res.out).toContain("SUCCESS");
     expect(res.code).toBe(0);
   });
 
-  it("have the four alerts the operators need, and use only exported metrics", async () => {
+  it("have the alerts the operators need, and use only exported metrics", async () => {
     const text = await readFile(ALERTS, "utf8");
     for (const alert of [
       "HostedEngineVMDown",
       "HostedEngineNoHostWithPositiveScore",
       "HostedEngineHostLostStorage",
       "HostedEngineLockspaceLost",
+      "HostedEngineVMUpOnSeveralHosts",
+      "HostedEngineNoStandbyHost",
+      "HostedEngineHostBlockStale",
     ]) {
       expect(text).toContain(`alert: ${alert}\n`);
     }

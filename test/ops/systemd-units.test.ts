@@ -88,6 +88,7 @@ describe("systemd units", () => {
       expect(one("Service.SupplementaryGroups")).toBe("sanlock libvirt");
       expect(one("Service.RuntimeDirectory")).toBe("ovirt-hosted-engine-ha");
       expect(one("Service.RuntimeDirectoryPreserve")).toBe("yes");
+      expect(one("Service.LogsDirectory")).toBe("ovirt-hosted-engine-ha"); // HE_HA_LOG_DIR, writable by vdsm
       expect(one("Service.ProtectSystem")).toBe("full");
       expect(one("Service.NoNewPrivileges")).toBe("yes");
       expect(one("Service.PrivateDevices")).toBeUndefined(); // block storage domains live in /dev

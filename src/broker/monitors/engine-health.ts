@@ -21,6 +21,8 @@ export interface EngineHealthSettings {
   /** seconds for the hypervisor to answer before the state counts as unknown */
   hypervisorTimeoutS: number;
   runDir: string | undefined;
+  /** true when another live host reports the engine VM up: a recorded refused start no longer applies */
+  engineUpElsewhere?: (() => boolean) | undefined;
 }
 
 /** The value as the original's `json.dumps(dict)`: keys vm, health, detail[, reason]. */
@@ -67,7 +69,7 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
       }
     }
     const lockFailure =
-      s.runDir !== undefined && !needsLiveliness(obs)
+      s.runDir !== undefined && !needsLiveliness(obs) && s.engineUpElsewhere?.() !== true
         ? await freshStartFailure(s.runDir)
         : undefined;
     const d = decideEngineStatus(this.tracked, obs, lockFailure, liveliness);

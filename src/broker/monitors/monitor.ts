@@ -42,6 +42,12 @@ export interface MonitorDeps {
   sysRoot?: string;
   /** where the agent writes engine-start-failure.json; engine-health ignores the file without it */
   runDir?: string;
+  /**
+   * whether another live host reports the engine VM up (the broker's whiteboard view):
+   * a refused start recorded here is then stale news, and engine-health drops its
+   * "Storage of VM is locked" reason
+   */
+  engineUpElsewhere?: () => boolean;
   /** cpu_load_sample and cpu_load_refresh (seconds); default DEFAULT_TIMING */
   timing?: Pick<Timing, "cpu_load_sample" | "cpu_load_refresh">;
   /**

@@ -100,6 +100,7 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
         healthTimeoutS: opts.number("health_timeout", DEFAULT_HEALTH_TIMEOUT_S, { min: 0.001 }),
         hypervisorTimeoutS: opts.number("hypervisor_timeout", 10, { min: 0.001 }),
         runDir: deps.runDir,
+        engineUpElsewhere: deps.engineUpElsewhere,
       });
     }
     case "storage-domain": {

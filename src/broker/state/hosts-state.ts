@@ -59,6 +59,16 @@ export class ObservedLiveness {
     return this.firstReadAt === undefined ? 0 : now - this.firstReadAt;
   }
 
+  /**
+   * Seconds since this broker saw the host's timestamp change; null when it has not seen
+   * it change since its first read (a host dead before the broker started, or too early).
+   */
+  changedAgo(hostId: number, now: number): number | null {
+    const s = this.seen.get(hostId);
+    if (s === undefined || !Number.isFinite(s.changedAt)) return null;
+    return Math.max(0, now - s.changedAt);
+  }
+
   isAlive(hostId: number, now: number): boolean {
     if (this.firstReadAt === undefined || now - this.firstReadAt < this.timeout) return false;
     const s = this.seen.get(hostId);

@@ -17,6 +17,7 @@ import {
   getKey,
   HE_OPTIONAL_KEYS,
   resolveSource,
+  TAKES_EFFECT,
   withKeySet,
 } from "../shared-config.js";
 
@@ -151,9 +152,10 @@ export async function configSet(
   const src = resolveSource(sources, key, opts.type);
   const previous = getKey(src, key);
   if (previous !== value) await store(src, withKeySet(src, key, value), archive);
+  const takesEffect = TAKES_EFFECT[src.type];
   if (opts.json) {
     process.stdout.write(
-      `${JSON.stringify({ key, value, previous: previous ?? null, type: src.type, where: src.where })}\n`,
+      `${JSON.stringify({ key, value, previous: previous ?? null, type: src.type, where: src.where, takes_effect: previous === value ? null : takesEffect })}\n`,
     );
   } else if (previous === value) {
     process.stdout.write(
@@ -161,7 +163,7 @@ export async function configSet(
     );
   } else {
     process.stdout.write(
-      `${key}: ${previous ?? "None"} -> ${value} in ${src.type} (${src.where})\n`,
+      `${key}: ${previous ?? "None"} -> ${value} in ${src.type} (${src.where})\ntakes effect: ${takesEffect}\n`,
     );
   }
 }

@@ -7,17 +7,28 @@ export function register(program: Command): void {
     program
       .command("status")
       .description("cluster status through the broker (hosted-engine --vm-status)")
-      .option("--table", "one line per host instead of the hosted-engine layout"),
-  ).action(async (opts: { json?: boolean; table?: boolean }) => {
+      .option("--table", "one line per host instead of the hosted-engine layout")
+      .option("--summary", "only the cluster in one line (with --json: as an object)"),
+  ).action(async (opts: { json?: boolean; table?: boolean; summary?: boolean }) => {
     if (opts.json && opts.table) throw new UsageError("--json and --table exclude each other");
+    if (opts.summary && opts.table)
+      throw new UsageError("--summary and --table exclude each other");
     // loaded here, not at startup: every he-ha run registers every command
     const { fetchClusterStatus, withBroker } = await import("../broker-connection.js");
     const { formatStatusTable } = await import("../format/status-table.js");
     const { formatVmStatusText, vmStatusJson } = await import("../format/vm-status.js");
+    const { clusterSummary, formatSummaryLine } = await import("../format/summary.js");
     const status = await withBroker(fetchClusterStatus);
     for (const e of status.errors)
       process.stderr.write(`he-ha: host ${e.hostId}: ${e.kind}: ${e.reason}\n`);
+    const summary = clusterSummary(status);
+    if (opts.summary) {
+      process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatSummaryLine(summary));
+      return;
+    }
     if (opts.json) {
+      // the original's document (host ids and global_maintenance as the only top-level
+      // keys: scripts iterate it that way); the summary is `--summary --json`
       process.stdout.write(`${JSON.stringify(vmStatusJson(status))}\n`);
       return;
     }
@@ -25,6 +36,8 @@ export function register(program: Command): void {
       process.stdout.write(formatStatusTable(status));
       return;
     }
+    // the summary first; then the original layout, unchanged but for our "Block updated" lines
+    if (status.hosts.length > 0) process.stdout.write(formatSummaryLine(summary));
     process.stdout.write(formatVmStatusText(status));
     if (status.hosts.length === 0) {
       // as hosted-engine --vm-status: nothing to show is a failure

@@ -14,6 +14,11 @@ import type { DecodeError, EngineStatus, HostBlock } from "../../storage/whitebo
 export interface HostStatus {
   block: HostBlock;
   live: boolean;
+  /**
+   * seconds since the local broker saw this host's block change; null = not since the
+   * broker started; absent when the source does not say (e.g. a whiteboard dump)
+   */
+  updatedAgo?: number | null;
 }
 
 export interface ClusterStatus {

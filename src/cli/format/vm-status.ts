@@ -1,5 +1,6 @@
 import type { ClusterStatus, HostStatus } from "./cluster-status.js";
 import { engineStatusOf, extraLines } from "./cluster-status.js";
+import { formatAge } from "./summary.js";
 
 /**
  * `hosted-engine --vm-status` layout (behaviour.md §11): the same fields, labels and
@@ -80,9 +81,17 @@ const FIELDS: Field[] = [
     json: (h) => h.block.vmConfRefreshTime,
   },
   { key: "live-data", label: "Status up-to-date", text: (h) => py(h.live), json: (h) => h.live },
+  // ours, after the original's fields: how long ago the local broker saw the block change
+  {
+    key: "updated-seconds-ago",
+    label: "Block updated",
+    text: (h) => formatAge(h.updatedAgo ?? null),
+    json: (h) => (h.updatedAgo == null ? null : Math.round(h.updatedAgo * 10) / 10),
+  },
 ];
 
 function present(field: Field, h: HostStatus): boolean {
+  if (field.key === "updated-seconds-ago") return h.updatedAgo !== undefined;
   return field.key !== "crc32" || h.block.crc32 !== "";
 }
 

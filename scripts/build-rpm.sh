@@ -1,0 +1,52 @@
+#!/bin/bash
+# `npm run rpm`: builds the hosted-engine-ha RPM for EL 8/9 x86_64 with rpmbuild (Debian's
+# `rpm` package works): compiled code, production node_modules as installed here (the
+# native modules come prebuilt or built once here: hosts need no compiler), systemd
+# drop-ins generated from systemd/*.service, /etc/sysconfig files, SELinux notes.
+# Output: .build-rpm/RPMS/x86_64/hosted-engine-ha-<version>-1.x86_64.rpm (or $HE_HA_RPM_OUT).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${HE_HA_RPM_OUT:-$repo/.build-rpm}
+cd "$repo"
+command -v rpmbuild >/dev/null || { echo "rpmbuild is missing: apt-get install rpm" >&2; exit 1; }
+[ "${HE_HA_RPM_SKIP_BUILD:-}" = 1 ] || npm run --silent build
+version=$(node -p 'require("./package.json").version')
+name=hosted-engine-ha
+stage=$out/stage/$name-$version
+rm -rf "$out"
+mkdir -p "$stage"
+
+cp package.json README.md "$stage/"
+mkdir -p "$stage/dist" "$stage/contrib"
+cp -a dist/src dist/build-info.json "$stage/dist/"
+cp contrib/prometheus-alerts.yml contrib/grafana-dashboard.json "$stage/contrib/"
+# production dependencies only, exactly as installed and built here; a package's own
+# nested node_modules come with it, so only top-level packages are copied
+npm ls --omit=dev --parseable --all 2>/dev/null | tail -n +2 | while read -r dir; do
+  rel=${dir#"$repo"/}
+  [[ $rel =~ ^node_modules/(@[^/]+/)?[^/]+$ ]] || continue
+  mkdir -p "$stage/$(dirname "$rel")"
+  cp -a "$dir" "$stage/$rel"
+done
+for unit in ovirt-ha-broker ovirt-ha-agent; do
+  mkdir -p "$stage/dropins/$unit.service.d"
+  node scripts/rpm-dropin.mjs "systemd/$unit.service" "/usr/libexec/hosted-engine-ha/$unit" \
+    "$stage/dropins/$unit.service.d/50-hosted-engine-ha.conf"
+done
+cp -a packaging/rpm/sysconfig "$stage/sysconfig"
+mkdir -p "$stage/selinux"
+cp packaging/selinux/hosted-engine-ha-killpath.te "$stage/selinux/"
+
+load=()
+rpm --eval '%{?systemd_postun_with_restart:defined}' | grep -q defined ||
+  load=(--load "$repo/packaging/rpm/macros.systemd-fallback")
+rpmbuild -bb --nodeps --quiet "${load[@]}" \
+  --define "_topdir $out" \
+  --define "he_version $version" \
+  --define "he_stage $stage" \
+  --define "_binary_payload w1.gzdio" \
+  --define "_build_id_links none" \
+  --define "_missing_build_ids_terminate_build 0" \
+  packaging/rpm/$name.spec
+rm -rf "$out/stage" "$out/BUILDROOT" "$out/BUILD"
+ls "$out"/RPMS/x86_64/$name-$version-*.x86_64.rpm

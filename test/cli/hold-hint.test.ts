@@ -1,0 +1,79 @@
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shellQuote } from "../../src/common/shell-quote.js";
+import { binPath } from "../../src/demo/bin-path.js";
+import { holdHint } from "../../src/demo/hold-hint.js";
+import { DemoHost } from "../../src/demo/host.js";
+import { type BrokerHost, startBrokerHost } from "./cluster.js";
+import { requireBuild, runProcess } from "./harness.js";
+
+/**
+ * The demo's `--hold` hint runs as printed, from any directory of a checkout where
+ * `he-ha` is not on PATH (here: through `sh -c` in `/`, against a real broker), and the
+ * demo's hosts publish distinct names.
+ */
+describe("demo --hold hint", () => {
+  let host: BrokerHost;
+  beforeAll(async () => {
+    requireBuild();
+    host = await startBrokerHost(1);
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  it("quotes what the shell would split", () => {
+    expect(shellQuote("/tmp/a b")).toBe("'/tmp/a b'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(shellQuote("/usr/bin/node")).toBe("/usr/bin/node");
+  });
+
+  it("prints one line per host whose command runs as printed, from /, with no he-ha on PATH", async () => {
+    const lines = holdHint(
+      [
+        { name: "host1", root: host.root, sanlockRunDir: path.join(host.root, "sanlock") },
+        { name: "host2", root: "/tmp/demo x/host2", sanlockRunDir: "/tmp/demo x/host2/sanlock" },
+      ],
+      process.execPath,
+      binPath("he-ha"),
+    );
+    expect(lines[2]).toContain(
+      "HE_HA_ROOT='/tmp/demo x/host2' SANLOCK_RUN_DIR='/tmp/demo x/host2/sanlock'",
+    );
+    const command = lines[1]!.replace(/^ {2}host1: /, "");
+    expect(command).toMatch(/ status$/);
+    const r = await runProcess("/bin/sh", ["-c", `cd / && ${command} --summary`], {
+      PATH: "/usr/bin:/bin",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^engine: .* \| maintenance: none \| live hosts: /);
+  });
+
+  it("gives every demo host its own published hostname", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-demo-names-"));
+    try {
+      const names: string[] = [];
+      for (const id of [1, 2, 3]) {
+        const h = new DemoHost({
+          id,
+          dir: path.join(dir, `host${id}`),
+          netPrefix: "hhx",
+          sharedConf: [],
+          domain: dir,
+          agentConf: "",
+        });
+        await mkdir(path.dirname(h.paths.hostConf), { recursive: true });
+        await mkdir(path.dirname(h.paths.agentConf), { recursive: true });
+        await h.writeConfig();
+        const conf = await readFile(h.paths.hostConf, "utf8");
+        names.push(/^hostname=(.*)$/m.exec(conf)?.[1] ?? "");
+      }
+      expect(names).toEqual(["host1", "host2", "host3"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

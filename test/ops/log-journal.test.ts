@@ -1,0 +1,206 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LogFileConfigError, logFileSettings } from "../../src/common/log-file.js";
+import {
+  journalStreamIs,
+  syslogPriority,
+  withPriorityPrefix,
+} from "../../src/common/log-journal.js";
+import { built, REPO, runNode, runTool } from "./harness.js";
+
+/**
+ * Journald priorities per line and the optional rotating log files. The journal side is
+ * tested against a real systemd-journald (Debian's systemd package) started in a private
+ * mount namespace: this machine has no systemd as PID 1, so there are no units and
+ * `journalctl -u` cannot be shown; `-t` (the identifier systemd-cat gives, as a unit's
+ * SyslogIdentifier would) selects the same lines. The log files are written by the real
+ * daemon logger in a child process.
+ */
+const RUN_JOURNALD = path.join(REPO, "test/ops/fixtures/journald-run.sh");
+
+describe("journald priority prefixes (pure)", () => {
+  it("maps pino levels to syslog priorities and prefixes each line", () => {
+    expect([10, 20, 30, 40, 50, 60].map(syslogPriority)).toEqual([7, 7, 6, 4, 3, 2]);
+    expect(withPriorityPrefix('{"level":50,"msg":"x"}\n')).toBe('<3>{"level":50,"msg":"x"}\n');
+    expect(withPriorityPrefix("not json\n")).toBe("<6>not json\n");
+  });
+
+  it("recognises the journal stream only when JOURNAL_STREAM names stdout's device and inode", () => {
+    const stat = { dev: 25n, ino: 123456n };
+    expect(journalStreamIs("25:123456", stat)).toBe(true);
+    expect(journalStreamIs("25:123457", stat)).toBe(false);
+    expect(journalStreamIs("", stat)).toBe(false);
+    expect(journalStreamIs("garbage", stat)).toBe(false);
+    expect(journalStreamIs("25:123456", undefined)).toBe(false);
+  });
+});
+
+interface JournalEntry {
+  PRIORITY: string;
+  MESSAGE: string;
+}
+
+/** Runs `script` (an ES module) with stdout on a real journald; returns the journal and `-p err`. */
+async function underJournald(
+  mode: "stream" | "plain",
+  script: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ all: JournalEntry[]; err: JournalEntry[] }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-journal-"));
+  try {
+    const file = path.join(dir, "log.mjs");
+    await writeFile(file, script);
+    const res = await runTool(
+      "unshare",
+      [
+        "-m",
+        "--propagation",
+        "private",
+        "bash",
+        RUN_JOURNALD,
+        mode,
+        "ovirt-ha-agent",
+        process.execPath,
+        file,
+      ],
+      { env: { PATH: process.env.PATH, ...env } },
+    );
+    expect(res.stderr.replace(/^.*\bwarn(ing)?\b.*$/gim, "").trim(), res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    const [all = "", err = ""] = res.stdout.split("-- -p err\n");
+    const parse = (t: string) =>
+      t
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as JournalEntry);
+    return { all: parse(all), err: parse(err) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const FOUR_LEVELS = (module: string) => `import { daemonLogger } from ${JSON.stringify(module)};
+const log = daemonLogger("ovirt-ha-agent", {});
+log.info({ state: "EngineUp", score: 3400 }, "state changed");
+log.warn("penalty");
+log.error({ err: new Error("boom") }, "whiteboard write failed");
+log.fatal("cannot go on");
+`;
+
+describe("a daemon's lines in a real journald", () => {
+  let daemonProcess: string;
+  beforeAll(() => {
+    daemonProcess = built("src/common/daemon-process.js");
+  });
+
+  it("carry their own priority when stdout is the journal stream: `journalctl -p err` selects error and fatal", async () => {
+    const { all, err } = await underJournald("stream", FOUR_LEVELS(daemonProcess));
+    expect(all.map((e) => e.PRIORITY)).toEqual(["6", "4", "3", "2"]);
+    // journald strips the prefix: the message is the JSON object, as before
+    expect(all.map((e) => (JSON.parse(e.MESSAGE) as { msg: string }).msg)).toEqual([
+      "state changed",
+      "penalty",
+      "whiteboard write failed",
+      "cannot go on",
+    ]);
+    expect(err.map((e) => (JSON.parse(e.MESSAGE) as { level: number }).level)).toEqual([50, 60]);
+    expect(JSON.parse(err[0]?.MESSAGE ?? "{}")).toMatchObject({ err: { message: "boom" } });
+  });
+
+  it("are written without prefixes when stdout is not the journal stream (all at journald's default priority)", async () => {
+    const { all, err } = await underJournald("plain", FOUR_LEVELS(daemonProcess));
+    expect(all.map((e) => e.PRIORITY)).toEqual(["6", "6", "6", "6"]);
+    expect(all.every((e) => e.MESSAGE.startsWith('{"level":'))).toBe(true);
+    expect(err).toEqual([]);
+  });
+
+  it("carry priorities under systemd-cat too when HE_HA_LOG_JOURNAL_PREFIX=1", async () => {
+    const { err } = await underJournald("plain", FOUR_LEVELS(daemonProcess), {
+      HE_HA_LOG_JOURNAL_PREFIX: "1",
+    });
+    expect(err.map((e) => e.PRIORITY)).toEqual(["3", "2"]);
+  });
+});
+
+describe("optional log files", () => {
+  let dir: string;
+  let daemonProcess: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-logfiles-"));
+    daemonProcess = built("src/common/daemon-process.js");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads HE_HA_LOG_DIR, HE_HA_LOG_FILE_SIZE and HE_HA_LOG_FILE_KEEP, off by default", () => {
+    expect(logFileSettings("ovirt-ha-agent", {})).toBeNull();
+    expect(
+      logFileSettings("ovirt-ha-broker", { HE_HA_LOG_DIR: "/var/log/ovirt-hosted-engine-ha" }),
+    ).toEqual({
+      file: "/var/log/ovirt-hosted-engine-ha/broker.log",
+      size: "10M",
+      keep: 5,
+    });
+    expect(() => logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "logs" })).toThrow(
+      /HE_HA_LOG_DIR="logs" is not an absolute/,
+    );
+    expect(() =>
+      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_SIZE: "lots" }),
+    ).toThrow(LogFileConfigError);
+    expect(() =>
+      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_KEEP: "0" }),
+    ).toThrow(/HE_HA_LOG_FILE_KEEP="0"/);
+  });
+
+  it("writes agent.log as JSON lines (no journal prefixes) and rotates it to agent.log.1 … .N", async () => {
+    const logDir = path.join(dir, "var/log/ovirt-hosted-engine-ha");
+    const script = `import { daemonLogger } from ${JSON.stringify(daemonProcess)};
+      const log = daemonLogger("ovirt-ha-agent", {});
+      for (let i = 0; i < 200; i++) log.info({ n: i, pad: "x".repeat(40) }, "line");
+      log.error("last line");`;
+    const res = await runNode(script, {
+      env: {
+        HE_HA_LOG_DIR: logDir,
+        HE_HA_LOG_FILE_SIZE: "4K",
+        HE_HA_LOG_FILE_KEEP: "2",
+        HE_HA_LOG_JOURNAL_PREFIX: "1",
+      },
+    });
+    expect(res.code).toBe(0);
+    // stdout (the journal) carries prefixes; the files do not
+    expect(res.stdout.split("\n").filter(Boolean).pop()).toMatch(/^<3>\{"level":50/);
+    expect((await readdir(logDir)).sort()).toEqual(["agent.log", "agent.log.1", "agent.log.2"]);
+    const current = (await readFile(path.join(logDir, "agent.log"), "utf8")).trim().split("\n");
+    expect(JSON.parse(current.at(-1) ?? "")).toMatchObject({ level: 50, msg: "last line" });
+    const older = (await readFile(path.join(logDir, "agent.log.2"), "utf8")).trim().split("\n");
+    const newer = (await readFile(path.join(logDir, "agent.log.1"), "utf8")).trim().split("\n");
+    const n = (l: string | undefined) => (JSON.parse(l ?? "{}") as { n: number }).n;
+    expect(n(older.at(-1))).toBeLessThan(n(newer[0]));
+    // the oldest lines were rotated away: 2 files kept besides the current one
+    expect(n(older[0])).toBeGreaterThan(0);
+  });
+
+  it("keeps logging to the journal, with one error naming the directory, when the log directory cannot be written", async () => {
+    const blocker = path.join(dir, "not-a-dir");
+    await writeFile(blocker, "");
+    const script = `import { daemonLogger } from ${JSON.stringify(daemonProcess)};
+      const log = daemonLogger("ovirt-ha-broker", {});
+      log.info("still here");`;
+    const res = await runNode(script, { env: { HE_HA_LOG_DIR: path.join(blocker, "logs") } });
+    expect(res.code).toBe(0);
+    const lines = res.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as { level: number; msg: string; path?: string; err?: { message: string } },
+      );
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, path: path.join(blocker, "logs", "broker.log") });
+    expect(lines[0]?.err?.message).toContain(path.join(blocker, "logs"));
+    expect(lines.at(-1)).toMatchObject({ msg: "still here" });
+  });
+});
