@@ -184,13 +184,13 @@ export class BrokerMetrics {
     this.volumeShort = new Gauge({
       name: "ovirt_ha_storage_metadata_volume_short",
       help: "1 when the metadata volume is shorter than the whiteboard (2001 segments × 4096): neither read nor written",
-      labelNames: ["path"],
+      labelNames: ["volume"],
       registers: r,
     });
     this.writesFailing = new Gauge({
       name: "ovirt_ha_storage_writes_failing",
       help: "1 while queued whiteboard blocks cannot be written (the last attempt failed)",
-      labelNames: ["path"],
+      labelNames: ["volume"],
       registers: r,
     });
     this.storageErrors = new Counter({

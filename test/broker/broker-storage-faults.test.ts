@@ -98,7 +98,7 @@ describe("a metadata volume shorter than the whiteboard", () => {
 
     const metrics = await getJson<string>(b.socket, "/metrics");
     expect(metrics).toContain(
-      `ovirt_ha_storage_metadata_volume_short{path="${domain.metadata}"} 1`,
+      `ovirt_ha_storage_metadata_volume_short{volume="${domain.metadata}"} 1`,
     );
     expect(await b.log()).toContain(`metadata volume ${domain.metadata} is 0 bytes`);
 
@@ -168,7 +168,7 @@ describe("writes failing with EROFS", () => {
     expect(st.global_maintenance_pending).toBe(true);
     expect(st.storage.pending_host_ids).toEqual([0]);
     expect(await getJson<string>(b.socket, "/metrics")).toContain(
-      `ovirt_ha_storage_writes_failing{path="${domain.metadata}"} 1`,
+      `ovirt_ha_storage_writes_failing{volume="${domain.metadata}"} 1`,
     );
 
     // storage writable again: the queued value lands and health recovers

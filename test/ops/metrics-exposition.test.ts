@@ -37,6 +37,7 @@ function status(): BrokerStatus {
   return {
     host_id: 1,
     global_maintenance: false,
+    global_maintenance_pending: null,
     global: { maintenance: false, unknown: {} },
     hosts: [host(1, "up"), host(2, "down")],
     decode_errors: [],
@@ -70,6 +71,8 @@ function status(): BrokerStatus {
       pending_host_ids: [],
       in_flight_seconds: null,
       stale: false,
+      volume_short: null,
+      writes_failing: false,
     },
   } as BrokerStatus;
 }
