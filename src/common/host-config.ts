@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "../libvirt/auth-uri.js";
 import { parseBool, parseKeyValue } from "./keyvalue.js";
 
 /** hosted-engine.conf (behaviour.md §2, interfaces.md extra keys), typed. */
@@ -23,7 +25,13 @@ export interface HostConfig {
   networkTest: "ping" | "dns" | "tcp" | "none";
   tcpTAddress: string;
   tcpTPort: number;
+  /**
+   * the libvirt URI every connection of ours opens: `libvirt_uri` with
+   * `authfile=<libvirt_authfile>` added (see src/libvirt/auth-uri.ts)
+   */
   libvirtUri: string;
+  /** `libvirt_authfile`: SASL credentials for libvirtd; "" = none */
+  libvirtAuthfile: string;
   domainPath: string | undefined;
   sanlockIoTimeout: number;
   metricsListen: string;
@@ -87,6 +95,7 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
   if (!Number.isInteger(tcpPort) || tcpPort < 0 || tcpPort > 65535) {
     throw new HostConfigError(file, `tcp_t_port="${raw.get("tcp_t_port")}" is not a port number`);
   }
+  const libvirtAuthfile = get("libvirt_authfile", defaultAuthfile(file));
   return {
     raw,
     hostId,
@@ -107,12 +116,23 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
     networkTest: networkTest as HostConfig["networkTest"],
     tcpTAddress: get("tcp_t_address"),
     tcpTPort: tcpPort,
-    libvirtUri: get("libvirt_uri", "qemu:///system"),
+    libvirtUri: withAuthfile(get("libvirt_uri", "qemu:///system"), libvirtAuthfile),
+    libvirtAuthfile,
     domainPath: raw.get("domain_path") || undefined,
     sanlockIoTimeout: ioTimeout,
     metricsListen: get("metrics_listen"),
     vmLeaseHolder: vmLeaseHolder as HostConfig["vmLeaseHolder"],
   };
+}
+
+/**
+ * oVirt's virsh_auth.conf beside hosted-engine.conf (so `$HE_HA_ROOT` moves it too);
+ * /etc/ovirt-hosted-engine/virsh_auth.conf when the file name is not a path.
+ */
+function defaultAuthfile(file: string): string {
+  return path.isAbsolute(file)
+    ? path.join(path.dirname(file), OVIRT_AUTHFILE_NAME)
+    : OVIRT_AUTHFILE;
 }
 
 /** Reads and validates hosted-engine.conf; every failure is a HostConfigError naming the file. */
