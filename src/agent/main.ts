@@ -107,6 +107,7 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
           },
         }),
       log,
+      runDir: setup.paths.runDir,
     }),
     ...(onReady ? { onReady } : {}),
   });
