@@ -8,6 +8,7 @@ import { Lockspace } from "../sanlock/lockspace.js";
 import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
 import { haVolumes } from "../storage/domain.js";
 import { AutoDetectingLease } from "./auto-lease.js";
+import { type VmBackendChoice, vdsmPortIfChosen, vmBackendFor } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon, LOCKSPACE_NAME } from "./daemon.js";
 import { publishedHostname } from "./hostname.js";
@@ -28,6 +29,8 @@ export interface AgentSetup {
   leaseHolder?: LeaseHolderChoice;
   /** libvirt domain type of the engine VM (see domainTypeFor); from the URI when unset */
   domainType?: "test" | "kvm" | "qemu";
+  /** who runs the engine VM (see backend.ts); libvirt when unset */
+  vmBackend?: VmBackendChoice;
 }
 
 /**
@@ -49,7 +52,8 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const hostname = await publishedHostname(hostConf, paths.root);
   const leaseHolder = await leaseHolderFor(hostConf, paths.root);
   const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
-  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType };
+  const vmBackend = await vmBackendFor(hostConf, paths.root);
+  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType, vmBackend };
 }
 
 /** The engine VM lease port for the chosen holder (see lease-holder.ts). */
@@ -85,6 +89,7 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
       ? "engine VM lease: taken by libvirt's sanlock lock manager for qemu"
       : "engine VM lease: taken by the agent before the VM starts",
   );
+  const vdsm = vdsmPortIfChosen(setup.vmBackend, hostConf, setup.paths.root, log);
   return new AgentDaemon({
     ...setup,
     log,
@@ -109,6 +114,8 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
       log,
       runDir: setup.paths.runDir,
     }),
+    // VDSM hosts: the engine VM through VDSM instead (backend.ts)
+    ...(vdsm ? { vm: vdsm } : {}),
     ...(onReady ? { onReady } : {}),
   });
 }

@@ -10,6 +10,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import type { Logger } from "../common/log.js";
+import { Reconnect } from "../common/reconnect.js";
 import { NativeLibvirt as Hv, type NativeDomain } from "./native-client.js";
 
 export type DomainStateName =
@@ -79,20 +80,24 @@ const NOT_FOUND = /domain not found|no domain with matching/i;
 export class HypervisorConnection {
   readonly uri: string;
   private readonly log: Logger;
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
   private hv: Hv | null = null;
-  private opening: Promise<Hv> | null = null;
-  private backoffMs = 0;
-  private nextAttemptAt = 0;
-  private lastError = "";
+  private readonly reconnect: Reconnect<Hv>;
   private closed = false;
 
   constructor(uri: string, log: Logger, opts: HypervisorOptions = {}) {
     this.uri = uri;
     this.log = log;
-    this.minBackoffMs = opts.minBackoffMs ?? 1000;
-    this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+    this.reconnect = new Reconnect<Hv>({
+      minBackoffMs: opts.minBackoffMs ?? 1000,
+      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      unavailable: (reason) => new HypervisorUnavailableError(uri, reason),
+      onFailure: (err, retryMs) =>
+        log.warn(
+          { uri, retry_ms: retryMs, err: messageOf(err) },
+          "cannot connect to the hypervisor",
+        ),
+      onRecovered: () => log.info({ uri }, "reconnected to the hypervisor"),
+    });
   }
 
   get connected(): boolean {
@@ -197,19 +202,7 @@ export class HypervisorConnection {
   private async ensure(): Promise<Hv> {
     if (this.closed) throw new HypervisorUnavailableError(this.uri, "connection closed");
     if (this.hv) return this.hv;
-    if (this.opening) return this.opening;
-    if (Date.now() < this.nextAttemptAt) {
-      throw new HypervisorUnavailableError(
-        this.uri,
-        `${this.lastError}; next reconnect in ${this.nextAttemptAt - Date.now()} ms`,
-      );
-    }
-    this.opening = this.open();
-    try {
-      return await this.opening;
-    } finally {
-      this.opening = null;
-    }
+    return this.reconnect.open(() => this.open());
   }
 
   private async open(): Promise<Hv> {
@@ -217,21 +210,8 @@ export class HypervisorConnection {
     try {
       await hv.connectOpen();
     } catch (err) {
-      this.backoffMs = Math.min(
-        this.maxBackoffMs,
-        this.backoffMs === 0 ? this.minBackoffMs : this.backoffMs * 2,
-      );
-      this.nextAttemptAt = Date.now() + this.backoffMs;
-      this.lastError = messageOf(err);
-      this.log.warn(
-        { uri: this.uri, retry_ms: this.backoffMs, err: this.lastError },
-        "cannot connect to the hypervisor",
-      );
-      throw new HypervisorUnavailableError(this.uri, this.lastError);
+      throw new HypervisorUnavailableError(this.uri, messageOf(err));
     }
-    if (this.backoffMs > 0) this.log.info({ uri: this.uri }, "reconnected to the hypervisor");
-    this.backoffMs = 0;
-    this.nextAttemptAt = 0;
     this.hv = hv;
     return hv;
   }
@@ -260,7 +240,6 @@ export class HypervisorConnection {
       if (alive) throw new HypervisorOperationError(op, target, reason);
       if (this.hv === hv) {
         this.hv = null;
-        this.lastError = reason;
         this.log.warn({ uri: this.uri, err: reason }, "lost the hypervisor connection");
         await hv.connectClose().catch(() => undefined);
       }

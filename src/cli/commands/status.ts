@@ -18,7 +18,10 @@ export function register(program: Command): void {
     for (const e of status.errors)
       process.stderr.write(`he-ha: host ${e.hostId}: ${e.kind}: ${e.reason}\n`);
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(vmStatusJson(status))}\n`);
+      const { localVmBackend } = await import("../vm-backend.js");
+      const backend = await localVmBackend();
+      const doc = { ...vmStatusJson(status), ...(backend ? { vm_backend: backend } : {}) };
+      process.stdout.write(`${JSON.stringify(doc)}\n`);
       return;
     }
     if (opts.table) {
