@@ -2,6 +2,7 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
+import { haPaths } from "../common/paths.js";
 import { VdsmVm } from "../vdsm/vdsm-vm.js";
 import { VDSM_PKI, VDSM_PORT } from "../vdsm/wire.js";
 import type { VmPort } from "./ports.js";
@@ -83,7 +84,12 @@ export function vdsmVmPort(conf: HostConfig, root: string, log: Logger): VmPort 
     const [key, cert, ca] = await Promise.all([read(p.key), read(p.cert), read(p.ca)]);
     return { key, cert, ca };
   };
-  return new VdsmVm({ vmId: conf.vmId, log, client: { port, tls } });
+  return new VdsmVm({
+    vmId: conf.vmId,
+    log,
+    client: { port, tls },
+    runDir: haPaths(root).runDir,
+  });
 }
 
 /**

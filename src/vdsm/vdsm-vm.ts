@@ -1,7 +1,8 @@
 import type { VmPort } from "../agent/ports.js";
+import { clearStartedHere, recordStartedHere } from "../agent/started-record.js";
 import type { Logger } from "../common/log.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
-import { VdsmApi } from "./api.js";
+import { VdsmApi, type VmStats } from "./api.js";
 import { VdsmClient, type VdsmClientOptions, VdsmError } from "./json-rpc-client.js";
 import { vmCreateParams } from "./vm-params.js";
 import { VdsmCode, VmStatus } from "./wire.js";
@@ -13,6 +14,14 @@ export interface VdsmVmOptions {
   client: Omit<VdsmClientOptions, "log">;
   /** pause between attempts of the stale-state clean-up (the original: 1 s) */
   cleanupDelayMs?: number;
+  /**
+   * the agent's run directory: a started VM is recorded there and forgotten on a stop on
+   * purpose (src/broker/monitors/started-here.ts), as LibvirtVm does
+   */
+  runDir?: string;
+  /** how long start waits for the VM to leave WaitForLaunch (default 30 s), and how often it looks (1 s) */
+  launchWaitMs?: number;
+  launchPollMs?: number;
 }
 
 /** hosted-engine --vm-shutdown's grace period and message (vdsm_helper shutdown) */
@@ -76,9 +85,40 @@ export class VdsmVm implements VmPort {
       );
     }
     log.info({ vm: vmId }, "engine VM created through VDSM (WaitForLaunch)");
+    if (this.o.runDir !== undefined) await recordStartedHere(this.o.runDir, vmId);
+    await this.waitLaunched();
+  }
+
+  /**
+   * VM.create answers before qemu runs; a start refused by the VM lease then shows as a
+   * `Down` VM whose exitMessage is libvirt's lock error. The original left that to the
+   * broker's engine-health; we wait for the launch and throw with VDSM's exit message, so
+   * the agent reports "storage locked" as it does for libvirt (isLeaseRefusedByLibvirt).
+   */
+  private async waitLaunched(): Promise<void> {
+    const { vmId } = this.o;
+    const deadline = Date.now() + (this.o.launchWaitMs ?? 30_000);
+    for (;;) {
+      let stats: VmStats | null;
+      try {
+        stats = await this.api.vmStats(vmId);
+      } catch (err) {
+        if (!isNoSuchVm(err)) throw err;
+        stats = null;
+      }
+      if (stats === null || stats.status === VmStatus.down) {
+        if (this.o.runDir !== undefined) await clearStartedHere(this.o.runDir);
+        throw new Error(
+          `engine VM ${vmId} went down at launch through VDSM: ${stats?.exitMessage ?? "VDSM no longer knows it"}`,
+        );
+      }
+      if (stats.status !== VmStatus.waitForLaunch || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, this.o.launchPollMs ?? 1000));
+    }
   }
 
   async shutdown(): Promise<void> {
+    if (this.o.runDir !== undefined) await clearStartedHere(this.o.runDir);
     try {
       await this.api.shutdownVm(this.o.vmId, SHUTDOWN_DELAY_S, SHUTDOWN_MESSAGE);
     } catch (err) {
@@ -91,6 +131,7 @@ export class VdsmVm implements VmPort {
   }
 
   async powerOff(): Promise<void> {
+    if (this.o.runDir !== undefined) await clearStartedHere(this.o.runDir);
     if (!(await this.destroyIfPresent()))
       this.o.log.info(
         { vm: this.o.vmId },

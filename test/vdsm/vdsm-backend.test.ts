@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/backend.js";
+import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
+import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { silentLogger } from "../../src/common/log.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
@@ -65,6 +67,8 @@ function engineVm(): VdsmVm {
     vmId: VM,
     log: silentLogger,
     cleanupDelayMs: 10,
+    launchPollMs: 10,
+    runDir: path.join(dir, "run"),
     client: {
       port: vdsm.port,
       tls: { key: pki.client.key, cert: pki.client.cert, ca: pki.ca },
@@ -103,10 +107,12 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
     const vm = engineVm();
     expect(await vm.isActive()).toBe(false);
     await vm.start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }));
-    expect(await vm.isActive()).toBe(true); // Powering up
-    expect(await vm.isActive()).toBe(true); // Up
+    // recorded as started here (the broker reads a VM that vanishes as down_unexpected)
+    expect(await startedHere(path.join(dir, "run"), VM)).toBe(true);
+    expect(await vm.isActive()).toBe(true);
     expect(vdsm.vms.get(VM)?.status).toBe("Up");
     await vm.shutdown();
+    expect(await startedHere(path.join(dir, "run"), VM)).toBe(false);
     expect(await vm.isActive()).toBe(false); // Down: VDSM keeps the entry
     expect(vdsm.methods()).toEqual([
       "Host.ping2", // connect_vdsm_json_rpc's check
@@ -114,8 +120,9 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
       "VM.getStats", // _clean_vdsm_state: no such VM, clean
       "VM.getStats", // hosted-engine --vm-start: checkVmStatus
       "VM.create",
-      "VM.getStats",
-      "VM.getStats",
+      "VM.getStats", // launch: WaitForLaunch
+      "VM.getStats", // launch: Powering up
+      "VM.getStats", // isActive: Up
       "VM.shutdown",
       "VM.getStats",
     ]);
@@ -143,8 +150,10 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
       "VM.getStats",
       "VM.getStats",
       "VM.create",
+      "VM.getStats",
+      "VM.getStats",
     ]);
-    expect(vdsm.vms.get(VM)?.status).toBe("WaitForLaunch");
+    expect(vdsm.vms.get(VM)?.status).toBe("Up");
   });
 
   it("leaves a VM that is Up alone: no destroy, no create", async () => {
@@ -167,14 +176,32 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
     expect(await vm.isActive()).toBe(false);
   });
 
-  it("a start refused by the VM lease: the VM goes Down with libvirt's lock message and is not active", async () => {
+  it("a start refused by the VM lease: the VM goes Down at launch with libvirt's lock message; start fails with it, which the agent reports as storage locked", async () => {
     await startVdsm();
     vdsm.createGoesDown = "resource busy: Failed to acquire lock: Lease is held by another host";
     const vm = engineVm();
-    await vm.start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }));
+    const err = await vm
+      .start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }))
+      .catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(
+      /went down at launch through VDSM: .*Failed to acquire lock/,
+    );
+    expect(isLeaseRefusedByLibvirt((err as Error).message)).toBe(true);
+    expect(await startedHere(path.join(dir, "run"), VM)).toBe(false);
     expect(await vm.isActive()).toBe(false);
-    const stats = await vm.api.vmStats(VM);
-    expect(stats.exitMessage).toMatch(/Failed to acquire lock/);
+    // the Down entry stays until the next start clears it
+    vdsm.createGoesDown = null;
+    await vm.start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }));
+    expect(vdsm.methods().slice(-7)).toEqual([
+      "VM.getStats",
+      "VM.destroy",
+      "VM.getStats",
+      "VM.getStats",
+      "VM.create",
+      "VM.getStats",
+      "VM.getStats",
+    ]);
   });
 
   it("sends vm.conf keys, devices and custom properties when vm.conf has no XML (legacy)", () => {
