@@ -31,6 +31,20 @@ const SD = "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b";
 const SP = "00000000-0000-0000-0000-000000000000";
 const XML = `<domain type='kvm'><name>HostedEngine</name><uuid>${VM}</uuid></domain>`;
 
+/**
+ * A start over a stale Down entry: _clean_vdsm_state (getStats: Down → destroy → getStats:
+ * gone), --vm-start's checkVmStatus, VM.create, then the launch (WaitForLaunch, Powering up)
+ */
+const CLEAN_THEN_CREATE = [
+  "VM.getStats",
+  "VM.destroy",
+  "VM.getStats",
+  "VM.getStats",
+  "VM.create",
+  "VM.getStats",
+  "VM.getStats",
+];
+
 let dir: string;
 let pki: TestPki;
 let vdsm: FakeVdsm;
@@ -144,15 +158,7 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
     expect(await vm.isActive()).toBe(false);
     vdsm.calls.length = 0;
     await vm.start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }));
-    expect(vdsm.methods()).toEqual([
-      "VM.getStats",
-      "VM.destroy",
-      "VM.getStats",
-      "VM.getStats",
-      "VM.create",
-      "VM.getStats",
-      "VM.getStats",
-    ]);
+    expect(vdsm.methods()).toEqual(CLEAN_THEN_CREATE);
     expect(vdsm.vms.get(VM)?.status).toBe("Up");
   });
 
@@ -193,15 +199,7 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
     // the Down entry stays until the next start clears it
     vdsm.createGoesDown = null;
     await vm.start(vmConf({ xmlBase64: Buffer.from(XML).toString("base64") }));
-    expect(vdsm.methods().slice(-7)).toEqual([
-      "VM.getStats",
-      "VM.destroy",
-      "VM.getStats",
-      "VM.getStats",
-      "VM.create",
-      "VM.getStats",
-      "VM.getStats",
-    ]);
+    expect(vdsm.methods().slice(-7)).toEqual(CLEAN_THEN_CREATE);
   });
 
   it("sends vm.conf keys, devices and custom properties when vm.conf has no XML (legacy)", () => {
