@@ -2,11 +2,16 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/backend.js";
+import {
+  chooseVmBackend,
+  vdsmPkiPaths,
+  vdsmPortIfChosen,
+  vmBackendFor,
+} from "../../src/agent/backend.js";
 import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
 import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
-import { silentLogger } from "../../src/common/log.js";
+import { createLogger, silentLogger } from "../../src/common/log.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
 import {
@@ -371,5 +376,22 @@ describe("backend choice", () => {
       backend: "vdsm",
       why: `VDSM's key and certificate found under ${path.join(root, "etc/pki/vdsm")}`,
     });
+  });
+
+  it("the agent's wiring: VDSM chosen → a VdsmVm port, libvirt → none (the caller's LibvirtVm); the choice is logged", () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({
+      name: "t",
+      level: "info",
+      pretty: false,
+      destination: { write: (l: string) => lines.push(JSON.parse(l)) },
+    });
+    const c = conf();
+    expect(vdsmPortIfChosen({ backend: "vdsm", why: "test" }, c, dir, log)).toBeInstanceOf(VdsmVm);
+    expect(vdsmPortIfChosen({ backend: "libvirt", why: "test" }, c, dir, log)).toBeUndefined();
+    expect(lines.map((l) => [l.msg, l.vm_backend, l.reason])).toEqual([
+      ["engine VM backend: VDSM (JSON-RPC on localhost)", "vdsm", "test"],
+      ["engine VM backend: libvirt", "libvirt", "test"],
+    ]);
   });
 });
