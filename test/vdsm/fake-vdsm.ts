@@ -24,11 +24,19 @@ export interface Call {
   params: Record<string, unknown>;
 }
 
+/** Where the fake's VMs run (e.g. a libvirtd sim); without one they exist only as entries. */
+export interface VmLauncher {
+  launch(vmId: string): Promise<void>;
+  stop(vmId: string): Promise<void>;
+  running(vmId: string): Promise<boolean>;
+}
+
 export interface FakeVdsmOptions {
   ca: string;
   key: string;
   cert: string;
   port?: number;
+  launcher?: VmLauncher;
 }
 
 const JSONRPC_INVALID_PARAMS = -32602;
@@ -122,24 +130,26 @@ export class FakeVdsm {
           }
           const replyTo = f.headers["reply-to"] ?? "";
           const sub = subs.get(replyTo);
-          const answer = this.handle(f.body.toString("utf8"));
           if (sub === undefined) {
             this.violations.push(`reply-to ${replyTo} has no subscription`);
             continue;
           }
-          sock.write(
-            encodeFrame(
-              "MESSAGE",
-              { destination: replyTo, "content-type": "application/json", subscription: sub },
-              JSON.stringify(answer),
-            ),
-          );
+          void this.handle(f.body.toString("utf8")).then((answer) => {
+            if (sock.destroyed) return;
+            sock.write(
+              encodeFrame(
+                "MESSAGE",
+                { destination: replyTo, "content-type": "application/json", subscription: sub },
+                JSON.stringify(answer),
+              ),
+            );
+          });
         }
       }
     });
   }
 
-  private handle(body: string): Record<string, unknown> {
+  private async handle(body: string): Promise<Record<string, unknown>> {
     const req = JSON.parse(body) as {
       jsonrpc?: string;
       id?: string;
@@ -168,7 +178,7 @@ export class FakeVdsm {
     }
     this.calls.push({ method, params });
     try {
-      return { jsonrpc: "2.0", id, result: this.answer(method, params) };
+      return { jsonrpc: "2.0", id, result: await this.answer(method, params) };
     } catch (e) {
       const err = e as { code: number; message: string };
       return error(err.code, err.message);
@@ -176,7 +186,8 @@ export class FakeVdsm {
   }
 
   /** VDSM's answers (shapes of vdsm-api.yml's return types). */
-  private answer(method: string, p: Record<string, unknown>): unknown {
+  private async answer(method: string, p: Record<string, unknown>): Promise<unknown> {
+    const launcher = this.o.launcher;
     const noSuchVm = { code: 1, message: "Virtual machine does not exist" };
     const vmId = p.vmID as string;
     switch (method) {
@@ -225,6 +236,14 @@ export class FakeVdsm {
       case "VM.getStats": {
         const vm = this.vms.get(vmId);
         if (!vm) throw noSuchVm;
+        if (launcher && vm.status !== "Down" && vm.status !== "WaitForLaunch") {
+          if (!(await launcher.running(vmId))) {
+            // qemu died under VDSM: it keeps the VM as Down
+            vm.status = "Down";
+            vm.exitMessage = "Lost connection with qemu process";
+            vm.exitReason = 1;
+          }
+        }
         const s = this.stats(vmId, vm);
         // a created VM is reported WaitForLaunch once, then Powering up, then Up
         if (vm.status === "WaitForLaunch") vm.status = "Powering up";
@@ -245,6 +264,7 @@ export class FakeVdsm {
           this.vms.set(vmId, { status: "Down", exitMessage: this.createGoesDown, exitReason: 1 });
         } else {
           this.vms.set(vmId, { status: "WaitForLaunch" });
+          await launcher?.launch(vmId);
         }
         return { vmId, status: "WaitForLaunch", ...vmParams };
       }
@@ -252,13 +272,16 @@ export class FakeVdsm {
         const vm = this.vms.get(vmId);
         if (!vm) throw noSuchVm;
         // the guest powers off; VDSM keeps the Down entry
+        await launcher?.stop(vmId);
         vm.status = "Down";
         vm.exitMessage = "User shut down from within the guest";
         vm.exitReason = 7;
         return null;
       }
       case "VM.destroy":
-        if (!this.vms.delete(vmId)) throw noSuchVm;
+        if (!this.vms.has(vmId)) throw noSuchVm;
+        await launcher?.stop(vmId);
+        this.vms.delete(vmId);
         return null;
       default:
         throw { code: JSONRPC_METHOD_NOT_FOUND, message: `no method ${method}` };
