@@ -4,6 +4,7 @@ import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { VmPort } from "./ports.js";
+import { clearStartedHere, recordStartedHere } from "./started-record.js";
 
 export interface LibvirtVmOptions {
   uri: string;
@@ -12,6 +13,11 @@ export interface LibvirtVmOptions {
   /** vm.conf → libvirt domain XML (with its leases, disks resolved in the domain) */
   domainXml: (vmConf: VmConf, leases: readonly EngineLease[]) => string;
   log: Logger;
+  /**
+   * the agent's run directory: start records the VM there as started here, shutdown and
+   * power off forget it (see src/broker/monitors/started-here.ts); no record without it
+   */
+  runDir?: string;
 }
 
 /** Whether a libvirt URI is libvirt's test driver (`test:///default`, `test+unix://...`). */
@@ -55,17 +61,20 @@ export class LibvirtVm implements VmPort {
 
   async start(vmConf: VmConf, leases: readonly EngineLease[]): Promise<void> {
     const r = await this.hypervisor.startDomain(this.o.domainXml(vmConf, leases));
+    if (this.o.runDir !== undefined) await recordStartedHere(this.o.runDir, this.o.vmId);
     if (r === "already-running")
       this.o.log.warn({ vm: this.o.vmId }, "engine VM was already running here");
   }
 
   async shutdown(): Promise<void> {
+    await this.forget();
     if (!(await this.hypervisor.shutdownDomain(this.o.vmId))) {
       this.o.log.info({ vm: this.o.vmId }, "engine VM does not exist here: nothing to shut down");
     }
   }
 
   async powerOff(): Promise<void> {
+    await this.forget();
     if (!(await this.hypervisor.destroyDomain(this.o.vmId))) {
       this.o.log.info({ vm: this.o.vmId }, "engine VM does not exist here: nothing to power off");
     }
@@ -73,5 +82,10 @@ export class LibvirtVm implements VmPort {
 
   async close(): Promise<void> {
     await this.hypervisor.close();
+  }
+
+  /** a stop on purpose: the VM's disappearance is no crash */
+  private async forget(): Promise<void> {
+    if (this.o.runDir !== undefined) await clearStartedHere(this.o.runDir);
   }
 }

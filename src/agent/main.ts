@@ -12,6 +12,7 @@ import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.j
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { lookupXlease } from "../storage/xleases.js";
 import { AutoDetectingLease } from "./auto-lease.js";
+import { type VmBackendChoice, vdsmPortIfChosen, vmBackendFor } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
 import { EngineVm } from "./engine-vm.js";
@@ -34,6 +35,8 @@ export interface AgentSetup {
   leaseHolder?: LeaseHolderChoice;
   /** libvirt domain type of the engine VM (see domainTypeFor); from the URI when unset */
   domainType?: "test" | "kvm" | "qemu";
+  /** who runs the engine VM (see backend.ts); libvirt when unset */
+  vmBackend?: VmBackendChoice;
 }
 
 /**
@@ -55,7 +58,8 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const hostname = await publishedHostname(hostConf, paths.root);
   const leaseHolder = await leaseHolderFor(hostConf, paths.root);
   const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
-  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType };
+  const vmBackend = await vmBackendFor(hostConf, paths.root);
+  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType, vmBackend };
 }
 
 /** The port of the engine VM's guard lease for the chosen holder (see lease-holder.ts). */
@@ -97,6 +101,8 @@ export function leaseResolver(
 export function libvirtEngineVm(
   setup: Pick<AgentSetup, "hostConf" | "volumes" | "domainType">,
   log: Logger,
+  /** the agent's run directory: a VM started here is recorded there (started-record.ts) */
+  runDir?: string,
 ): LibvirtVm {
   const { hostConf, volumes } = setup;
   const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
@@ -111,6 +117,7 @@ export function libvirtEngineVm(
         leases,
       }),
     log,
+    ...(runDir !== undefined ? { runDir } : {}),
   });
 }
 
@@ -131,10 +138,22 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
       : "engine VM lease: taken by the agent before the VM starts",
   );
   const killPath = { path: killScriptPath(setup.paths.runDir), args: [] };
+  // VDSM hosts: the engine VM through VDSM (backend.ts), which resolves its leases and
+  // starts it through libvirt, whose lock manager takes them for qemu
+  const vdsm = vdsmPortIfChosen(setup.vmBackend, hostConf, setup.paths.root, log);
+  const holder: LeaseHolderChoice = vdsm
+    ? {
+        holder: "libvirt",
+        why: "VDSM starts the engine VM: libvirt's lock manager takes its lease",
+      }
+    : leaseHolder;
   const engine = new EngineVm({
-    vm: withTimeouts(libvirtEngineVm(setup, log), { queryMs: 5000, actionMs: 60_000 }),
+    vm: withTimeouts(vdsm ?? libvirtEngineVm(setup, log, setup.paths.runDir), {
+      queryMs: 5000,
+      actionMs: 60_000,
+    }),
     resolveLeases: leaseResolver(setup, "vm.conf"),
-    leasePort: (guard) => vmLeasePort(guard, leaseHolder, hostConf.hostId, log, killPath),
+    leasePort: (guard) => vmLeasePort(guard, holder, hostConf.hostId, log, killPath),
     runDir: setup.paths.runDir,
     log,
   });

@@ -11,7 +11,8 @@ export const STORAGE_LOCKED_START_REASON =
  * (lease holder `libvirt`): held by another host, or by another process here.
  */
 export function isLeaseRefusedByLibvirt(message: string): boolean {
-  return /Failed to acquire lock/i.test(message);
+  // the original's engine_health patterns of VDSM's exitMessage, too
+  return /Failed to acquire lock|Is another process using the image/i.test(message);
 }
 
 /** Records a refused start for the broker's engine-health monitor: `{"reason","at"}`. */

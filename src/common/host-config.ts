@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "../libvirt/auth-uri.js";
 import { ConfigSyntaxError, parseBool, parseKeyValue } from "./keyvalue.js";
 import { configText } from "./strict-ini.js";
 
@@ -25,7 +26,13 @@ export interface HostConfig {
   networkTest: "ping" | "dns" | "tcp" | "none";
   tcpTAddress: string;
   tcpTPort: number;
+  /**
+   * the libvirt URI every connection of ours opens: `libvirt_uri` with
+   * `authfile=<libvirt_authfile>` added (see src/libvirt/auth-uri.ts)
+   */
   libvirtUri: string;
+  /** `libvirt_authfile`: SASL credentials for libvirtd; "" = none */
+  libvirtAuthfile: string;
   domainPath: string | undefined;
   sanlockIoTimeout: number;
   metricsListen: string;
@@ -96,6 +103,7 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
       `domain_path="${domainPath}" is relative; it must be the absolute path of the storage domain directory`,
     );
   }
+  const libvirtAuthfile = get("libvirt_authfile", defaultAuthfile(file));
   return {
     raw,
     hostId,
@@ -116,7 +124,8 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
     networkTest: networkTest as HostConfig["networkTest"],
     tcpTAddress: get("tcp_t_address"),
     tcpTPort: tcpPort,
-    libvirtUri: get("libvirt_uri", "qemu:///system"),
+    libvirtUri: withAuthfile(get("libvirt_uri", "qemu:///system"), libvirtAuthfile),
+    libvirtAuthfile,
     domainPath,
     sanlockIoTimeout: ioTimeout,
     metricsListen: get("metrics_listen"),
@@ -139,6 +148,16 @@ function checkKeys(raw: Map<string, string>, file: string, text: string): void {
       `"${key.slice(0, 60)}" is not a key (letters, digits, "_", ".", "-"), expected key=value`,
     );
   }
+}
+
+/**
+ * oVirt's virsh_auth.conf beside hosted-engine.conf (so `$HE_HA_ROOT` moves it too);
+ * /etc/ovirt-hosted-engine/virsh_auth.conf when the file name is not a path.
+ */
+function defaultAuthfile(file: string): string {
+  return path.isAbsolute(file)
+    ? path.join(path.dirname(file), OVIRT_AUTHFILE_NAME)
+    : OVIRT_AUTHFILE;
 }
 
 /** Reads and validates hosted-engine.conf; every failure is a HostConfigError naming the file. */

@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 export class EngineWeb {
   private server: Server | undefined;
   private up = false;
+  private hung = false;
   port = 0;
 
   /** whether the engine answers healthy (the cluster sets this from its VM sampling) */
@@ -18,9 +19,16 @@ export class EngineWeb {
     this.up = up;
   }
 
+  /** a hung engine: its VM runs but the health page answers 500 (scenario hung-engine) */
+  setHung(hung: boolean): void {
+    this.hung = hung;
+  }
+
   async start(): Promise<void> {
     const server = createServer((req, res) => {
-      if (req.url?.startsWith("/ovirt-engine/services/health") && this.up) {
+      if (req.url?.startsWith("/ovirt-engine/services/health") && this.hung) {
+        res.writeHead(500, { "content-type": "text/plain" }).end("DB Down!");
+      } else if (req.url?.startsWith("/ovirt-engine/services/health") && this.up) {
         res.writeHead(200, { "content-type": "text/plain" }).end("DB Up!Welcome to Health Status!");
       } else if (req.url?.startsWith("/ovirt-engine/services/health")) {
         res.writeHead(503, { "content-type": "text/plain" }).end("engine not running");

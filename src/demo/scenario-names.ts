@@ -8,6 +8,8 @@ export const SCENARIO_NAMES = [
   "storage-loss",
   "agent-restart",
   "broker-restart",
+  "engine-crash",
+  "hung-engine",
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];

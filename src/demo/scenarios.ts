@@ -324,6 +324,101 @@ export const storageLoss: Scenario = async (c, phase) => {
   };
 };
 
+/**
+ * Waits until `host` publishes `target`, collecting every state it publishes meanwhile
+ * (the whiteboard is read every 200 ms; each state lasts at least one agent loop).
+ */
+async function statesUntil(
+  c: DemoCluster,
+  host: number,
+  target: string,
+  timeoutSeconds: number,
+): Promise<Set<string>> {
+  const seen = new Set<string>();
+  await c.waitFor(
+    `host${host} in ${target}`,
+    async () => {
+      const st = (await c.states()).get(host)?.state ?? "";
+      if (st) seen.add(st);
+      return st === target;
+    },
+    timeoutSeconds,
+  );
+  return seen;
+}
+
+/**
+ * The engine VM dies on its host (virsh destroy: the guest crashed). As with VDSM, which
+ * keeps the dead VM as `Down`, the host must read it as `down_unexpected` and go straight
+ * to EngineUnexpectedlyDown (score 0), never through EngineMaybeAway (the 40 s
+ * "migrated away?" wait); another host then starts the engine.
+ */
+export const engineCrash: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const victim = c.engineHosts[0]!;
+  phase(`engine VM crashes on host${victim}`);
+  const t0 = c.elapsed();
+  await c.destroyVm(victim);
+  const seen = await statesUntil(c, victim, "EngineUnexpectedlyDown", coldStartBudget(c));
+  const noticed = c.elapsed() - t0;
+  c.event(
+    `host${victim} in EngineUnexpectedlyDown ${noticed.toFixed(1)}s after the crash (via ${[...seen].join(" → ")})`,
+  );
+  if (seen.has("EngineMaybeAway"))
+    throw new Error(`host${victim} went through EngineMaybeAway: the crash read as down_missing`);
+  phase("waiting for the engine to come back");
+  const host = await waitEngineUp(c, coldStartBudget(c) + c.profile.timing.engine_stop_timeout);
+  const back = c.elapsed() - t0;
+  c.event(`engine up on host${host} ${back.toFixed(1)}s after the crash`);
+  return { unexpectedly_down_seconds: noticed, engine_up_again_seconds: back, up_on: host };
+};
+
+/**
+ * The engine hangs: its VM runs but the health page answers 500. The engine's host goes
+ * to EngineUpBadHealth, waits `engine_bad_health_timeout` (300 s, 30 s scaled), stops
+ * the VM (EngineStop), and once the engine answers again it is up with good health.
+ */
+export const hungEngine: Scenario = async (c, phase) => {
+  await startup(c, phase);
+  const victim = c.engineHosts[0]!;
+  phase(`the engine on host${victim} hangs (health page 500, VM running)`);
+  const t0 = c.elapsed();
+  c.engineWeb.setHung(true);
+  c.event("engine health page answers 500 from now on");
+  const t = c.profile.timing;
+  await statesUntil(c, victim, "EngineUpBadHealth", 10 * t.loop_delay + 30);
+  const bad = c.elapsed() - t0;
+  c.event(`host${victim} in EngineUpBadHealth ${bad.toFixed(1)}s after the hang`);
+  const seen = await statesUntil(c, victim, "EngineStop", t.engine_bad_health_timeout + 30);
+  const stop = c.elapsed() - t0;
+  c.event(`host${victim} in EngineStop ${stop.toFixed(1)}s after the hang`);
+  if (
+    !seen.has("EngineUpBadHealth") ||
+    [...seen].some((s) => s !== "EngineUpBadHealth" && s !== "EngineStop")
+  )
+    throw new Error(`host${victim} went through ${[...seen].join(", ")} on the way to EngineStop`);
+  await c.waitFor(
+    `the engine VM stopped on host${victim}`,
+    async () => !(await c.sampleHypervisors()).includes(victim),
+    t.engine_stop_timeout + 30,
+  );
+  const stopped = c.elapsed() - t0;
+  c.event(
+    `engine VM stopped on host${victim} ${stopped.toFixed(1)}s after the hang; the engine recovers`,
+  );
+  c.engineWeb.setHung(false);
+  const host = await waitEngineUp(c, coldStartBudget(c) + t.engine_stop_timeout);
+  const back = c.elapsed() - t0;
+  c.event(`engine up with good health on host${host} ${back.toFixed(1)}s after the hang`);
+  return {
+    bad_health_seconds: bad,
+    engine_stop_seconds: stop,
+    vm_stopped_seconds: stopped,
+    engine_up_again_seconds: back,
+    bad_health_timeout_seconds: t.engine_bad_health_timeout,
+  };
+};
+
 export const SCENARIOS: Record<ScenarioName, Scenario> & Record<string, Scenario | undefined> = {
   startup,
   failover,
@@ -333,4 +428,6 @@ export const SCENARIOS: Record<ScenarioName, Scenario> & Record<string, Scenario
   "storage-loss": storageLoss,
   "agent-restart": agentRestart,
   "broker-restart": brokerRestart,
+  "engine-crash": engineCrash,
+  "hung-engine": hungEngine,
 };

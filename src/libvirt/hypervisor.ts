@@ -1,14 +1,17 @@
 /**
- * The host's hypervisor through libvirt (@unraid/libvirt, calls run off the event loop).
+ * The host's hypervisor through libvirt (native-client.ts: koffi on libvirt.so.0, opened
+ * with virConnectOpenAuth so an `authfile` in the URI answers libvirtd's SASL; calls
+ * run off the event loop).
  *
  * The connection opens lazily on first use. When libvirtd goes away, the call that
  * notices it drops the connection and throws HypervisorUnavailableError; the next calls
  * reconnect, no more often than an exponential backoff allows (1 s doubling to 30 s by
  * default), throwing HypervisorUnavailableError meanwhile. `connected` tells which.
  */
-import * as libvirt from "@unraid/libvirt";
 import { XMLParser } from "fast-xml-parser";
 import type { Logger } from "../common/log.js";
+import { Reconnect } from "../common/reconnect.js";
+import { NativeLibvirt as Hv, type NativeDomain } from "./native-client.js";
 
 export type DomainStateName =
   | "nostate"
@@ -77,20 +80,24 @@ const NOT_FOUND = /domain not found|no domain with matching/i;
 export class HypervisorConnection {
   readonly uri: string;
   private readonly log: Logger;
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
-  private hv: libvirt.Hypervisor | null = null;
-  private opening: Promise<libvirt.Hypervisor> | null = null;
-  private backoffMs = 0;
-  private nextAttemptAt = 0;
-  private lastError = "";
+  private hv: Hv | null = null;
+  private readonly reconnect: Reconnect<Hv>;
   private closed = false;
 
   constructor(uri: string, log: Logger, opts: HypervisorOptions = {}) {
     this.uri = uri;
     this.log = log;
-    this.minBackoffMs = opts.minBackoffMs ?? 1000;
-    this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+    this.reconnect = new Reconnect<Hv>({
+      minBackoffMs: opts.minBackoffMs ?? 1000,
+      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      unavailable: (reason) => new HypervisorUnavailableError(uri, reason),
+      onFailure: (err, retryMs) =>
+        log.warn(
+          { uri, retry_ms: retryMs, err: messageOf(err) },
+          "cannot connect to the hypervisor",
+        ),
+      onRecovered: () => log.info({ uri }, "reconnected to the hypervisor"),
+    });
   }
 
   get connected(): boolean {
@@ -107,13 +114,15 @@ export class HypervisorConnection {
     return this.withConnection("state", uuid, async (hv) => {
       const dom = await lookup(hv, uuid);
       if (!dom) return null;
-      let info: libvirt.DomainInfo;
+      let info: { state: number; memory: number; cpuTime: number };
       try {
         info = await dom.getInfo();
       } catch (err) {
         // the domain went away between the lookup and the query
         if (NOT_FOUND.test(messageOf(err))) return null;
         throw err;
+      } finally {
+        dom.free();
       }
       return {
         state: STATE_NAMES[info.state] ?? "nostate",
@@ -138,19 +147,23 @@ export class HypervisorConnection {
       for (const find of lookups) {
         const dom = await find();
         if (!dom) continue;
-        const state = STATE_NAMES[(await dom.getInfo()).state];
-        if (state === "running" || state === "paused" || state === "blocked") {
-          return "already-running";
+        try {
+          const state = STATE_NAMES[(await dom.getInfo()).state];
+          if (state === "running" || state === "paused" || state === "blocked") {
+            return "already-running";
+          }
+          if (state !== "shutoff" && state !== "crashed" && state !== "nostate") {
+            await dom.destroy().catch(() => undefined);
+          }
+          await dom.undefine().catch((err: unknown) => {
+            if (!NOT_FOUND.test(messageOf(err))) throw err;
+          });
+          this.log.info({ uuid, name, state }, "removed a stale domain definition before start");
+        } finally {
+          dom.free();
         }
-        if (state !== "shutoff" && state !== "crashed" && state !== "nostate") {
-          await dom.destroy().catch(() => undefined);
-        }
-        await dom.undefine().catch((err: unknown) => {
-          if (!NOT_FOUND.test(messageOf(err))) throw err;
-        });
-        this.log.info({ uuid, name, state }, "removed a stale domain definition before start");
       }
-      await hv.domainCreateXML(xml);
+      (await hv.domainCreateXML(xml)).free();
       this.log.info({ uuid, name }, "domain started");
       return "started";
     });
@@ -161,7 +174,7 @@ export class HypervisorConnection {
     return this.withConnection("shutdown", uuid, async (hv) => {
       const dom = await lookup(hv, uuid);
       if (!dom) return false;
-      await dom.shutdown();
+      await dom.shutdown().finally(() => dom.free());
       this.log.info({ uuid }, "domain shutdown requested");
       return true;
     });
@@ -172,7 +185,7 @@ export class HypervisorConnection {
     return this.withConnection("destroy", uuid, async (hv) => {
       const dom = await lookup(hv, uuid);
       if (!dom) return false;
-      await dom.destroy();
+      await dom.destroy().finally(() => dom.free());
       this.log.info({ uuid }, "domain destroyed");
       return true;
     });
@@ -186,58 +199,33 @@ export class HypervisorConnection {
     if (hv) await hv.connectClose().catch(() => undefined);
   }
 
-  private async ensure(): Promise<libvirt.Hypervisor> {
+  private async ensure(): Promise<Hv> {
     if (this.closed) throw new HypervisorUnavailableError(this.uri, "connection closed");
     if (this.hv) return this.hv;
-    if (this.opening) return this.opening;
-    if (Date.now() < this.nextAttemptAt) {
-      throw new HypervisorUnavailableError(
-        this.uri,
-        `${this.lastError}; next reconnect in ${this.nextAttemptAt - Date.now()} ms`,
-      );
-    }
-    this.opening = this.open();
-    try {
-      return await this.opening;
-    } finally {
-      this.opening = null;
-    }
+    return this.reconnect.open(() => this.open());
   }
 
-  private async open(): Promise<libvirt.Hypervisor> {
-    const hv = new libvirt.Hypervisor({ uri: this.uri });
+  private async open(): Promise<Hv> {
+    const hv = new Hv(this.uri);
     try {
       await hv.connectOpen();
     } catch (err) {
-      this.backoffMs = Math.min(
-        this.maxBackoffMs,
-        this.backoffMs === 0 ? this.minBackoffMs : this.backoffMs * 2,
-      );
-      this.nextAttemptAt = Date.now() + this.backoffMs;
-      this.lastError = messageOf(err);
-      this.log.warn(
-        { uri: this.uri, retry_ms: this.backoffMs, err: this.lastError },
-        "cannot connect to the hypervisor",
-      );
-      throw new HypervisorUnavailableError(this.uri, this.lastError);
+      throw new HypervisorUnavailableError(this.uri, messageOf(err));
     }
-    if (this.backoffMs > 0) this.log.info({ uri: this.uri }, "reconnected to the hypervisor");
-    this.backoffMs = 0;
-    this.nextAttemptAt = 0;
     this.hv = hv;
     return hv;
   }
 
   /**
-   * Runs `fn` on the open connection. When it fails, a cheap probe (connectGetHostname;
-   * this binding's connectListDomains hides errors) tells whether the
+   * Runs `fn` on the open connection. When it fails, a cheap probe (connectGetHostname)
+   * tells whether the
    * connection itself is gone (drop it: HypervisorUnavailableError) or the operation
    * failed (HypervisorOperationError).
    */
   private async withConnection<T>(
     op: string,
     target: string,
-    fn: (hv: libvirt.Hypervisor) => Promise<T>,
+    fn: (hv: Hv) => Promise<T>,
   ): Promise<T> {
     const hv = await this.ensure();
     try {
@@ -252,7 +240,6 @@ export class HypervisorConnection {
       if (alive) throw new HypervisorOperationError(op, target, reason);
       if (this.hv === hv) {
         this.hv = null;
-        this.lastError = reason;
         this.log.warn({ uri: this.uri, err: reason }, "lost the hypervisor connection");
         await hv.connectClose().catch(() => undefined);
       }
@@ -261,7 +248,7 @@ export class HypervisorConnection {
   }
 }
 
-async function lookup(hv: libvirt.Hypervisor, uuid: string): Promise<libvirt.Domain | null> {
+async function lookup(hv: Hv, uuid: string): Promise<NativeDomain | null> {
   try {
     return await hv.domainLookupByUUIDString(uuid);
   } catch (err) {
@@ -270,7 +257,7 @@ async function lookup(hv: libvirt.Hypervisor, uuid: string): Promise<libvirt.Dom
   }
 }
 
-async function lookupByName(hv: libvirt.Hypervisor, name: string): Promise<libvirt.Domain | null> {
+async function lookupByName(hv: Hv, name: string): Promise<NativeDomain | null> {
   try {
     return await hv.domainLookupByName(name);
   } catch (err) {

@@ -18,8 +18,11 @@
  *   host is gone. `restart()` is a clean libvirtd restart; the test driver then starts
  *   empty (its default domain "test" only).
  */
+import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import { authfileText, withAuthfile } from "../libvirt/auth-uri.js";
 import {
   isRunning,
   runCommand,
@@ -31,6 +34,15 @@ import {
   waitExit,
   waitUntilReady,
 } from "./processes.js";
+
+const run = promisify(execFile);
+
+/** Runs a command with `input` on its stdin; throws with its output when it fails. */
+async function runWithInput(cmd: string, args: string[], input: string): Promise<void> {
+  const p = run(cmd, args, { timeout: 10_000 });
+  p.child.stdin?.end(input);
+  await p;
+}
 
 export interface LibvirtdOptions {
   /** directory for the sockets, config, pid file and logs (created if missing) */
@@ -45,7 +57,17 @@ export interface LibvirtdOptions {
   hypervisor?: "test" | "qemu";
   /** SANLOCK_RUN_DIR of this host's sanlock daemon (qemu mode) */
   sanlockRunDir?: string;
+  /**
+   * Require SASL on the read-write socket (`auth_unix_rw = "sasl"`, as VDSM configures
+   * oVirt hosts) with this one user in a private sasldb. The daemon reads its own
+   * libvirt.conf (mechanism, sasldb path) from `<dir>/sasl2` through Cyrus SASL's
+   * `SASL_CONF_PATH` instead of /etc/sasl2. The sim writes an authfile (`authfile`).
+   */
+  sasl?: { user: string; password: string };
 }
+
+/** SASL mechanism of a sim with `sasl` (VDSM configures scram-sha-256 on EL 9; Debian's plugin offers SCRAM-SHA-1) */
+const SASL_MECH = "scram-sha-1";
 
 /**
  * qemu.conf of a QEMU-mode sim: the sanlock lock manager; qemu as root without
@@ -84,6 +106,9 @@ export class SimLibvirtd {
   readonly dir: string;
   readonly uri: string;
   readonly hypervisor: "test" | "qemu";
+  /** with `sasl`: an authfile holding the SASL user's credentials ("" without) */
+  readonly authfile: string;
+  private readonly sasl: LibvirtdOptions["sasl"];
   private readonly startTimeoutMs: number;
   private readonly sanlockRunDir: string | undefined;
   private daemon: TrackedChild | null = null;
@@ -96,6 +121,13 @@ export class SimLibvirtd {
     this.uri = `${base}?socket=${join(opts.dir, "libvirt-sock")}`;
     this.startTimeoutMs = opts.startTimeoutMs ?? 20_000;
     this.sanlockRunDir = opts.sanlockRunDir;
+    this.sasl = opts.sasl;
+    this.authfile = opts.sasl ? join(opts.dir, "virsh_auth.conf") : "";
+  }
+
+  /** The URI with this sim's authfile (the URI itself when the sim has no SASL). */
+  get authUri(): string {
+    return withAuthfile(this.uri, this.authfile);
   }
 
   /** Starts libvirtd in its own mount namespace plus the keeper connection. */
@@ -106,13 +138,14 @@ export class SimLibvirtd {
       join(opts.dir, "libvirtd.conf"),
       [
         `unix_sock_dir = ${JSON.stringify(opts.dir)}`,
-        'auth_unix_rw = "none"',
+        `auth_unix_rw = "${opts.sasl ? "sasl" : "none"}"`,
         'auth_unix_ro = "none"',
         'unix_sock_rw_perms = "0770"',
         'log_outputs = "3:stderr"',
         "",
       ].join("\n"),
     );
+    if (opts.sasl) await sim.writeSasl(opts.sasl);
     if (sim.hypervisor === "qemu") {
       await mkdir(join(opts.dir, "etc"), { recursive: true });
       await writeFile(join(opts.dir, "etc", "qemu.conf"), QEMU_CONF);
@@ -125,6 +158,20 @@ export class SimLibvirtd {
       throw err;
     }
     return sim;
+  }
+
+  /** sasl2/libvirt.conf, the sasldb with the one user, and the client's authfile */
+  private async writeSasl(sasl: { user: string; password: string }): Promise<void> {
+    const dir = join(this.dir, "sasl2");
+    const db = join(this.dir, "passwd.db");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "libvirt.conf"), `mech_list: ${SASL_MECH}\nsasldb_path: ${db}\n`);
+    await runWithInput(
+      "saslpasswd2",
+      ["-a", "libvirt", "-f", db, "-p", "-c", sasl.user],
+      sasl.password,
+    );
+    await writeFile(this.authfile, authfileText(sasl.user, sasl.password), { mode: 0o600 });
   }
 
   get pid(): number | null {
@@ -152,9 +199,10 @@ export class SimLibvirtd {
   }
 
   private async destroyAllDomains(): Promise<void> {
-    const list = await runCommand("virsh", ["-c", this.uri, "list", "--name"], undefined, 10_000);
+    const uri = this.authUri;
+    const list = await runCommand("virsh", ["-c", uri, "list", "--name"], undefined, 10_000);
     for (const name of list.output.split("\n").map((l) => l.trim())) {
-      if (name) await runCommand("virsh", ["-c", this.uri, "destroy", name], undefined, 10_000);
+      if (name) await runCommand("virsh", ["-c", uri, "destroy", name], undefined, 10_000);
     }
   }
 
@@ -194,9 +242,11 @@ export class SimLibvirtd {
       ],
       {
         logFile: join(this.dir, "libvirtd.log"),
-        ...(this.sanlockRunDir
-          ? { env: { ...process.env, SANLOCK_RUN_DIR: this.sanlockRunDir } }
-          : {}),
+        env: {
+          ...process.env,
+          ...(this.sanlockRunDir ? { SANLOCK_RUN_DIR: this.sanlockRunDir } : {}),
+          ...(this.sasl ? { SASL_CONF_PATH: join(this.dir, "sasl2") } : {}),
+        },
       },
     );
     this.daemon = daemon;
@@ -214,7 +264,7 @@ export class SimLibvirtd {
   private async startKeeper(): Promise<void> {
     const log = join(this.dir, "keeper.log");
     await writeFile(log, "");
-    const keeper = await spawnTracked("virsh", ["-q", "-c", this.uri], {
+    const keeper = await spawnTracked("virsh", ["-q", "-c", this.authUri], {
       logFile: log,
       stdin: "pipe",
     });

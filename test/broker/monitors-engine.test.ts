@@ -6,7 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import type * as libvirt from "@unraid/libvirt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { decideEngineStatus } from "../../src/broker/monitors/engine-status.js";
+import { clearStartedHere, recordStartedHere } from "../../src/agent/started-record.js";
+import { decideEngineStatus, withStartRecord } from "../../src/broker/monitors/engine-status.js";
 import { engineHealthUrl } from "../../src/broker/monitors/liveliness.js";
 import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
@@ -126,6 +127,33 @@ describe("engine-health against libvirt's test driver and a fake engine", () => 
     }
   });
 
+  it("reports down_unexpected when a VM the agent started here dies (virsh destroy of a transient domain), down_missing after a stop on purpose", async () => {
+    const uuid = randomUUID();
+    const m = health(uuid);
+    await recordStartedHere(runDir, uuid);
+    try {
+      let dom = await hv.domainCreateXML(domainXml(`he-d1-${uuid.slice(0, 8)}`, uuid));
+      await becomes(m, UP_GOOD);
+      await hv.domainDestroy(dom);
+      await becomes(
+        m,
+        '{"vm": "down_unexpected", "health": "bad", "detail": "Down", "reason": "bad vm status"}',
+      );
+      // started again, then stopped by the agent on purpose: the record is gone
+      const m2 = health(uuid);
+      dom = await hv.domainCreateXML(domainXml(`he-d1-${uuid.slice(0, 8)}`, uuid));
+      await becomes(m2, UP_GOOD);
+      await clearStartedHere(runDir);
+      await hv.domainDestroy(dom);
+      await becomes(
+        m2,
+        '{"vm": "down_missing", "health": "bad", "detail": "unknown", "reason": "vm not running on this host"}',
+      );
+    } finally {
+      await clearStartedHere(runDir);
+    }
+  });
+
   it("reports down when the VM was never here, and down_missing once it vanishes after being up", async () => {
     const uuid = randomUUID();
     const m = health(uuid);
@@ -221,6 +249,24 @@ describe("engine status decisions", () => {
     t = decideEngineStatus(t.tracked, { kind: "missing" }, "locked", false);
     expect(t.status).toEqual({ vm: "down", health: "bad", detail: "Down", reason: "locked" });
     expect(t.tracked).toBe("down");
+  });
+
+  it("reads a VM the agent started here and libvirt no longer knows as VDSM's Down entry, a missing one otherwise", () => {
+    expect(withStartRecord({ kind: "missing" }, true)).toEqual({ kind: "state", state: "shutoff" });
+    expect(withStartRecord({ kind: "missing" }, false)).toEqual({ kind: "missing" });
+    expect(withStartRecord({ kind: "unavailable" }, true)).toEqual({ kind: "unavailable" });
+    const crash = decideEngineStatus(
+      "up",
+      withStartRecord({ kind: "missing" }, true),
+      undefined,
+      false,
+    );
+    expect(crash.status).toEqual({
+      vm: "down_unexpected",
+      health: "bad",
+      detail: "Down",
+      reason: "bad vm status",
+    });
   });
 
   it("ignores a recorded lock failure while the VM runs here", () => {

@@ -57,7 +57,14 @@ describe("he-ha against a running ovirt-ha-broker", () => {
       expect(r.stderr).toBe("he-ha: no host has published a valid metadata block yet\n");
       const j = await runHeHa(host.root, ["status", "--json"]);
       expect(j.code).toBe(0);
-      expect(JSON.parse(j.stdout)).toEqual({ global_maintenance: false });
+      expect(JSON.parse(j.stdout)).toEqual({
+        global_maintenance: false,
+        // this host's engine VM backend, as its agent would choose it: no VDSM here
+        vm_backend: {
+          backend: "libvirt",
+          reason: expect.stringMatching(/^no VDSM key and certificate under /),
+        },
+      });
     });
   });
 
@@ -147,7 +154,7 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         global: { maintenance: boolean };
         hosts: Record<string, Record<string, unknown> & { extra: Record<string, string> }>;
       };
-      expect(Object.keys(s)).toEqual([...Object.keys(d.hosts), "global_maintenance"]);
+      expect(Object.keys(s)).toEqual([...Object.keys(d.hosts), "global_maintenance", "vm_backend"]);
       expect(s.global_maintenance).toBe(d.global.maintenance);
       for (const [id, b] of Object.entries(d.hosts)) {
         const h = s[id] as Record<string, unknown>;
@@ -193,7 +200,13 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         const r = await runHeHa(host.root, ["status", "--json"]);
         expect(r.code).toBe(0);
         expect(r.stderr).toMatch(/^he-ha: host 7: bad-crc: .+\n$/);
-        expect(Object.keys(JSON.parse(r.stdout))).toEqual(["1", "2", "3", "global_maintenance"]);
+        expect(Object.keys(JSON.parse(r.stdout))).toEqual([
+          "1",
+          "2",
+          "3",
+          "global_maintenance",
+          "vm_backend",
+        ]);
       } finally {
         await writeSegment(host.volumes.metadata, 7, Buffer.alloc(SEGMENT_SIZE));
         await waitForHosts(host.client, [1, 2, 3]);

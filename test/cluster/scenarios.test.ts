@@ -54,4 +54,18 @@ describe.sequential("HA cluster on one machine", () => {
   it("broker-restart: the engine VM keeps running untouched", async () => {
     await scenario("broker-restart");
   }, 300_000);
+
+  it("engine-crash: a VM that dies on its host reads as down_unexpected: EngineUnexpectedlyDown at once, then the engine is up again", async () => {
+    const r = await scenario("engine-crash");
+    expect(r.figures.unexpectedly_down_seconds).toBeGreaterThan(0);
+    expect(r.figures.engine_up_again_seconds).toBeGreaterThan(r.figures.unexpectedly_down_seconds!);
+  }, 300_000);
+
+  it("hung-engine: health bad with the VM running: EngineUpBadHealth, EngineStop after the bad-health timeout, up again once healthy", async () => {
+    const r = await scenario("hung-engine");
+    expect(r.figures.engine_stop_seconds).toBeGreaterThanOrEqual(
+      r.figures.bad_health_timeout_seconds!,
+    );
+    expect(r.figures.engine_up_again_seconds).toBeGreaterThan(r.figures.vm_stopped_seconds!);
+  }, 400_000);
 });

@@ -6,11 +6,13 @@ import {
   needsLiveliness,
   type TrackedVm,
   type VmObservation,
+  withStartRecord,
 } from "./engine-status.js";
 import { checkLiveliness } from "./liveliness.js";
 import type { VmStateSource } from "./monitor.js";
 import { PeriodicMonitor } from "./periodic.js";
 import { freshStartFailure } from "./start-failure.js";
+import { startedHere } from "./started-here.js";
 
 export interface EngineHealthSettings {
   vmUuid: string;
@@ -55,7 +57,11 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
 
   protected async probe(signal: AbortSignal): Promise<EngineHealthStatus> {
     const s = this.settings;
-    const obs = await this.observe();
+    const seen = await this.observe();
+    const obs =
+      seen.kind === "missing" && s.runDir !== undefined
+        ? withStartRecord(seen, await startedHere(s.runDir, s.vmUuid))
+        : seen;
     let liveliness = false;
     if (needsLiveliness(obs)) {
       if (s.healthUrl === undefined) {

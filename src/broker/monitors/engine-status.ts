@@ -42,6 +42,15 @@ export function libvirtStateDetail(state: string): {
   }
 }
 
+/**
+ * A VM libvirt does not know, that the agent started here and never stopped on purpose,
+ * died here: it reads as VDSM reports such a VM, a `Down` entry (so `down_unexpected`
+ * after `up`), not as "not on this host" (`down_missing`). See started-here.ts.
+ */
+export function withStartRecord(obs: VmObservation, startedHere: boolean): VmObservation {
+  return obs.kind === "missing" && startedHere ? { kind: "state", state: "shutoff" } : obs;
+}
+
 /** Whether the liveliness check must run for this observation. */
 export function needsLiveliness(obs: VmObservation): boolean {
   return obs.kind === "state" && libvirtStateDetail(obs.state).as === "running";

@@ -27,9 +27,12 @@ export function register(program: Command): void {
       return;
     }
     if (opts.json) {
-      // the original's document (host ids and global_maintenance as the only top-level
-      // keys: scripts iterate it that way); the summary is `--summary --json`
-      process.stdout.write(`${JSON.stringify(vmStatusJson(status))}\n`);
+      // the original's document (host ids and global_maintenance at the top level), plus
+      // this host's engine VM backend (vdsm or libvirt); the summary is `--summary --json`
+      const { localVmBackend } = await import("../vm-backend.js");
+      const backend = await localVmBackend();
+      const doc = { ...vmStatusJson(status), ...(backend ? { vm_backend: backend } : {}) };
+      process.stdout.write(`${JSON.stringify(doc)}\n`);
       return;
     }
     if (opts.table) {

@@ -40,7 +40,11 @@ async function engineVm(ctx: Context, source: string) {
   const { conf, volumes } = ctx;
   const holder = await leaseHolderFor(conf, haPaths().root);
   const domainType = domainTypeFor(conf.libvirtUri, await hostHasKvm());
-  const vm = libvirtEngineVm({ hostConf: conf, volumes, domainType }, silentLogger);
+  const vm = libvirtEngineVm(
+    { hostConf: conf, volumes, domainType },
+    silentLogger,
+    haPaths().runDir,
+  );
   const engine = new EngineVm({
     vm,
     resolveLeases: leaseResolver({ hostConf: conf, volumes }, source),

@@ -1,0 +1,65 @@
+import type { HostConfig } from "../common/host-config.js";
+import { StorageTypeId } from "./wire.js";
+
+/** One entry of StoragePool.connectStorageServer's `connectionParams` (file domains). */
+export interface FileConnectionParams {
+  connection: string;
+  user: "kvm";
+  id: string;
+  protocol_version?: string;
+  vfs_type?: "glusterfs";
+  mnt_options?: string;
+}
+
+export class StorageConnectionError extends Error {
+  override name = "StorageConnectionError";
+}
+
+/**
+ * `domainType` and `connectionParams` for StoragePool.connectStorageServer from
+ * hosted-engine.conf, as the original's storage_server.py `_get_conlist_nfs_gluster`
+ * builds them: `connection` = `storage`, `user` = kvm, `id` = `connectionUUID`; NFS with
+ * `protocol_version` (auto, or nfs_version with "v" dropped and "_" → "."; nfs3 → 3,
+ * nfs4 → 4), GlusterFS with `vfs_type` glusterfs; `mnt_options` when set. iSCSI and FC
+ * (block domains) are not built here: this project does not serve block domains.
+ */
+export function storageConnection(conf: HostConfig): {
+  domainType: number;
+  connectionParams: FileConnectionParams[];
+} {
+  const raw = conf.raw;
+  const con: FileConnectionParams = {
+    connection: conf.storage,
+    user: "kvm",
+    id: raw.get("connectionUUID") ?? "",
+  };
+  let domainType: number;
+  switch (conf.domainType) {
+    case "nfs": {
+      domainType = StorageTypeId.nfs;
+      const v = raw.get("nfs_version");
+      con.protocol_version = v ? v.replace("v", "").replace("_", ".") : "auto";
+      break;
+    }
+    case "nfs3":
+      domainType = StorageTypeId.nfs;
+      con.protocol_version = "3";
+      break;
+    case "nfs4":
+      domainType = StorageTypeId.nfs;
+      con.protocol_version = "4";
+      break;
+    case "glusterfs":
+      domainType = StorageTypeId.glusterfs;
+      con.vfs_type = "glusterfs";
+      break;
+    default:
+      throw new StorageConnectionError(
+        `domainType=${conf.domainType}: only nfs, nfs3, nfs4 and glusterfs storage is connected through VDSM here`,
+      );
+  }
+  if (!con.id) throw new StorageConnectionError("connectionUUID is not set in hosted-engine.conf");
+  const mnt = raw.get("mnt_options");
+  if (mnt) con.mnt_options = mnt;
+  return { domainType, connectionParams: [con] };
+}

@@ -1,0 +1,114 @@
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vdsmPkiPaths } from "../../src/agent/backend.js";
+import { silentLogger } from "../../src/common/log.js";
+import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
+import type { StorageInitResult } from "../../src/storage/init.js";
+import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
+import { makeTestPki } from "./certs.js";
+import { FakeVdsm } from "./fake-vdsm.js";
+
+/**
+ * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host
+ * carrying VDSM's key and certificate: the agent picks the VDSM backend by itself and
+ * runs the engine VM through the VDSM protocol test server, which launches it in the
+ * host's libvirtd (as VDSM launches qemu through libvirt). The broker watches libvirt.
+ */
+let dir: string;
+let storage: StorageInitResult;
+let health: Awaited<ReturnType<typeof startHealthServer>>;
+let host: AgentHost;
+let vdsm: FakeVdsm;
+let hv: HypervisorConnection;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-vdsm-"));
+  const pki = await makeTestPki(path.join(dir, "pki"));
+  health = await startHealthServer();
+  storage = await makeStorage(dir);
+  host = await AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn);
+  hv = new HypervisorConnection(host.libvirtd.uri, silentLogger, { minBackoffMs: 0 });
+  const vmXml = (id: string) =>
+    `<domain type='test'><name>HostedEngine</name><uuid>${id}</uuid><memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>`;
+  vdsm = new FakeVdsm({
+    ca: pki.ca,
+    key: pki.server.key,
+    cert: pki.server.cert,
+    launcher: {
+      launch: async (id) => {
+        await hv.startDomain(vmXml(id));
+      },
+      stop: async (id) => {
+        await hv.destroyDomain(id);
+      },
+      running: async (id) => (await hv.domainState(id))?.state === "running",
+    },
+  });
+  await vdsm.start();
+  // the host's VDSM PKI, where the agent looks for it
+  const p = vdsmPkiPaths(host.root);
+  for (const [file, text] of [
+    [p.key, pki.client.key],
+    [p.cert, pki.client.cert],
+    [p.ca, pki.ca],
+  ] as const) {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text, { mode: 0o600 });
+  }
+  await appendFile(host.paths.hostConf, `vdsm_port=${vdsm.port}\n`);
+  await host.startBroker();
+}, 120_000);
+
+afterAll(async () => {
+  await host?.destroy();
+  await vdsm?.stop();
+  await hv?.close();
+  await health?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
+  it("chooses VDSM by itself, clears VDSM's state and creates the VM through VM.create; EngineUp", async () => {
+    await host.startAgent();
+    const block = await host.waitState("EngineUp", 120_000);
+    expect(block.engineStatus).toMatchObject({ vm: "up", health: "good" });
+    const log = await host.agentLog();
+    expect(log).toContain('"vm_backend":"vdsm"');
+    expect(log).toContain("engine VM backend: VDSM (JSON-RPC on localhost)");
+    const m = vdsm.methods();
+    const create = m.indexOf("VM.create");
+    expect(create).toBeGreaterThan(0);
+    expect(m.slice(0, create + 1)).toEqual([
+      "Host.ping2",
+      ...m.slice(1, create - 2).map(() => "VM.getStats"), // isActive while EngineDown
+      "VM.getStats", // _clean_vdsm_state
+      "VM.getStats", // --vm-start's checkVmStatus
+      "VM.create",
+    ]);
+    expect(vdsm.calls[create]?.params.vmID).toBe(storage.vmId);
+    expect(vdsm.violations).toEqual([]);
+    expect(await host.vmState()).toBe("running");
+  }, 180_000);
+
+  it("the VM dies under VDSM: EngineUnexpectedlyDown at once; the next start destroys VDSM's Down entry first", async () => {
+    const before = vdsm.calls.length;
+    await hv.destroyDomain(storage.vmId); // qemu died
+    const block = await host.waitState("EngineUnexpectedlyDown", 60_000);
+    expect(block.engineStatus?.vm).toBe("down_unexpected");
+    expect(await host.agentLog()).not.toMatch(/"state":"EngineMaybeAway"/);
+    // vm_unexpected_shutdown_expiration (30 s here) later the host starts it again
+    await host.waitState("EngineUp", 150_000);
+    const m = vdsm.methods().slice(before);
+    const create = m.indexOf("VM.create");
+    expect(m.slice(create - 4, create + 1)).toEqual([
+      "VM.getStats", // _clean_vdsm_state: Down
+      "VM.destroy",
+      "VM.getStats", // gone
+      "VM.getStats", // checkVmStatus
+      "VM.create",
+    ]);
+    expect(vdsm.violations).toEqual([]);
+  }, 240_000);
+});

@@ -1,0 +1,301 @@
+/**
+ * A test server speaking VDSM's wire protocol: TLS (client certificate required, signed
+ * by the test CA), STOMP 1.2 frames (CONNECT/CONNECTED, SUBSCRIBE, SEND → MESSAGE on the
+ * `reply-to` destination, as yajsonrpc's StompAdapterImpl routes them), JSON-RPC 2.0
+ * bodies. Every request is checked against the schema expectations (api-schema.ts); a
+ * request that does not fit is answered with JSON-RPC error -32602 and recorded in
+ * `violations`. Answers have VDSM's shapes; VM state follows VDSM's rules: a VM that
+ * stops stays as a `Down` entry until VM.destroy removes it. Test tooling only.
+ */
+import type { AddressInfo } from "node:net";
+import tls from "node:tls";
+import { encodeFrame, StompParser } from "../../src/vdsm/stomp-frame.js";
+import { REQUEST_DESTINATION } from "../../src/vdsm/wire.js";
+import { checkRequest } from "./api-schema.js";
+
+export interface FakeVm {
+  status: string;
+  exitMessage?: string;
+  exitReason?: number;
+}
+
+export interface Call {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** Where the fake's VMs run (e.g. a libvirtd sim); without one they exist only as entries. */
+export interface VmLauncher {
+  launch(vmId: string): Promise<void>;
+  stop(vmId: string): Promise<void>;
+  running(vmId: string): Promise<boolean>;
+}
+
+export interface FakeVdsmOptions {
+  ca: string;
+  key: string;
+  cert: string;
+  port?: number;
+  launcher?: VmLauncher;
+}
+
+const JSONRPC_INVALID_PARAMS = -32602;
+const JSONRPC_METHOD_NOT_FOUND = -32601;
+
+export class FakeVdsm {
+  readonly calls: Call[] = [];
+  readonly violations: string[] = [];
+  readonly vms = new Map<string, FakeVm>();
+  /** TLS handshakes refused (bad client certificate) */
+  tlsRefusals = 0;
+  /** next VM.create fails with this VDSM error */
+  failCreate: { code: number; message: string } | null = null;
+  /** VM.create makes the VM go Down at once with this exit message (lease refused) */
+  createGoesDown: string | null = null;
+  /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
+  acquireAfterPolls = 1;
+  private repoPolls = 0;
+  private readonly monitored = new Map<string, number>();
+  private server: tls.Server | null = null;
+  private readonly sockets = new Set<tls.TLSSocket>();
+  port = 0;
+
+  constructor(private readonly o: FakeVdsmOptions) {}
+
+  async start(): Promise<void> {
+    const server = tls.createServer({
+      key: this.o.key,
+      cert: this.o.cert,
+      ca: this.o.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    server.on("tlsClientError", () => {
+      this.tlsRefusals++;
+    });
+    server.on("secureConnection", (s) => this.serve(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port || this.o.port || 0, "127.0.0.1", () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** VDSM stops: the listener closes and every connection drops. VMs keep running. */
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    for (const sock of this.sockets) sock.destroy();
+    this.sockets.clear();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** VDSM restarts on the same port (it recovers its VMs). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  methods(): string[] {
+    return this.calls.map((c) => c.method);
+  }
+
+  private serve(sock: tls.TLSSocket): void {
+    this.sockets.add(sock);
+    sock.on("close", () => this.sockets.delete(sock));
+    sock.on("error", () => undefined);
+    const parser = new StompParser();
+    const subs = new Map<string, string>(); // destination → subscription id
+    sock.on("data", (chunk: Buffer) => {
+      for (const f of parser.push(chunk)) {
+        if (f.command === "CONNECT") {
+          if (f.headers["accept-version"] !== "1.2") {
+            sock.write(encodeFrame("ERROR", {}, "Version unsupported"));
+            continue;
+          }
+          sock.write(encodeFrame("CONNECTED", { version: "1.2", "heart-beat": "0,0" }));
+        } else if (f.command === "SUBSCRIBE") {
+          const dest = f.headers.destination;
+          const id = f.headers.id;
+          if (!dest || !id) {
+            sock.write(encodeFrame("ERROR", {}, "Missing destination or subscription id header"));
+            continue;
+          }
+          subs.set(dest, id);
+        } else if (f.command === "SEND") {
+          if (f.headers.destination !== REQUEST_DESTINATION) {
+            sock.write(encodeFrame("ERROR", {}, "Subscription not available"));
+            continue;
+          }
+          const replyTo = f.headers["reply-to"] ?? "";
+          const sub = subs.get(replyTo);
+          if (sub === undefined) {
+            this.violations.push(`reply-to ${replyTo} has no subscription`);
+            continue;
+          }
+          void this.handle(f.body.toString("utf8")).then((answer) => {
+            if (sock.destroyed) return;
+            sock.write(
+              encodeFrame(
+                "MESSAGE",
+                { destination: replyTo, "content-type": "application/json", subscription: sub },
+                JSON.stringify(answer),
+              ),
+            );
+          });
+        }
+      }
+    });
+  }
+
+  private async handle(body: string): Promise<Record<string, unknown>> {
+    const req = JSON.parse(body) as {
+      jsonrpc?: string;
+      id?: string;
+      method?: string;
+      params?: Record<string, unknown>;
+    };
+    const id = req.id ?? null;
+    const error = (code: number, message: string) => ({
+      jsonrpc: "2.0",
+      id,
+      error: { code, message },
+    });
+    if (req.jsonrpc !== "2.0") {
+      this.violations.push(`request without jsonrpc 2.0: ${body}`);
+      return error(-32600, "Invalid request");
+    }
+    const method = req.method ?? "";
+    const params = req.params ?? {};
+    const problems = checkRequest(method, params);
+    if (problems.length > 0) {
+      this.violations.push(...problems);
+      return error(
+        problems[0]?.includes("not a verb") ? JSONRPC_METHOD_NOT_FOUND : JSONRPC_INVALID_PARAMS,
+        problems.join("; "),
+      );
+    }
+    this.calls.push({ method, params });
+    try {
+      return { jsonrpc: "2.0", id, result: await this.answer(method, params) };
+    } catch (e) {
+      const err = e as { code: number; message: string };
+      return error(err.code, err.message);
+    }
+  }
+
+  /** VDSM's answers (shapes of vdsm-api.yml's return types). */
+  private async answer(method: string, p: Record<string, unknown>): Promise<unknown> {
+    const launcher = this.o.launcher;
+    const noSuchVm = { code: 1, message: "Virtual machine does not exist" };
+    const vmId = p.vmID as string;
+    switch (method) {
+      case "Host.ping2":
+        return true;
+      case "Host.getStats":
+        return { memFree: 12_000, cpuLoad: "0.10", network: {}, haStats: {} };
+      case "Host.getStorageRepoStats": {
+        this.repoPolls++;
+        const out: Record<string, unknown> = {};
+        for (const sd of (p.domains as string[] | undefined) ?? [...this.monitored.keys()]) {
+          if (!this.monitored.has(sd)) continue;
+          out[sd] = {
+            code: 0,
+            lastCheck: "1.2",
+            delay: "0.000512",
+            valid: true,
+            version: 5,
+            acquired: this.repoPolls >= this.acquireAfterPolls,
+            actual: true,
+          };
+        }
+        return out;
+      }
+      case "Host.startMonitoringDomain":
+        this.monitored.set(p.sdUUID as string, p.hostID as number);
+        this.repoPolls = 0;
+        return null;
+      case "Host.stopMonitoringDomain":
+        this.monitored.delete(p.sdUUID as string);
+        return null;
+      case "StoragePool.connectStorageServer":
+        return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
+      case "StorageDomain.getStats":
+        return { disktotal: "107374182400", diskfree: "96636764160", mdavalid: true };
+      case "Image.prepare":
+        return {
+          path: `/rhev/data-center/mnt/server:_he/${p.storagedomainID}/images/${p.imageID}/${p.volumeID}`,
+          info: { type: "file", path: "" },
+          imgVolumesInfo: [],
+        };
+      case "Host.getVMList":
+        return [...this.vms.keys()].map((vmId) => ({ vmId, status: this.vms.get(vmId)?.status }));
+      case "Host.getAllVmStats":
+        return [...this.vms].map(([id, vm]) => this.stats(id, vm));
+      case "VM.getStats": {
+        const vm = this.vms.get(vmId);
+        if (!vm) throw noSuchVm;
+        if (launcher && vm.status !== "Down" && vm.status !== "WaitForLaunch") {
+          if (!(await launcher.running(vmId))) {
+            // qemu died under VDSM: it keeps the VM as Down
+            vm.status = "Down";
+            vm.exitMessage = "Lost connection with qemu process";
+            vm.exitReason = 1;
+          }
+        }
+        const s = this.stats(vmId, vm);
+        // a created VM is reported WaitForLaunch once, then Powering up, then Up
+        if (vm.status === "WaitForLaunch") vm.status = "Powering up";
+        else if (vm.status === "Powering up") vm.status = "Up";
+        return [s];
+      }
+      case "VM.create": {
+        if (this.vms.has(vmId)) throw { code: 4, message: "Virtual machine already exists" };
+        if (this.failCreate) {
+          const f = this.failCreate;
+          this.failCreate = null;
+          throw f;
+        }
+        const vmParams = p.vmParams as Record<string, unknown>;
+        if (typeof vmParams.xml !== "string" && typeof vmParams.memSize !== "string")
+          throw { code: JSONRPC_INVALID_PARAMS, message: "vmParams has neither xml nor memSize" };
+        if (this.createGoesDown !== null) {
+          this.vms.set(vmId, { status: "Down", exitMessage: this.createGoesDown, exitReason: 1 });
+        } else {
+          this.vms.set(vmId, { status: "WaitForLaunch" });
+          await launcher?.launch(vmId);
+        }
+        return { vmId, status: "WaitForLaunch", ...vmParams };
+      }
+      case "VM.shutdown": {
+        const vm = this.vms.get(vmId);
+        if (!vm) throw noSuchVm;
+        // the guest powers off; VDSM keeps the Down entry
+        await launcher?.stop(vmId);
+        vm.status = "Down";
+        vm.exitMessage = "User shut down from within the guest";
+        vm.exitReason = 7;
+        return null;
+      }
+      case "VM.destroy":
+        if (!this.vms.has(vmId)) throw noSuchVm;
+        await launcher?.stop(vmId);
+        this.vms.delete(vmId);
+        return null;
+      default:
+        throw { code: JSONRPC_METHOD_NOT_FOUND, message: `no method ${method}` };
+    }
+  }
+
+  private stats(vmId: string, vm: FakeVm): Record<string, unknown> {
+    return {
+      vmId,
+      status: vm.status,
+      statusTime: Math.floor(performance.now()),
+      ...(vm.exitMessage !== undefined
+        ? { exitMessage: vm.exitMessage, exitReason: vm.exitReason, exitCode: 1 }
+        : {}),
+    };
+  }
+}
