@@ -20,7 +20,11 @@ RUN npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-RUN npm run build
+# `npm run build` also writes dist/build-info.json (ovirt_ha_build_info's commit):
+# docker build --build-arg HE_HA_BUILD_COMMIT=$(git rev-parse HEAD) ...
+COPY scripts/build-info.mjs ./scripts/
+ARG HE_HA_BUILD_COMMIT=""
+RUN HE_HA_BUILD_COMMIT="$HE_HA_BUILD_COMMIT" npm run build
 
 # ---- production dependencies only (native modules built here, with the toolchain) ----
 FROM build AS deps
