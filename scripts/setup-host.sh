@@ -3,7 +3,9 @@
 # Debian packages (libvirt, sanlock, QEMU and libvirt's sanlock lock manager for the
 # lock-manager tests, network probes, systemd tools; python3-sanlock as a second sanlock
 # client that is not our code; GlusterFS and xfsprogs for real storage domains; SASL for
-# libvirtd with auth_unix_rw = "sasl"; rpm and ansible-core for packaging and deployment), the users and
+# libvirtd with auth_unix_rw = "sasl"; rpm, ansible-core and
+# ansible (its community.general collection has the archive module) for packaging and
+# deployment), the users and
 # groups libvirtd expects, and the npm dependencies (only when package-lock.json changed).
 # Used by `npm test` and `npm run demo`; safe to run again and again.
 set -euo pipefail
@@ -18,7 +20,7 @@ packages=(
   python3-sanlock
   glusterfs-server glusterfs-client xfsprogs
   sasl2-bin libsasl2-modules
-  rpm ansible-core
+  rpm ansible-core ansible
 )
 
 missing=()

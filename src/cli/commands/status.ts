@@ -27,11 +27,15 @@ export function register(program: Command): void {
       return;
     }
     if (opts.json) {
-      // the original's document (host ids and global_maintenance at the top level), plus
-      // this host's engine VM backend (vdsm or libvirt); the summary is `--summary --json`
+      // the original's document: host ids and global_maintenance are its only top-level
+      // keys (scripts iterate it that way); this host's entry also says which engine VM
+      // backend its agent uses (vdsm or libvirt). The summary is `--summary --json`.
       const { localVmBackend } = await import("../vm-backend.js");
       const backend = await localVmBackend();
-      const doc = { ...vmStatusJson(status), ...(backend ? { vm_backend: backend } : {}) };
+      const doc = vmStatusJson(status);
+      const own = backend ? doc[String(backend.hostId)] : undefined;
+      if (backend && own && typeof own === "object" && !Array.isArray(own))
+        own["vm-backend"] = { backend: backend.backend, reason: backend.reason };
       process.stdout.write(`${JSON.stringify(doc)}\n`);
       return;
     }
