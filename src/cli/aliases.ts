@@ -19,6 +19,8 @@ const ALIASES: Record<string, Alias> = {
   "--clean-metadata": { words: ["metadata", "clean"], options: { "--force-clean": "--force" } },
   "--get-shared-config": { words: ["config", "get"] },
   "--set-shared-config": { words: ["config", "set"] },
+  "--connect-storage": { words: ["storage", "connect"] },
+  "--disconnect-storage": { words: ["storage", "disconnect"] },
 };
 
 export const ALIAS_SPELLINGS: readonly string[] = Object.keys(ALIASES);

@@ -12,6 +12,7 @@ import {
 } from "./archive/conf-archive.js";
 import { buildTar } from "./archive/tar.js";
 import { writeAtStart } from "./archive/volume.js";
+import { writeDomainMetadataIfAbsent } from "./connect/domain-metadata.js";
 import { haAgentLinks, volumePath } from "./domain.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "./ovf/vmconf.js";
@@ -309,6 +310,15 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
   const rel = (target: string) => path.relative(path.dirname(links.metadata), target);
   await symlink(rel(metadata.path), links.metadata);
   await symlink(rel(lockspace.path), links.lockspace);
+
+  // issue 12: dom_md/metadata names the domain, verified before a connected domain is used
+  const mdDir = await writeDomainMetadataIfAbsent(domain, {
+    sdUUID,
+    domainType: hostConf.get("domainType") ?? "",
+    storage: hostConf.get("storage") ?? "",
+    ioTimeout,
+  });
+  if (mdDir) created.push(mdDir);
 
   const volumes: StorageInitResult["volumes"] = { metadata, lockspace, conf };
   if (ovfStore) volumes.ovfStore = ovfStore;
