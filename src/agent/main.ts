@@ -6,6 +6,7 @@ import { type HaPaths, haPaths } from "../common/paths.js";
 import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { VM_LEASE_OFFSET, VmLease } from "../sanlock/vm-lease.js";
+import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
 import { AutoDetectingLease } from "./auto-lease.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
@@ -70,7 +71,12 @@ function vmLeaseFor(setup: AgentSetup, choice: LeaseHolderChoice, log: Logger): 
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
-export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
+export function createAgent(
+  setup: AgentSetup,
+  log: Logger,
+  onReady?: () => void,
+  onStatus?: (text: string) => void,
+): AgentDaemon {
   const { hostConf, volumes } = setup;
   const leaseHolder = setup.leaseHolder ?? { holder: "agent", why: "default" };
   const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
@@ -109,6 +115,9 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
       log,
     }),
     ...(onReady ? { onReady } : {}),
+    // issue 12: connected before the lockspace join, reconnected on loss
+    storage: storageConnectorFor(setup.hostConf, setup.paths),
+    ...(onStatus ? { onStatus } : {}),
   });
 }
 
