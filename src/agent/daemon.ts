@@ -9,7 +9,7 @@ import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
 import { LeaseHeldError, LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
-import type { StorageConnector } from "../storage/connect/index.js";
+import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
@@ -175,7 +175,9 @@ export class AgentDaemon {
       exit =
         e instanceof ExitError
           ? e.exit
-          : { code: 1, reason: `unexpected error: ${(e as Error).stack ?? e}` };
+          : e instanceof MountNotPermittedError // issue 12: systemd restarts it to mount
+            ? { code: 1, reason: e.message }
+            : { code: 1, reason: `unexpected error: ${(e as Error).stack ?? e}` };
       this.log.error({ err: exit.reason }, "agent stopping on error");
     }
     await this.stop();

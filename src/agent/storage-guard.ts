@@ -1,6 +1,10 @@
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
-import type { StorageCheck, StorageConnector } from "../storage/connect/index.js";
+import {
+  MountNotPermittedError,
+  type StorageCheck,
+  type StorageConnector,
+} from "../storage/connect/index.js";
 
 /** Checks in a row a mount may answer ENOTCONN before a mount of ours is detached and redone. */
 export const REMOUNT_AFTER_UNREACHABLE_CHECKS = 3;
@@ -88,6 +92,8 @@ export class StorageGuard {
       if (outcome === "remounted") this.unreachableChecks = 0;
       return { state: "ok", domainDir: this.o.connector.domainDir };
     } catch (e) {
+      // not root: leave it to the unit's ExecStartPre (the agent exits and is restarted)
+      if (e instanceof MountNotPermittedError) throw e;
       this.tlog.error(
         "connect",
         { storage: this.o.connector.description, err: e as Error },

@@ -7,7 +7,9 @@ import { haPaths } from "../../src/common/paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../src/sim/gluster.js";
 import { runCommand } from "../../src/sim/processes.js";
 import { fileDomainMetadata } from "../../src/storage/connect/domain-metadata.js";
-import { storageConnectorFor } from "../../src/storage/connect/index.js";
+import { MountNotPermittedError, storageConnectorFor } from "../../src/storage/connect/index.js";
+import { MountConnector } from "../../src/storage/connect/mount-connector.js";
+import { connectionConf, mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { mountAt, parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import { requireBuild, runHeHa } from "../cli/harness.js";
 
@@ -207,5 +209,26 @@ describe("storage connect: posixfs on a real loop device (ext4)", () => {
     expect(await c.check()).toMatchObject({ state: "ok" });
     expect(await c.disconnect()).toBe("unmounted");
     expect(await mountsAt(mountPoint)).toBe(0);
+  });
+
+  it("a process that may not mount (the agent as vdsm) is told so, naming the unit's ExecStartPre; nothing is mounted", async () => {
+    const root = path.join(base, "host2");
+    const conf = await writeHostConf(root, {
+      domainType: "posixfs",
+      storage: dev,
+      vfs_type: "ext4",
+    });
+    const c = new MountConnector({
+      plan: mountPlan(connectionConf(conf), haPaths(root).mountRoot),
+      sdUUID: SD,
+      stateDir: haPaths(root).runDir,
+      mayMount: false,
+    });
+    const err = await c.connect().catch((e: Error) => e);
+    expect(err).toBeInstanceOf(MountNotPermittedError);
+    expect((err as Error).message).toMatch(
+      /only root may mount it .*ExecStartPre=\+he-ha storage connect/,
+    );
+    expect(await mountsAt(path.dirname(c.domainDir))).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ export type {
   StorageCheck,
   StorageConnector,
 } from "./connector.js";
-export { StorageConnectError } from "./errors.js";
+export { MountNotPermittedError, StorageConnectError } from "./errors.js";
 
 /**
  * The connector of this host's hosted-engine.conf: `domain_path` set → checked only;

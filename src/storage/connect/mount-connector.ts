@@ -7,7 +7,7 @@ import type {
   StorageCheck,
   StorageConnector,
 } from "./connector.js";
-import { StorageConnectError } from "./errors.js";
+import { MountNotPermittedError, StorageConnectError } from "./errors.js";
 import type { MountPlan } from "./mount-plan.js";
 import { mountAt, parseMountinfo } from "./mountinfo.js";
 import { verifyDomain } from "./verify.js";
@@ -30,6 +30,8 @@ export interface MountConnectorOptions {
   stateDir: string;
   /** /proc/self/mountinfo unless told otherwise */
   mountinfo?: string;
+  /** may this process mount? default: it runs as root */
+  mayMount?: boolean;
 }
 
 /**
@@ -111,10 +113,12 @@ export class MountConnector implements StorageConnector {
     if (seen.state === "unreachable" || (seen.state === "missing" && (await this.mounted()))) {
       if (!remountUnreachable || !(await this.ours()))
         throw new StorageConnectError(`${this.description}: mounted, but ${seen.why}`);
+      this.needMount();
       // a FUSE mount of ours whose client is gone answers ENOTCONN for ever: detach it
       await this.umount(["-l"]);
       remounted = true;
     }
+    this.needMount();
     await mkdir(this.plan.mountPoint, { recursive: true });
     const [cmd, ...args] = this.plan.argv;
     const r = await runBounded(cmd!, args, MOUNT_TIMEOUT_MS, new AbortController().signal);
@@ -133,6 +137,13 @@ export class MountConnector implements StorageConnector {
       throw new StorageConnectError(`${this.description}: ${after.why}`);
     }
     return remounted ? "remounted" : "mounted";
+  }
+
+  private needMount(): void {
+    if (this.o.mayMount ?? process.getuid?.() === 0) return;
+    throw new MountNotPermittedError(
+      `${this.description}: not mounted, and only root may mount it (uid ${process.getuid?.()}); the agent's unit mounts it with ExecStartPre=+he-ha storage connect`,
+    );
   }
 
   disconnect(): Promise<DisconnectOutcome> {
