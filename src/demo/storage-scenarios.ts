@@ -87,7 +87,20 @@ export const glusterStorageLoss: Scenario = async (c, phase) => {
   const host = await waitEngineUp(c, budget);
   const recovery = c.elapsed() - t1;
   c.event(`engine up on host${host} ${recovery.toFixed(1)}s after the volume came back`);
+  phase("a host's mount disappears behind its agent's back");
+  const victim = c.hosts.find((h) => h.id !== host) ?? c.hosts[0]!;
+  const t2 = c.elapsed();
+  await victim.dropStorageMount();
+  c.event(`umount -l of host${victim.id}'s storage mount`);
+  await c.waitFor(
+    `host${victim.id}'s agent to mount the domain again`,
+    async () => (await hostMounts(c)).includes(victim.storageMountPoint!),
+    30,
+  );
+  const remount = c.elapsed() - t2;
+  c.event(`host${victim.id}'s agent mounted the domain again after ${remount.toFixed(1)}s`);
   return {
+    remount_seconds: remount,
     detection_seconds: detection,
     outage_seconds: t1 - t0,
     vm_gone_seconds: vmGone,
