@@ -118,6 +118,13 @@ export const splitBrain: Scenario = async (c, phase) => {
   }
   phase("all hosts held in global maintenance");
   await c.host(1).start();
+  // on gluster storage host1's agent mounts the domain first: its broker can set the
+  // flag once it has read the whiteboard there
+  await c.waitFor(
+    "host1's broker to read the storage domain",
+    async () => (await c.host(1).heHa(["status", "--json"])).code === 0,
+    coldStartBudget(c),
+  );
   await heHaOk(c, 1, ["maintenance", "--mode", "global"]);
   await c.startAll();
   const all = c.hosts.map((h) => h.id);
