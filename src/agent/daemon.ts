@@ -133,6 +133,7 @@ export class AgentDaemon {
           log: this.log,
           clock: this.clock,
           onChange: (why) => void this.storageChanged(why),
+          remountAfterSeconds: 8 * deps.hostConf.sanlockIoTimeout,
         })
       : null;
     this.lockspaceSpec = {

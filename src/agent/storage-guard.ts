@@ -6,9 +6,6 @@ import {
   type StorageConnector,
 } from "../storage/connect/index.js";
 
-/** Checks in a row a mount may answer ENOTCONN before a mount of ours is detached and redone. */
-export const REMOUNT_AFTER_UNREACHABLE_CHECKS = 3;
-
 export interface StorageGuardOptions {
   connector: StorageConnector;
   log: Logger;
@@ -16,12 +13,19 @@ export interface StorageGuardOptions {
   clock: () => number;
   /** a storage outage began (why) or ended (null): for notifications and sd_notify STATUS */
   onChange?: (why: string | null) => void;
+  /**
+   * seconds a mount of ours may answer ENOTCONN before it is detached and mounted again:
+   * a live FUSE client reconnects by itself, only a dead one needs it. The agent passes
+   * 8 × the sanlock io_timeout: past that sanlock has failed the lockspace anyway
+   */
+  remountAfterSeconds: number;
 }
 
 /**
  * The agent's hold on the storage domain: before the lockspace join and at every loop it
  * looks at the domain (mounted, answering, the right sdUUID) and connects it when it is
- * missing; a mount of ours that keeps answering ENOTCONN is detached and mounted again.
+ * missing; a mount of ours that keeps answering ENOTCONN past `remountAfterSeconds` is
+ * detached and mounted again.
  * The broker's view (storage-domain monitor, whiteboard reads) counts too (`brokerSays`).
  * While anything is wrong the agent makes no decision: it starts nothing and stops
  * nothing, as the original did when it left on StorageDisconnectedError; it resumes by
@@ -29,7 +33,10 @@ export interface StorageGuardOptions {
  */
 export class StorageGuard {
   private readonly tlog: ThrottledLogger;
-  private unreachableChecks = 0;
+  /** since when the mount answers ENOTCONN/EIO (monotonic seconds); null while it answers */
+  private unreachableSince: number | null = null;
+  /** the broker has reported since this host last lost the domain */
+  private brokerConfirmed = true;
   private outage: { why: string; since: number } | null = null;
   /** what this host's own look found (connector); null = fine */
   private localWhy: string | null = null;
@@ -53,6 +60,7 @@ export class StorageGuard {
   /** What the broker reports this loop: null = fine, else why the domain is unusable. */
   brokerSays(why: string | null): void {
     this.brokerWhy = why;
+    this.brokerConfirmed = true;
     this.settle();
   }
 
@@ -63,22 +71,27 @@ export class StorageGuard {
   async ensure(): Promise<boolean> {
     let seen: StorageCheck = await this.o.connector.check();
     if (seen.state !== "ok") seen = await this.repair(seen);
-    if (seen.state === "ok") this.unreachableChecks = 0;
+    if (seen.state === "ok") this.unreachableSince = null;
+    else this.brokerConfirmed = false;
     this.localWhy = seen.state === "ok" ? null : seen.why;
     this.settle();
     return seen.state === "ok";
   }
 
   private settle(): void {
-    const why = this.localWhy ?? this.brokerWhy;
+    // back here but not yet read by the broker: the outage lasts until it says so
+    const pending = this.brokerConfirmed ? null : (this.outage?.why ?? null);
+    const why = this.localWhy ?? this.brokerWhy ?? pending;
     if (why) this.fail(why);
     else this.recovered();
   }
 
   private async repair(seen: Exclude<StorageCheck, { state: "ok" }>): Promise<StorageCheck> {
     if (seen.state === "wrong-domain") return seen;
-    if (seen.state === "unreachable") this.unreachableChecks++;
-    const remount = this.unreachableChecks >= REMOUNT_AFTER_UNREACHABLE_CHECKS;
+    const now = this.o.clock();
+    if (seen.state === "unreachable") this.unreachableSince ??= now;
+    const remount =
+      this.unreachableSince !== null && now - this.unreachableSince >= this.o.remountAfterSeconds;
     // an unreachable mount may come back by itself (a FUSE client reconnects): wait a little
     if (seen.state === "unreachable" && !remount) return seen;
     try {
@@ -89,7 +102,7 @@ export class StorageGuard {
           ? "storage domain answers again"
           : `storage domain ${outcome}`,
       );
-      if (outcome === "remounted") this.unreachableChecks = 0;
+      if (outcome === "remounted") this.unreachableSince = null;
       return { state: "ok", domainDir: this.o.connector.domainDir };
     } catch (e) {
       // not root: leave it to the unit's ExecStartPre (the agent exits and is restarted)

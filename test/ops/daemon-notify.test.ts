@@ -113,7 +113,7 @@ describe("ovirt-ha-agent under Type=notify", () => {
       m.startsWith(`STATUS=host 1: waiting for storage: domain_path ${root}/no-domain`),
     );
     await mkdir(path.join(root, "no-domain"));
-    await receiver.waitFor((m) => m === "STATUS=host 1: storage connected");
+    await receiver.waitFor((m) => m === "STATUS=host 1: joining the sanlock lockspace");
     // (the lockspace join that follows has no sanlock here: the test ends the agent)
     child.kill("SIGKILL");
     await exited;
