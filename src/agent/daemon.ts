@@ -10,6 +10,7 @@ import type { HaPaths } from "../common/paths.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
+import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
 import { domMdPaths } from "../storage/domain.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
@@ -23,6 +24,7 @@ import type { Action, FsmContext } from "./fsm/types.js";
 import type { Collection } from "./history.js";
 import type { LockspacePort } from "./ports.js";
 import { hostBlockInput } from "./publish.js";
+import { brokerStorageProblem, StorageGuard } from "./storage-guard.js";
 
 export interface AgentDeps {
   hostConf: HostConfig;
@@ -39,8 +41,12 @@ export interface AgentDeps {
   hostname?: string;
   /** monotonic seconds; default the machine's monotonic clock */
   clock?: () => number;
-  /** called after the first loop that published (systemd readiness) */
+  /** called once the agent runs, before it waits for anything (systemd readiness) */
   onReady?: () => void;
+  /** what the agent does or waits for, in a few words (systemd STATUS=) */
+  onStatus?: (text: string) => void;
+  /** connects and watches the storage domain (issue 12; src/storage/connect) */
+  storage?: StorageConnector;
 }
 
 /** How the agent ended: 0 = asked to stop, non-zero = failure. */
@@ -100,7 +106,7 @@ export class AgentDaemon {
   private lastCtx: FsmContext | null = null;
   private lockspaceHeld = false;
   private haConf: HaConf | null = null;
-  private published = false;
+  private readonly storage: StorageGuard | null;
 
   constructor(deps: AgentDeps) {
     this.d = deps;
@@ -119,6 +125,15 @@ export class AgentDaemon {
       clock: this.clock,
     });
     this.lockspaces = agentLockspaces(deps.hostConf, deps.volumes);
+    this.storage = deps.storage
+      ? new StorageGuard({
+          connector: deps.storage,
+          log: this.log,
+          clock: this.clock,
+          onChange: (why) => void this.storageChanged(why),
+          remountAfterSeconds: 8 * deps.hostConf.sanlockIoTimeout,
+        })
+      : null;
   }
 
   /** the state machine's current state */
@@ -134,7 +149,10 @@ export class AgentDaemon {
   async run(signal: AbortSignal): Promise<AgentExit> {
     let exit: AgentExit = { code: 0, reason: "stopped" };
     try {
+      // ready as soon as it runs: boot never waits on local maintenance or storage
+      this.d.onReady?.();
       await this.waitLocalMaintenance(signal);
+      if (!signal.aborted) await this.waitStorage(signal);
       if (!signal.aborted) await this.joinLockspace(signal);
       if (!signal.aborted) await this.adoptRunningVm();
       while (!signal.aborted) {
@@ -149,7 +167,9 @@ export class AgentDaemon {
       exit =
         e instanceof ExitError
           ? e.exit
-          : { code: 1, reason: `unexpected error: ${(e as Error).stack ?? e}` };
+          : e instanceof MountNotPermittedError // issue 12: systemd restarts it to mount
+            ? { code: 1, reason: e.message }
+            : { code: 1, reason: `unexpected error: ${(e as Error).stack ?? e}` };
       this.log.error({ err: exit.reason }, "agent stopping on error");
     }
     await this.stop();
@@ -163,6 +183,8 @@ export class AgentDaemon {
       const ha = await this.readHa();
       if (!ha.localMaintenance && !ha.localMaintenanceManual) return;
       const now = this.clock();
+      if (lastLog === Number.NEGATIVE_INFINITY)
+        this.d.onStatus?.("local maintenance: shared storage untouched");
       if (now - lastLog >= 30) {
         lastLog = now;
         this.log.info(
@@ -174,8 +196,29 @@ export class AgentDaemon {
     }
   }
 
+  /** Connects the storage domain before the lockspace join (issue 12), retrying every loop. */
+  private async waitStorage(signal: AbortSignal): Promise<void> {
+    while (this.storage && !signal.aborted && !(await this.storage.ensure()))
+      await sleep(this.timing.loop_delay * 1000, signal);
+  }
+
+  /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */
+  private async storageChanged(why: string | null): Promise<void> {
+    this.d.onStatus?.(why ? `waiting for storage: ${why}` : "storage connected");
+    try {
+      await this.link.call("notify", (b) =>
+        b.notify("state_transition", why ? "StorageDown" : "StorageUp", {
+          hostname: this.hostname,
+        }),
+      );
+    } catch (e) {
+      this.log.warn({ err: e as Error }, "could not send the storage notification");
+    }
+  }
+
   /** Joins the lockspaces, retrying until it works; another id held by sanlock is fatal. */
   async joinLockspace(signal: AbortSignal): Promise<void> {
+    this.d.onStatus?.("joining the sanlock lockspace");
     while (!signal.aborted) {
       if (await this.tryJoinLockspaces()) return;
       await sleep(this.timing.loop_delay * 1000, signal);
@@ -262,11 +305,14 @@ export class AgentDaemon {
   async loopOnce(): Promise<LoopResult> {
     const loopDelayMs = this.timing.loop_delay * 1000;
     const t0 = this.clock();
+    // issue 12: an unusable storage domain means no decision at all, and a reconnect try
+    if (this.storage && !(await this.storage.ensure())) return { delayMs: loopDelayMs };
     const cfg = await this.config.refresh();
     let stats: Map<number, Buffer>;
     let monitors: Awaited<ReturnType<BrokerLink["monitorValues"]>>;
     try {
       const health = (await this.link.call("status", (b) => b.status())).storage;
+      this.storage?.brokerSays(brokerStorageProblem(health, null));
       if (health.stale) {
         this.tlog.error(
           "no-decision",
@@ -277,6 +323,12 @@ export class AgentDaemon {
       }
       stats = await this.link.call("get_stats", (b) => b.getStats());
       monitors = await this.link.monitorValues();
+      const why = brokerStorageProblem(health, monitors["storage-domain"]);
+      this.storage?.brokerSays(why);
+      if (why && this.storage) {
+        this.tlog.error("no-decision", { why }, "storage domain unusable: no decision this loop");
+        return { delayMs: loopDelayMs };
+      }
     } catch (e) {
       if (e instanceof BrokerUnreachableError) return { delayMs: this.link.nextBackoffMs() };
       this.tlog.error(
@@ -337,6 +389,7 @@ export class AgentDaemon {
       reason: settled.outcome.reason,
     };
     if (before !== after) {
+      this.d.onStatus?.(`${after} (score ${settled.score.score})`);
       this.log.info({ ...fields, from: before }, `state ${before} -> ${after}`);
       await this.notifyTransition(`${before}-${after}`);
     } else {
@@ -414,10 +467,6 @@ export class AgentDaemon {
       // `he-ha status` shows a host as up to date only when it is in this list.
       const alive = [this.hostId, ...ctx.alive.filter((id) => id !== this.hostId)];
       await this.link.call("push_hosts_state", (b) => b.pushHostsState(alive));
-      if (!this.published) {
-        this.published = true;
-        this.d.onReady?.();
-      }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, "cannot publish this host's block");
     }

@@ -7,6 +7,7 @@ import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
+import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
 import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
@@ -122,7 +123,12 @@ export function libvirtEngineVm(
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
-export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void): AgentDaemon {
+export function createAgent(
+  setup: AgentSetup,
+  log: Logger,
+  onReady?: () => void,
+  onStatus?: (text: string) => void,
+): AgentDaemon {
   const { hostConf } = setup;
   const leaseHolder = setup.leaseHolder ?? { holder: "agent", why: "default" };
   const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
@@ -164,6 +170,9 @@ export function createAgent(setup: AgentSetup, log: Logger, onReady?: () => void
     lockspace: new Lockspace({ log }),
     engine,
     ...(onReady ? { onReady } : {}),
+    // issue 12: connected before the lockspace join, reconnected on loss
+    storage: storageConnectorFor(setup.hostConf, setup.paths),
+    ...(onStatus ? { onStatus } : {}),
   });
 }
 

@@ -3,7 +3,12 @@ import { writeKillScript } from "../agent/kill-path.js";
 import { createAgent, loadAgentSetup, runCleanup } from "../agent/main.js";
 import { parseAgentArgs } from "../common/daemon-cli.js";
 import { daemonLogger, exitAfterFlush, exitFatal } from "../common/daemon-process.js";
-import { notifyReady, notifyStopping, startWatchdog } from "../common/systemd-notify.js";
+import {
+  notifyReady,
+  notifyStatus,
+  notifyStopping,
+  startWatchdog,
+} from "../common/systemd-notify.js";
 import { versionLine } from "../common/version.js";
 
 const NAME = "ovirt-ha-agent";
@@ -49,10 +54,15 @@ async function main(): Promise<void> {
   }
   const abort = new AbortController();
   let stopWatchdog = () => {};
-  const agent = createAgent(setup, log, () => {
-    stopWatchdog = startWatchdog(() => true);
-    void notifyReady(`host ${setup.hostConf.hostId}: monitoring`);
-  });
+  const agent = createAgent(
+    setup,
+    log,
+    () => {
+      stopWatchdog = startWatchdog(() => true);
+      void notifyReady(`host ${setup.hostConf.hostId}: starting`);
+    },
+    (text) => void notifyStatus(`host ${setup.hostConf.hostId}: ${text}`),
+  );
   const onSignal = (signal: NodeJS.Signals) => {
     if (abort.signal.aborted) return;
     hostLog.info({ signal }, "signal received: publishing AgentStopped and leaving the lockspace");

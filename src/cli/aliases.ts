@@ -21,6 +21,8 @@ const ALIASES: Record<string, Alias> = {
   "--set-shared-config": { words: ["config", "set"] },
   "--console": { words: ["console"] },
   "--check-deployed": { words: ["check-deployed"] },
+  "--connect-storage": { words: ["storage", "connect"] },
+  "--disconnect-storage": { words: ["storage", "disconnect"] },
 };
 
 /**
@@ -34,8 +36,6 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
     "he-ha sets no graphics passwords (that was VDSM's setTicket): use the serial console (`he-ha console`), or set one with `virsh -c <libvirt_uri> domdisplay` / `update-device` on the engine VM",
   "--deploy":
     "deployment is not part of he-ha: use `hosted-engine --deploy` (ovirt-hosted-engine-setup) or contrib/ansible/deploy.yml",
-  "--connect-storage":
-    "he-ha mounts nothing: VDSM (or the administrator) mounts the storage domain under /rhev/data-center/mnt",
   "--upgrade-appliance": "use ovirt-hosted-engine-setup's `hosted-engine --upgrade-appliance`",
 };
 

@@ -1,4 +1,5 @@
-import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -7,6 +8,8 @@ import { type Logger, silentLogger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { HE_LOCKSPACE, parseClientStatus } from "../sanlock/names.js";
+import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
+import { runCommand } from "../sim/processes.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
@@ -28,6 +31,11 @@ export interface ClusterOptions {
   ovfFile?: string;
   /** give every host its own FUSE view of the domain, so one host can lose storage */
   storageViews?: boolean;
+  /**
+   * gluster (default): the domain lives on a one-brick GlusterFS volume of this machine's
+   * glusterd and every host's agent mounts it (issue 12); local: a directory, domain_path
+   */
+  storage?: "gluster" | "local";
 }
 
 /** A VM state the engine VM counts as running in (it occupies a host). */
@@ -55,6 +63,11 @@ export class DemoCluster {
   /** sample numbers at which the engine VM ran on no host */
   readonly samplesWithoutVm: number[] = [];
   storage: StorageInitResult | undefined;
+  /** the machine's glusterd as this cluster uses it, and the cluster's own volume */
+  glusterd: GlusterService | undefined;
+  volume: GlusterVolume | undefined;
+  /** the demo's own mount of the volume, to watch the whiteboard (not a host's) */
+  private observerMount: string | undefined;
   private hypervisors = new Map<number, HypervisorConnection>();
   private vmHosts: number[] = [];
   private samplerTimer: NodeJS.Timeout | undefined;
@@ -108,6 +121,14 @@ export class DemoCluster {
   /** Synchronous leftovers cleanup if the process exits before teardown() finished. */
   private readonly exitHook = () => {
     for (const h of this.hosts) h.removeBridgeSync();
+    if (this.observerMount) spawnSync("umount", ["-l", this.observerMount], { stdio: "ignore" });
+    if (this.volume) {
+      for (const args of [
+        ["stop", this.volume.name, "force"],
+        ["delete", this.volume.name],
+      ])
+        spawnSync("gluster", ["--mode=script", "volume", ...args], { stdio: "ignore" });
+    }
     if (this.ownsBaseDir && this.baseDir && !process.env.HE_HA_DEMO_KEEP) {
       try {
         rmSync(this.baseDir, { recursive: true, force: true });
@@ -139,7 +160,11 @@ export class DemoCluster {
     await this.mail.start();
     this.mail.onMail = (m) =>
       this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
-    const domain = path.join(this.baseDir, "storage", "he-domain");
+    const gluster = this.storageKind === "gluster";
+    const storageConf = gluster ? await this.glusterVolume() : LOCAL_STORAGE_CONF;
+    const domain = gluster
+      ? path.join(this.observerMount!, randomUUID())
+      : path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
     const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
     this.storage = await initStorageDomain({
@@ -147,7 +172,7 @@ export class DemoCluster {
       ovf,
       ioTimeout: this.profile.ioTimeout,
       brokerConf: this.mail.brokerConf(),
-      hostConf: sharedHostConf(this.engineWeb.fqdn)
+      hostConf: [...sharedHostConf(this.engineWeb.fqdn), ...storageConf]
         .map(([k, v]) => `${k}=${v}\n`)
         .join(""),
       logger: this.log,
@@ -157,6 +182,7 @@ export class DemoCluster {
     );
     const sharedConf: Array<[string, string]> = [
       ...sharedHostConf(this.engineWeb.fqdn),
+      ...storageConf,
       ...this.storage.confLines.filter(([k]) => k !== "domain_path"),
       ["sanlock_io_timeout", String(this.profile.ioTimeout)],
     ];
@@ -169,6 +195,7 @@ export class DemoCluster {
         sharedConf,
         domain,
         agentConf: agentConfText(this.profile),
+        storage: this.storageKind,
       });
       this.hosts.push(host);
       await host.provisionInfra();
@@ -185,6 +212,33 @@ export class DemoCluster {
       `${this.hosts.length} hosts provisioned (sanlock, libvirtd, gateway each; bridges ${this.hosts.map((h) => h.bridge).join(", ")})`,
     );
     this.startSampler();
+  }
+
+  get storageKind(): "gluster" | "local" {
+    return this.opts.storage ?? "gluster";
+  }
+
+  /**
+   * Starts (or joins) glusterd, creates this cluster's volume and mounts it for the
+   * demo's own eyes; returns the hosted-engine.conf storage keys naming it.
+   */
+  private async glusterVolume(): Promise<Array<[string, string]>> {
+    const dir = path.join(this.baseDir, "storage");
+    this.glusterd = await GlusterService.ensure(path.join(dir, "glusterd"));
+    this.volume = await GlusterVolume.create({
+      name: uniqueVolumeName("hedemo"),
+      brickDir: path.join(dir, "brick"),
+    });
+    const mnt = path.join(dir, "observer");
+    await mkdir(mnt, { recursive: true });
+    const r = await runCommand("mount", ["-t", "glusterfs", this.volume.spec, mnt]);
+    if (r.code !== 0) throw new Error(`mount ${this.volume.spec} ${mnt}: ${r.output.trim()}`);
+    this.observerMount = mnt;
+    this.event(`GlusterFS volume ${this.volume.name} started (brick ${this.volume.brickDir})`);
+    return [
+      ["domainType", "glusterfs"],
+      ["storage", this.volume.spec],
+    ];
   }
 
   host(id: number): DemoHost {
@@ -375,6 +429,11 @@ export class DemoCluster {
     for (const hv of this.hypervisors.values()) await hv.close().catch(() => undefined);
     this.hypervisors.clear();
     await Promise.all(this.hosts.map((h) => h.teardown().catch(() => undefined)));
+    if (this.observerMount) await runCommand("umount", ["-l", this.observerMount]);
+    this.observerMount = undefined;
+    await this.volume?.destroy().catch(() => undefined);
+    this.volume = undefined;
+    await this.glusterd?.release().catch(() => undefined);
     await this.engineWeb.stop().catch(() => undefined);
     await this.mail.stop().catch(() => undefined);
     // HE_HA_DEMO_KEEP=1 keeps the hosts' directories (logs, storage) for a post-mortem.
@@ -397,12 +456,16 @@ export class DemoCluster {
   }
 }
 
+/** --storage local: a plain directory, named to every host by domain_path */
+const LOCAL_STORAGE_CONF: Array<[string, string]> = [
+  ["domainType", "posixfs"],
+  ["storage", "demo:/he"],
+];
+
 /** hosted-engine.conf keys every demo host shares (storage keys come from storage init). */
 function sharedHostConf(fqdn: string): Array<[string, string]> {
   return [
     ["fqdn", fqdn],
-    ["domainType", "posixfs"],
-    ["storage", "demo:/he"],
     ["spUUID", "00000000-0000-0000-0000-000000000000"],
     ["vdsm_use_ssl", "False"],
   ];

@@ -16,6 +16,7 @@ import {
 } from "../sim/processes.js";
 import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { StorageView } from "../sim/storage-view.js";
+import { mountPlan } from "../storage/connect/mount-plan.js";
 import { binPath } from "./bin-path.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
@@ -29,9 +30,14 @@ export interface DemoHostSpec {
   netPrefix: string;
   /** hosted-engine.conf lines shared by every host (storage, vm, engine fqdn) */
   sharedConf: Array<[string, string]>;
-  /** the shared storage domain directory */
+  /** the shared storage domain directory (local storage: every host uses it directly) */
   domain: string;
   agentConf: string;
+  /**
+   * gluster: hosted-engine.conf names the volume (domainType=glusterfs, storage=) and the
+   * host's agent mounts it where VDSM would under the host's root; local: domain_path
+   */
+  storage: "gluster" | "local";
 }
 
 /**
@@ -88,12 +94,43 @@ export class DemoHost {
     await mkdir(p.stateDir, { recursive: true });
     await createBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = true;
+    await this.boot();
+  }
+
+  /**
+   * The host (re)boots: gateway, a fresh sanlock daemon and libvirtd (no VM, no
+   * lockspace), nothing mounted; the HA daemons are started by start().
+   */
+  async boot(): Promise<void> {
     await this.gateway.up();
     this.sanlock = await SanlockDaemon.start({
       runDir: path.join(this.root, "sanlock"),
       hostName: this.name,
     });
     this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+  }
+
+  /** Where this host's agent mounts the gluster volume (VDSM's point under its root). */
+  get storageMountPoint(): string | undefined {
+    if (this.spec.storage !== "gluster") return undefined;
+    const conf = new Map(this.spec.sharedConf);
+    return mountPlan(
+      {
+        domainType: conf.get("domainType") ?? "",
+        storage: conf.get("storage") ?? "",
+        sdUUID: conf.get("sdUUID") ?? "",
+        mntOptions: "",
+        nfsVersion: "",
+        vfsType: "",
+      },
+      this.paths.mountRoot,
+    ).mountPoint;
+  }
+
+  /** Lazily detaches this host's storage mount, if any (its power is gone). */
+  async dropStorageMount(): Promise<void> {
+    const mp = this.storageMountPoint;
+    if (mp) await runCommand("umount", ["-l", mp]).catch(() => undefined);
   }
 
   /**
@@ -117,7 +154,9 @@ export class DemoHost {
       // each host publishes its own name (not the machine's, which all of them share)
       ["hostname", this.name],
       ...this.spec.sharedConf,
-      ["domain_path", this.storageView?.mountpoint ?? this.spec.domain],
+      ...(this.spec.storage === "gluster"
+        ? []
+        : [["domain_path", this.storageView?.mountpoint ?? this.spec.domain] as [string, string]]),
       ["bridge", this.bridge],
       ["gateway", "127.0.0.1"],
       ["network_test", "tcp"],
@@ -224,6 +263,7 @@ export class DemoHost {
     this.agent = undefined;
     this.broker = undefined;
     await this.gateway.cut();
+    await this.dropStorageMount();
   }
 
   /**
@@ -236,6 +276,8 @@ export class DemoHost {
     for (const dev of [`${this.spec.netPrefix}${this.spec.id}va`, this.bridge]) {
       spawnSync("ip", ["link", "del", dev], { stdio: "ignore" });
     }
+    const mp = this.storageMountPoint;
+    if (mp) spawnSync("umount", ["-l", mp], { stdio: "ignore" });
     this.bridgeCreated = false;
   }
 
@@ -246,6 +288,7 @@ export class DemoHost {
     await this.libvirtd?.stop().catch(() => undefined);
     await this.sanlock?.stop().catch(() => undefined);
     await this.storageView?.unmount().catch(() => undefined);
+    await this.dropStorageMount();
     await this.gateway.cut();
     if (this.bridgeCreated)
       await deleteBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);

@@ -13,6 +13,8 @@ export interface DemoOptions {
   /** redraw the live view (default: when stdout is a TTY and not --json) */
   live?: boolean;
   ioTimeout?: number;
+  /** where the storage domain lives (default gluster: a GlusterFS volume every host mounts) */
+  storage?: "gluster" | "local";
   /** keep the cluster running after the scenario until Ctrl-C (to try he-ha against it) */
   hold?: boolean;
   log?: Logger;
@@ -28,6 +30,7 @@ export interface ProcessUsage {
 export interface DemoResult {
   scenario: string;
   hosts: number;
+  storage: "gluster" | "local";
   ok: boolean;
   error?: string;
   figures: Record<string, number>;
@@ -114,6 +117,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const result: DemoResult = {
     scenario: opts.scenario,
     hosts: opts.hosts,
+    storage: opts.storage ?? "gluster",
     ok: false,
     figures: {},
     doubleRuns: [],
@@ -127,7 +131,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       hosts: opts.hosts,
       ioTimeout: opts.ioTimeout,
       log: opts.log,
-      storageViews: opts.scenario === "storage-loss",
+      storage: opts.storage ?? "gluster",
+      // local storage: each host's own FUSE view, so that one host alone can lose it
+      storageViews: opts.scenario === "storage-loss" && opts.storage === "local",
     });
     const c = cluster;
     if (!live && !opts.json) c.onEvent = (line) => out.write(`${line}\n`);
@@ -206,7 +212,7 @@ export function summary(r: DemoResult): string {
   const lines = [
     "",
     `scenario ${r.scenario} on ${r.hosts} hosts: ${r.ok ? "PASSED" : "FAILED"}${r.error ? ` (${r.error})` : ""}`,
-    `profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
+    `storage: ${r.storage}; profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
     `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s)`,
   ];
   for (const [k, v] of Object.entries(r.figures))

@@ -6,6 +6,7 @@ export const SCENARIO_NAMES = [
   "local-maintenance",
   "split-brain",
   "storage-loss",
+  "power-off",
   "agent-restart",
   "broker-restart",
   "engine-crash",

@@ -1,5 +1,14 @@
 import type { DemoCluster } from "./cluster.js";
 import type { ScenarioName } from "./scenario-names.js";
+import {
+  coldStartBudget,
+  others,
+  STARTING_STATES,
+  startup,
+  waitEngineUp,
+  waitStates,
+} from "./scenario-steps.js";
+import { glusterStorageLoss, powerOff } from "./storage-scenarios.js";
 
 /**
  * The demo's scenarios. Each drives a running cluster through one HA story and returns
@@ -13,54 +22,6 @@ export interface ScenarioFigures {
 
 export type Scenario = (c: DemoCluster, phase: (p: string) => void) => Promise<ScenarioFigures>;
 
-const UP_STATES = new Set(["EngineUp"]);
-const STARTING_STATES = new Set(["EngineStart", "EngineStarting", "EngineUp", "EngineUpBadHealth"]);
-
-/** Seconds a cold cluster may need to get the engine up: join + history + start + health. */
-function coldStartBudget(c: DemoCluster): number {
-  const t = c.profile.timing;
-  return 30 + 4 * t.host_alive_timeout + t.engine_starting_timeout;
-}
-
-/** Waits until exactly one host runs the engine VM and says EngineUp with good health. */
-export async function waitEngineUp(
-  c: DemoCluster,
-  timeoutSeconds: number,
-  notOn: number[] = [],
-): Promise<number> {
-  let host = 0;
-  await c.waitFor(
-    "the engine VM up with good health on exactly one host",
-    async () => {
-      const running = await c.sampleHypervisors();
-      if (running.length !== 1 || notOn.includes(running[0]!)) return false;
-      const st = (await c.states()).get(running[0]!);
-      if (!st || !UP_STATES.has(st.state) || st.health !== "good") return false;
-      host = running[0]!;
-      return true;
-    },
-    timeoutSeconds,
-  );
-  return host;
-}
-
-/** Waits until every listed host publishes one of `states`. */
-async function waitStates(
-  c: DemoCluster,
-  hosts: number[],
-  states: string[],
-  timeoutSeconds: number,
-): Promise<void> {
-  await c.waitFor(
-    `hosts ${hosts.join(",")} in ${states.join("/")}`,
-    async () => {
-      const st = await c.states();
-      return hosts.every((h) => states.includes(st.get(h)?.state ?? ""));
-    },
-    timeoutSeconds,
-  );
-}
-
 async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<string> {
   const r = await c.host(hostId).heHa(args);
   if (r.code !== 0)
@@ -70,20 +31,6 @@ async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<s
   c.event(`host${hostId}$ he-ha ${args.join(" ")}`);
   return r.output;
 }
-
-const others = (c: DemoCluster, id: number) => c.hosts.map((h) => h.id).filter((x) => x !== id);
-
-export const startup: Scenario = async (c, phase) => {
-  phase("cold start");
-  const t0 = c.elapsed();
-  await c.startAll();
-  const host = await waitEngineUp(c, coldStartBudget(c));
-  const up = c.elapsed() - t0;
-  c.event(`engine up on host${host} after ${up.toFixed(1)}s`);
-  phase("others settle");
-  await waitStates(c, others(c, host), ["EngineDown"], 10 * c.profile.timing.loop_delay + 30);
-  return { engine_up_seconds: up };
-};
 
 export const failover: Scenario = async (c, phase) => {
   const cold = await startup(c, phase);
@@ -171,6 +118,13 @@ export const splitBrain: Scenario = async (c, phase) => {
   }
   phase("all hosts held in global maintenance");
   await c.host(1).start();
+  // on gluster storage host1's agent mounts the domain first: its broker can set the
+  // flag once it has read the whiteboard there
+  await c.waitFor(
+    "host1's broker to read the storage domain",
+    async () => (await c.host(1).heHa(["status", "--json"])).code === 0,
+    coldStartBudget(c),
+  );
   await heHaOk(c, 1, ["maintenance", "--mode", "global"]);
   await c.startAll();
   const all = c.hosts.map((h) => h.id);
@@ -262,7 +216,10 @@ async function untouched(c: DemoCluster, host: number, sinceSample: number): Pro
  * sanlock declares the host dead the VM lease is free and another host starts the
  * engine. No other host's whiteboard segment may be damaged at any point.
  */
-export const storageLoss: Scenario = async (c, phase) => {
+export const storageLoss: Scenario = (c, phase) =>
+  c.storageKind === "gluster" ? glusterStorageLoss(c, phase) : hostStorageLoss(c, phase);
+
+const hostStorageLoss: Scenario = async (c, phase) => {
   await startup(c, phase);
   const victim = c.engineHosts[0]!;
   const view = c.host(victim).storageView;
@@ -426,6 +383,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> & Record<string, Scenario
   "local-maintenance": localMaintenance,
   "split-brain": splitBrain,
   "storage-loss": storageLoss,
+  "power-off": powerOff,
   "agent-restart": agentRestart,
   "broker-restart": brokerRestart,
   "engine-crash": engineCrash,

@@ -29,6 +29,11 @@ describe("hosted-engine spellings", () => {
       ["lockspace", "reinit", "--force"],
     ],
     [["--clean-metadata"], ["metadata", "clean"]],
+    [["--connect-storage"], ["storage", "connect"]],
+    [
+      ["--disconnect-storage", "--json"],
+      ["storage", "disconnect", "--json"],
+    ],
     [
       ["--clean-metadata", "--force-clean", "--host-id=3"],
       ["metadata", "clean", "--force", "--host-id=3"],

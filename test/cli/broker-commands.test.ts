@@ -199,12 +199,7 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         const r = await runHeHa(host.root, ["status", "--json"]);
         expect(r.code).toBe(0);
         expect(r.stderr).toMatch(/^he-ha: host 7: bad-crc: .+\n$/);
-        expect(Object.keys(JSON.parse(r.stdout))).toEqual([
-          "1",
-          "2",
-          "3",
-          "global_maintenance",
-        ]);
+        expect(Object.keys(JSON.parse(r.stdout))).toEqual(["1", "2", "3", "global_maintenance"]);
       } finally {
         await writeSegment(host.volumes.metadata, 7, Buffer.alloc(SEGMENT_SIZE));
         await waitForHosts(host.client, [1, 2, 3]);

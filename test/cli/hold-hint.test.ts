@@ -63,6 +63,7 @@ describe("demo --hold hint", () => {
           netPrefix: "hhx",
           sharedConf: [],
           domain: dir,
+          storage: "local",
           agentConf: "",
         });
         await mkdir(path.dirname(h.paths.hostConf), { recursive: true });

@@ -2,14 +2,15 @@ import { describe, expect, it } from "vitest";
 import { runDemo, summary } from "../../src/demo/run.js";
 
 /**
- * The demo's scenarios as integration tests: real sanlock daemons, libvirtd (test driver)
- * per host in its own mount namespace, brokers and agents as separate processes, on the
+ * The demo's scenarios as integration tests: a real GlusterFS volume every host's agent
+ * mounts itself (storage-loss: a plain directory seen through per-host FUSE views), real
+ * sanlock daemons, libvirtd (test driver) per host in its own mount namespace, brokers and agents as separate processes, on the
  * demo's scaled timing profile. Every scenario samples every hypervisor twice a second
  * and fails if the engine VM ever runs on two hosts at once. Needs `npm run build`
  * (the daemons run from dist/) and root; `npm test` does both.
  */
-async function scenario(name: string, hosts = 3) {
-  const r = await runDemo({ hosts, scenario: name, json: true, live: false });
+async function scenario(name: string, hosts = 3, storage: "gluster" | "local" = "gluster") {
+  const r = await runDemo({ hosts, scenario: name, json: true, live: false, storage });
   if (!r.ok) console.error(summary(r), r.timeline.join("\n"));
   expect(r.error).toBeUndefined();
   expect(r.ok).toBe(true);
@@ -42,8 +43,8 @@ describe.sequential("HA cluster on one machine", () => {
     expect(r.figures.attempted! + r.figures.refused_by_lease!).toBeGreaterThanOrEqual(2);
   }, 300_000);
 
-  it("storage-loss: the engine host loses write access; the engine comes back elsewhere, no segment damaged", async () => {
-    const r = await scenario("storage-loss");
+  it("storage-loss (local storage, one host's own view): the engine host loses write access; the engine comes back elsewhere, no segment damaged", async () => {
+    const r = await scenario("storage-loss", 3, "local");
     expect(r.figures.takeover_seconds).toBeGreaterThan(r.figures.vm_gone_seconds!);
   }, 400_000);
 

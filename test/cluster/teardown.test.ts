@@ -12,7 +12,10 @@ async function links(): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** The demo on Ctrl-C: every process it started ended, bridges and its directory removed. */
+/**
+ * The demo on Ctrl-C: every process it started ended, bridges, its GlusterFS volume,
+ * every mount and its directory removed.
+ */
 describe("he-ha demo teardown", () => {
   it("on Ctrl-C mid-scenario exits 130 and leaves no process, bridge or directory behind", async () => {
     const linksBefore = await links();
@@ -39,8 +42,10 @@ describe("he-ha demo teardown", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(out).toMatch(/brokers and agents started/);
-    const dir = /storage domain ready: (\/\S+)\/storage\/he-domain/.exec(out)?.[1];
+    const dir = /storage domain ready: (\/\S+)\/storage\/observer\//.exec(out)?.[1];
     expect(dir).toBeTruthy();
+    const volume = /GlusterFS volume (\S+) started/.exec(out)?.[1];
+    expect(volume).toBeTruthy();
     // Other test files run clusters at the same time: only this demo's links count,
     // the ones named with the prefix of the bridges it reports.
     const prefix = /bridges (\S+?)1br\b/.exec(out)?.[1];
@@ -54,5 +59,10 @@ describe("he-ha demo teardown", () => {
     expect(left).toBe("");
     const after = await links();
     expect(made.filter((l) => after.includes(l))).toEqual([]);
+    // the demo's GlusterFS volume is deleted and nothing of it stays mounted
+    const volumes = (await runCommand("gluster", ["--mode=script", "volume", "list"])).output;
+    expect(volumes.split("\n")).not.toContain(volume);
+    const mounts = (await runCommand("findmnt", ["-rn", "-o", "TARGET"])).output;
+    expect(mounts.split("\n").filter((m) => m.startsWith(dir!))).toEqual([]);
   }, 120_000);
 });

@@ -59,3 +59,63 @@ describe("ovirt-ha-broker under Type=notify", () => {
     expect(stderr).not.toMatch(/ovirt-ha-broker: /);
   });
 });
+
+/**
+ * ovirt-ha-agent as systemd runs it: READY=1 as soon as it runs, whatever it waits for,
+ * and STATUS= saying what: local maintenance set at boot, then a storage domain that is
+ * not there (issue 12: boot never waits on storage).
+ */
+describe("ovirt-ha-agent under Type=notify", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("is READY at once, says local maintenance, then waiting for storage", async () => {
+    const bin = built("src/bin/ovirt-ha-agent.js");
+    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
+    await mkdir(path.join(root, "var/lib/ovirt-hosted-engine-ha"), { recursive: true });
+    const haConf = path.join(root, "var/lib/ovirt-hosted-engine-ha/ha.conf");
+    await writeFile(haConf, "local_maintenance=True\n");
+    await writeFile(
+      path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
+      `host_id=1\nsdUUID=8c2b6f6e-0000-4000-8000-000000000001\nstorage=nfs.example:/he\ndomainType=nfs\ndomain_path=${root}/no-domain\nvmid=5a3c4e1e-0000-4000-8000-000000000002\nlibvirt_uri=test:///default\n`,
+    );
+    await mkdir(path.join(root, "etc/ovirt-hosted-engine-ha"), { recursive: true });
+    await writeFile(
+      path.join(root, "etc/ovirt-hosted-engine-ha/agent.conf"),
+      "[timing]\nloop_delay=0.2\nlocal_maintenance_poll=0.2\n",
+    );
+    const receiver = await NotifyReceiver.start(path.join(root, "notify.sock"));
+    cleanups.push(() => receiver.stop());
+    const child = spawn(process.execPath, [bin, "--root", root, "--log-level", "warn"], {
+      env: { PATH: process.env.PATH, NOTIFY_SOCKET: path.join(root, "notify.sock") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.resume();
+    child.stderr.resume();
+
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => resolve(code)),
+    );
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+
+    await receiver.waitFor((m) => m.startsWith("READY=1"));
+    await receiver.waitFor(
+      (m) => m === "STATUS=host 1: local maintenance: shared storage untouched",
+    );
+    await writeFile(haConf, "local_maintenance=False\n");
+    await receiver.waitFor((m) =>
+      m.startsWith(`STATUS=host 1: waiting for storage: domain_path ${root}/no-domain`),
+    );
+    await mkdir(path.join(root, "no-domain"));
+    await receiver.waitFor((m) => m === "STATUS=host 1: joining the sanlock lockspace");
+    // (the lockspace join that follows has no sanlock here: the test ends the agent)
+    child.kill("SIGKILL");
+    await exited;
+  });
+});

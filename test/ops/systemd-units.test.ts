@@ -49,7 +49,9 @@ describe("systemd units", () => {
       expect(text).toMatch(/^ExecStart=\/usr\/bin\/ovirt-ha-(broker|agent)$/m);
       await writeFile(
         path.join(dir, unit),
-        text.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`),
+        text
+          .replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`)
+          .replace(/^ExecStartPre=-\+\S+/m, `ExecStartPre=-+${process.execPath}`),
       );
     }
   });
@@ -104,6 +106,9 @@ describe("systemd units", () => {
     expect(agent.get("Unit.Requires")).toEqual(["ovirt-ha-broker.service"]);
     expect(agent.get("Unit.After")).toContain("ovirt-ha-broker.service");
     expect(agent.get("Unit.BindsTo")).toBeUndefined();
+    // issue 12: storage connected as root before the unprivileged agent; boot never waits long
+    expect(agent.get("Service.ExecStartPre")).toEqual(["-+/usr/bin/he-ha storage connect"]);
+    expect(agent.get("Service.TimeoutStartSec")?.at(-1)).toMatch(/^\d+s$/);
   });
 
   it("are hardened: `systemd-analyze security` rates both below 5.0", async () => {

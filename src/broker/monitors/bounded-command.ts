@@ -5,10 +5,12 @@ export interface CommandOutcome {
   code: number | null;
   /** the first 4 KiB of stderr */
   stderr: string;
+  /** the first 64 KiB of stdout, when asked for (`captureStdout`); else "" */
+  stdout: string;
 }
 
 /**
- * Runs a command off the event loop with stdout discarded, killed (SIGKILL) at the
+ * Runs a command off the event loop with stdout discarded (or kept: `captureStdout`), killed (SIGKILL) at the
  * deadline or when `signal` aborts. Never rejects. A child stuck in uninterruptible I/O
  * (dead NFS) is abandoned, not waited for: the outcome is settled at the deadline.
  */
@@ -17,20 +19,27 @@ export function runBounded(
   args: string[],
   deadlineMs: number,
   signal: AbortSignal,
+  captureStdout = false,
 ): Promise<CommandOutcome> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve({ code: null, stderr: "aborted" });
+    if (signal.aborted) return resolve({ code: null, stderr: "aborted", stdout: "" });
     let stderr = "";
+    let stdout = "";
     let done = false;
     const finish = (code: number | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
-      resolve({ code, stderr });
+      resolve({ code, stderr, stdout });
     };
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr.on("data", (chunk: Buffer) => {
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", captureStdout ? "pipe" : "ignore", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (stdout.length < 65536) stdout += chunk.toString("utf8");
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
       if (stderr.length < 4096) stderr += chunk.toString("utf8");
     });
     const onAbort = () => {

@@ -14,6 +14,11 @@ export function register(program: Command): void {
       .option("--scenario <name>", `one of: ${SCENARIO_NAMES.join(", ")}, all`, "failover")
       .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1")
       .option(
+        "--storage <kind>",
+        "gluster: a GlusterFS volume each host mounts itself; local: a directory (domain_path)",
+        "gluster",
+      )
+      .option(
         "--hold",
         "keep the cluster running after the scenario, until Ctrl-C, to try he-ha against it",
       ),
@@ -22,6 +27,7 @@ export function register(program: Command): void {
       hosts: string;
       scenario: string;
       ioTimeout: string;
+      storage: string;
       json?: boolean;
       hold?: boolean;
     }) => {
@@ -32,6 +38,9 @@ export function register(program: Command): void {
       if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) {
         throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
       }
+      if (opts.storage !== "gluster" && opts.storage !== "local")
+        throw new UsageError(`--storage ${opts.storage}: gluster or local`);
+      const storage: "gluster" | "local" = opts.storage;
       const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
       for (const n of names) {
         if (!isScenarioName(n))
@@ -47,6 +56,7 @@ export function register(program: Command): void {
           scenario,
           json: opts.json === true,
           ioTimeout,
+          storage,
           hold: opts.hold === true,
         });
         results.push(r);

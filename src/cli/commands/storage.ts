@@ -27,4 +27,20 @@ export function register(program: Command): void {
   ).action(async (opts: StorageInitOptions) =>
     (await import("../actions/storage.js")).storageInit(opts),
   );
+  withJson(
+    storage
+      .command("connect")
+      .description(
+        "connect the storage domain of hosted-engine.conf: mount it where VDSM would (reusing a mount already there) and check dom_md/metadata names sdUUID",
+      ),
+  ).action(async (opts: { json?: boolean }) =>
+    (await import("../actions/storage-connect.js")).storageConnect(opts),
+  );
+  withJson(
+    storage
+      .command("disconnect")
+      .description("unmount the storage domain, only when he-ha mounted it"),
+  ).action(async (opts: { json?: boolean }) =>
+    (await import("../actions/storage-connect.js")).storageDisconnect(opts),
+  );
 }
