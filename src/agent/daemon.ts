@@ -380,7 +380,10 @@ export class AgentDaemon {
     this.memory = settled.memory;
     const after = settled.memory.fsm.state;
     // after an action the VM state changed: ask again; else the collection's answer holds
-    await this.engine.reconcile(decision.result.action === null ? vmActiveHere : undefined);
+    await this.engine.reconcile(
+      decision.result.action === null ? vmActiveHere : undefined,
+      this.config.state.vmConf,
+    );
     await this.publish(collection, decision.ctx, settled.score.score);
     const fields = {
       state: after,

@@ -168,9 +168,22 @@ export class EngineVm {
   /**
    * The rule: the lease is held exactly while the VM may run here. `known` is the VM's
    * state if the caller knows it (undefined: ask; null: the hypervisor cannot tell, so
-   * the VM may still run and the lease is kept).
+   * the VM may still run and the lease is kept); `vmConf` the current one, to find the
+   * guard when none was resolved yet.
    */
-  async reconcile(known?: boolean | null): Promise<void> {
+  async reconcile(known?: boolean | null, vmConf?: VmConf | null): Promise<void> {
+    let firstGuard = false;
+    if (!this.current && vmConf) {
+      // no guard yet (no vm.conf at start-up): resolve it now, or a lease left by a
+      // previous agent would never be adopted, nor released once the VM is down
+      firstGuard = await this.prepare(vmConf).then(
+        () => true,
+        (e: unknown) => {
+          this.d.log.warn({ err: asError(e) }, "cannot tell which lease guards the engine VM");
+          return false;
+        },
+      );
+    }
     if (!this.current) return;
     const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
     if (active === null) return;
@@ -179,7 +192,8 @@ export class EngineVm {
         this.d.log.warn({ err: asError(e) }, "cannot adopt the engine VM lease");
         return false;
       });
-    } else if (!active && this.held) {
+    } else if (!active && (this.held || firstGuard)) {
+      // held by us, or maybe an orphan of a previous agent (release adopts it first)
       await this.release();
     }
   }

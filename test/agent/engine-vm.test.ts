@@ -1,0 +1,204 @@
+/**
+ * EngineVm's rule, over in-memory ports: the engine VM's lease is held exactly while the
+ * VM may run on this host. (The same class runs against real sanlock daemons, libvirt
+ * and QEMU in python-host.test.ts, daemon*.test.ts and test/cli/vm.test.ts.)
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EngineVm } from "../../src/agent/engine-vm.js";
+import type { VmLeasePort, VmPort } from "../../src/agent/ports.js";
+import { STORAGE_LOCKED_START_REASON } from "../../src/agent/start-failure.js";
+import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
+import { silentLogger } from "../../src/common/log.js";
+import { LeaseHeldError } from "../../src/sanlock/errors.js";
+import type { AcquireResult, LeaseState, ReleaseResult } from "../../src/sanlock/vm-lease.js";
+import { type EngineLease, EngineLeaseError } from "../../src/storage/engine-lease.js";
+import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
+
+const GUARD: EngineLease = {
+  lockspace: "sd",
+  resource: "vol",
+  path: "/d/images/img/vol.lease",
+  offset: 0,
+  kind: "volume",
+  source: "exclusive-disk",
+  from: "test",
+};
+const VM_CONF = { vmId: "vm" } as VmConf;
+
+/** a lease that another host may hold; `log` records what was asked of it */
+class FakeLease implements VmLeasePort {
+  held = false;
+  orphan = false;
+  heldElsewhere = false;
+  readonly log: string[] = [];
+  async acquire(): Promise<AcquireResult> {
+    this.log.push("acquire");
+    if (this.heldElsewhere) throw new LeaseHeldError("sd:vol", -243, 2);
+    if (this.orphan) {
+      this.orphan = false;
+      this.held = true;
+      return "adopted";
+    }
+    this.held = true;
+    return "acquired";
+  }
+  async adopt(): Promise<boolean> {
+    this.log.push("adopt");
+    if (!this.orphan) return this.held;
+    this.orphan = false;
+    this.held = true;
+    return true;
+  }
+  async release(): Promise<ReleaseResult> {
+    this.log.push("release");
+    const was = this.held || this.orphan;
+    this.held = this.orphan = false;
+    return was ? "released" : "not-held";
+  }
+  async inquire(): Promise<LeaseState> {
+    return this.held ? "held" : "not-held";
+  }
+  close(): void {
+    if (this.held) this.orphan = true;
+    this.held = false;
+  }
+}
+
+class FakeVm implements VmPort {
+  running = false;
+  failStart: Error | null = null;
+  readonly started: Array<readonly EngineLease[]> = [];
+  async isActive(): Promise<boolean> {
+    return this.running;
+  }
+  async start(_: VmConf, leases: readonly EngineLease[]): Promise<void> {
+    if (this.failStart) throw this.failStart;
+    this.started.push(leases);
+    this.running = true;
+  }
+  async shutdown(): Promise<void> {}
+  async powerOff(): Promise<void> {
+    this.running = false;
+  }
+  async close(): Promise<void> {}
+}
+
+describe("EngineVm: the lease is held exactly while the VM may run here", () => {
+  let runDir: string;
+  let vm: FakeVm;
+  let lease: FakeLease;
+  let resolve: (c: VmConf) => Promise<EngineLease[]>;
+  const engine = () =>
+    new EngineVm({
+      vm,
+      resolveLeases: (c) => resolve(c),
+      leasePort: () => lease,
+      runDir,
+      log: silentLogger,
+    });
+  const failure = async () =>
+    JSON.parse(await readFile(path.join(runDir, START_FAILURE_FILE), "utf8").catch(() => "null"));
+
+  beforeEach(async () => {
+    runDir = await mkdtemp(path.join(os.tmpdir(), "he-ha-engine-vm-"));
+    vm = new FakeVm();
+    lease = new FakeLease();
+    resolve = async () => [GUARD];
+  });
+  afterEach(async () => {
+    await rm(runDir, { recursive: true, force: true });
+  });
+
+  it("takes the guard, then starts the VM with every resolved lease", async () => {
+    const e = engine();
+    const r = await e.start(VM_CONF);
+    expect(r).toMatchObject({ started: true, lease: "acquired", guard: GUARD });
+    expect(lease.log).toEqual(["acquire"]);
+    expect(vm.started).toEqual([[GUARD]]);
+    expect(e.leaseHeld).toBe(true);
+    expect(await failure()).toBeNull();
+  });
+
+  it("held by another host: refused as storage locked, recorded, the VM never started", async () => {
+    lease.heldElsewhere = true;
+    const r = await engine().start(VM_CONF);
+    expect(r).toMatchObject({ started: false, locked: true, reason: STORAGE_LOCKED_START_REASON });
+    expect(vm.started).toEqual([]);
+    expect((await failure()).reason).toBe(STORAGE_LOCKED_START_REASON);
+  });
+
+  it("no oVirt lease in vm.conf: refused, the lease never taken, the VM never started", async () => {
+    resolve = async () => {
+      throw new EngineLeaseError("vm.conf: the engine VM has neither a <lease> nor …");
+    };
+    const r = await engine().start(VM_CONF);
+    expect(r).toMatchObject({ started: false, locked: false });
+    expect(r.started === false && r.reason).toMatch(/^cannot start the engine VM: vm.conf: /);
+    expect(lease.log).toEqual([]);
+    expect(vm.started).toEqual([]);
+  });
+
+  it("a start that fails after the lease was taken gives the lease back", async () => {
+    vm.failStart = new Error("libvirt: no such bridge");
+    const e = engine();
+    const r = await e.start(VM_CONF);
+    expect(r).toMatchObject({ started: false, locked: false, reason: "libvirt: no such bridge" });
+    expect(lease.log).toEqual(["acquire", "release"]);
+    expect(e.leaseHeld).toBe(false);
+  });
+
+  it("a lock refusal from libvirt is storage locked", async () => {
+    vm.failStart = new Error("Failed to acquire lock: error -243");
+    const r = await engine().start(VM_CONF);
+    expect(r).toMatchObject({ started: false, locked: true, reason: STORAGE_LOCKED_START_REASON });
+  });
+
+  it("keeps the lease while the VM runs or cannot be seen, releases it once the VM is down", async () => {
+    const e = engine();
+    await e.start(VM_CONF);
+    await e.reconcile(true);
+    await e.reconcile(null);
+    expect(lease.log).toEqual(["acquire"]);
+    vm.running = false;
+    await e.reconcile();
+    expect(lease.log).toEqual(["acquire", "release"]);
+    expect(e.leaseHeld).toBe(false);
+  });
+
+  it("power off releases the lease", async () => {
+    const e = engine();
+    await e.start(VM_CONF);
+    expect(await e.powerOff()).toBe("released");
+    expect(vm.running).toBe(false);
+  });
+
+  it("after a restart: the running VM's orphan is adopted; with the VM gone it is released", async () => {
+    await engine().start(VM_CONF);
+    lease.close(); // the agent exited: the lease stays with this host as an orphan
+    const restarted = engine();
+    await restarted.adoptAtStartup(VM_CONF);
+    expect(restarted.leaseHeld).toBe(true);
+    expect(lease.held).toBe(true);
+
+    lease.close();
+    vm.running = false;
+    const again = engine();
+    await again.adoptAtStartup(VM_CONF);
+    expect(again.leaseHeld).toBe(false);
+    expect(lease.held || lease.orphan).toBe(false);
+  });
+
+  it("no vm.conf at start-up: the guard is found at the next loop, so the orphan is not kept forever", async () => {
+    await engine().start(VM_CONF);
+    lease.close();
+    const restarted = engine();
+    await restarted.adoptAtStartup(null);
+    expect(lease.orphan).toBe(true);
+    vm.running = false;
+    await restarted.reconcile(false, VM_CONF);
+    expect(lease.held || lease.orphan).toBe(false);
+  });
+});
