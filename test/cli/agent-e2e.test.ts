@@ -109,9 +109,11 @@ describe("he-ha with a running agent", () => {
     expect(h.score).toBe(0);
     const back = await he(["--set-maintenance", "--mode=none"]);
     expect(back.code).toBe(0);
+    // local maintenance stopped the engine VM here; with the flag cleared the agent
+    // starts it again (the next test needs it running)
     await waitStatus(
-      "out of LocalMaintenance",
-      (x) => stateOf(x) !== "LocalMaintenance" && x.maintenance === false,
+      "back to EngineUp",
+      (x) => stateOf(x) === "EngineUp" && x.maintenance === false,
     );
   }, 150_000);
 
