@@ -4,9 +4,10 @@
  * Why not @unraid/libvirt here: its connectOpen calls `virConnectOpen`, which passes no
  * authentication callbacks, and libvirt's client then cannot answer a SASL exchange
  * ("No worthy mechs found") even when the URI names an authfile. oVirt hosts run
- * libvirtd with `auth_unix_rw = "sasl"`, so we open with `virConnectOpenAuth` and
- * libvirt's own `virConnectAuthPtrDefault`: libvirt fills the user and password from the
- * URI's `authfile` and never reaches the default callback's prompt.
+ * libvirtd with `auth_unix_rw = "sasl"`, so we open with `virConnectOpenAuth` and an
+ * auth structure naming the credential types SASL asks for: libvirt fills them from the
+ * URI's `authfile`; a credential the authfile lacks reaches our callback, which refuses
+ * (libvirt's own default callback would prompt on the terminal, blocking a daemon).
  *
  * Every call that talks to libvirtd runs on one of koffi's worker threads (`.async`).
  * libvirt keeps the last error per thread and per connection: after a failed call on a
@@ -14,6 +15,8 @@
  * a failed open has no connection, so its error comes through a process-wide error
  * handler (libvirt calls it on the worker thread, koffi runs it on the main thread).
  */
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
 import koffi from "koffi";
 
 /** libvirt's `virDomainInfo` (declared by name for virDomainGetInfo below) */
@@ -37,6 +40,20 @@ const VirErrorHead = koffi.struct("he_virErrorHead", {
 const VIR_ERROR_BUFFER = 128;
 
 const ErrorFunc = koffi.proto("void he_virErrorFunc(void *userData, void *err)");
+const AuthCallback = koffi.proto(
+  "int he_virConnectAuthCallback(void *cred, unsigned int ncred, void *cbdata)",
+);
+const ConnectAuth = koffi.struct("he_virConnectAuth", {
+  credtype: "void *",
+  ncredtype: "unsigned int",
+  cb: "void *",
+  cbdata: "void *",
+});
+/**
+ * VIR_CRED_AUTHNAME, ECHOPROMPT, REALM, PASSPHRASE, NOECHOPROMPT: what libvirt's own
+ * default offers for SASL, less EXTERNAL
+ */
+const CRED_TYPES = [2, 6, 8, 5, 7];
 
 type Ptr = unknown;
 type Fn = ReturnType<ReturnType<typeof koffi.load>["func"]>;
@@ -56,12 +73,16 @@ interface Api {
   resetError: Fn;
   setErrorFunc: Fn;
   cFree: Fn;
-  defaultAuth: Ptr;
+  /** our virConnectAuth (native memory, lives as long as the process) */
+  auth: Ptr;
 }
 
 let api: Api | null = null;
-/** message of the last error libvirt reported without a connection (a failed open) */
-let lastOpenError = "";
+/** the errors libvirt reported while opens were under way (see connectOpen) */
+let openErrors: string[] = [];
+let opensInFlight = 0;
+/** our auth callback ran during the opens under way: libvirt wanted credentials the authfile lacks */
+let credentialsMissing = false;
 let handler: unknown = null;
 
 function load(): Api {
@@ -88,9 +109,27 @@ function load(): Api {
     resetError: lib.func("void virResetError(void *err)"),
     setErrorFunc: lib.func("void virSetErrorFunc(void *userData, he_virErrorFunc *handler)"),
     cFree: libc.func("void free(void *ptr)"),
-    defaultAuth: koffi.decode(lib.symbol("virConnectAuthPtrDefault"), "void *"),
+    auth: makeAuth(),
   };
   return api;
+}
+
+/** virConnectAuth with CRED_TYPES and a callback refusing whatever the authfile lacks */
+function makeAuth(): Ptr {
+  const types = koffi.alloc("int", CRED_TYPES.length);
+  koffi.encode(types, "int", CRED_TYPES, CRED_TYPES.length);
+  const cb = koffi.register(() => {
+    credentialsMissing = true;
+    return -1;
+  }, koffi.pointer(AuthCallback));
+  const auth = koffi.alloc(ConnectAuth, 1);
+  koffi.encode(auth, ConnectAuth, {
+    credtype: types,
+    ncredtype: CRED_TYPES.length,
+    cb,
+    cbdata: null,
+  });
+  return auth;
 }
 
 /** libvirt's error handler for this process: keeps errors raised without a connection */
@@ -98,8 +137,8 @@ function installErrorHandler(a: Api): void {
   if (handler === null) {
     handler = koffi.register((_user: unknown, err: unknown) => {
       if (err === null) return;
-      const head = koffi.decode(err, VirErrorHead) as { message: string | null; conn: unknown };
-      if (head.conn === null) lastOpenError = head.message ?? "";
+      const head = koffi.decode(err, VirErrorHead) as { message: string | null };
+      if (opensInFlight > 0 && head.message) openErrors.push(head.message);
     }, koffi.pointer(ErrorFunc));
   }
   // set before every open: another binding in the process may have replaced it
@@ -110,6 +149,21 @@ function callAsync<T>(fn: Fn, ...args: unknown[]): Promise<T> {
   return new Promise((resolve, reject) => {
     fn.async(...args, (err: unknown, res: T) => (err ? reject(err) : resolve(res)));
   });
+}
+
+/**
+ * libvirt fails an open without a reason when the URI's authfile cannot be read (and only
+ * reads it when libvirtd asks for SASL): say so.
+ */
+async function unreadableAuthfile(uri: string): Promise<string | undefined> {
+  const m = /[?&]authfile=([^&]*)/.exec(uri);
+  if (!m?.[1]) return undefined;
+  const file = decodeURIComponent(m[1]);
+  return access(file, constants.R_OK).then(
+    () => undefined,
+    (err: Error) =>
+      `authentication failed: libvirtd asks for credentials (SASL) and the authfile ${file} cannot be read (${err.message})`,
+  );
 }
 
 export class LibvirtError extends Error {
@@ -166,10 +220,26 @@ export class NativeLibvirt {
   async connectOpen(): Promise<void> {
     const a = load();
     installErrorHandler(a);
-    lastOpenError = "";
-    const conn = await callAsync<Ptr>(a.openAuth, this.uri, a.defaultAuth, 0);
+    if (opensInFlight === 0) {
+      openErrors = [];
+      credentialsMissing = false;
+    }
+    opensInFlight++;
+    let conn: Ptr;
+    try {
+      conn = await callAsync<Ptr>(a.openAuth, this.uri, a.auth, 0);
+    } finally {
+      opensInFlight--;
+    }
     if (conn === null) {
-      throw new LibvirtError(lastOpenError || `cannot open ${this.uri} (libvirt gave no reason)`);
+      // the first specific reason ("authentication failed: …", "Failed to connect socket …");
+      // libvirt ends a failed SASL open with a generic "cause is unknown"
+      const why =
+        openErrors.find((m) => !/cause is unknown/.test(m)) ??
+        (credentialsMissing
+          ? "authentication failed: libvirtd asks for credentials (SASL) that the URI's authfile does not give"
+          : ((await unreadableAuthfile(this.uri)) ?? openErrors[0]));
+      throw new LibvirtError(why ?? `cannot open ${this.uri} (libvirt gave no reason)`);
     }
     this.conn = conn;
   }

@@ -109,6 +109,12 @@ export interface HostOptions {
   qemuConf?: boolean;
   /** more agent.conf text after the fast timing (e.g. a [score] section) */
   agentConf?: string;
+  /**
+   * libvirtd asks for SASL (`auth_unix_rw = "sasl"`, as VDSM configures it) and the host
+   * carries oVirt's authfile (`etc/ovirt-hosted-engine/virsh_auth.conf`); hosted-engine.conf
+   * names neither (the default applies)
+   */
+  sasl?: boolean;
 }
 
 /**
@@ -151,6 +157,7 @@ export class AgentHost {
         dir: path.join(root, "libvirt"),
         hypervisor: opts.hypervisor ?? "test",
         sanlockRunDir: sanlock.runDir,
+        ...(opts.sasl ? { sasl: { user: "vdsm@ovirt", password: randomUUID() } } : {}),
       });
     } catch (e) {
       await sanlock.stop();
@@ -179,6 +186,11 @@ export class AgentHost {
     ].join("\n");
     await writeFile(p.hostConf, conf);
     await writeFile(p.agentConf, FAST_TIMING + (opts.agentConf ?? ""));
+    if (opts.sasl)
+      await writeFile(
+        path.join(path.dirname(p.hostConf), "virsh_auth.conf"),
+        await readFile(libvirtd.authfile, "utf8"),
+      );
     return host;
   }
 
@@ -295,7 +307,12 @@ export class AgentHost {
 
   /** `virsh domstate` of the engine VM: running, shut off, ... or "absent" */
   async vmState(): Promise<string> {
-    const r = await runCommand("virsh", ["-c", this.libvirtd.uri, "domstate", this.storage.vmId]);
+    const r = await runCommand("virsh", [
+      "-c",
+      this.libvirtd.authUri,
+      "domstate",
+      this.storage.vmId,
+    ]);
     return r.code === 0 ? r.output.trim() : "absent";
   }
 

@@ -14,6 +14,7 @@ import { withAuthfile } from "../../src/libvirt/auth-uri.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
 import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
+import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { TEST_DRIVER_DOMAIN_UUID, waitFor } from "../broker/monitors-support.js";
 import { requireBuild, runHeHa } from "../cli/harness.js";
 
@@ -102,7 +103,10 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
       domainXml: () => domainXml(ENGINE_VM),
       log: silentLogger,
     });
-    await expect(noAuth.isActive()).rejects.toBeInstanceOf(HypervisorUnavailableError);
+    const refused = await noAuth.isActive().catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(HypervisorUnavailableError);
+    // libvirt's own words, and no prompt on the terminal
+    expect((refused as Error).message).toMatch(/authentication failed/);
     await noAuth.close();
 
     const vm = new LibvirtVm({
@@ -198,4 +202,34 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ result: "shutdown-requested" });
     expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).ok).toBe(false);
   }, 60_000);
+});
+
+describe("ovirt-ha-agent and ovirt-ha-broker against a libvirtd with SASL", () => {
+  it("reach EngineUp with oVirt's default authfile and nothing in hosted-engine.conf", async () => {
+    const health = await startHealthServer();
+    const storage = await makeStorage(path.join(dir, "daemons"));
+    const host = await AgentHost.create(
+      path.join(dir, "daemons", "host1"),
+      1,
+      storage,
+      health.fqdn,
+      {
+        sasl: true,
+      },
+    );
+    try {
+      expect(await readFile(host.paths.hostConf, "utf8")).not.toContain("authfile");
+      await host.startBroker();
+      await host.startAgent();
+      const block = await host.waitState("EngineUp", 120_000);
+      expect(block.engineStatus).toMatchObject({ vm: "up", health: "good" });
+      expect(await host.vmState()).toBe("running");
+      // and nothing reaches it without the credentials
+      expect((await virsh(host.libvirtd.uri, ["list"])).ok).toBe(false);
+      expect(await host.agentLog()).not.toContain("cannot connect to the hypervisor");
+    } finally {
+      await host.destroy();
+      await health.close();
+    }
+  }, 240_000);
 });
