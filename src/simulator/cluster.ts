@@ -293,10 +293,16 @@ export class SimCluster {
       case "vm-poweroff":
         return hostCmd((h) => h.vmPowerOff());
       case "fail-next-start":
+      case "fail-next-shutdown":
+      case "fail-next-poweroff": {
+        const op = cmd.slice("fail-next-".length) as "start" | "shutdown" | "poweroff";
         return hostCmd((h) => {
-          h.hypervisor.failNextStart =
-            words.slice(2).join(" ") || "internal error: qemu unexpectedly closed the monitor";
+          h.hypervisor.failNext[op] =
+            words.slice(2).join(" ") || `internal error: simulated ${op} failure`;
         });
+      }
+      case "vm-start":
+        return hostCmd((h) => h.vmStart());
       case "libvirt": {
         const up = a2 === "up" ? true : a2 === "down" ? false : null;
         if (up === null) throw bad(`libvirt ${a1} up|down, got "${a2 ?? ""}"`);

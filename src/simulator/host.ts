@@ -205,17 +205,27 @@ export class SimHost {
     this.event("agent: killed");
   }
 
+  /** `he-ha vm start`: lease then VM, through the same owner the agent uses. */
+  async vmStart(): Promise<void> {
+    const r = await this.cliEngine().start(this.s.vmConf);
+    this.event(r.started ? "he-ha vm start: started" : `he-ha vm start: refused: ${r.reason}`);
+  }
+
   /** `he-ha vm poweroff`: the VM and its lease through the same owner the agent uses. */
   async vmPowerOff(): Promise<void> {
-    const engine = new EngineVm({
+    const engine = this.cliEngine();
+    await engine.prepare(this.s.vmConf);
+    await engine.powerOff();
+  }
+
+  private cliEngine(): EngineVm {
+    return new EngineVm({
       vm: this.hypervisor,
       resolveLeases: async () => [this.s.lease],
       leasePort: (g) => this.s.sanlock.vmLeasePort(this.id, g.lockspace, g.resource),
       startFailures: this.startFailure,
       log: pino({ level: "silent" }),
     });
-    await engine.prepare(this.s.vmConf);
-    await engine.powerOff();
   }
 
   private agentLogger(slot: { dead: boolean }): Logger {

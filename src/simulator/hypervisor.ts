@@ -20,8 +20,12 @@ export class SimHypervisor implements VmPort {
   private cancelShutdown: (() => void) | null = null;
   /** libvirtd answers */
   up = true;
-  /** the next start fails with this libvirt error */
-  failNextStart: string | null = null;
+  /** the next start, shutdown or power-off fails with this libvirt error */
+  failNext: { start: string | null; shutdown: string | null; poweroff: string | null } = {
+    start: null,
+    shutdown: null,
+    poweroff: null,
+  };
   /** the engine application answers its health page (when booted) */
   engineHealthy = true;
 
@@ -59,17 +63,14 @@ export class SimHypervisor implements VmPort {
   async start(): Promise<void> {
     if (!this.up) throw new Error("cannot connect to libvirtd");
     if (this.domain) throw new Error("Requested operation is not valid: domain is already running");
-    if (this.failNextStart !== null) {
-      const msg = this.failNextStart;
-      this.failNextStart = null;
-      throw new Error(msg);
-    }
+    this.failIfAsked("start");
     this.domain = { state: "running", startedAt: this.sched.now };
     this.event("vm: started");
   }
 
   async shutdown(): Promise<void> {
     if (!this.up) throw new Error("cannot connect to libvirtd");
+    this.failIfAsked("shutdown");
     const d = this.domain;
     if (!d || this.cancelShutdown) return;
     d.state = "shutdown";
@@ -84,10 +85,18 @@ export class SimHypervisor implements VmPort {
 
   async powerOff(): Promise<void> {
     if (!this.up) throw new Error("cannot connect to libvirtd");
+    this.failIfAsked("poweroff");
     if (this.destroy()) this.event("vm: powered off");
   }
 
   async close(): Promise<void> {}
+
+  private failIfAsked(op: "start" | "shutdown" | "poweroff"): void {
+    const msg = this.failNext[op];
+    if (msg === null) return;
+    this.failNext[op] = null;
+    throw new Error(msg);
+  }
 
   /** qemu is gone (crash, kill path, host power loss); true when a domain ran */
   destroy(): boolean {
