@@ -51,6 +51,7 @@ async function writeIfChanged(
   text: string,
   same: (old: string) => boolean = (old) => old === text,
 ): Promise<boolean> {
+  // unreadable or missing: written anew below
   const old = await readFile(file, "utf8").catch(() => null);
   if (old !== null && same(old)) return false;
   await mkdir(path.dirname(file), { recursive: true });

@@ -284,7 +284,11 @@ export class AgentDaemon {
       return { delayMs: loopDelayMs };
     }
     this.tlog.reset("no-decision");
-    const vmActiveHere = await this.engine.isActive().catch(() => null);
+    const vmActiveHere = await this.engine.isActive().catch((e: unknown) => {
+      // null = the hypervisor cannot tell: the engine-health monitor's status decides
+      this.log.debug({ err: e }, "cannot ask the hypervisor whether the engine VM runs here");
+      return null;
+    });
     const snapshot = decodeSegments(stats);
     for (const err of snapshot.errors)
       this.log.debug(

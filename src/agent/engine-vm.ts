@@ -182,7 +182,14 @@ export class EngineVm {
    */
   async reconcile(known?: boolean | null): Promise<void> {
     if (!this.current) return;
-    const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
+    const active =
+      known !== undefined
+        ? known
+        : await this.d.vm.isActive().catch((e: unknown) => {
+            // the hypervisor cannot tell: the VM may still run, so the lease is kept
+            this.d.log.debug({ err: asError(e) }, "engine VM state unknown: lease kept");
+            return null;
+          });
     if (active === null) return;
     if (active && !this.held) {
       this.held = await this.current.port.adopt().catch((e: unknown) => {

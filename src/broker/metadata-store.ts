@@ -56,6 +56,7 @@ export class ReopeningMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     const v = this.current;
     this.current = undefined;
+    // closing a volume we are done with: a failure leaves nothing to do
     await v?.volume.close().catch(() => undefined);
   }
 
@@ -89,6 +90,7 @@ export class ReopeningMetadataStore implements MetadataStore {
     const v = this.current;
     this.current = undefined;
     this.identity = undefined;
+    // the volume was replaced or failed: closing the old handle is best effort
     void v?.volume.close().catch(() => undefined);
   }
 

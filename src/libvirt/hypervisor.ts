@@ -143,6 +143,7 @@ export class HypervisorConnection {
           return "already-running";
         }
         if (state !== "shutoff" && state !== "crashed" && state !== "nostate") {
+          // a stale definition being cleared: undefine below reports what matters
           await dom.destroy().catch(() => undefined);
         }
         await dom.undefine().catch((err: unknown) => {
@@ -183,6 +184,7 @@ export class HypervisorConnection {
     this.closed = true;
     const hv = this.hv;
     this.hv = null;
+    // closing is best effort: the connection is dropped either way
     if (hv) await hv.connectClose().catch(() => undefined);
   }
 
@@ -254,6 +256,7 @@ export class HypervisorConnection {
         this.hv = null;
         this.lastError = reason;
         this.log.warn({ uri: this.uri, err: reason }, "lost the hypervisor connection");
+        // the connection is already lost (logged above): closing is best effort
         await hv.connectClose().catch(() => undefined);
       }
       throw new HypervisorUnavailableError(this.uri, reason);
