@@ -1,9 +1,8 @@
 import { execFile } from "node:child_process";
 import type { Logger } from "../common/log.js";
 import { Lockspace } from "../sanlock/lockspace.js";
+import { HE_LOCKSPACE, lockspaceString } from "../sanlock/names.js";
 import type { BrokerLockspace } from "./service.js";
-
-export const LOCKSPACE_NAME = "hosted-engine";
 
 export class LockspaceResetError extends Error {
   override name = "LockspaceResetError";
@@ -35,7 +34,7 @@ export class SanlockLockspace implements BrokerLockspace {
 
   holdsHostId(): Promise<boolean> {
     return this.ls.inqLockspace({
-      name: LOCKSPACE_NAME,
+      name: HE_LOCKSPACE,
       hostId: this.opts.hostId,
       path: this.opts.path,
       offset: 0,
@@ -43,15 +42,13 @@ export class SanlockLockspace implements BrokerLockspace {
   }
 
   reset(): Promise<void> {
-    // sanlock splits the -s argument at ":"; NFS domain paths hold one ("server:_export")
-    const escaped = this.opts.path.replaceAll(":", "\\:");
     const args = [
       "direct",
       "init",
       "-o",
       String(this.opts.ioTimeout),
       "-s",
-      `${LOCKSPACE_NAME}:0:${escaped}:0`,
+      lockspaceString(HE_LOCKSPACE, 0, this.opts.path, 0),
     ];
     const bin = this.opts.sanlockBin ?? "sanlock";
     return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 import type { Logger } from "../common/log.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
 import type { Timing } from "../common/timing.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
 import type { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
@@ -163,7 +164,7 @@ export class BrokerService {
 
   async resetLockspace(): Promise<void> {
     await this.opts.lockspace.reset();
-    this.opts.log.warn({ lockspace: "hosted-engine" }, "lockspace hosted-engine re-initialised");
+    this.opts.log.warn({ lockspace: HE_LOCKSPACE }, `lockspace ${HE_LOCKSPACE} re-initialised`);
   }
 
   private observeRead(segs: Map<number, Buffer>): void {

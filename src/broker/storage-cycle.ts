@@ -1,6 +1,7 @@
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { type Clock, systemClock } from "../common/monotonic.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MAX_HOST_ID, SEGMENT_SIZE } from "../storage/whiteboard/types.js";
 
 /** The metadata volume as the cycle needs it (src/storage/direct-io.ts provides it). */
@@ -321,7 +322,7 @@ export class StorageCycle {
           this.changed();
           this.tlog.warn(
             "refused",
-            { segment: hostId, lockspace: "hosted-engine" },
+            { segment: hostId, lockspace: HE_LOCKSPACE },
             "not writing this host's block: the host does not hold its id in the lockspace",
           );
           continue;
@@ -371,7 +372,7 @@ export class StorageCycle {
       this.h.leaseError = (e as Error).message;
       this.tlog.error(
         "lease",
-        { lockspace: "hosted-engine", err: (e as Error).message },
+        { lockspace: HE_LOCKSPACE, err: e as Error },
         "cannot inquire the lockspace",
       );
     }

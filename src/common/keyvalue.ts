@@ -47,6 +47,10 @@ export function parseBool(value: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Python's `str(bool)`: the one home for `True`/`False` in files, blocks, monitor values
+ * and CLI output.
+ */
 export function formatBool(value: boolean): "True" | "False" {
   return value ? "True" : "False";
 }

@@ -7,6 +7,7 @@ import type { HaConf } from "../common/ha-conf.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
+import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { type AgentRecord, timelineText } from "./agent-log.js";
@@ -78,7 +79,7 @@ export class SimHost {
       monitors: this.monitors,
       startFailure: this.startFailure,
       storageOk: () => this.storageOk,
-      holdsHostId: () => s.sanlock.holds(id, "hosted-engine"),
+      holdsHostId: () => s.sanlock.holds(id, HE_LOCKSPACE),
       cycleSeconds: s.agentConf.timing.broker_storage_cycle,
       monitorSeconds: s.agentConf.timing.monitor_interval,
       event: (text) => this.event(text),
