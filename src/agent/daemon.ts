@@ -273,7 +273,7 @@ export class AgentDaemon {
       if (e instanceof BrokerUnreachableError) return { delayMs: this.link.nextBackoffMs() };
       this.tlog.error(
         "no-decision",
-        { err: (e as Error).message },
+        { err: e as Error },
         "cannot collect from the broker: no decision this loop",
       );
       return { delayMs: loopDelayMs };
@@ -401,7 +401,7 @@ export class AgentDaemon {
         }),
       );
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, "cannot encode this host's block");
+      this.log.error({ err: e as Error }, "cannot encode this host's block");
       return;
     }
     try {
@@ -415,7 +415,7 @@ export class AgentDaemon {
         this.d.onReady?.();
       }
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, "cannot publish this host's block");
+      this.log.error({ err: e as Error }, "cannot publish this host's block");
     }
   }
 
@@ -444,7 +444,7 @@ export class AgentDaemon {
       );
     } catch (e) {
       this.log.warn(
-        { err: (e as Error).message, detail },
+        { err: e as Error, detail },
         "could not send the state_transition notification",
       );
     }

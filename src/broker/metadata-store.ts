@@ -115,7 +115,7 @@ export class ReopeningMetadataStore implements MetadataStore {
       if (!READ_ONLY_CODES.has(errnoOf(e) ?? "")) throw e;
       const volume = await MetadataVolume.open(this.path, { logger: this.log, readOnly: true });
       this.log.warn(
-        { path: this.path, err: (e as Error).message },
+        { path: this.path, err: e as Error },
         "metadata volume is read-only: reading only",
       );
       return { volume, readOnlyBecause: e as Error };

@@ -181,7 +181,7 @@ export class BrokerService {
       }
       this.observed.observe(ts, this.clock.now());
     } catch (e) {
-      this.opts.log.error({ err: (e as Error).message }, "cannot decode the whiteboard");
+      this.opts.log.error({ err: e as Error }, "cannot decode the whiteboard");
     }
   }
 }

@@ -90,10 +90,7 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
       reply: FastifyReply,
     ) => {
       const status = err.statusCode ?? 500;
-      opts.log.warn(
-        { url: req.url, method: req.method, code: err.code, err: err.message },
-        "request refused",
-      );
+      opts.log.warn({ url: req.url, method: req.method, code: err.code, err }, "request refused");
       if (req.method === "POST" && XMLRPC_PATHS.has(req.url)) {
         const code =
           status === 413
