@@ -22,6 +22,7 @@ export const FAST_TESTS = [
   "test/cli/shared-config.test.ts",
   "test/cli/simulate.test.ts",
   "test/cluster/mail-sink.test.ts",
+  "test/common/keyvalue.test.ts",
   "test/ops/log-throttle.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
