@@ -127,10 +127,7 @@ export class SimCluster {
       event: (who: string, text: string) => this.add(who, text),
     };
     const booted = (conf.get("boot") ?? "all").trim();
-    const bootList =
-      booted === "all"
-        ? null
-        : new Set(booted === "" ? [] : booted.split(/[\s,]+/).map((h) => this.hostId(h, file, 0)));
+    const bootWords = booted === "all" || booted === "" ? [] : booted.split(/[\s,]+/);
     this.bootAt = new Map();
     for (let id = 1; id <= count; id++) {
       const monitors: SimMonitors = { ...DEFAULT_MONITORS };
@@ -153,9 +150,12 @@ export class SimCluster {
       const host = new SimHost(id, hostConf, monitors, shared);
       if (parseBool(conf.get(`host${id}.local_maintenance`))) host.haConf.localMaintenance = true;
       this.hosts.set(id, host);
+    }
+    const bootList =
+      booted === "all" ? null : new Set(bootWords.map((h) => this.hostId(h, file, 0)));
+    for (const id of this.hosts.keys())
       if (bootList === null || bootList.has(id))
         this.bootAt.set(id, random ? random.int(agentConf.timing.loop_delay) : 0);
-    }
     if (parseBool(conf.get("global_maintenance")))
       this.whiteboard.write(0, encodeGlobalBlock({ maintenance: true, unknown: {} }));
   }
@@ -163,7 +163,7 @@ export class SimCluster {
   private hostId(word: string | undefined, file: string, line: number): number {
     const m = /^host(\d+)$/.exec(word ?? "");
     const id = m ? Number(m[1]) : Number.NaN;
-    if (!this.hosts.has(id) && !(this.hosts.size === 0 && id > 0))
+    if (!this.hosts.has(id))
       throw new ScenarioError(file, line, `"${word}" is not a host of this cluster (host1..)`);
     return id;
   }
