@@ -1,8 +1,39 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * The fast core: pure decisions, codecs and parsers, and the cluster simulator. No root,
+ * no build, no daemons, in seconds (`npm run test:fast`). Everything else is the
+ * real-host integration suite (real sanlock, libvirtd, glusterd, O_DIRECT files, SMTP,
+ * built binaries: `npm test` as root after `npm run setup`). A new test file lands in the
+ * integration project unless it is listed here.
+ */
+export const FAST_TESTS = [
+  "test/simulator/**/*.test.ts",
+  "test/agent/collect-publish.test.ts",
+  "test/agent/config-refresh.test.ts",
+  "test/agent/env.test.ts",
+  "test/agent/fsm.test.ts",
+  "test/agent/lease-holder.test.ts",
+  "test/agent/liveness.test.ts",
+  "test/broker/broker-state.test.ts",
+  "test/broker/xmlrpc-codec.test.ts",
+  "test/cli/aliases.test.ts",
+  "test/cli/format.test.ts",
+  "test/cli/shared-config.test.ts",
+  "test/cli/simulate.test.ts",
+  "test/cluster/mail-sink.test.ts",
+  "test/common/keyvalue.test.ts",
+  "test/ops/log-throttle.test.ts",
+  "test/score/score.test.ts",
+  "test/storage/domain.test.ts",
+  "test/storage/engine-lease.test.ts",
+  "test/storage/ovf.test.ts",
+  "test/storage/vmconf.test.ts",
+  "test/storage/whiteboard-codec.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Real sanlock daemons and libvirtd instances are heavy: keep parallelism modest
@@ -10,5 +41,16 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "fast", include: FAST_TESTS } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...FAST_TESTS],
+        },
+      },
+    ],
   },
 });

@@ -107,7 +107,7 @@ export class BrokerLink {
         if (this.unreachableSince === null) {
           this.unreachableSince = Date.now();
           this.log.warn(
-            { op: what, err: e.message },
+            { op: what, err: e },
             "broker unreachable: no VM decision until it is back",
           );
           // a restarted broker knows none of our monitors
@@ -137,7 +137,7 @@ export class BrokerLink {
         if (!(e instanceof XmlRpcFault)) throw e;
         if (!this.refused.has(req.field)) {
           this.log.error(
-            { monitor: req.type, err: e.message },
+            { monitor: req.type, err: e },
             "the broker refused to start a monitor: no value until it does",
           );
         }
@@ -161,7 +161,7 @@ export class BrokerLink {
       } catch (e) {
         if (!(e instanceof XmlRpcFault)) throw e;
         this.log.warn(
-          { monitor: field, err: e.message },
+          { monitor: field, err: e },
           "monitor unknown to the broker: starting it again",
         );
         this.ids.delete(field);

@@ -59,7 +59,7 @@ export async function cleanupMetadata(d: CleanupDeps): Promise<CleanupResult> {
         code: 1,
         message: `cannot join the sanlock lockspace to clean: ${(e as Error).message}`,
       };
-    d.log.warn({ err: (e as Error).message }, "force: going on without the sanlock lockspace");
+    d.log.warn({ err: e as Error }, "force: going on without the sanlock lockspace");
   }
   try {
     await d.broker.putStats(d.hostId, Buffer.alloc(0));
@@ -77,7 +77,7 @@ export async function cleanupMetadata(d: CleanupDeps): Promise<CleanupResult> {
   } finally {
     if (joined) {
       await d.lockspace.remLockspace(d.lockspaceSpec).catch((e: Error) => {
-        d.log.warn({ err: e.message }, "cannot leave the sanlock lockspace");
+        d.log.warn({ err: e }, "cannot leave the sanlock lockspace");
       });
     }
   }

@@ -51,6 +51,7 @@ async function writeIfChanged(
   text: string,
   same: (old: string) => boolean = (old) => old === text,
 ): Promise<boolean> {
+  // unreadable or missing: written anew below
   const old = await readFile(file, "utf8").catch(() => null);
   if (old !== null && same(old)) return false;
   await mkdir(path.dirname(file), { recursive: true });
@@ -108,11 +109,7 @@ export class ConfigRefresher {
     try {
       return { text: await readFile(file, "utf8"), source: "local" };
     } catch (e) {
-      this.tlog.error(
-        "vmconf-local",
-        { file, err: (e as Error).message },
-        "cannot read the local vm.conf",
-      );
+      this.tlog.error("vmconf-local", { file, err: e as Error }, "cannot read the local vm.conf");
       return null;
     }
   }
@@ -136,8 +133,8 @@ export class ConfigRefresher {
     } catch (e) {
       this.tlog.error(
         "archive",
-        { volume, err: (e as Error).message },
-        `cannot read the configuration archive (${(e as Error).message}): keeping the last good configuration`,
+        { volume, err: e as Error },
+        "cannot read the configuration archive: keeping the last good configuration",
       );
       return null;
     }
@@ -151,7 +148,7 @@ export class ConfigRefresher {
     } catch (e) {
       this.tlog.error(
         "ovf",
-        { err: (e as Error).message },
+        { err: e as Error },
         "failed scanning for OVF_STORE, falling back to the archive vm.conf",
       );
       return null;
@@ -201,7 +198,7 @@ export class ConfigRefresher {
     } catch (e) {
       this.tlog.error(
         "vmconf-parse",
-        { source, err: (e as Error).message },
+        { source, err: e as Error },
         "vm.conf is invalid: keeping the last good one",
       );
       return;
@@ -216,7 +213,7 @@ export class ConfigRefresher {
         this.o.log.info({ file, source }, "vm.conf refreshed");
       }
     } catch (e) {
-      this.tlog.error("vmconf-write", { file, err: (e as Error).message }, "cannot write vm.conf");
+      this.tlog.error("vmconf-write", { file, err: e as Error }, "cannot write vm.conf");
       return;
     }
     this.s = {

@@ -1,11 +1,10 @@
 import { hostname as osHostname } from "node:os";
 import { BrokerUnreachableError } from "../broker/client.js";
 import type { AgentConf } from "../common/agent-conf.js";
-import { type HaConf, readHaConf } from "../common/ha-conf.js";
+import type { HaConf } from "../common/ha-conf.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
-import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
@@ -16,9 +15,9 @@ import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
 import { collectionFrom } from "./collect.js";
-import { ConfigRefresher } from "./config-refresh.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
 import type { EngineVm } from "./engine-vm.js";
+import { type AgentEnv, type ConfigSource, productionEnv } from "./env.js";
 import { stateScore } from "./fsm/score.js";
 import type { Action, FsmContext } from "./fsm/types.js";
 import type { Collection } from "./history.js";
@@ -39,8 +38,10 @@ export interface AgentDeps {
   engine: EngineVm;
   /** published in the block; default: the system hostname */
   hostname?: string;
-  /** monotonic seconds; default the machine's monotonic clock */
+  /** monotonic seconds; default the machine's monotonic clock (ignored when `env` is given) */
   clock?: () => number;
+  /** clock, sleep, ha.conf and configuration source; default productionEnv (env.ts) */
+  env?: AgentEnv;
   /** called once the agent runs, before it waits for anything (systemd readiness) */
   onReady?: () => void;
   /** what the agent does or waits for, in a few words (systemd STATUS=) */
@@ -68,19 +69,6 @@ class ExitError extends Error {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * ovirt-ha-agent: waits out local maintenance, joins the lockspace, then every
  * loop_delay seconds (at once after a NOWAIT step) refreshes the configuration,
@@ -89,8 +77,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 export class AgentDaemon {
   readonly link: BrokerLink;
-  readonly config: ConfigRefresher;
+  readonly config: ConfigSource;
   private readonly d: AgentDeps;
+  private readonly env: AgentEnv;
   private readonly log: Logger;
   private readonly tlog: ThrottledLogger;
   private readonly clock: () => number;
@@ -113,17 +102,20 @@ export class AgentDaemon {
     this.engine = deps.engine;
     this.hostId = deps.hostConf.hostId;
     this.log = deps.log.child({ host_id: this.hostId });
-    this.tlog = throttledLogger(this.log, { intervalMs: 60_000 });
-    this.clock = deps.clock ?? monotonicSeconds;
+    this.tlog = throttledLogger(this.log, { intervalMs: 60_000, now: () => this.clock() * 1000 });
+    this.env =
+      deps.env ??
+      productionEnv({
+        hostConf: deps.hostConf,
+        paths: deps.paths,
+        volumes: deps.volumes,
+        log: this.log,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      });
+    this.clock = this.env.clock;
     this.hostname = deps.hostname ?? osHostname();
     this.link = new BrokerLink(deps.broker, { conf: deps.hostConf, log: this.log });
-    this.config = new ConfigRefresher({
-      conf: deps.hostConf,
-      paths: deps.paths,
-      volumes: deps.volumes,
-      log: this.log,
-      clock: this.clock,
-    });
+    this.config = this.env.config;
     this.lockspaces = agentLockspaces(deps.hostConf, deps.volumes);
     this.storage = deps.storage
       ? new StorageGuard({
@@ -161,7 +153,7 @@ export class AgentDaemon {
           exit = r.exit;
           break;
         }
-        await sleep(r.delayMs, signal);
+        await this.env.sleep(r.delayMs, signal);
       }
     } catch (e) {
       exit =
@@ -192,14 +184,14 @@ export class AgentDaemon {
           "local maintenance set: waiting before touching shared storage",
         );
       }
-      await sleep(this.timing.local_maintenance_poll * 1000, signal);
+      await this.env.sleep(this.timing.local_maintenance_poll * 1000, signal);
     }
   }
 
   /** Connects the storage domain before the lockspace join (issue 12), retrying every loop. */
   private async waitStorage(signal: AbortSignal): Promise<void> {
     while (this.storage && !signal.aborted && !(await this.storage.ensure()))
-      await sleep(this.timing.loop_delay * 1000, signal);
+      await this.env.sleep(this.timing.loop_delay * 1000, signal);
   }
 
   /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */
@@ -221,7 +213,7 @@ export class AgentDaemon {
     this.d.onStatus?.("joining the sanlock lockspace");
     while (!signal.aborted) {
       if (await this.tryJoinLockspaces()) return;
-      await sleep(this.timing.loop_delay * 1000, signal);
+      await this.env.sleep(this.timing.loop_delay * 1000, signal);
     }
   }
 
@@ -289,10 +281,10 @@ export class AgentDaemon {
 
   private async readHa(): Promise<HaConf> {
     try {
-      this.haConf = await readHaConf(this.d.paths.haConf);
+      this.haConf = await this.env.readHaConf();
     } catch (e) {
       this.log.error(
-        { file: this.d.paths.haConf, err: (e as Error).message },
+        { file: this.d.paths.haConf, err: e as Error },
         "cannot read ha.conf: keeping the last value",
       );
     }
@@ -333,7 +325,7 @@ export class AgentDaemon {
       if (e instanceof BrokerUnreachableError) return { delayMs: this.link.nextBackoffMs() };
       this.tlog.error(
         "no-decision",
-        { err: (e as Error).message },
+        { err: e as Error },
         "cannot collect from the broker: no decision this loop",
       );
       return { delayMs: loopDelayMs };
@@ -344,7 +336,11 @@ export class AgentDaemon {
       return { delayMs: loopDelayMs };
     }
     this.tlog.reset("no-decision");
-    const vmActiveHere = await this.engine.isActive().catch(() => null);
+    const vmActiveHere = await this.engine.isActive().catch((e: unknown) => {
+      // null = the hypervisor cannot tell: the engine-health monitor's status decides
+      this.log.debug({ err: e }, "cannot ask the hypervisor whether the engine VM runs here");
+      return null;
+    });
     const snapshot = decodeSegments(stats);
     for (const err of snapshot.errors)
       this.log.debug(
@@ -457,11 +453,11 @@ export class AgentDaemon {
           timing: this.timing,
           confOnSharedStorage: cfg.confOnSharedStorage,
           vmConfRefreshTime: cfg.refreshTime,
-          timeEpoch: Math.trunc(Date.now() / 1000 - this.clock()),
+          timeEpoch: Math.trunc(this.env.wallSeconds() - this.clock()),
         }),
       );
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, "cannot encode this host's block");
+      this.log.error({ err: e as Error }, "cannot encode this host's block");
       return;
     }
     try {
@@ -471,14 +467,14 @@ export class AgentDaemon {
       const alive = [this.hostId, ...ctx.alive.filter((id) => id !== this.hostId)];
       await this.link.call("push_hosts_state", (b) => b.pushHostsState(alive));
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, "cannot publish this host's block");
+      this.log.error({ err: e as Error }, "cannot publish this host's block");
     }
   }
 
   /** Waits (bounded) until the broker has written our AgentStopped block to storage. */
   private async waitStoppedWritten(): Promise<boolean> {
-    const deadline = Date.now() + Math.max(5000, 2 * this.timing.broker_storage_cycle * 1000);
-    while (Date.now() < deadline) {
+    const deadline = this.clock() + Math.max(5, 2 * this.timing.broker_storage_cycle);
+    while (this.clock() < deadline) {
       try {
         const seg = (await this.d.broker.getStats()).get(this.hostId);
         const block = seg
@@ -488,7 +484,7 @@ export class AgentDaemon {
       } catch {
         return false;
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await this.env.sleep(200);
     }
     return false;
   }
@@ -500,7 +496,7 @@ export class AgentDaemon {
       );
     } catch (e) {
       this.log.warn(
-        { err: (e as Error).message, detail },
+        { err: e as Error, detail },
         "could not send the state_transition notification",
       );
     }

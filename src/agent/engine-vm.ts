@@ -5,22 +5,27 @@ import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { VmLeasePort, VmPort } from "./ports.js";
 import {
-  clearStartFailure,
+  fileStartFailureRecord,
   isLeaseRefusedByLibvirt,
-  recordStartFailure,
   STORAGE_LOCKED_START_REASON,
+  type StartFailureRecord,
 } from "./start-failure.js";
 
-export interface EngineVmDeps {
+interface EngineVmPorts {
   vm: VmPort;
   /** vm.conf → oVirt's leases of the engine VM (src/storage/engine-lease.ts); throws EngineLeaseError */
   resolveLeases: (vmConf: VmConf) => Promise<EngineLease[]>;
   /** the lease port for the guard (the first lease), per lease holder (lease-holder.ts) */
   leasePort: (guard: EngineLease) => VmLeasePort;
-  /** where a refused start is recorded for the broker's engine-health monitor */
-  runDir: string;
   log: Logger;
 }
+
+/**
+ * A refused start is recorded for the broker's engine-health monitor: in a file of
+ * `runDir` (production), or in the given record (the simulator).
+ */
+export type EngineVmDeps = EngineVmPorts &
+  ({ runDir: string } | { startFailures: StartFailureRecord });
 
 export type StartOutcome =
   | { started: true; lease: AcquireResult; guard: EngineLease }
@@ -43,13 +48,16 @@ const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
  * (lease-holder.ts, through `leasePort`).
  */
 export class EngineVm {
-  private readonly d: EngineVmDeps;
+  private readonly d: EngineVmPorts;
+  private readonly startFailures: StartFailureRecord;
   private current: { guard: EngineLease; port: VmLeasePort } | null = null;
   /** this process (or its orphan) holds the guard while the VM may run here */
   private held = false;
 
   constructor(deps: EngineVmDeps) {
     this.d = deps;
+    this.startFailures =
+      "startFailures" in deps ? deps.startFailures : fileStartFailureRecord(deps.runDir);
   }
 
   /** the lease guarding the VM, once a vm.conf was resolved */
@@ -126,9 +134,11 @@ export class EngineVm {
       await this.reconcile();
       return this.refused(locked, locked ? STORAGE_LOCKED_START_REASON : err.message, err);
     }
-    await clearStartFailure(this.d.runDir).catch((e: unknown) =>
-      this.d.log.debug({ err: asError(e) }, "cannot clear the start failure record"),
-    );
+    await this.startFailures
+      .clear()
+      .catch((e: unknown) =>
+        this.d.log.debug({ err: asError(e) }, "cannot clear the start failure record"),
+      );
     return { started: true, lease: taken, guard };
   }
 
@@ -185,7 +195,14 @@ export class EngineVm {
       );
     }
     if (!this.current) return;
-    const active = known !== undefined ? known : await this.d.vm.isActive().catch(() => null);
+    const active =
+      known !== undefined
+        ? known
+        : await this.d.vm.isActive().catch((e: unknown) => {
+            // the hypervisor cannot tell: the VM may still run, so the lease is kept
+            this.d.log.debug({ err: asError(e) }, "engine VM state unknown: lease kept");
+            return null;
+          });
     if (active === null) return;
     if (active && !this.held) {
       this.held = await this.current.port.adopt().catch((e: unknown) => {
@@ -245,9 +262,11 @@ export class EngineVm {
     reason: string,
     err: Error,
   ): Promise<StartOutcome & { started: false }> {
-    await recordStartFailure(this.d.runDir, reason).catch((e: unknown) =>
-      this.d.log.error({ err: asError(e) }, "cannot record the start failure"),
-    );
+    await this.startFailures
+      .record(reason)
+      .catch((e: unknown) =>
+        this.d.log.error({ err: asError(e) }, "cannot record the start failure"),
+      );
     return { started: false, locked, reason, guard: this.current?.guard ?? null, err };
   }
 }

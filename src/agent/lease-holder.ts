@@ -80,6 +80,7 @@ export async function leaseHolderFor(
 ): Promise<LeaseHolderChoice> {
   const file = qemuConfPath(root);
   const text =
+    // no readable qemu.conf: chooseLeaseHolder says "no lock manager" and names the file
     hostConf.vmLeaseHolder === "auto" ? await readFile(file, "utf8").catch(() => undefined) : "";
   return chooseLeaseHolder(hostConf.vmLeaseHolder, hostConf.libvirtUri, text, file);
 }

@@ -32,3 +32,17 @@ export async function recordStartFailure(
 export async function clearStartFailure(runDir: string): Promise<void> {
   await rm(path.join(runDir, START_FAILURE_FILE), { force: true });
 }
+
+/** Where the agent records a refused start for the engine-health monitor (a file in production). */
+export interface StartFailureRecord {
+  record(reason: string): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** The record as `<runDir>/engine-start-failure.json`, read by the broker's engine-health monitor. */
+export function fileStartFailureRecord(runDir: string): StartFailureRecord {
+  return {
+    record: (reason) => recordStartFailure(runDir, reason),
+    clear: () => clearStartFailure(runDir),
+  };
+}

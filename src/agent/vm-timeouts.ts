@@ -30,6 +30,7 @@ export function withTimeouts(vm: VmPort, limits: { queryMs: number; actionMs: nu
     start: (conf, leases) => bounded("start", limits.actionMs, vm.start(conf, leases)),
     shutdown: () => bounded("shutdown", limits.actionMs, vm.shutdown()),
     powerOff: () => bounded("power off", limits.actionMs, vm.powerOff()),
+    // closing is best effort: the connection is dropped either way
     close: () => bounded("close", limits.queryMs, vm.close()).catch(() => undefined),
   };
 }

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       .then(
         () => process.exit(0),
         (e) => {
-          log.error({ err: (e as Error).message }, "error while stopping");
+          log.error({ err: e as Error }, "error while stopping");
           process.exit(1);
         },
       );

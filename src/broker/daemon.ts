@@ -125,6 +125,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       log.info({ address: metricsAddress }, "metrics listening on TCP");
     }
   } catch (e) {
+    // start-up failed: the error thrown below is what matters; closing is best effort
     await metricsApp?.close().catch(() => undefined);
     await closeUnix(app, paths.brokerSocket).catch(() => undefined);
     throw e;

@@ -75,6 +75,7 @@ export class ReopeningMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     const v = this.current;
     this.current = undefined;
+    // closing a volume we are done with: a failure leaves nothing to do
     await v?.volume.close().catch(() => undefined);
   }
 
@@ -110,6 +111,7 @@ export class ReopeningMetadataStore implements MetadataStore {
     const v = this.current;
     this.current = undefined;
     this.identity = undefined;
+    // the volume was replaced or failed: closing the old handle is best effort
     void v?.volume.close().catch(() => undefined);
   }
 
@@ -134,7 +136,7 @@ export class ReopeningMetadataStore implements MetadataStore {
       if (!READ_ONLY_CODES.has(errnoOf(e) ?? "")) throw e;
       const volume = await MetadataVolume.open(this.path, { logger: this.log, readOnly: true });
       this.log.warn(
-        { path: this.path, err: (e as Error).message },
+        { path: this.path, err: e as Error },
         "metadata volume is read-only: reading only",
       );
       return { volume, readOnlyBecause: e as Error };

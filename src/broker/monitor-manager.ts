@@ -85,7 +85,7 @@ export class MonitorManager {
     try {
       await monitor.stop();
     } catch (e) {
-      this.log.error({ monitor: monitor.id, err: (e as Error).message }, "cannot stop monitor");
+      this.log.error({ monitor: monitor.id, err: e as Error }, "cannot stop monitor");
     }
   }
 }

@@ -223,7 +223,7 @@ export class BrokerService {
 
   async resetLockspace(): Promise<void> {
     await this.opts.lockspace.reset();
-    this.opts.log.warn({ lockspace: HE_LOCKSPACE }, "lockspace hosted-engine re-initialised");
+    this.opts.log.warn({ lockspace: HE_LOCKSPACE }, `lockspace ${HE_LOCKSPACE} re-initialised`);
   }
 
   private observeRead(segs: Map<number, Buffer>): void {
@@ -240,7 +240,7 @@ export class BrokerService {
       }
       this.observed.observe(ts, this.clock.now());
     } catch (e) {
-      this.opts.log.error({ err: (e as Error).message }, "cannot decode the whiteboard");
+      this.opts.log.error({ err: e as Error }, "cannot decode the whiteboard");
     }
   }
 }

@@ -318,7 +318,7 @@ export class StorageCycle {
       await this.read();
     } catch (e) {
       // every step handles its own errors; this is a last guard for the daemon's sake
-      this.opts.log.error({ err: (e as Error).message }, "storage cycle failed unexpectedly");
+      this.opts.log.error({ err: e as Error }, "storage cycle failed unexpectedly");
     } finally {
       this.h.inFlightSince = undefined;
       this.finished++;
@@ -368,7 +368,7 @@ export class StorageCycle {
         this.h.lastWriteErrorAt = Date.now();
         this.tlog.error(
           `write:${hostId}`,
-          { segment: hostId, path: this.opts.store.path, err: (e as Error).message },
+          { segment: hostId, path: this.opts.store.path, err: e as Error },
           "cannot write whiteboard segment; will retry",
         );
       } finally {
@@ -395,7 +395,7 @@ export class StorageCycle {
       this.h.leaseError = (e as Error).message;
       this.tlog.error(
         "lease",
-        { lockspace: HE_LOCKSPACE, err: (e as Error).message },
+        { lockspace: HE_LOCKSPACE, err: e as Error },
         "cannot inquire the lockspace",
       );
     }
@@ -442,7 +442,7 @@ export class StorageCycle {
         "read",
         {
           path: this.opts.store.path,
-          err: (e as Error).message,
+          err: e as Error,
           failures: this.h.consecutiveReadFailures,
         },
         "cannot read the whiteboard; answering from the last good read",

@@ -23,6 +23,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/metadata-clean.js"),
   () => import("./commands/metadata-dump.js"),
   () => import("./commands/ovf.js"),
+  () => import("./commands/simulate.js"),
   () => import("./commands/status.js"),
   () => import("./commands/storage.js"),
   () => import("./commands/vm-status.js"),

@@ -1,3 +1,4 @@
+import { KEY_VALUE_CONFIG, readKeyValue } from "../common/keyvalue.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -31,16 +32,9 @@ export interface ConfigSource {
   optionalKeys: readonly string[];
 }
 
-/** key=value lines as the original reads them: `#` comments, first `=` splits, trimmed. */
+/** key=value lines as the original reads them: `#` comments, first `=` splits, trimmed; what is not a pair is skipped. */
 function keyValueEntries(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const raw of text.split(/\r?\n/)) {
-    if (raw.trim().startsWith("#")) continue;
-    const eq = raw.indexOf("=");
-    if (eq < 0) continue;
-    out.set(raw.slice(0, eq).trim(), raw.slice(eq + 1).trim());
-  }
-  return out;
+  return readKeyValue(text, { ...KEY_VALUE_CONFIG, badLine: "skip" });
 }
 
 interface IniLine {

@@ -13,19 +13,64 @@ export class ConfigSyntaxError extends Error {
   }
 }
 
-/** Parses key=value text. Malformed lines throw ConfigSyntaxError naming file and line. */
-export function parseKeyValue(text: string, file = "<text>"): Map<string, string> {
+/** One `key=value` line split at its first `=`; null when there is no `=` or no key before it. */
+export function splitKeyValue(line: string): { key: string; value: string } | null {
+  const eq = line.indexOf("=");
+  if (eq <= 0) return null;
+  return { key: line.slice(0, eq), value: line.slice(eq + 1) };
+}
+
+/**
+ * How lenient a `key=value` reader is. Every reader of the project says which of these
+ * it is (see KEY_VALUE_CONFIG and the storage readers), so the differences are explicit:
+ * configuration files trim and refuse bad lines; on-disk metadata written by VDSM or by
+ * other hosts keeps values byte for byte and skips what it cannot read.
+ */
+export interface KeyValueLeniency {
+  /** lines starting with `#` (after leading blanks) are comments */
+  comments: boolean;
+  /** trim the key and the value ("both"), only the key ("key"), or neither ("none") */
+  trim: "both" | "key" | "none";
+  /** a line without `=` or without a key: "throw" ConfigSyntaxError naming file and line, or "skip" it */
+  badLine: "throw" | "skip";
+  /** stop reading at a line equal to this (VDSM's `.meta` files end with `EOF`) */
+  stopAt?: string;
+}
+
+/** hosted-engine.conf, ha.conf, broker's key=value files, scenario files: the original's reader. */
+export const KEY_VALUE_CONFIG: Readonly<KeyValueLeniency> = Object.freeze({
+  comments: true,
+  trim: "both",
+  badLine: "throw",
+});
+
+/** Reads `key=value` lines with the given leniency; a later key replaces an earlier one. */
+export function readKeyValue(
+  text: string,
+  leniency: KeyValueLeniency,
+  file = "<text>",
+): Map<string, string> {
   const out = new Map<string, string>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0)
+    const raw = lines[i]!;
+    if (leniency.stopAt !== undefined && raw === leniency.stopAt) break;
+    if (raw.trim() === "" || (leniency.comments && raw.trimStart().startsWith("#"))) continue;
+    const line = leniency.trim === "both" ? raw.trim() : raw;
+    const kv = splitKeyValue(line);
+    if (kv === null || (leniency.trim !== "none" && kv.key.trim() === "")) {
+      if (leniency.badLine === "skip") continue;
       throw new ConfigSyntaxError(file, i + 1, `expected key=value, got "${line.slice(0, 80)}"`);
-    out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+    }
+    const key = leniency.trim === "none" ? kv.key : kv.key.trim();
+    out.set(key, leniency.trim === "both" ? kv.value.trim() : kv.value);
   }
   return out;
+}
+
+/** Parses key=value configuration text (KEY_VALUE_CONFIG): malformed lines throw ConfigSyntaxError. */
+export function parseKeyValue(text: string, file = "<text>"): Map<string, string> {
+  return readKeyValue(text, KEY_VALUE_CONFIG, file);
 }
 
 /** Serialises pairs as `key=value` lines, in insertion order, with a trailing newline. */
@@ -47,6 +92,10 @@ export function parseBool(value: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Python's `str(bool)`: the one home for `True`/`False` in files, blocks, monitor values
+ * and CLI output.
+ */
 export function formatBool(value: boolean): "True" | "False" {
   return value ? "True" : "False";
 }

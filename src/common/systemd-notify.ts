@@ -54,7 +54,7 @@ export class SystemdNotifier {
     } catch (e) {
       this.fn = null;
       this.logger?.error(
-        { library: this.library, err: (e as Error).message },
+        { library: this.library, err: e as Error },
         "cannot load libsystemd: readiness and watchdog are not reported to systemd",
       );
     }
@@ -127,7 +127,7 @@ export class SystemdNotifier {
       try {
         healthy = isHealthy();
       } catch (e) {
-        this.logger?.error({ err: (e as Error).message }, "watchdog health check threw");
+        this.logger?.error({ err: e as Error }, "watchdog health check threw");
       }
       if (healthy) {
         unhealthyLogged = false;

@@ -196,6 +196,7 @@ export class HypervisorConnection {
     this.closed = true;
     const hv = this.hv;
     this.hv = null;
+    // closing is best effort: the connection is dropped either way
     if (hv) await hv.connectClose().catch(() => undefined);
   }
 
@@ -241,6 +242,7 @@ export class HypervisorConnection {
       if (this.hv === hv) {
         this.hv = null;
         this.log.warn({ uri: this.uri, err: reason }, "lost the hypervisor connection");
+        // the connection is already lost (logged above): closing is best effort
         await hv.connectClose().catch(() => undefined);
       }
       throw new HypervisorUnavailableError(this.uri, reason);

@@ -193,6 +193,7 @@ export class VmLease {
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
+    // the caller gets the failure through `run`; the queue only orders the next call
     this.queue = run.catch(() => undefined);
     return run;
   }

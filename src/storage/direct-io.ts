@@ -172,6 +172,7 @@ export class MetadataVolume {
     }
     const copy = Buffer.from(data);
     const run = this.writeChain.then(() => this.writeNow(index, copy));
+    // the caller gets the failure through `run`; the chain only orders the next write
     this.writeChain = run.catch(() => undefined);
     return run;
   }
@@ -238,6 +239,7 @@ export class MetadataVolume {
     try {
       const flags = (this.readOnly ? constants.O_RDONLY : constants.O_RDWR) | constants.O_SYNC;
       const buffered = await open(this.path, flags);
+      // the O_DIRECT handle is replaced by the buffered one: closing it is best effort
       await this.handle.close().catch(() => undefined);
       this.handle = buffered;
       this.direct = false;

@@ -4,6 +4,7 @@
  * over the sorted lines concatenated without their newlines (VDSM persistent.py).
  */
 import { createHash } from "node:crypto";
+import { splitKeyValue } from "../common/keyvalue.js";
 
 export const SHA_CKSUM_KEY = "_SHA_CKSUM";
 
@@ -82,12 +83,12 @@ export function parseDomainMetadata(text: string, file = "dom_md/metadata"): Map
   let declared: string | undefined;
   for (const line of text.replace(/\0+$/, "").split("\n")) {
     if (line === "") continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0)
+    const kv = splitKeyValue(line);
+    if (kv === null)
       throw new DomainMetadataError(file, `line "${line.slice(0, 80)}" is not KEY=value`);
-    const key = line.slice(0, eq).trim();
-    if (key === SHA_CKSUM_KEY) declared = line.slice(eq + 1);
-    else fields.set(key, line.slice(eq + 1));
+    const key = kv.key.trim();
+    if (key === SHA_CKSUM_KEY) declared = kv.value;
+    else fields.set(key, kv.value);
   }
   if (declared !== undefined) {
     const computed = checksum(sortedLines(fields));

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { chmod, mkdir, open, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseKeyValue } from "../common/keyvalue.js";
+import { parseKeyValue, splitKeyValue } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
 import { directInitLockspace, directInitResource } from "../sanlock/direct-init.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
@@ -244,8 +244,8 @@ function withKeys(text: string, updates: Array<[string, string]>): string {
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   const out = lines.map((line) => {
-    const eq = line.indexOf("=");
-    const key = eq > 0 && !line.trim().startsWith("#") ? line.slice(0, eq).trim() : undefined;
+    const kv = line.trim().startsWith("#") ? null : splitKeyValue(line);
+    const key = kv?.key.trim();
     if (key === undefined || !pending.has(key)) return line;
     const v = pending.get(key)!;
     pending.delete(key);

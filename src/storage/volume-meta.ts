@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { type KeyValueLeniency, readKeyValue } from "../common/keyvalue.js";
 
 /**
  * VDSM file-domain volume metadata: `<volume>.meta` beside each volume, `KEY=value`
@@ -55,16 +56,17 @@ export function formatVolumeMeta(m: VolumeMetaInput): string {
   return `${pairs.map(([k, v]) => `${k}=${v}`).join("\n")}\nEOF\n`;
 }
 
+/** VDSM's `.meta` files: values byte for byte, up to `EOF`, unreadable lines skipped. */
+const VOLUME_META: KeyValueLeniency = {
+  comments: false,
+  trim: "none",
+  badLine: "skip",
+  stopAt: "EOF",
+};
+
 /** Parses `.meta` text: `KEY=value` lines up to `EOF`; other lines are ignored. */
 export function parseVolumeMeta(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (line === "EOF") break;
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    out.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return out;
+  return readKeyValue(text, VOLUME_META);
 }
 
 export async function writeVolumeMeta(volumePath: string, m: VolumeMetaInput): Promise<string> {

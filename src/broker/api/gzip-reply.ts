@@ -43,6 +43,7 @@ export function gzipReply(body: string | Buffer): Promise<Buffer> {
   if (hit === undefined) {
     hit = gzipAsync(body);
     compressed.set(body, hit);
+    // a failed compression is not cached; the caller sees the failure through `hit`
     hit.catch(() => compressed.delete(body));
   }
   return hit;

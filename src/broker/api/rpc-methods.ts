@@ -1,3 +1,4 @@
+import { formatBool } from "../../common/keyvalue.js";
 import { MAX_HOST_ID } from "../../storage/whiteboard/types.js";
 import { LockspaceResetRefused } from "../lockspace-guard.js";
 import type { BrokerService } from "../service.js";
@@ -73,7 +74,7 @@ function options(method: string, v: XmlRpcValue): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (val === null) continue;
-    if (typeof val === "boolean") out[k] = val ? "True" : "False";
+    if (typeof val === "boolean") out[k] = formatBool(val);
     else if (typeof val === "string" || typeof val === "number" || typeof val === "bigint")
       out[k] = String(val);
     else

@@ -89,9 +89,6 @@ export async function secureSocket(
   try {
     await chown(socketPath, -1, gid);
   } catch (e) {
-    log.warn(
-      { socket: socketPath, group, err: (e as Error).message },
-      "cannot give the socket to its group",
-    );
+    log.warn({ socket: socketPath, group, err: e as Error }, "cannot give the socket to its group");
   }
 }

@@ -30,6 +30,7 @@ export async function checkLiveliness(
   timer.unref();
   try {
     const res = await fetch(url, { signal: ac.signal, redirect: "manual" });
+    // only the status counts; an error while discarding the body changes nothing
     await res.body?.cancel().catch(() => undefined);
     return res.status === 200 ? { ok: true } : { ok: false, why: `HTTP ${res.status}` };
   } catch (err) {

@@ -1,8 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
 import { PeriodicMonitor } from "./periodic.js";
-import { pythonBoolStr } from "./python-str.js";
 
 const IFF_UP = 0x1;
 
@@ -51,7 +51,7 @@ export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
   }
 
   protected encode(v: boolean): string {
-    return pythonBoolStr(v);
+    return formatBool(v);
   }
 
   protected async probe(): Promise<boolean> {

@@ -75,6 +75,7 @@ export class NetworkMonitor extends PeriodicMonitor<number> {
       if (await this.attempt(signal)) ok += 1;
       if (signal.aborted) return undefined;
       if (i < count - 1 && delayS > 0) {
+        // an abort ends the wait early; the loop checks `signal` next
         await sleep(delayS * 1000, undefined, { signal, ref: false }).catch(() => undefined);
       }
     }

@@ -35,8 +35,3 @@ export function pythonFixed4(x: number): string {
   }
   return x.toFixed(4);
 }
-
-/** `str()` of a Python bool. */
-export function pythonBoolStr(b: boolean): string {
-  return b ? "True" : "False";
-}

@@ -1,7 +1,7 @@
+import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
 import { runBounded } from "./bounded-command.js";
 import { PeriodicMonitor } from "./periodic.js";
-import { pythonBoolStr } from "./python-str.js";
 
 /** The original's STORAGE_DELAY: a read slower than this makes the domain invalid. */
 export const STORAGE_READ_TIMEOUT_S = 10;
@@ -50,7 +50,7 @@ export class StorageDomainMonitor extends PeriodicMonitor<boolean> {
   }
 
   protected encode(v: boolean): string {
-    return pythonBoolStr(v);
+    return formatBool(v);
   }
 
   protected async probe(signal: AbortSignal): Promise<boolean> {

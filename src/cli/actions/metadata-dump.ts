@@ -1,4 +1,5 @@
 import { loadHostConfig } from "../../common/host-config.js";
+import { formatBool } from "../../common/keyvalue.js";
 import { haPaths } from "../../common/paths.js";
 import { MetadataVolume } from "../../storage/direct-io.js";
 import { haVolumes } from "../../storage/domain.js";
@@ -50,7 +51,7 @@ export function formatMetadataDump(d: MetadataDump): string {
   out.push(
     `metadata volume ${d.path} (${d.bytes} bytes read, ${d.directIo ? "O_DIRECT" : "buffered"})`,
   );
-  out.push("", "global block:", `  maintenance=${d.global.maintenance ? "True" : "False"}`);
+  out.push("", "global block:", `  maintenance=${formatBool(d.global.maintenance)}`);
   for (const [k, v] of Object.entries(d.global.unknown)) out.push(`  ${k}=${v}`);
   for (const w of d.globalWarnings) out.push(`  warning: ${w}`);
   const entries: Array<[number, string[]]> = [];

@@ -115,6 +115,7 @@ async function start(): Promise<Outcome> {
 async function stop(how: "shutdown" | "poweroff"): Promise<Outcome> {
   const ctx = await context();
   const { conf } = ctx;
+  // stopping needs no vm.conf: without one the lease is simply not resolved here
   const vmConf = await vmConfText(ctx).catch(() => null);
   const { engine, hypervisor } = await engineVm(ctx, vmConf?.source ?? "vm.conf");
   try {
@@ -134,6 +135,7 @@ async function stop(how: "shutdown" | "poweroff"): Promise<Outcome> {
     }
     if (vmConf) {
       const { parseVmConf } = await import("../../storage/ovf/vmconf.js");
+      // an unresolvable lease must not stop a power-off: the VM goes down regardless
       await engine.prepare(parseVmConf(vmConf.text, vmConf.source)).catch(() => []);
     }
     // our orphan is released here; a lease the running agent holds, the agent releases

@@ -1,3 +1,4 @@
+import { formatBool } from "../../common/keyvalue.js";
 import type { ClusterStatus, HostStatus } from "./cluster-status.js";
 import { engineStatusOf, extraLines } from "./cluster-status.js";
 import { formatAge } from "./summary.js";
@@ -24,9 +25,7 @@ export const GLOBAL_MAINTENANCE_BANNER = "!! Cluster is in GLOBAL MAINTENANCE mo
 const EXTRA_LABEL = "Extra metadata (valid at timestamp)";
 
 /** Python's str() of a bool, as the original prints them. */
-function py(b: boolean): string {
-  return b ? "True" : "False";
-}
+const py = formatBool;
 
 /** In output order. Older writers without a CRC have no crc32 field. */
 const FIELDS: Field[] = [

@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { splitKeyValue } from "../../common/keyvalue.js";
 import { endWithoutTrailingNuls } from "./bytes.js";
 import { WhiteboardEncodeError } from "./errors.js";
 import { type GlobalBlock, SEGMENT_SIZE } from "./types.js";
@@ -69,14 +70,13 @@ export function decodeGlobalBlock(buf: Buffer): { block: GlobalBlock; warnings: 
   const text = seg.toString("utf8", 0, endWithoutTrailingNuls(seg, 0, SEGMENT_SIZE));
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const eq = line.indexOf("=");
+    const kv = splitKeyValue(line);
     // lines that could not be written back (no key, NUL bytes) are reported, not kept
-    if (eq <= 0 || line.includes("\0")) {
+    if (kv === null || line.includes("\0")) {
       warnings.push(`invalid global metadata line: ${JSON.stringify(line.slice(0, 80))}`);
       continue;
     }
-    const key = line.slice(0, eq);
-    const value = line.slice(eq + 1);
+    const { key, value } = kv;
     if (key === "maintenance") {
       const b = toBool(value);
       if (b === undefined)

@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { splitKeyValue } from "../../common/keyvalue.js";
 import { endWithoutTrailingNuls, startWithoutLeadingNuls } from "./bytes.js";
 import { hex8, maskedLineCrc } from "./crc.js";
 import { parsePythonInt } from "./python-int.js";
@@ -307,11 +308,10 @@ function parseExtra(s: string): Record<string, string> {
   const extra: Record<string, string> = {};
   if (s === "") return extra;
   for (const line of s.split("\n")) {
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    const key = line.slice(0, eq);
-    if (key === "__proto__") continue;
-    extra[key] = line.slice(eq + 1);
+    // another host's metadata: values byte for byte, unreadable lines skipped
+    const kv = splitKeyValue(line);
+    if (kv === null || kv.key === "__proto__") continue;
+    extra[kv.key] = kv.value;
   }
   return extra;
 }

@@ -1,3 +1,4 @@
+import { formatBool } from "../../common/keyvalue.js";
 import { crc32Hex } from "./crc.js";
 import { pythonCtime } from "./ctime.js";
 import { WhiteboardEncodeError } from "./errors.js";
@@ -98,7 +99,7 @@ function humanReadablePart(input: HostBlockInput): string {
     `host-id=${input.hostId}\n` +
     `score=${input.score}\n` +
     `vm_conf_refresh_time=${input.vmConfRefreshTime} (${pythonCtime(vmTs)})\n` +
-    `conf_on_shared_storage=${input.confOnSharedStorage ? "True" : "False"}\n`;
+    `conf_on_shared_storage=${formatBool(input.confOnSharedStorage)}\n`;
   for (const key of Object.keys(input.stateExtra).sort()) {
     info += `${key}=${input.stateExtra[key]}\n`;
   }
