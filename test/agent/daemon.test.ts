@@ -56,7 +56,13 @@ describe("ovirt-ha-agent on a real host", () => {
   it("a broker restart does not restart the VM", async () => {
     const before = await host.agentLog();
     await host.stopBroker();
-    await new Promise((r) => setTimeout(r, 3000));
+    // the agent has noticed (one loop at most) before the broker comes back
+    await pollUntil(
+      "the agent to find its broker gone",
+      async () => (await host.agentLog()).slice(before.length).includes("broker unreachable"),
+      30_000,
+      100,
+    );
     await host.startBroker();
     await host.waitState("EngineUp", 60_000);
     // two more loops after the broker is back
