@@ -14,10 +14,12 @@ import { MetadataVolume } from "../storage/direct-io.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
 import { fixtureOvf } from "./bin-path.js";
+import type { ChaosTable } from "./chaos.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";
 import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
+import { RunTracker } from "./run-tracker.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
 export interface ClusterOptions {
@@ -72,6 +74,12 @@ export class DemoCluster {
   private vmHosts: number[] = [];
   private samplerTimer: NodeJS.Timeout | undefined;
   private sampling = false;
+  /** where the VM ran, from a look at every hypervisor every 100 ms (src/demo/run-tracker.ts) */
+  readonly runs = new RunTracker();
+  /** the chaos scenario's table, when it ran */
+  chaos: ChaosTable | undefined;
+  private trackerTimer: NodeJS.Timeout | undefined;
+  private tracking = false;
   private samples = 0;
   private lastTimestamps = new Map<number, { ts: number; changedAt: number }>();
   private readonly log: Logger;
@@ -268,6 +276,31 @@ export class DemoCluster {
       }
     };
     this.samplerTimer = setInterval(() => void tick(), 500);
+    // beside the sampler: a look every 100 ms feeding per-host run intervals, so an
+    // overlap shorter than the sampler's period is still caught
+    const look = async () => {
+      if (this.tracking || !this.vmId) return;
+      this.tracking = true;
+      try {
+        await Promise.all(
+          this.hosts.map(async (h) => {
+            let running = false;
+            if (h.libvirtd?.running) {
+              try {
+                const st = await this.hypervisors.get(h.id)!.domainState(this.vmId);
+                running = st !== null && RUNNING_STATES.has(st.state);
+              } catch {
+                running = false;
+              }
+            }
+            this.runs.observe(h.id, running, this.elapsed());
+          }),
+        );
+      } finally {
+        this.tracking = false;
+      }
+    };
+    this.trackerTimer = setInterval(() => void look(), 100);
   }
 
   get sampleCount(): number {
@@ -425,6 +458,7 @@ export class DemoCluster {
   /** Ends every process by pid, removes bridges and (when ours) the base directory. */
   async teardown(): Promise<void> {
     if (this.samplerTimer) clearInterval(this.samplerTimer);
+    if (this.trackerTimer) clearInterval(this.trackerTimer);
     this.samplerTimer = undefined;
     for (const hv of this.hypervisors.values()) await hv.close().catch(() => undefined);
     this.hypervisors.clear();

@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { binPath } from "./bin-path.js";
+import { type ChaosTable, chaos } from "./chaos.js";
 import { DemoCluster } from "./cluster.js";
 import { holdHint } from "./hold-hint.js";
+import type { Overlap } from "./run-tracker.js";
 import { SCENARIOS } from "./scenarios.js";
 import { renderView } from "./view.js";
 
@@ -17,6 +19,9 @@ export interface DemoOptions {
   storage?: "gluster" | "local";
   /** keep the cluster running after the scenario until Ctrl-C (to try he-ha against it) */
   hold?: boolean;
+  /** scenario "chaos": seconds of fault injection (default 300) and the generator's seed */
+  duration?: number;
+  seed?: number;
   log?: Logger;
   out?: NodeJS.WritableStream;
 }
@@ -35,6 +40,10 @@ export interface DemoResult {
   error?: string;
   figures: Record<string, number>;
   doubleRuns: Array<{ t: number; hosts: number[] }>;
+  /** overlaps of two hosts' run intervals from the 100 ms looks (src/demo/run-tracker.ts) */
+  overlaps: Overlap[];
+  /** scenario "chaos": faults injected by kind, invariant violations, recovery times */
+  chaos?: ChaosTable;
   hypervisorSamples: number;
   usage: ProcessUsage;
   profile: {
@@ -91,7 +100,10 @@ function clusterPids(c: DemoCluster): number[] {
  * (error, Ctrl-C): every process by its pid, bridges, the temp directory.
  */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
-  const scenario = SCENARIOS[opts.scenario];
+  const scenario =
+    opts.scenario === "chaos"
+      ? chaos(opts.duration ?? 300, opts.seed ?? 1)
+      : SCENARIOS[opts.scenario];
   if (!scenario)
     throw new Error(
       `unknown scenario "${opts.scenario}": one of ${Object.keys(SCENARIOS).join(", ")}`,
@@ -121,6 +133,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     ok: false,
     figures: {},
     doubleRuns: [],
+    overlaps: [],
     hypervisorSamples: 0,
     usage: { processes: 0, rssMiB: 0, cpuSeconds: 0 },
     profile: { ioTimeout: 0, hostDeadSeconds: 0, loopDelay: 0, hostAliveTimeout: 0 },
@@ -133,7 +146,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       log: opts.log,
       storage: opts.storage ?? "gluster",
       // local storage: each host's own FUSE view, so that one host alone can lose it
-      storageViews: opts.scenario === "storage-loss" && opts.storage === "local",
+      // (the fault campaign cuts and hangs one host's storage at a time)
+      storageViews:
+        (opts.scenario === "storage-loss" && opts.storage === "local") || opts.scenario === "chaos",
     });
     const c = cluster;
     if (!live && !opts.json) c.onEvent = (line) => out.write(`${line}\n`);
@@ -162,9 +177,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       c.event(`-- ${p}`);
     });
     result.usage = await usageOf(clusterPids(c));
-    result.ok = c.doubleRuns.length === 0;
+    const overlaps = c.runs.overlaps(c.elapsed());
+    result.ok = c.doubleRuns.length === 0 && overlaps.length === 0;
     if (!result.ok)
-      result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s)`;
+      result.error = `the engine VM ran on two hosts at once ${c.doubleRuns.length} time(s) in the 500 ms samples, ${overlaps.length} overlap(s) of the 100 ms run intervals`;
     if (opts.hold) {
       phase = "holding (Ctrl-C ends it)";
       for (const line of holdHint(
@@ -189,6 +205,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (viewTimer) clearInterval(viewTimer);
     if (cluster) {
       result.doubleRuns = cluster.doubleRuns;
+      result.overlaps = cluster.runs.overlaps(cluster.elapsed());
+      if (cluster.chaos) result.chaos = cluster.chaos;
       result.hypervisorSamples = cluster.sampleCount;
       result.timeline = [...cluster.events];
       if (live)
@@ -203,6 +221,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   return result;
 }
 
+/** The chaos run's table: faults by kind, recovery (median, max), violations. */
+export function chaosTable(t: ChaosTable): string[] {
+  const rows = ["fault kind                 injected  recovery median  max"];
+  for (const [k, n] of Object.entries(t.injected).sort()) {
+    const r = t.recovery[k];
+    rows.push(
+      `${k.padEnd(26)} ${String(n).padStart(8)}  ${r ? `${r.median.toFixed(1)} s`.padStart(15) : "".padStart(15)}  ${r ? `${r.max.toFixed(1)} s` : ""}`,
+    );
+  }
+  rows.push(`invariant violations: ${t.violations.length}`);
+  for (const v of t.violations) rows.push(`  ${v.kind}: ${v.detail}`);
+  return rows;
+}
+
 function emptySample(scenario: string) {
   return { t: 0, scenario, phase: "done", globalMaintenance: false, hosts: [], events: [] };
 }
@@ -213,8 +245,9 @@ export function summary(r: DemoResult): string {
     "",
     `scenario ${r.scenario} on ${r.hosts} hosts: ${r.ok ? "PASSED" : "FAILED"}${r.error ? ` (${r.error})` : ""}`,
     `storage: ${r.storage}; profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
-    `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s)`,
+    `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s); run-interval overlaps (100 ms looks): ${r.overlaps.length}`,
   ];
+  if (r.chaos) lines.push(...chaosTable(r.chaos));
   for (const [k, v] of Object.entries(r.figures))
     lines.push(`  ${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(2)}`);
   lines.push(

@@ -1,9 +1,9 @@
 import type { DemoCluster } from "./cluster.js";
+import { engineUpHost } from "./scenario-rules.js";
 import type { Scenario } from "./scenarios.js";
 
 /** Steps the demo's scenarios share: waiting for states, the cold start. */
 
-const UP_STATES = new Set(["EngineUp"]);
 export const STARTING_STATES = new Set([
   "EngineStart",
   "EngineStarting",
@@ -28,10 +28,9 @@ export async function waitEngineUp(
     "the engine VM up with good health on exactly one host",
     async () => {
       const running = await c.sampleHypervisors();
-      if (running.length !== 1 || notOn.includes(running[0]!)) return false;
-      const st = (await c.states()).get(running[0]!);
-      if (!st || !UP_STATES.has(st.state) || st.health !== "good") return false;
-      host = running[0]!;
+      const up = engineUpHost(running, await c.states(), notOn);
+      if (up === undefined) return false;
+      host = up;
       return true;
     },
     timeoutSeconds,

@@ -1,6 +1,12 @@
 import type { DemoCluster } from "./cluster.js";
 import type { ScenarioName } from "./scenario-names.js";
 import {
+  engineUpHost,
+  raceNotForced,
+  restartDisturbedVm,
+  storageLossFailure,
+} from "./scenario-rules.js";
+import {
   coldStartBudget,
   others,
   STARTING_STATES,
@@ -149,9 +155,8 @@ export const splitBrain: Scenario = async (c, phase) => {
   c.event(
     `hosts that attempted to start: ${[...attempted].join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`,
   );
-  if (attempted.size + refused.length < 2) {
-    throw new Error("only one host attempted to start: the race was not forced");
-  }
+  const notForced = raceNotForced(attempted.size, refused.length);
+  if (notForced) throw new Error(notForced);
   return { attempted: attempted.size, refused_by_lease: refused.length, winner: host };
 };
 
@@ -198,14 +203,8 @@ export const brokerRestart: Scenario = async (c, phase) => {
 /** The VM stayed on `host`, and ran somewhere, in every hypervisor sample since `sinceSample`. */
 async function untouched(c: DemoCluster, host: number, sinceSample: number): Promise<void> {
   const running = await c.sampleHypervisors();
-  if (running.length !== 1 || running[0] !== host) {
-    throw new Error(`engine VM expected on host${host} only, found on [${running.join(",")}]`);
-  }
-  if (c.sampleCount <= sinceSample)
-    throw new Error("no hypervisor sample was taken during the restart");
-  const down = c.samplesWithoutVm.filter((n) => n > sinceSample);
-  if (down.length > 0)
-    throw new Error(`the engine VM was down in ${down.length} samples during the restart`);
+  const why = restartDisturbedVm(host, running, c.sampleCount, sinceSample, c.samplesWithoutVm);
+  if (why) throw new Error(why);
 }
 
 /**
@@ -239,6 +238,7 @@ const hostStorageLoss: Scenario = async (c, phase) => {
     return wb;
   };
   let vmGoneAt = Number.NaN;
+  let sanlockLog = "";
   const budget =
     coldStartBudget(c) + c.profile.hostDeadSeconds + c.profile.timing.engine_retry_expiration;
   const host = await (async () => {
@@ -250,14 +250,16 @@ const hostStorageLoss: Scenario = async (c, phase) => {
         const running = await c.sampleHypervisors();
         if (Number.isNaN(vmGoneAt) && !running.includes(victim)) {
           vmGoneAt = c.elapsed() - t0;
+          // sanlock's own log, read now (it is a ring buffer): did it run the kill path?
+          sanlockLog = (await c.host(victim).sanlock?.client(["client", "log_dump"]))?.output ?? "";
+          const ran = / kill \d+ sig 100 /.test(sanlockLog);
           c.event(
-            `engine VM gone from host${victim} ${vmGoneAt.toFixed(1)}s after the cut (sanlock kill path)`,
+            `engine VM gone from host${victim} ${vmGoneAt.toFixed(1)}s after the cut (${ran ? "sanlock ran the kill path" : "NOT by the kill path"})`,
           );
         }
-        if (running.length !== 1 || running[0] === victim) return false;
-        const st = (await c.states()).get(running[0]!);
-        if (st?.state !== "EngineUp" || st.health !== "good") return false;
-        winner = running[0]!;
+        const up = engineUpHost(running, await c.states(), [victim]);
+        if (up === undefined) return false;
+        winner = up;
         return true;
       },
       budget,
@@ -267,13 +269,14 @@ const hostStorageLoss: Scenario = async (c, phase) => {
   const takeover = c.elapsed() - t0;
   c.event(`engine up on host${host} ${takeover.toFixed(1)}s after host${victim} lost storage`);
   const wb = await checkSegments();
-  const lastVictimBlock = wb?.hosts.get(victim);
-  if (!lastVictimBlock) throw new Error(`host${victim}'s last block is gone from the whiteboard`);
-  if (damaged.size > 0) throw new Error(`whiteboard segments damaged: ${[...damaged].join(", ")}`);
-  for (const h of c.hosts) {
-    if (!wb?.hosts.has(h.id))
-      throw new Error(`host${h.id}'s segment is missing from the whiteboard`);
-  }
+  const failure = storageLossFailure({
+    victim,
+    sanlockLog,
+    damaged: [...damaged],
+    hosts: c.hosts.map((h) => h.id),
+    onWhiteboard: new Set(wb?.hosts.keys() ?? []),
+  });
+  if (failure) throw new Error(failure);
   return {
     vm_gone_seconds: vmGoneAt,
     takeover_seconds: takeover,

@@ -29,12 +29,15 @@ const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
 const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
 export const OVF = OVF_TEST;
 
+/** The FAST_TIMING figures tests bound their waits by (seconds). */
+export const FAST = { loop_delay: 1, host_alive_timeout: 3 } as const;
+
 /** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
 export const FAST_TIMING = [
   "[timing]",
-  "loop_delay = 1",
+  `loop_delay = ${FAST.loop_delay}`,
   "broker_storage_cycle = 0.2",
-  "host_alive_timeout = 3",
+  `host_alive_timeout = ${FAST.host_alive_timeout}`,
   "engine_starting_timeout = 120",
   "engine_bad_health_timeout = 60",
   "engine_stop_timeout = 30",
@@ -283,6 +286,27 @@ export class AgentHost {
     if (!seg) return undefined;
     const r = decodeHostBlock(seg, this.hostId);
     return r?.ok ? r.block : undefined;
+  }
+
+  /**
+   * Waits until this agent has published blocks spanning `seconds` of its own clock
+   * (block timestamps are its monotonic seconds at each loop): a bound set by the
+   * agent's own loop, not by the test's wall clock. Returns the last block.
+   */
+  async waitPublishedFor(seconds: number, timeoutMs = 90_000): Promise<HostBlock> {
+    const first = (await this.ownBlock())?.timestamp;
+    if (first === undefined) throw new Error(`host ${this.hostId} has published no block`);
+    let last: HostBlock | undefined;
+    await pollUntil(
+      `host ${this.hostId} publishing for ${seconds} s`,
+      async () => {
+        last = await this.ownBlock().catch(() => undefined);
+        return (last?.timestamp ?? first) >= first + seconds;
+      },
+      timeoutMs,
+      100,
+    );
+    return last!;
   }
 
   /** waits until this host's published state is `state` */

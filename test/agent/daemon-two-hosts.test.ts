@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../src/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { type AgentHost, engineLeaseRe, startTwoHosts, type TwoHosts } from "./agent-host.js";
+import { type AgentHost, engineLeaseRe, FAST, startTwoHosts, type TwoHosts } from "./agent-host.js";
 
 /**
  * Two hosts on one storage domain, each with its own sanlock daemon, libvirtd, broker
@@ -35,8 +35,10 @@ describe("two agents on one storage domain", () => {
     await h1.waitState("EngineUp", 120_000);
     await h2.startAgent();
     await h2.waitState("EngineDown", 60_000);
-    // several loops with enough history: host 2 never tries
-    await new Promise((r) => setTimeout(r, 6000));
+    // host 2 may decide to start only once it has host_alive_timeout of history; it
+    // publishes for that long and three loops more, and never tries
+    const last = await h2.waitPublishedFor(FAST.host_alive_timeout + 3 * FAST.loop_delay);
+    expect(last.extra.state).toBe("EngineDown");
     expect((await h2.ownBlock())?.extra.state).toBe("EngineDown");
     expect(await h2.vmState()).toBe("absent");
     expect(await h2.agentLog()).not.toContain("engine VM lease held");

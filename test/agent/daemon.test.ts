@@ -7,7 +7,7 @@ import { pollUntil, signalChild, waitExit } from "../../src/sim/processes.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "./agent-host.js";
+import { AgentHost, engineLeaseRe, FAST, makeStorage, startHealthServer } from "./agent-host.js";
 
 /**
  * One HA host with every component real: sanlock daemon, libvirtd (test driver) that
@@ -54,7 +54,13 @@ describe("ovirt-ha-agent on a real host", () => {
   it("a broker restart does not restart the VM", async () => {
     const before = await host.agentLog();
     await host.stopBroker();
-    await new Promise((r) => setTimeout(r, 3000));
+    // the agent has noticed (one loop at most) before the broker comes back
+    await pollUntil(
+      "the agent to find its broker gone",
+      async () => (await host.agentLog()).slice(before.length).includes("broker unreachable"),
+      30_000,
+      100,
+    );
     await host.startBroker();
     await host.waitState("EngineUp", 60_000);
     // two more loops after the broker is back
@@ -152,7 +158,16 @@ describe("ovirt-ha-agent on a real host", () => {
         30_000,
         200,
       );
-      await new Promise((r) => setTimeout(r, 3000));
+      // long enough for every liveness the agent knew to expire and two loops to run,
+      // by the broker's own clock: the age of its last good read
+      await pollUntil(
+        "the broker's view to be older than host_alive_timeout + 2 loops",
+        async () =>
+          ((await host.client.status()).storage.last_read_age_seconds ?? 0) >=
+          FAST.host_alive_timeout + 2 * FAST.loop_delay,
+        30_000,
+        200,
+      );
       expect(await host.vmState()).toBe("running");
       const during = (await host.agentLog()).slice(before);
       expect(during).not.toMatch(

@@ -11,7 +11,13 @@ export function register(program: Command): void {
         "run a real hosted-engine HA cluster on this machine (sanlock, libvirtd, brokers, agents per host) through a scenario",
       )
       .option("--hosts <n>", "number of simulated hosts", "3")
-      .option("--scenario <name>", `one of: ${SCENARIO_NAMES.join(", ")}, all`, "failover")
+      .option(
+        "--scenario <name>",
+        `one of: ${SCENARIO_NAMES.join(", ")}, all, chaos (the fault campaign)`,
+        "failover",
+      )
+      .option("--duration <seconds>", "chaos: seconds of fault injection", "300")
+      .option("--seed <n>", "chaos: seed of the fault generator (same seed, same faults)", "1")
       .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1")
       .option(
         "--storage <kind>",
@@ -30,6 +36,8 @@ export function register(program: Command): void {
       storage: string;
       json?: boolean;
       hold?: boolean;
+      duration: string;
+      seed: string;
     }) => {
       const hosts = Number(opts.hosts);
       if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
@@ -42,8 +50,13 @@ export function register(program: Command): void {
         throw new UsageError(`--storage ${opts.storage}: gluster or local`);
       const storage: "gluster" | "local" = opts.storage;
       const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
+      const duration = Number(opts.duration);
+      const seed = Number(opts.seed);
+      if (!Number.isFinite(duration) || duration <= 0)
+        throw new UsageError(`--duration ${opts.duration}: a number of seconds above 0`);
+      if (!Number.isInteger(seed)) throw new UsageError(`--seed ${opts.seed}: an integer`);
       for (const n of names) {
-        if (!isScenarioName(n))
+        if (n !== "chaos" && !isScenarioName(n))
           throw new UsageError(`unknown scenario "${n}": one of ${SCENARIO_NAMES.join(", ")}, all`);
       }
       if (process.getuid?.() !== 0)
@@ -58,6 +71,8 @@ export function register(program: Command): void {
           ioTimeout,
           storage,
           hold: opts.hold === true,
+          duration,
+          seed,
         });
         results.push(r);
         if (!opts.json) process.stdout.write(summary(r));

@@ -1,0 +1,79 @@
+/**
+ * The success rules of the demo's scenarios as pure functions over what was observed,
+ * so each rule is tested on its own (test/cluster/scenario-rules.test.ts) and the
+ * scenarios only gather observations. Each returns the reason the run failed, or
+ * undefined when the rule holds.
+ */
+
+/** An agent's published state and engine health. */
+export interface ObservedState {
+  state: string;
+  health: string | undefined;
+}
+
+/**
+ * The engine counts as up when exactly one hypervisor runs it, not on an excluded host,
+ * and that host publishes EngineUp with good health. Returns that host, or undefined.
+ */
+export function engineUpHost(
+  running: readonly number[],
+  states: ReadonlyMap<number, ObservedState>,
+  notOn: readonly number[] = [],
+): number | undefined {
+  if (running.length !== 1) return undefined;
+  const host = running[0]!;
+  if (notOn.includes(host)) return undefined;
+  const st = states.get(host);
+  return st?.state === "EngineUp" && st.health === "good" ? host : undefined;
+}
+
+/** split-brain: the race was forced only if at least two hosts tried (or were refused). */
+export function raceNotForced(attempted: number, refusedByLease: number): string | undefined {
+  return attempted + refusedByLease < 2
+    ? "only one host attempted to start: the race was not forced"
+    : undefined;
+}
+
+/**
+ * agent/broker restart: the VM stayed on `host` alone, at least one sample was taken
+ * during the restart and none of them found the VM down.
+ */
+export function restartDisturbedVm(
+  host: number,
+  running: readonly number[],
+  sampleCount: number,
+  sinceSample: number,
+  samplesWithoutVm: readonly number[],
+): string | undefined {
+  if (running.length !== 1 || running[0] !== host)
+    return `engine VM expected on host${host} only, found on [${running.join(",")}]`;
+  if (sampleCount <= sinceSample) return "no hypervisor sample was taken during the restart";
+  const down = samplesWithoutVm.filter((n) => n > sinceSample);
+  return down.length > 0
+    ? `the engine VM was down in ${down.length} samples during the restart`
+    : undefined;
+}
+
+/**
+ * storage-loss: the victim's VM must have been destroyed by sanlock's kill path (its
+ * sanlock daemon logged running the kill path: "kill <pid> sig 100"), no segment may
+ * be damaged, and every host's segment (the victim's last one included) must remain.
+ */
+export function storageLossFailure(o: {
+  victim: number;
+  sanlockLog: string;
+  damaged: readonly string[];
+  hosts: readonly number[];
+  onWhiteboard: ReadonlySet<number>;
+}): string | undefined {
+  if (!/ kill \d+ sig 100 /.test(o.sanlockLog))
+    return `host${o.victim}'s sanlock did not run the kill path (no "kill <pid> sig 100" in its log): the VM went away some other way`;
+  if (o.damaged.length > 0) return `whiteboard segments damaged: ${o.damaged.join(", ")}`;
+  for (const h of o.hosts) {
+    if (!o.onWhiteboard.has(h))
+      return h === o.victim
+        ? `host${h}'s last block is gone from the whiteboard`
+        : `host${h}'s segment is missing from the whiteboard`;
+  }
+  return undefined;
+}

@@ -1,0 +1,137 @@
+/**
+ * The demo scenarios' success rules (src/demo/scenario-rules.ts) and the run-interval
+ * overlap check (src/demo/run-tracker.ts), each on its own: what passes, and every way
+ * each rule fails.
+ */
+import { describe, expect, it } from "vitest";
+import { findOverlaps, RunTracker } from "../../src/demo/run-tracker.js";
+import {
+  engineUpHost,
+  raceNotForced,
+  restartDisturbedVm,
+  storageLossFailure,
+} from "../../src/demo/scenario-rules.js";
+
+const up = { state: "EngineUp", health: "good" };
+
+describe("engine up", () => {
+  it("one hypervisor running it, that host EngineUp with good health", () => {
+    expect(engineUpHost([2], new Map([[2, up]]))).toBe(2);
+  });
+  it("not when it runs twice, nowhere, on an excluded host, starting, or with bad health", () => {
+    expect(
+      engineUpHost(
+        [1, 2],
+        new Map([
+          [1, up],
+          [2, up],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(engineUpHost([], new Map([[1, up]]))).toBeUndefined();
+    expect(engineUpHost([2], new Map([[2, up]]), [2])).toBeUndefined();
+    expect(
+      engineUpHost([2], new Map([[2, { state: "EngineStarting", health: "good" }]])),
+    ).toBeUndefined();
+    expect(engineUpHost([2], new Map([[2, { state: "EngineUp", health: "bad" }]]))).toBeUndefined();
+    expect(engineUpHost([2], new Map())).toBeUndefined();
+  });
+});
+
+describe("split-brain race forced", () => {
+  it("holds with two attempts, or one attempt and one lease refusal", () => {
+    expect(raceNotForced(2, 0)).toBeUndefined();
+    expect(raceNotForced(1, 1)).toBeUndefined();
+  });
+  it("fails with a single attempt", () => {
+    expect(raceNotForced(1, 0)).toBe("only one host attempted to start: the race was not forced");
+  });
+});
+
+describe("restart left the VM untouched", () => {
+  it("holds when the VM stayed on the host in every sample since", () => {
+    expect(restartDisturbedVm(1, [1], 20, 10, [3, 4])).toBeUndefined();
+  });
+  it("fails when it moved, ran twice, no sample was taken, or a sample found it down", () => {
+    expect(restartDisturbedVm(1, [2], 20, 10, [])).toBe(
+      "engine VM expected on host1 only, found on [2]",
+    );
+    expect(restartDisturbedVm(1, [1, 2], 20, 10, [])).toBe(
+      "engine VM expected on host1 only, found on [1,2]",
+    );
+    expect(restartDisturbedVm(1, [1], 10, 10, [])).toBe(
+      "no hypervisor sample was taken during the restart",
+    );
+    expect(restartDisturbedVm(1, [1], 20, 10, [9, 11, 12])).toBe(
+      "the engine VM was down in 2 samples during the restart",
+    );
+  });
+});
+
+describe("storage loss", () => {
+  const base = {
+    victim: 1,
+    sanlockLog: "2026-11-26 00:58:41 2034 [5864]: s1 kill 6009 sig 100 count 1\n",
+    damaged: [] as string[],
+    hosts: [1, 2, 3],
+    onWhiteboard: new Set([1, 2, 3]),
+  };
+  it("holds when sanlock ran the kill path and every segment is intact", () => {
+    expect(storageLossFailure(base)).toBeUndefined();
+  });
+  it("fails when the VM went away without the kill path (a SIGKILL is sig 9)", () => {
+    expect(storageLossFailure({ ...base, sanlockLog: "s1 kill 6009 sig 9 count 1\n" })).toMatch(
+      /^host1's sanlock did not run the kill path/,
+    );
+  });
+  it("fails on a damaged segment, a lost victim block or another host's missing segment", () => {
+    expect(storageLossFailure({ ...base, damaged: ["2:bad-crc"] })).toBe(
+      "whiteboard segments damaged: 2:bad-crc",
+    );
+    expect(storageLossFailure({ ...base, onWhiteboard: new Set([2, 3]) })).toBe(
+      "host1's last block is gone from the whiteboard",
+    );
+    expect(storageLossFailure({ ...base, onWhiteboard: new Set([1, 2]) })).toBe(
+      "host3's segment is missing from the whiteboard",
+    );
+  });
+});
+
+describe("run intervals from frequent looks", () => {
+  it("a handover finds no overlap; a 150 ms double run between two 500 ms samples is found", () => {
+    const t = new RunTracker();
+    // host1 runs until 10.0, host2 from 10.2: a clean handover
+    for (let ms = 0; ms <= 12_000; ms += 100) {
+      const s = ms / 1000;
+      t.observe(1, s < 10, s);
+      t.observe(2, s >= 10.2, s);
+    }
+    expect(t.overlaps(12)).toEqual([]);
+    // host3 runs from 10.6 to 10.75: looks at 10.6 and 10.7 see it; the samples at
+    // 10.5 and 11.0 would not
+    const u = new RunTracker();
+    for (let ms = 10_000; ms <= 11_000; ms += 100) {
+      const s = ms / 1000;
+      u.observe(2, true, s);
+      u.observe(3, s >= 10.6 && s <= 10.75, s);
+    }
+    const o = u.overlaps(11);
+    expect(o).toHaveLength(1);
+    expect(o[0]!.hosts).toEqual([2, 3]);
+    expect(o[0]!.from).toBeCloseTo(10.6);
+    expect(o[0]!.to).toBeCloseTo(10.8);
+  });
+
+  it("open intervals run until now; intervals of one host never overlap themselves", () => {
+    expect(
+      findOverlaps(
+        [
+          { host: 1, from: 0, to: undefined },
+          { host: 2, from: 5, to: undefined },
+          { host: 1, from: -10, to: -5 },
+        ],
+        8,
+      ),
+    ).toEqual([{ hosts: [1, 2], from: 5, to: 8 }]);
+  });
+});
