@@ -96,6 +96,7 @@ export class AgentDaemon {
   private lockspaceHeld = false;
   private haConf: HaConf | null = null;
   private readonly storage: StorageGuard | null;
+  private storageDown = false;
 
   constructor(deps: AgentDeps) {
     this.d = deps;
@@ -197,6 +198,9 @@ export class AgentDaemon {
   /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */
   private async storageChanged(why: string | null): Promise<void> {
     this.d.onStatus?.(why ? `waiting for storage: ${why}` : "storage connected");
+    // one mail when the outage begins, one when it ends (not one per change of reason)
+    if ((why !== null) === this.storageDown) return;
+    this.storageDown = why !== null;
     try {
       await this.link.call("notify", (b) =>
         b.notify("state_transition", why ? "StorageDown" : "StorageUp", {

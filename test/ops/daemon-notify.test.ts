@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { built, NotifyReceiver } from "./harness.js";
+import { built, NotifyReceiver, runTool } from "./harness.js";
 
 /**
  * ovirt-ha-broker as systemd runs it (Type=notify, WatchdogSec=): the built daemon, a
@@ -117,5 +117,33 @@ describe("ovirt-ha-agent under Type=notify", () => {
     // (the lockspace join that follows has no sanlock here: the test ends the agent)
     child.kill("SIGKILL");
     await exited;
+  });
+
+  it("as a user who may not mount (vdsm in the unit), exits 1 when the domain is not mounted, for the restart's ExecStartPre to mount it", async () => {
+    const bin = built("src/bin/ovirt-ha-agent.js");
+    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
+    await mkdir(path.join(root, "var/run/ovirt-hosted-engine-ha"), { recursive: true });
+    await writeFile(
+      path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
+      "host_id=1\nsdUUID=8c2b6f6e-0000-4000-8000-000000000001\nstorage=localhost:/no-such-volume\ndomainType=glusterfs\nvmid=5a3c4e1e-0000-4000-8000-000000000002\nlibvirt_uri=test:///default\n",
+    );
+    await runTool("chmod", ["-R", "a+rwX", root]);
+    const child = spawn(
+      "setpriv",
+      ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, bin, "--root", root],
+      { env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) =>
+      child.on("close", (c) => resolve(c)),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /ovirt-ha-agent: glusterfs localhost:\/no-such-volume at .*: not mounted, and only root may mount it \(uid 65534\).*ExecStartPre=\+he-ha storage connect/,
+    );
   });
 });
