@@ -3,7 +3,9 @@
  * VDSM and the hosted-engine deployment lay one out (test/python/make_vdsm_domain.py,
  * python3-sanlock and the Python standard library), at VDSM's mount point name
  * (`nfs.example.com:_he`, whose `:` sanlock's strings must escape), with hosted-engine.conf
- * as the deployment writes it (no `domain_path`). The engine VM comes from the engine's
+ * as the deployment writes it (no `domain_path`), already mounted there as VDSM mounts it
+ * (here a bind mount of the directory: this kernel has no NFS client; the agent reuses a
+ * mount it finds and never mounts twice). The engine VM comes from the engine's
  * 4.2 OVF in the OVF_STORE, whose EngineXml names its disk's volume lease with
  * LEASE-PATH/LEASE-OFFSET placeholders.
  */
@@ -40,6 +42,7 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
   let vdsm: VdsmDomain;
   let host: AgentHost;
   let before: string[];
+  let mountPoint: string | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-domain-"));
@@ -81,6 +84,10 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
       confLines: vdsm.confLines.filter(([k]) => k !== "domain_path"),
     } as unknown as StorageInitResult;
     expect(d).toMatchObject({ imageUUID: IMAGE, volumeUUID: VOLUME });
+    // "mounted by VDSM": something is mounted at VDSM's mount point for the domain
+    mountPoint = path.dirname(vdsm.domain);
+    const bind = await runCommand("mount", ["--bind", mountPoint, mountPoint]);
+    expect(bind.code, bind.output).toBe(0);
     before = await listing(vdsm.domain);
     host = await AgentHost.create(root, 1, storage, health.fqdn);
     // VDSM joins the domain's lockspace on an oVirt host (startMonitoringDomain), with
@@ -93,6 +100,7 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
   afterAll(async () => {
     await host?.destroy();
     await health?.close();
+    if (mountPoint) await runCommand("umount", [mountPoint]);
     if (dir && !process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
