@@ -11,6 +11,7 @@ export const FAST_TESTS = [
   "test/simulator/**/*.test.ts",
   "test/agent/collect-publish.test.ts",
   "test/agent/config-refresh.test.ts",
+  "test/agent/engine-vm.test.ts",
   "test/agent/env.test.ts",
   "test/agent/fsm.test.ts",
   "test/agent/lease-holder.test.ts",
@@ -21,7 +22,9 @@ export const FAST_TESTS = [
   "test/cli/format.test.ts",
   "test/cli/shared-config.test.ts",
   "test/cli/simulate.test.ts",
+  "test/cli/summary.test.ts",
   "test/cluster/mail-sink.test.ts",
+  "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
   "test/ops/log-throttle.test.ts",
   "test/score/score.test.ts",
@@ -30,6 +33,7 @@ export const FAST_TESTS = [
   "test/storage/ovf.test.ts",
   "test/storage/vmconf.test.ts",
   "test/storage/whiteboard-codec.test.ts",
+  "test/vdsm/stomp-frame.test.ts",
 ];
 
 export default defineConfig({
