@@ -11,7 +11,10 @@ import { HE_LOCKSPACE, parseClientStatus } from "../sanlock/names.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
 import { runCommand } from "../sim/processes.js";
 import { MetadataVolume } from "../storage/direct-io.js";
+import { engineDiskOf } from "../storage/engine-disk.js";
 import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
+import { ovfToVmConf } from "../storage/ovf/ovf-to-vmconf.js";
+import { parseVmConf } from "../storage/ovf/vmconf.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
 import { fixtureOvf } from "./bin-path.js";
 import type { ChaosTable } from "./chaos.js";
@@ -170,11 +173,15 @@ export class DemoCluster {
       this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
     const gluster = this.storageKind === "gluster";
     const storageConf = gluster ? await this.glusterVolume() : LOCAL_STORAGE_CONF;
+    const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
+    // VDSM finds a file domain at <mount>/<sdUUID>, and the domain's UUID is the one the
+    // engine's OVF names for its disk (its lease's lockspace)
+    const sdUUID =
+      engineDiskOf(parseVmConf(ovfToVmConf(ovf), "the demo's OVF"))?.domainUUID ?? randomUUID();
     const domain = gluster
-      ? path.join(this.observerMount!, randomUUID())
+      ? path.join(this.observerMount!, sdUUID)
       : path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
-    const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
     this.storage = await initStorageDomain({
       domain,
       ovf,
