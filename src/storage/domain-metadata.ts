@@ -130,3 +130,18 @@ export function fileDomainMetadata(m: FileDomainMetadataInput): Map<string, stri
     ["VERSION", String(DOMAIN_VERSION)],
   ]);
 }
+
+/** The metadata file inside a domain directory. */
+export const DOMAIN_METADATA = "dom_md/metadata";
+
+/**
+ * The SDUUID a metadata text names, read leniently (no checksum check: a domain VDSM
+ * wrote may predate it); null when it has none. What connecting a domain verifies.
+ */
+export function metadataSdUuid(text: string): string | null {
+  for (const line of text.split("\n")) {
+    const m = /^SDUUID=(.*)$/.exec(line.trim());
+    if (m) return m[1]!.trim();
+  }
+  return null;
+}

@@ -6,11 +6,11 @@ import { hostConfigFrom } from "../../src/common/host-config.js";
 import { haPaths } from "../../src/common/paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../src/sim/gluster.js";
 import { runCommand } from "../../src/sim/processes.js";
-import { fileDomainMetadata } from "../../src/storage/connect/domain-metadata.js";
 import { MountNotPermittedError, storageConnectorFor } from "../../src/storage/connect/index.js";
 import { MountConnector } from "../../src/storage/connect/mount-connector.js";
 import { connectionConf, mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { mountAt, parseMountinfo } from "../../src/storage/connect/mountinfo.js";
+import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import { requireBuild, runHeHa } from "../cli/harness.js";
 
 const SD = "5d1c0b2a-1111-4222-8333-444455556666";
@@ -33,7 +33,9 @@ async function writeDomain(dir: string, sdUUID: string, type: "GLUSTERFS" | "POS
   await mkdir(path.join(dir, sdUUID, "dom_md"), { recursive: true });
   await writeFile(
     path.join(dir, sdUUID, "dom_md", "metadata"),
-    fileDomainMetadata({ sdUUID, remotePath: "x", type, ioTimeout: 1 }),
+    formatDomainMetadata(
+      fileDomainMetadata({ sdUUID, remotePath: "x", type, description: "hosted_storage" }),
+    ),
   );
 }
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { runBounded } from "../../broker/monitors/bounded-command.js";
+import { DOMAIN_METADATA, metadataSdUuid } from "../domain-metadata.js";
 import type { StorageCheck } from "./connector.js";
-import { DOMAIN_METADATA, metadataSdUuid } from "./domain-metadata.js";
 
 /** How long a look at the domain may take before it counts as unreachable. */
 export const CHECK_TIMEOUT_MS = 10_000;
