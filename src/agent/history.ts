@@ -45,10 +45,16 @@ export function appendHistory(
   return [current, ...history.filter((c) => c.collectStart > limit)];
 }
 
-/** The history (newest first) spans at least `span` seconds. */
+/**
+ * The history (newest first) is long enough to judge liveness over `span` seconds: it
+ * holds a collection that finished more than `span` seconds before the newest started,
+ * the very one liveness.ts compares against. (Measuring the span from finish to finish
+ * with >= let an agent decide one loop before liveness could see anyone: with an exact
+ * loop rhythm every freshly started agent saw nobody alive and tried a start that only
+ * the engine VM's lease refused.)
+ */
 export function historySpans(history: readonly Collection[], span: number): boolean {
   const newest = history[0];
-  const oldest = history[history.length - 1];
-  if (!newest || !oldest) return false;
-  return newest.collectFinish - oldest.collectFinish >= span;
+  if (!newest) return false;
+  return history.slice(1).some((c) => c.collectFinish + span < newest.collectStart);
 }

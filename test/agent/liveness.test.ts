@@ -73,8 +73,19 @@ describe("liveness (behaviour.md §3)", () => {
     expect(h[0]!.collectStart).toBe(2000);
     expect(h[h.length - 1]!.collectStart).toBe(1110);
     expect(historySpans(h, 60)).toBe(true);
-    expect(historySpans(h.slice(0, 6), 60)).toBe(false);
-    expect(historySpans(h.slice(0, 7), 60)).toBe(true);
+    // enough history exactly when liveness has a collection to compare with: one that
+    // finished more than 60 s before the newest started (8 collections 10 s apart)
+    expect(historySpans(h.slice(0, 7), 60)).toBe(false);
+    expect(historySpans(h.slice(0, 8), 60)).toBe(true);
+  });
+
+  it("the agent decides only once liveness can see other hosts (no start attempt blind)", () => {
+    const h = run(2000, (t) => at(t, { 2: { ts: t, engine: UP_GOOD } }));
+    for (let n = 1; n <= 10; n++) {
+      const slice = h.slice(0, n);
+      // decisions wait for history exactly as long as host 2 cannot yet be seen alive
+      expect(historySpans(slice, 60)).toBe(aliveHostIds(slice, 60).includes(2));
+    }
   });
 });
 
