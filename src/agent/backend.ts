@@ -3,6 +3,10 @@ import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
+import type { StorageConnector } from "../storage/connect/connector.js";
+import { VdsmApi } from "../vdsm/api.js";
+import { VdsmClient } from "../vdsm/json-rpc-client.js";
+import { VdsmStorageConnector } from "../vdsm/storage-connector.js";
 import { VdsmVm } from "../vdsm/vdsm-vm.js";
 import { VDSM_PKI, VDSM_PORT } from "../vdsm/wire.js";
 import type { VmPort } from "./ports.js";
@@ -74,6 +78,16 @@ export async function vmBackendFor(conf: HostConfig, root: string): Promise<VmBa
  * connect naming it).
  */
 export function vdsmVmPort(conf: HostConfig, root: string, log: Logger): VmPort {
+  return new VdsmVm({
+    vmId: conf.vmId,
+    log,
+    client: vdsmClientOptions(conf, root),
+    runDir: haPaths(root).runDir,
+  });
+}
+
+/** How to reach VDSM on this host: `vdsm_port` (default 54321) and its PKI files. */
+function vdsmClientOptions(conf: HostConfig, root: string) {
   const p = vdsmPkiPaths(root);
   const read = (f: string) =>
     readFile(f).catch((err: Error) => {
@@ -84,12 +98,21 @@ export function vdsmVmPort(conf: HostConfig, root: string, log: Logger): VmPort 
     const [key, cert, ca] = await Promise.all([read(p.key), read(p.cert), read(p.ca)]);
     return { key, cert, ca };
   };
-  return new VdsmVm({
-    vmId: conf.vmId,
-    log,
-    client: { port, tls },
-    runDir: haPaths(root).runDir,
-  });
+  return { port, tls };
+}
+
+/**
+ * The storage domain connected through VDSM, as the original does on VDSM hosts (it
+ * replaces the mount connector there; src/vdsm/storage-connector.ts).
+ */
+export function vdsmStorageConnector(
+  conf: HostConfig,
+  root: string,
+  domainDir: string,
+  log: Logger,
+): StorageConnector {
+  const api = new VdsmApi(new VdsmClient({ ...vdsmClientOptions(conf, root), log }));
+  return new VdsmStorageConnector({ api, conf, domainDir, log });
 }
 
 /**

@@ -13,7 +13,12 @@ import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.j
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { lookupXlease } from "../storage/xleases.js";
 import { AutoDetectingLease } from "./auto-lease.js";
-import { type VmBackendChoice, vdsmPortIfChosen, vmBackendFor } from "./backend.js";
+import {
+  type VmBackendChoice,
+  vdsmPortIfChosen,
+  vdsmStorageConnector,
+  vmBackendFor,
+} from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
 import { EngineVm } from "./engine-vm.js";
@@ -170,8 +175,11 @@ export function createAgent(
     lockspace: new Lockspace({ log }),
     engine,
     ...(onReady ? { onReady } : {}),
-    // issue 12: connected before the lockspace join, reconnected on loss
-    storage: storageConnectorFor(setup.hostConf, setup.paths),
+    // connected before the lockspace join, reconnected on loss: through VDSM where it
+    // runs the engine VM (as the original), else mounted by the agent
+    storage: vdsm
+      ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
+      : storageConnectorFor(setup.hostConf, setup.paths),
     ...(onStatus ? { onStatus } : {}),
   });
 }

@@ -57,7 +57,11 @@ beforeAll(async () => {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text, { mode: 0o600 });
   }
-  await appendFile(host.paths.hostConf, `vdsm_port=${vdsm.port}\n`);
+  // as hosted-engine deployment writes it: the storage connection VDSM knows it by
+  await appendFile(
+    host.paths.hostConf,
+    `vdsm_port=${vdsm.port}\nconnectionUUID=e29cf818-5ee5-46e1-85c1-8aeefa33e95d\n`,
+  );
   await host.startBroker();
 }, 120_000);
 
@@ -77,12 +81,24 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     const log = await host.agentLog();
     expect(log).toContain('"vm_backend":"vdsm"');
     expect(log).toContain("engine VM backend: VDSM (JSON-RPC on localhost)");
-    const m = vdsm.methods();
+    // the storage domain brought up through VDSM first, as the original does (its own
+    // connection), then the VM
+    const all = vdsm.methods();
+    expect(all.slice(0, 4)).toEqual([
+      "Host.ping2",
+      "StoragePool.connectStorageServer",
+      "StorageDomain.getStats",
+      "Image.prepare",
+    ]);
+    expect(all.indexOf("Host.startMonitoringDomain")).toBeGreaterThan(0);
+    expect(all.indexOf("Host.startMonitoringDomain")).toBeLessThan(all.indexOf("VM.create"));
+    const m = all.filter((x) => x === "Host.ping2" || x.startsWith("VM."));
     const create = m.indexOf("VM.create");
     expect(create).toBeGreaterThan(0);
     expect(m.slice(0, create + 1)).toEqual([
       "Host.ping2",
-      ...m.slice(1, create - 2).map(() => "VM.getStats"), // isActive while EngineDown
+      "Host.ping2",
+      ...m.slice(2, create - 2).map(() => "VM.getStats"), // isActive while EngineDown
       "VM.getStats", // _clean_vdsm_state
       "VM.getStats", // --vm-start's checkVmStatus
       "VM.create",

@@ -12,6 +12,7 @@ import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
 import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
+import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
 import {
@@ -20,6 +21,7 @@ import {
   stopDomainMonitor,
 } from "../../src/vdsm/host-storage.js";
 import { VdsmClient, VdsmError, VdsmUnavailableError } from "../../src/vdsm/json-rpc-client.js";
+import { VdsmStorageConnector } from "../../src/vdsm/storage-connector.js";
 import { VdsmVm } from "../../src/vdsm/vdsm-vm.js";
 import { vmCreateParams } from "../../src/vdsm/vm-params.js";
 import { checkRequest } from "./api-schema.js";
@@ -330,6 +332,56 @@ describe("VDSM storage calls of the original", () => {
       ],
     });
     expect(vdsm.calls[7]?.params).toEqual({ sdUUID: SD, hostID: 2 });
+  });
+
+  it("the agent's storage connector on VDSM hosts: the same calls in the same order, the mount left to VDSM", async () => {
+    await startVdsm();
+    vdsm.acquireAfterPolls = 1;
+    const domainDir = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-sd-"));
+    try {
+      const connector = new VdsmStorageConnector({
+        api: new VdsmApi(client()),
+        conf,
+        domainDir,
+        log: silentLogger,
+        pollMs: 10,
+        timeoutMs: 5000,
+      });
+      // VDSM has not mounted it yet: nothing there
+      expect((await connector.check()).state).toBe("missing");
+      await mkdir(path.join(domainDir, "dom_md"));
+      await writeFile(
+        path.join(domainDir, "dom_md", "metadata"),
+        formatDomainMetadata(
+          fileDomainMetadata({ sdUUID: SD, type: "NFS", remotePath: "x", description: "d" }),
+        ),
+      );
+      // mounted already (by VDSM), but not yet brought up through VDSM by this agent
+      expect(await connector.check()).toEqual({
+        state: "missing",
+        why: "not yet connected through VDSM",
+      });
+      expect(await connector.connect()).toBe("already-connected");
+      expect(vdsm.methods()).toEqual([
+        "Host.ping2",
+        "StoragePool.connectStorageServer",
+        "StorageDomain.getStats",
+        "Image.prepare",
+        "Image.prepare",
+        "Image.prepare",
+        "Host.getStorageRepoStats",
+        "Host.startMonitoringDomain",
+        "Host.getStorageRepoStats",
+      ]);
+      expect(await connector.check()).toEqual({ state: "ok", domainDir });
+      expect(await connector.disconnect()).toBe("not-ours");
+      expect(vdsm.methods().slice(-2)).toEqual([
+        "Host.getStorageRepoStats",
+        "Host.stopMonitoringDomain",
+      ]);
+    } finally {
+      await rm(domainDir, { recursive: true, force: true });
+    }
   });
 
   it("host and VM listings the original reads (Host.getStats, getVMList, getAllVmStats) fit the schema", async () => {
