@@ -77,12 +77,17 @@ export type StartResult = "started" | "already-running";
 
 const NOT_FOUND = /domain not found|no domain with matching/i;
 
+/** a call older than this has hung: libvirt answers in milliseconds when it answers */
+const STALLED_CALL_MS = 5000;
+
 export class HypervisorConnection {
   readonly uri: string;
   private readonly log: Logger;
   private hv: Hv | null = null;
   private readonly reconnect: Reconnect<Hv>;
   private closed = false;
+  /** start times (ms) of the calls that have not returned yet */
+  private readonly inFlight: number[] = [];
 
   constructor(uri: string, log: Logger, opts: HypervisorOptions = {}) {
     this.uri = uri;
@@ -228,6 +233,26 @@ export class HypervisorConnection {
     target: string,
     fn: (hv: Hv) => Promise<T>,
   ): Promise<T> {
+    // A libvirt call that does not return (libvirtd stopped or hung) keeps one of the
+    // process's few worker threads; callers give up after their own timeout, but the
+    // thread stays blocked. Asking again each loop would use up the pool and freeze all
+    // file I/O of the daemon, so no new call starts while an older one hangs.
+    const oldest = Math.min(...this.inFlight);
+    if (Date.now() - oldest > STALLED_CALL_MS)
+      throw new HypervisorUnavailableError(
+        this.uri,
+        `a call has not returned for ${Math.round((Date.now() - oldest) / 1000)} s: libvirtd is hung; not asking again until it answers`,
+      );
+    const started = Date.now();
+    this.inFlight.push(started);
+    try {
+      return await this.call(op, target, fn);
+    } finally {
+      this.inFlight.splice(this.inFlight.indexOf(started), 1);
+    }
+  }
+
+  private async call<T>(op: string, target: string, fn: (hv: Hv) => Promise<T>): Promise<T> {
     const hv = await this.ensure();
     try {
       return await fn(hv);

@@ -126,6 +126,33 @@ describe("HypervisorConnection against libvirtd sims", () => {
     }
   });
 
+  it("a hung libvirtd holds at most the calls of its first seconds, then is refused at once", async () => {
+    const conn = new HypervisorConnection(simB.uri, silentLogger, { minBackoffMs: 100 });
+    const pid = simB.pid!;
+    try {
+      await conn.domainState(VM);
+      process.kill(pid, "SIGSTOP");
+      // the first call hangs (its caller gives up on its own timeout)
+      const hung = conn.domainState(VM).then(
+        () => "answered",
+        () => "failed",
+      );
+      await new Promise((r) => setTimeout(r, 5500));
+      // later calls do not queue behind it on the worker threads (they would answer only
+      // after SIGCONT): refused while libvirtd is still stopped, naming why
+      const err = await conn.domainState(VM).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HypervisorUnavailableError);
+      expect((err as Error).message).toMatch(/a call has not returned for \d+ s: libvirtd is hung/);
+      process.kill(pid, "SIGCONT");
+      expect(await hung).toBe("answered");
+      // once it answers again, calls go through
+      await conn.domainState(VM);
+    } finally {
+      process.kill(pid, "SIGCONT");
+      await conn.close();
+    }
+  }, 30_000);
+
   it("loses every VM when the host's hypervisor is killed", async () => {
     const conn = new HypervisorConnection(simA.uri, silentLogger, { minBackoffMs: 100 });
     try {
