@@ -69,6 +69,14 @@ describe("losing the lockspace while the VM lease is held", () => {
   }, 60_000);
 
   it("the agent's real kill script, run by sanlock, destroys the engine VM in a real libvirtd", async () => {
+    // the lockspace the previous test made fail is dropped by the daemon once its holder
+    // is gone; a join meanwhile would find that one (EEXIST) and the acquire fail (-28)
+    await pollUntil(
+      "the failed lockspace of the previous test to be gone",
+      async () => !/^s hosted-engine:/m.test((await host.client(["client", "status"])).output),
+      60_000,
+      200,
+    );
     const volume = join(dir, "lockspace-real.vol");
     await initLeaseVolume(volume, { ioTimeout: 1 });
     await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
