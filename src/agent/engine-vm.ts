@@ -53,6 +53,8 @@ export class EngineVm {
   private current: { guard: EngineLease; port: VmLeasePort } | null = null;
   /** this process (or its orphan) holds the guard while the VM may run here */
   private held = false;
+  /** why the guard could not be resolved in the loop, last time (logged once) */
+  private lastGuardError: string | undefined;
 
   constructor(deps: EngineVmDeps) {
     this.d = deps;
@@ -189,7 +191,11 @@ export class EngineVm {
       firstGuard = await this.prepare(vmConf).then(
         () => true,
         (e: unknown) => {
-          this.d.log.warn({ err: asError(e) }, "cannot tell which lease guards the engine VM");
+          // every loop retries; the same problem is logged once, a new one again
+          const err = asError(e);
+          if (err.message !== this.lastGuardError)
+            this.d.log.warn({ err }, "cannot tell which lease guards the engine VM");
+          this.lastGuardError = err.message;
           return false;
         },
       );

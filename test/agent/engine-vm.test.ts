@@ -201,4 +201,28 @@ describe("EngineVm: the lease is held exactly while the VM may run here", () => 
     await restarted.reconcile(false, VM_CONF);
     expect(lease.held || lease.orphan).toBe(false);
   });
+
+  it("a vm.conf whose lease cannot be resolved is logged once, not every loop", async () => {
+    resolve = async () => {
+      throw new EngineLeaseError("vm.conf: no lease");
+    };
+    const lines: string[] = [];
+    const quiet = () => undefined;
+    const log = {
+      warn: (_o: unknown, m: string) => lines.push(m),
+      info: quiet,
+      debug: quiet,
+      error: quiet,
+    } as never;
+    const e = new EngineVm({
+      vm,
+      resolveLeases: (c) => resolve(c),
+      leasePort: () => lease,
+      runDir,
+      log,
+    });
+    for (let i = 0; i < 5; i++) await e.reconcile(false, VM_CONF);
+    expect(lines).toEqual(["cannot tell which lease guards the engine VM"]);
+    expect(lease.log).toEqual([]);
+  });
 });
