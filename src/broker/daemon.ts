@@ -6,6 +6,8 @@ import { type HaPaths, haPaths } from "../common/paths.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
+import { localVdsmApi, vmBackendFor } from "../vdsm/backend-choice.js";
+import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
 import {
   closeUnix,
   createBrokerApp,
@@ -73,11 +75,23 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
   // connected on first use and reconnected with backoff: a libvirtd not up yet is no failure
   const hypervisor = new HypervisorConnection(conf.libvirtUri, log);
+  // the agent's choice (vm_backend, VDSM's key and certificate): on VDSM hosts engine-health
+  // watches the engine VM through VDSM's VM.getStats, as the original broker does
+  const backend = await vmBackendFor(conf, paths.root);
+  log.info(
+    { vm_backend: backend.backend, reason: backend.why },
+    backend.backend === "vdsm"
+      ? "engine VM watched through VDSM (VM.getStats on localhost)"
+      : "engine VM watched through libvirt",
+  );
+  const vdsm =
+    backend.backend === "vdsm" ? vdsmVmStatsSource(localVdsmApi(conf, paths.root, log)) : undefined;
   // engine-health asks the service, made below, whether the engine runs on another host
   let serviceRef: BrokerService | undefined;
   const deps: MonitorDeps = {
     log,
     hypervisor,
+    ...(vdsm !== undefined ? { vdsm } : {}),
     runDir: paths.runDir,
     engineUpElsewhere: () => serviceRef?.engineUpElsewhere() ?? false,
     timing: agentConf.timing,
@@ -138,6 +152,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       log.info("broker stopping");
       await Promise.allSettled([closeUnix(app, paths.brokerSocket), metricsApp?.close()]);
       await service.stop();
+      vdsm?.close();
       await Promise.allSettled([store.close(), hypervisor.close()]);
       log.info("broker stopped");
     })();

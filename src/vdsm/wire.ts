@@ -58,10 +58,17 @@ export const VmStatus = {
   poweringDown: "Powering down",
   paused: "Paused",
   waitForLaunch: "WaitForLaunch",
-  restoringState: "RestoringState",
+  restoringState: "Restoring state",
   migrationSource: "Migration Source",
   migrationDestination: "Migration Destination",
   savingState: "Saving State",
+} as const;
+
+/** VDSM's exit reasons the hosted-engine code acts on (vdsm.virt.vmexitreason) */
+export const VmExitReason = {
+  lostQemuConnection: 2,
+  migrationSucceeded: 4,
+  userShutdown: 7,
 } as const;
 
 /** StoragePool.connectStorageServer domainType ids (hosted-engine's constants.py) */

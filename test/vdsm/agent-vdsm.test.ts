@@ -1,20 +1,20 @@
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { vdsmPkiPaths } from "../../src/agent/backend.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
-import { makeTestPki } from "./certs.js";
+import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
  * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host
  * carrying VDSM's key and certificate: the agent picks the VDSM backend by itself and
  * runs the engine VM through the VDSM protocol test server, which launches it in the
- * host's libvirtd (as VDSM launches qemu through libvirt). The broker watches libvirt.
+ * host's libvirtd (as VDSM launches qemu through libvirt). The broker, on the same
+ * host, watches the engine VM through VDSM's VM.getStats by the same choice.
  */
 let dir: string;
 let storage: StorageInitResult;
@@ -48,15 +48,7 @@ beforeAll(async () => {
   });
   await vdsm.start();
   // the host's VDSM PKI, where the agent looks for it
-  const p = vdsmPkiPaths(host.root);
-  for (const [file, text] of [
-    [p.key, pki.client.key],
-    [p.cert, pki.client.cert],
-    [p.ca, pki.ca],
-  ] as const) {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, text, { mode: 0o600 });
-  }
+  await installVdsmPki(host.root, pki);
   // as hosted-engine deployment writes it: the storage connection VDSM knows it by
   await appendFile(
     host.paths.hostConf,
@@ -83,8 +75,18 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     expect(log).toContain("engine VM backend: VDSM (JSON-RPC on localhost)");
     // the storage domain brought up through VDSM first, as the original does (its own
     // connection), then the VM
+    // each client on its own connection: the storage connector's, the VM port's, the broker's
     const all = vdsm.methods();
-    expect(all.slice(0, 4)).toEqual([
+    const storageConn = vdsm.connOf("StoragePool.connectStorageServer");
+    const vmConn = vdsm.connOf("VM.create");
+    expect(storageConn).toBeDefined();
+    expect(vmConn).toBeDefined();
+    expect(
+      vdsm
+        .callsOn(storageConn ?? 0)
+        .slice(0, 4)
+        .map((c) => c.method),
+    ).toEqual([
       "Host.ping2",
       "StoragePool.connectStorageServer",
       "StorageDomain.getStats",
@@ -92,18 +94,29 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     ]);
     expect(all.indexOf("Host.startMonitoringDomain")).toBeGreaterThan(0);
     expect(all.indexOf("Host.startMonitoringDomain")).toBeLessThan(all.indexOf("VM.create"));
-    const m = all.filter((x) => x === "Host.ping2" || x.startsWith("VM."));
+    const vmCalls = vdsm.callsOn(vmConn ?? 0);
+    const m = vmCalls.map((c) => c.method);
     const create = m.indexOf("VM.create");
-    expect(create).toBeGreaterThan(0);
+    expect(create).toBeGreaterThan(2);
     expect(m.slice(0, create + 1)).toEqual([
       "Host.ping2",
-      "Host.ping2",
-      ...m.slice(2, create - 2).map(() => "VM.getStats"), // isActive while EngineDown
+      ...m.slice(1, create - 2).map(() => "VM.getStats"), // isActive while EngineDown
       "VM.getStats", // _clean_vdsm_state
       "VM.getStats", // --vm-start's checkVmStatus
       "VM.create",
     ]);
-    expect(vdsm.calls[create]?.params.vmID).toBe(storage.vmId);
+    // the broker: its own connection, Host.ping2 then VM.getStats of the engine VM only
+    const brokerConns = new Set(
+      vdsm.calls.filter((c) => c.method === "VM.getStats" && c.conn !== vmConn).map((c) => c.conn),
+    );
+    expect(brokerConns.size).toBeGreaterThan(0);
+    for (const conn of brokerConns) {
+      const b = vdsm.callsOn(conn);
+      expect(b[0]?.method).toBe("Host.ping2");
+      for (const c of b.slice(1))
+        expect(c).toMatchObject({ method: "VM.getStats", params: { vmID: storage.vmId } });
+    }
+    expect(vmCalls[create]?.params.vmID).toBe(storage.vmId);
     expect(vdsm.violations).toEqual([]);
     expect(await host.vmState()).toBe("running");
   }, 180_000);
@@ -116,7 +129,11 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     expect(await host.agentLog()).not.toMatch(/"state":"EngineMaybeAway"/);
     // vm_unexpected_shutdown_expiration (30 s here) later the host starts it again
     await host.waitState("EngineUp", 150_000);
-    const m = vdsm.methods().slice(before);
+    const vmConn = vdsm.connOf("VM.create");
+    const m = vdsm.calls
+      .slice(before)
+      .filter((c) => c.conn === vmConn)
+      .map((c) => c.method);
     const create = m.indexOf("VM.create");
     expect(m.slice(create - 4, create + 1)).toEqual([
       "VM.getStats", // _clean_vdsm_state: Down

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 
@@ -79,4 +79,18 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     client,
     rogueClient,
   };
+}
+
+/** Writes the host's VDSM key, certificate and CA (from `pki`) under `root` where VDSM keeps them. */
+export async function installVdsmPki(root: string, pki: TestPki): Promise<void> {
+  const { vdsmPkiPaths } = await import("../../src/vdsm/backend-choice.js");
+  const p = vdsmPkiPaths(root);
+  for (const [file, text] of [
+    [p.key, pki.client.key],
+    [p.cert, pki.client.cert],
+    [p.ca, pki.ca],
+  ] as const) {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text, { mode: 0o600 });
+  }
 }

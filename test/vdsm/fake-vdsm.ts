@@ -22,6 +22,8 @@ export interface FakeVm {
 export interface Call {
   method: string;
   params: Record<string, unknown>;
+  /** which TLS connection made it (1, 2, … in the order they connected) */
+  conn: number;
 }
 
 /** Where the fake's VMs run (e.g. a libvirtd sim); without one they exist only as entries. */
@@ -52,6 +54,10 @@ export class FakeVdsm {
   failCreate: { code: number; message: string } | null = null;
   /** VM.create makes the VM go Down at once with this exit message (lease refused) */
   createGoesDown: string | null = null;
+  /** every call of this method fails with this VDSM error until cleared */
+  readonly failing = new Map<string, { code: number; message: string }>();
+  /** TLS connections served so far */
+  connections = 0;
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
@@ -101,7 +107,18 @@ export class FakeVdsm {
     return this.calls.map((c) => c.method);
   }
 
+  /** the calls made on one connection, in order */
+  callsOn(conn: number): Call[] {
+    return this.calls.filter((c) => c.conn === conn);
+  }
+
+  /** the connection that first called `method` (undefined when none did) */
+  connOf(method: string): number | undefined {
+    return this.calls.find((c) => c.method === method)?.conn;
+  }
+
   private serve(sock: tls.TLSSocket): void {
+    const conn = ++this.connections;
     this.sockets.add(sock);
     sock.on("close", () => this.sockets.delete(sock));
     sock.on("error", () => undefined);
@@ -134,7 +151,7 @@ export class FakeVdsm {
             this.violations.push(`reply-to ${replyTo} has no subscription`);
             continue;
           }
-          void this.handle(f.body.toString("utf8")).then((answer) => {
+          void this.handle(f.body.toString("utf8"), conn).then((answer) => {
             if (sock.destroyed) return;
             sock.write(
               encodeFrame(
@@ -149,7 +166,7 @@ export class FakeVdsm {
     });
   }
 
-  private async handle(body: string): Promise<Record<string, unknown>> {
+  private async handle(body: string, conn: number): Promise<Record<string, unknown>> {
     const req = JSON.parse(body) as {
       jsonrpc?: string;
       id?: string;
@@ -176,7 +193,9 @@ export class FakeVdsm {
         problems.join("; "),
       );
     }
-    this.calls.push({ method, params });
+    this.calls.push({ method, params, conn });
+    const failure = this.failing.get(method);
+    if (failure) return error(failure.code, failure.message);
     try {
       return { jsonrpc: "2.0", id, result: await this.answer(method, params) };
     } catch (e) {
@@ -241,7 +260,7 @@ export class FakeVdsm {
             // qemu died under VDSM: it keeps the VM as Down
             vm.status = "Down";
             vm.exitMessage = "Lost connection with qemu process";
-            vm.exitReason = 1;
+            vm.exitReason = 2;
           }
         }
         const s = this.stats(vmId, vm);

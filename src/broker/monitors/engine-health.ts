@@ -1,5 +1,7 @@
 import type { Logger } from "../../common/log.js";
 import { pythonJson } from "../../storage/whiteboard/python-json.js";
+import { VdsmUnavailableError } from "../../vdsm/json-rpc-client.js";
+import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
 import {
   decideEngineStatus,
   type EngineHealthStatus,
@@ -25,6 +27,12 @@ export interface EngineHealthSettings {
   runDir: string | undefined;
   /** true when another live host reports the engine VM up: a recorded refused start no longer applies */
   engineUpElsewhere?: (() => boolean) | undefined;
+  /**
+   * on VDSM hosts: the VM's state comes from VDSM's VM.getStats instead of libvirt, as in
+   * the original (VDSM keeps a VM that died as a `Down` entry, so neither the agent's start
+   * record nor its start-failure file is read)
+   */
+  vdsm?: VdsmVmStatsSource | undefined;
 }
 
 /** The value as the original's `json.dumps(dict)`: keys vm, health, detail[, reason]. */
@@ -35,8 +43,10 @@ export function engineStatusJson(s: EngineHealthStatus): string {
 }
 
 /**
- * `engine-health`: the engine VM's libvirt state mapped to behaviour.md §5, plus the
- * HTTP liveliness check while it runs here.
+ * `engine-health`: the engine VM's state (libvirt's, or VDSM's VM.getStats on VDSM hosts)
+ * mapped to behaviour.md §5, plus the HTTP liveliness check while it runs here. VDSM not
+ * answering keeps the last value, as the original (its submonitor's action raises and
+ * is retried on the next tick).
  */
 export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
   private tracked: TrackedVm = "down";
@@ -45,7 +55,8 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     id: string,
     log: Logger,
     intervalMs: number,
-    private readonly hypervisor: VmStateSource,
+    /** libvirt; unused (may be undefined) when settings.vdsm is given */
+    private readonly hypervisor: VmStateSource | undefined,
     private readonly settings: EngineHealthSettings,
   ) {
     super("engine-health", id, log, intervalMs);
@@ -55,11 +66,12 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     return engineStatusJson(v);
   }
 
-  protected async probe(signal: AbortSignal): Promise<EngineHealthStatus> {
+  protected async probe(signal: AbortSignal): Promise<EngineHealthStatus | undefined> {
     const s = this.settings;
-    const seen = await this.observe();
+    const seen = s.vdsm !== undefined ? await this.observeVdsm(s.vdsm) : await this.observe();
+    if (seen === undefined) return undefined;
     const obs =
-      seen.kind === "missing" && s.runDir !== undefined
+      seen.kind === "missing" && s.runDir !== undefined && s.vdsm === undefined
         ? withStartRecord(seen, await startedHere(s.runDir, s.vmUuid))
         : seen;
     let liveliness = false;
@@ -75,7 +87,10 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
       }
     }
     const lockFailure =
-      s.runDir !== undefined && !needsLiveliness(obs) && s.engineUpElsewhere?.() !== true
+      s.runDir !== undefined &&
+      s.vdsm === undefined &&
+      !needsLiveliness(obs) &&
+      s.engineUpElsewhere?.() !== true
         ? await freshStartFailure(s.runDir)
         : undefined;
     const d = decideEngineStatus(this.tracked, obs, lockFailure, liveliness);
@@ -86,25 +101,58 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     return d.status;
   }
 
-  private async observe(): Promise<VmObservation> {
-    const { vmUuid, hypervisorTimeoutS } = this.settings;
+  /**
+   * VM.getStats: "no such VM" → missing; VDSM's other errors → unavailable ("failed to
+   * getVmStats"); VDSM unreachable or silent → undefined (keep the last value).
+   */
+  private async observeVdsm(vdsm: VdsmVmStatsSource): Promise<VmObservation | undefined> {
+    const { vmUuid } = this.settings;
+    try {
+      const stats = await this.bounded(vdsm.vmStats(vmUuid), "VDSM");
+      this.throttled.reset("vdsm");
+      return stats === null ? { kind: "missing" } : { kind: "vdsm", ...stats };
+    } catch (err) {
+      if (err instanceof VdsmUnavailableError || err instanceof HypervisorTimeout) {
+        this.throttled.error("vdsm", { err, vm_uuid: vmUuid }, "cannot reach VDSM: value kept");
+        return undefined;
+      }
+      this.throttled.error("vdsm", { err, vm_uuid: vmUuid }, "failed to getVmStats");
+      return { kind: "unavailable" };
+    }
+  }
+
+  /** `p`, or HypervisorTimeout after `hypervisor_timeout` seconds */
+  private async bounded<T>(p: Promise<T>, who: string): Promise<T> {
+    const { hypervisorTimeoutS } = this.settings;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`hypervisor did not answer within ${hypervisorTimeoutS} s`)),
+        () => reject(new HypervisorTimeout(`${who} did not answer within ${hypervisorTimeoutS} s`)),
         hypervisorTimeoutS * 1000,
       );
       timer.unref();
     });
     try {
-      const info = await Promise.race([this.hypervisor.domainState(vmUuid), timeout]);
+      return await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async observe(): Promise<VmObservation> {
+    const { vmUuid } = this.settings;
+    try {
+      if (this.hypervisor === undefined) throw new Error("no hypervisor connection");
+      const info = await this.bounded(this.hypervisor.domainState(vmUuid), "hypervisor");
       this.throttled.reset("hypervisor");
       return info === null ? { kind: "missing" } : { kind: "state", state: info.state };
     } catch (err) {
       this.throttled.warn("hypervisor", { err, vm_uuid: vmUuid }, "failed to get the VM state");
       return { kind: "unavailable" };
-    } finally {
-      clearTimeout(timer);
     }
   }
+}
+
+class HypervisorTimeout extends Error {
+  override name = "HypervisorTimeout";
 }

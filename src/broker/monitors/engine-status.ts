@@ -1,4 +1,5 @@
 import type { EngineStatus, VmStatus } from "../../storage/whiteboard/types.js";
+import { type VdsmStatusDetail, type VdsmVmStats, vdsmStatusDetail } from "./vdsm-status.js";
 
 /**
  * The engine-health value (behaviour.md §5). `health` is "unknown" only when the
@@ -14,11 +15,24 @@ export type TrackedVm = Exclude<VmStatus, "unknown">;
 export const STORAGE_LOCKED_REASON =
   "Storage of VM is locked. Is another host already starting the VM?";
 
-/** One look at the hypervisor. */
+/** The original's reason for a VM that left this host by a finished migration. */
+export const MIGRATED_AWAY_REASON = "VM migrated away successfully";
+
+/**
+ * One look at the hypervisor: libvirt's domain state, or VDSM's VM.getStats answer
+ * (`missing` = libvirt does not know the domain / VDSM answered "no such VM").
+ */
 export type VmObservation =
   | { kind: "unavailable" }
   | { kind: "missing" }
-  | { kind: "state"; state: string };
+  | { kind: "state"; state: string }
+  | ({ kind: "vdsm" } & VdsmVmStats);
+
+function observedDetail(obs: VmObservation): VdsmStatusDetail | undefined {
+  if (obs.kind === "state") return libvirtStateDetail(obs.state);
+  if (obs.kind === "vdsm") return vdsmStatusDetail(obs);
+  return undefined;
+}
 
 /** How a libvirt state reads as a VDSM status (the `detail`) and which way it counts. */
 export function libvirtStateDetail(state: string): {
@@ -53,7 +67,7 @@ export function withStartRecord(obs: VmObservation, startedHere: boolean): VmObs
 
 /** Whether the liveliness check must run for this observation. */
 export function needsLiveliness(obs: VmObservation): boolean {
-  return obs.kind === "state" && libvirtStateDetail(obs.state).as === "running";
+  return observedDetail(obs)?.as === "running";
 }
 
 export interface EngineDecision {
@@ -62,10 +76,13 @@ export interface EngineDecision {
 }
 
 /**
- * The original engine-health submonitor's mapping, over libvirt instead of VDSM:
+ * The original engine-health submonitor's mapping, over VDSM's status or libvirt's state:
  * - hypervisor unavailable: unknown/unknown, tracked state unchanged;
  * - a start refused on the VM lease (recorded by the agent, still fresh) while the VM
  *   does not run here: down/bad "Down" with the recorded reason; tracked back to down;
+ * - VDSM: Down with a lock-failure exit message: down/bad "Down", the storage-locked
+ *   reason; Down after a finished migration: down/bad "Down", "VM migrated away
+ *   successfully"; tracked back to down either way;
  * - not known to the hypervisor: down (down_missing after having been up here), bad,
  *   detail "unknown", "vm not running on this host";
  * - shut off / crashed: down_unexpected unless already down, bad, "Down", "bad vm status";
@@ -89,12 +106,19 @@ export function decideEngineStatus(
       },
     };
   }
-  const mapped = obs.kind === "state" ? libvirtStateDetail(obs.state) : undefined;
+  const mapped = observedDetail(obs);
   const notRunningHere = mapped === undefined || mapped.as === "down";
   if (notRunningHere && lockFailureReason !== undefined) {
     return {
       tracked: "down",
       status: { vm: "down", health: "bad", detail: "Down", reason: lockFailureReason },
+    };
+  }
+  if (mapped?.cause !== undefined) {
+    const reason = mapped.cause === "storage-locked" ? STORAGE_LOCKED_REASON : MIGRATED_AWAY_REASON;
+    return {
+      tracked: "down",
+      status: { vm: "down", health: "bad", detail: mapped.detail, reason },
     };
   }
   if (mapped === undefined) {

@@ -1,5 +1,6 @@
 import type { Logger } from "../../common/log.js";
 import type { Timing } from "../../common/timing.js";
+import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
 
 /**
  * One running host monitor of behaviour.md §7. `value()` is the last value as the string
@@ -34,8 +35,10 @@ export interface VmStateSource {
 
 export interface MonitorDeps {
   log: Logger;
-  /** required by engine-health; cpu-load-no-engine counts the VM's share as 0 without it */
+  /** required by engine-health (unless vdsm); cpu-load-no-engine counts the VM's share as 0 without it */
   hypervisor?: VmStateSource;
+  /** on VDSM hosts (the broker's backend choice): engine-health asks VDSM's VM.getStats */
+  vdsm?: VdsmVmStatsSource;
   /** default "/proc" */
   procRoot?: string;
   /** default "/sys" */

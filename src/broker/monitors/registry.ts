@@ -44,7 +44,7 @@ export const DEFAULT_HEALTH_TIMEOUT_S = 20;
  * - mem-free: none
  * - cpu-load: none; cpu-load-no-engine: vm_uuid (deps.hypervisor for the VM's share)
  * - engine-health: vm_uuid, fqdn, health_url (overrides the URL built from fqdn),
- *   health_timeout 20, hypervisor_timeout 10 (deps.hypervisor required)
+ *   health_timeout 20, hypervisor_timeout 10 (deps.vdsm on VDSM hosts, else deps.hypervisor)
  * - storage-domain: sd_uuid, timeout 10 (deps.storage required)
  * Its id is the type,
  * as in the original broker, where a second start of one type replaces the first.
@@ -89,8 +89,8 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
     }
     case "engine-health": {
       const vmUuid = opts.require("vm_uuid");
-      if (deps.hypervisor === undefined) {
-        throw new MonitorOptionError(type, "needs a hypervisor connection (libvirt_uri)");
+      if (deps.hypervisor === undefined && deps.vdsm === undefined) {
+        throw new MonitorOptionError(type, "needs a hypervisor connection (libvirt_uri or VDSM)");
       }
       const fqdn = opts.get("fqdn");
       return new EngineHealthMonitor(id, deps.log, intervalMs, deps.hypervisor, {
@@ -101,6 +101,7 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
         hypervisorTimeoutS: opts.number("hypervisor_timeout", 10, { min: 0.001 }),
         runDir: deps.runDir,
         engineUpElsewhere: deps.engineUpElsewhere,
+        vdsm: deps.vdsm,
       });
     }
     case "storage-domain": {

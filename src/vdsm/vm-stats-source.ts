@@ -1,0 +1,30 @@
+import type { VdsmVmStats } from "../broker/monitors/vdsm-status.js";
+import type { VdsmApi } from "./api.js";
+import { VdsmError } from "./json-rpc-client.js";
+import { VdsmCode } from "./wire.js";
+
+/**
+ * The engine VM as the broker's engine-health watches it through VDSM: `VM.getStats(vmID)[0]`
+ * (the original's only call there). null = VDSM answered "no such VM" (code 1); a
+ * VdsmError with another code = VDSM answered an error; VdsmUnavailableError = VDSM could
+ * not be reached or did not answer.
+ */
+export interface VdsmVmStatsSource {
+  vmStats(vmUuid: string): Promise<VdsmVmStats | null>;
+  close(): void;
+}
+
+export function vdsmVmStatsSource(api: VdsmApi): VdsmVmStatsSource {
+  return {
+    async vmStats(vmUuid) {
+      try {
+        const s = await api.vmStats(vmUuid);
+        return { status: s.status, exitMessage: s.exitMessage, exitReason: s.exitReason };
+      } catch (err) {
+        if (err instanceof VdsmError && err.code === VdsmCode.noSuchVm) return null;
+        throw err;
+      }
+    },
+    close: () => api.client.close(),
+  };
+}

@@ -1,0 +1,285 @@
+import { appendFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  decideEngineStatus,
+  MIGRATED_AWAY_REASON,
+  STORAGE_LOCKED_REASON,
+  type TrackedVm,
+  type VmObservation,
+} from "../../src/broker/monitors/engine-status.js";
+import { isVdsmLockFailure } from "../../src/broker/monitors/vdsm-status.js";
+import { haPaths } from "../../src/common/paths.js";
+import {
+  type BrokerProcess,
+  makeDomain,
+  makeHostRoot,
+  removeDir,
+  spawnBroker,
+  tempDir,
+  until,
+} from "../broker/broker-harness.js";
+import { installVdsmPki, makeTestPki } from "./certs.js";
+import { FakeVdsm } from "./fake-vdsm.js";
+
+const VM = "7d3c1f00-0000-4000-8000-0000000000e1"; // the harness's vmid
+
+const vdsmObs = (status: string, exitMessage?: string, exitReason?: number): VmObservation => ({
+  kind: "vdsm",
+  status,
+  exitMessage,
+  exitReason,
+});
+
+describe("engine-health over VDSM's VM.getStats: the original's mapping (pure)", () => {
+  const decide = (tracked: TrackedVm, obs: VmObservation, healthOk = true) =>
+    decideEngineStatus(tracked, obs, undefined, healthOk);
+
+  it("Up: the health page decides good or bad", () => {
+    expect(decide("down", vdsmObs("Up")).status).toEqual({
+      vm: "up",
+      health: "good",
+      detail: "Up",
+    });
+    expect(decide("up", vdsmObs("Up"), false).status).toEqual({
+      vm: "up",
+      health: "bad",
+      detail: "Up",
+      reason: "failed liveliness check",
+    });
+    // Powering down, Migration Source count as running (the page is asked)
+    expect(decide("up", vdsmObs("Powering down")).status.health).toBe("good");
+    expect(decide("up", vdsmObs("Migration Source")).status.vm).toBe("up");
+  });
+
+  it("Paused, WaitForLaunch, Restoring state, Powering up: up but bad, whatever the page says", () => {
+    for (const s of ["Paused", "WaitForLaunch", "Restoring state", "Powering up"]) {
+      expect(decide("down", vdsmObs(s)).status).toEqual({
+        vm: "up",
+        health: "bad",
+        detail: s,
+        reason: "bad vm status",
+      });
+    }
+  });
+
+  it("Down (VDSM's stale entry of a VM that died): down_unexpected after up, down when it was down", () => {
+    const died = vdsmObs("Down", "Lost connection with qemu process", 2);
+    expect(decide("up", died)).toEqual({
+      tracked: "down_unexpected",
+      status: { vm: "down_unexpected", health: "bad", detail: "Down", reason: "bad vm status" },
+    });
+    expect(decide("down", died).status.vm).toBe("down");
+    expect(decide("up", vdsmObs("Migration Destination")).status.vm).toBe("down_unexpected");
+  });
+
+  it("Down on a refused lease or after a finished migration: plain down with the original's reason", () => {
+    for (const m of [
+      "resource busy: Failed to acquire lock: Lease is held by another host",
+      "internal error: Failed to acquire lock: error -243",
+      "Is another process using the image [/rhev/data-center/x/y]?",
+    ]) {
+      expect(isVdsmLockFailure(m)).toBe(true);
+      expect(decide("up", vdsmObs("Down", m, 1)).status).toEqual({
+        vm: "down",
+        health: "bad",
+        detail: "Down",
+        reason: STORAGE_LOCKED_REASON,
+      });
+    }
+    // the original matches the message's end: a lock word inside another error is not it
+    expect(isVdsmLockFailure("Failed to acquire lock: error -243 (retrying)")).toBe(false);
+    expect(decide("up", vdsmObs("Down", "Migration succeeded", 4))).toEqual({
+      tracked: "down",
+      status: { vm: "down", health: "bad", detail: "Down", reason: MIGRATED_AWAY_REASON },
+    });
+  });
+
+  it("no such VM: down_missing after up; another VDSM error: unknown (failed to getVmStats)", () => {
+    expect(decide("up", { kind: "missing" }).status).toEqual({
+      vm: "down_missing",
+      health: "bad",
+      detail: "unknown",
+      reason: "vm not running on this host",
+    });
+    expect(decide("up", { kind: "unavailable" })).toEqual({
+      tracked: "up",
+      status: {
+        vm: "unknown",
+        health: "unknown",
+        detail: "unknown",
+        reason: "failed to getVmStats",
+      },
+    });
+  });
+});
+
+/**
+ * A real ovirt-ha-broker process on a host carrying VDSM's key and certificate, its
+ * engine-health monitor started through the broker's API, VDSM played by the protocol
+ * test server (TLS with client certificates, STOMP, JSON-RPC checked against the schema
+ * expectations), the engine's health page by a local HTTP server.
+ */
+describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", () => {
+  let dir: string;
+  let vdsm: FakeVdsm;
+  let broker: BrokerProcess;
+  let health: http.Server;
+  let healthStatus = 200;
+  let monitorId: string;
+
+  const value = async () => {
+    const v = await broker.client.statusMonitor(monitorId);
+    return v === "None" ? null : (JSON.parse(v) as Record<string, string>);
+  };
+  /** waits until engine-health reports `want` (its fields) */
+  const reports = (want: Record<string, string>) =>
+    until(
+      `engine-health ${JSON.stringify(want)}`,
+      async () => {
+        const v = await value();
+        return v !== null && Object.entries(want).every(([k, x]) => v[k] === x) ? v : undefined;
+      },
+      30_000,
+    );
+
+  beforeAll(async () => {
+    dir = await tempDir("broker-vdsm");
+    const pki = await makeTestPki(path.join(dir, "pki"));
+    vdsm = new FakeVdsm({ ca: pki.ca, key: pki.server.key, cert: pki.server.cert });
+    await vdsm.start();
+    health = http.createServer((_req, res) => {
+      res.statusCode = healthStatus;
+      res.end(healthStatus === 200 ? "DB Up!Welcome to Health Status!" : "DB Down!");
+    });
+    await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
+    const domain = await makeDomain(path.join(dir, "sd"), { lockspace: false });
+    const root = await makeHostRoot(dir, 1, domain, {
+      extraConf: { vdsm_port: String(vdsm.port) },
+    });
+    await appendFile(haPaths(root).agentConf, "monitor_interval=0.2\n");
+    await installVdsmPki(root, pki);
+    broker = await spawnBroker(root, {
+      ...process.env,
+      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    });
+    const url = `http://127.0.0.1:${(health.address() as AddressInfo).port}/ovirt-engine/services/health`;
+    monitorId = await broker.client.startMonitor("engine-health", {
+      vm_uuid: VM,
+      health_url: url,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await broker?.stop();
+    await vdsm?.stop();
+    health?.closeAllConnections();
+    await new Promise((r) => health?.close(r));
+    if (dir) await removeDir(dir);
+  });
+
+  it("logs the choice at start: VDSM, because the host carries VDSM's key and certificate", async () => {
+    const log = await broker.log();
+    expect(log).toContain('"vm_backend":"vdsm"');
+    expect(log).toContain("engine VM watched through VDSM (VM.getStats on localhost)");
+  });
+
+  it("a VM VDSM does not know: down, not running on this host", async () => {
+    expect(await reports({ vm: "down" })).toEqual({
+      vm: "down",
+      health: "bad",
+      detail: "unknown",
+      reason: "vm not running on this host",
+    });
+  });
+
+  it("VM Up in VDSM: up/good with the health page answering, up/bad when it fails", async () => {
+    vdsm.vms.set(VM, { status: "Up" });
+    expect(await reports({ vm: "up", health: "good" })).toEqual({
+      vm: "up",
+      health: "good",
+      detail: "Up",
+    });
+    healthStatus = 500;
+    expect(await reports({ health: "bad" })).toEqual({
+      vm: "up",
+      health: "bad",
+      detail: "Up",
+      reason: "failed liveliness check",
+    });
+    healthStatus = 200;
+    await reports({ health: "good" });
+  });
+
+  it("the VM dies under VDSM (a stale Down entry): down_unexpected, as the original reports it", async () => {
+    vdsm.vms.set(VM, {
+      status: "Down",
+      exitMessage: "Lost connection with qemu process",
+      exitReason: 2,
+    });
+    expect(await reports({ vm: "down_unexpected" })).toEqual({
+      vm: "down_unexpected",
+      health: "bad",
+      detail: "Down",
+      reason: "bad vm status",
+    });
+  });
+
+  it("VDSM answers an error other than 'no such VM': unknown, failed to getVmStats", async () => {
+    vdsm.failing.set("VM.getStats", { code: 100, message: "General Exception" });
+    expect(await reports({ vm: "unknown" })).toEqual({
+      vm: "unknown",
+      health: "unknown",
+      detail: "unknown",
+      reason: "failed to getVmStats",
+    });
+    vdsm.failing.clear();
+    await reports({ vm: "down_unexpected" });
+  });
+
+  it("VDSM unreachable keeps the last value (as the original); after VDSM restarts the broker reconnects and reads again", async () => {
+    vdsm.vms.set(VM, { status: "Up" });
+    await reports({ vm: "up", health: "good" });
+    const connectionsBefore = vdsm.connections;
+    await vdsm.stop();
+    await until(
+      "the broker logging that VDSM is unreachable",
+      async () =>
+        (await broker.log()).includes("cannot reach VDSM: value kept") ? true : undefined,
+      30_000,
+    );
+    expect(await value()).toEqual({ vm: "up", health: "good", detail: "Up" });
+    // VDSM comes back on the same port; the VM died meanwhile (VDSM recovered it as Down)
+    vdsm.vms.set(VM, { status: "Down", exitMessage: "Lost connection with qemu process" });
+    await vdsm.start();
+    expect(await reports({ vm: "down_unexpected" })).toMatchObject({ detail: "Down" });
+    expect(vdsm.connections).toBeGreaterThan(connectionsBefore);
+    // a fresh connection is checked with Host.ping2 first, as connect_vdsm_json_rpc does
+    const last = vdsm.callsOn(vdsm.connections);
+    expect(last[0]?.method).toBe("Host.ping2");
+    expect(last.slice(1).every((c) => c.method === "VM.getStats")).toBe(true);
+  });
+
+  it("a refused lease (VDSM's Down with libvirt's lock error): down, storage locked", async () => {
+    vdsm.vms.set(VM, {
+      status: "Down",
+      exitMessage: "resource busy: Failed to acquire lock: Lease is held by another host",
+      exitReason: 1,
+    });
+    expect(await reports({ vm: "down" })).toEqual({
+      vm: "down",
+      health: "bad",
+      detail: "Down",
+      reason: STORAGE_LOCKED_REASON,
+    });
+  });
+
+  it("every call the broker made fits VDSM's schema: Host.ping2 and VM.getStats(vmID) only", () => {
+    expect(vdsm.violations).toEqual([]);
+    expect(new Set(vdsm.methods())).toEqual(new Set(["Host.ping2", "VM.getStats"]));
+    for (const c of vdsm.calls.filter((x) => x.method === "VM.getStats"))
+      expect(c.params).toEqual({ vmID: VM });
+  });
+});
