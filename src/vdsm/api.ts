@@ -56,6 +56,19 @@ export class VdsmApi {
     });
   }
 
+  /** StoragePool.disconnectStorageServer (storage_server.disconnect_storage_server, --disconnect-storage) */
+  disconnectStorageServer(
+    storagepoolID: string,
+    domainType: number,
+    connectionParams: object[],
+  ): Promise<ConnectionStatus[]> {
+    return this.client.call("StoragePool.disconnectStorageServer", {
+      storagepoolID,
+      domainType,
+      connectionParams,
+    });
+  }
+
   /** StorageDomain.getStats: refreshes the domain tree under /rhev/data-center (storage_server) */
   storageDomainStats(storagedomainID: string): Promise<Record<string, unknown>> {
     return this.client.call("StorageDomain.getStats", { storagedomainID });

@@ -30,6 +30,25 @@ export async function connectHaStorage(
   conf: HostConfig,
   log: Logger,
 ): Promise<Record<string, string>> {
+  await connectStorageServer(api, conf, log);
+  const paths: Record<string, string> = {};
+  for (const v of haVolumeIds(conf)) {
+    paths[v.name] = await api.prepareImage(conf.spUUID, conf.sdUUID, v.image, v.volume);
+  }
+  return paths;
+}
+
+/**
+ * storage_server.connect_storage_server (the agent's first step, and all of
+ * `hosted-engine --connect-storage`): StoragePool.connectStorageServer(spUUID, domainType,
+ * connectionParams) — at least one connection with status 0 — then
+ * StorageDomain.getStats(sdUUID) to refresh the domain tree (its failure only logged).
+ */
+export async function connectStorageServer(
+  api: VdsmApi,
+  conf: HostConfig,
+  log: Logger,
+): Promise<void> {
   const { domainType, connectionParams } = storageConnection(conf);
   const statuses = await api.connectStorageServer(conf.spUUID, domainType, connectionParams);
   if (!statuses.some((s) => s.status === 0))
@@ -39,11 +58,16 @@ export async function connectHaStorage(
   await api.storageDomainStats(conf.sdUUID).catch((err: Error) => {
     log.debug({ err, sd_uuid: conf.sdUUID }, "Error refreshing storage domain");
   });
-  const paths: Record<string, string> = {};
-  for (const v of haVolumeIds(conf)) {
-    paths[v.name] = await api.prepareImage(conf.spUUID, conf.sdUUID, v.image, v.volume);
-  }
-  return paths;
+}
+
+/**
+ * storage_server.disconnect_storage_server (`hosted-engine --disconnect-storage`):
+ * StoragePool.disconnectStorageServer(spUUID, domainType, connectionParams) with the
+ * connection as hosted-engine.conf names it. VDSM unmounts; nothing else is called.
+ */
+export async function disconnectStorageServer(api: VdsmApi, conf: HostConfig): Promise<void> {
+  const { domainType, connectionParams } = storageConnection(conf);
+  await api.disconnectStorageServer(conf.spUUID, domainType, connectionParams);
 }
 
 /**

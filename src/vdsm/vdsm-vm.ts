@@ -19,6 +19,11 @@ export interface VdsmVmOptions {
    * purpose (src/broker/monitors/started-here.ts), as LibvirtVm does
    */
   runDir?: string;
+  /**
+   * run the agent's `_clean_vdsm_state` before a start (default true); `he-ha vm start`
+   * (hosted-engine --vm-start) goes straight to --vm-start's own check, as the original
+   */
+  agentCleanup?: boolean;
   /** how long start waits for the VM to leave WaitForLaunch (default 30 s), and how often it looks (1 s) */
   launchWaitMs?: number;
   launchPollMs?: number;
@@ -29,6 +34,20 @@ export const SHUTDOWN_DELAY_S = 120;
 export const SHUTDOWN_MESSAGE = "VM is shutting down!";
 
 const CLEANUP_ATTEMPTS = 10;
+
+/**
+ * hosted-engine --vm-start's rule on VDSM's status of the engine VM (checkVmStatus): no
+ * VM → create; Down or Paused → destroy, then create; anything else → already there.
+ */
+export function vmStartStep(status: string | null): "create" | "destroy-then-create" | "exists" {
+  if (status === null) return "create";
+  return status === VmStatus.down || status === VmStatus.paused ? "destroy-then-create" : "exists";
+}
+
+/** Whether VDSM's status is a VM running on this host (what isActive answers). */
+export function vdsmVmRunning(status: string | null): boolean {
+  return status !== null && status !== VmStatus.down;
+}
 
 function isNoSuchVm(err: unknown): boolean {
   return err instanceof VdsmError && err.code === VdsmCode.noSuchVm;
@@ -60,21 +79,21 @@ export class VdsmVm implements VmPort {
   }
 
   async isActive(): Promise<boolean> {
-    const status = await this.status();
-    return status !== null && status !== VmStatus.down;
+    return vdsmVmRunning(await this.status());
   }
 
   async start(vmConf: VmConf): Promise<void> {
     const { vmId, log } = this.o;
-    if (await this.cleanStaleState()) {
+    if (this.o.agentCleanup !== false && (await this.cleanStaleState())) {
       log.warn({ vm: vmId }, "engine VM was already running here (VDSM)");
       return;
     }
     const status = await this.status();
-    if (status === VmStatus.down || status === VmStatus.paused) {
+    const step = vmStartStep(status);
+    if (step === "destroy-then-create") {
       log.info({ vm: vmId, status }, "VM exists, cleaning up and restarting");
       await this.destroyIfPresent();
-    } else if (status !== null) {
+    } else if (step === "exists") {
       log.warn({ vm: vmId, status }, "engine VM exists in VDSM: already running");
       return;
     }
@@ -143,8 +162,8 @@ export class VdsmVm implements VmPort {
     this.api.client.close();
   }
 
-  /** VDSM's status of the engine VM; null when VDSM does not know it */
-  private async status(): Promise<string | null> {
+  /** VDSM's status of the engine VM (VM.getStats); null when VDSM does not know it */
+  async status(): Promise<string | null> {
     try {
       return (await this.api.vmStats(this.o.vmId)).status;
     } catch (err) {

@@ -37,6 +37,11 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
     domainType: { type: "StorageDomainTypeId" },
     connectionParams: { type: "object[]" },
   },
+  "StoragePool.disconnectStorageServer": {
+    storagepoolID: { type: "uuid" },
+    domainType: { type: "StorageDomainTypeId" },
+    connectionParams: { type: "object[]" },
+  },
   "StorageDomain.getStats": { storagedomainID: { type: "uuid" } },
   "Image.prepare": {
     storagepoolID: { type: "uuid" },

@@ -21,6 +21,7 @@ import {
   tempDir,
   until,
 } from "../broker/broker-harness.js";
+import { requireBuild, runHeHa } from "../cli/harness.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
@@ -211,6 +212,18 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     });
     healthStatus = 200;
     await reports({ health: "good" });
+  });
+
+  it("he-ha vm status (the built CLI) shows the broker's VDSM-fed engine-health value", async () => {
+    requireBuild();
+    const r = await runHeHa(broker.root, ["vm", "status", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      host_id: 1,
+      here: { vm: "up", health: "good", detail: "Up" },
+      source: "engine-health monitor",
+    });
   });
 
   it("the VM dies under VDSM (a stale Down entry): down_unexpected, as the original reports it", async () => {

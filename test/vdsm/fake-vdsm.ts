@@ -240,6 +240,8 @@ export class FakeVdsm {
         return null;
       case "StoragePool.connectStorageServer":
         return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
+      case "StoragePool.disconnectStorageServer":
+        return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
       case "StorageDomain.getStats":
         return { disktotal: "107374182400", diskfree: "96636764160", mdavalid: true };
       case "Image.prepare":

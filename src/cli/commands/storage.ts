@@ -31,7 +31,7 @@ export function register(program: Command): void {
     storage
       .command("connect")
       .description(
-        "connect the storage domain of hosted-engine.conf: mount it where VDSM would (reusing a mount already there) and check dom_md/metadata names sdUUID",
+        "connect the storage domain of hosted-engine.conf: through VDSM on VDSM hosts (StoragePool.connectStorageServer, as hosted-engine --connect-storage), else mount it where VDSM would (reusing a mount already there) and check dom_md/metadata names sdUUID",
       ),
   ).action(async (opts: { json?: boolean }) =>
     (await import("../actions/storage-connect.js")).storageConnect(opts),
@@ -39,7 +39,9 @@ export function register(program: Command): void {
   withJson(
     storage
       .command("disconnect")
-      .description("unmount the storage domain, only when he-ha mounted it"),
+      .description(
+        "disconnect the storage domain: through VDSM on VDSM hosts (StoragePool.disconnectStorageServer, as hosted-engine --disconnect-storage), else unmount it, only when he-ha mounted it",
+      ),
   ).action(async (opts: { json?: boolean }) =>
     (await import("../actions/storage-connect.js")).storageDisconnect(opts),
   );

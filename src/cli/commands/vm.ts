@@ -6,7 +6,10 @@ import { type Context, context, vmConfText } from "../vm-context.js";
 
 /**
  * `he-ha vm start|shutdown|poweroff` (hosted-engine --vm-start/--vm-shutdown/--vm-poweroff):
- * the engine VM on this host's hypervisor (hosted-engine.conf `libvirt_uri`). Start goes
+ * the engine VM on this host, through VDSM where the agent
+ * uses VDSM (the same VdsmVm, making --vm-start's calls: VM.getStats, VM.destroy of a Down
+ * or Paused VM, VM.create; --vm-shutdown's VM.shutdown; --vm-poweroff's VM.destroy), else
+ * on this host's libvirt (hosted-engine.conf `libvirt_uri`). Start goes
  * through the agent's own EngineVm: oVirt's lease of the engine VM (the engine disk's
  * volume lease) is taken first, as the agent takes it, so the VM never runs on two hosts;
  * a lease taken here is left held for this host (orphan) and the agent adopts it.
@@ -27,32 +30,93 @@ function print(opts: VmOpts, outcome: Outcome): void {
 }
 
 /**
- * The engine VM and its lease as the agent has them (src/agent/engine-vm.ts): oVirt's
- * lease resolved from vm.conf, taken by the agent's rules (lease-holder.ts). The CLI
- * closes it without releasing: a lease it took stays with this host for the agent.
+ * The engine VM on this host, by the agent's backend choice (vm_backend, VDSM's key and
+ * certificate: src/vdsm/backend-choice.ts): through VDSM (VdsmVm, the agent's port) or
+ * libvirt directly. `state` is VDSM's status (VM.getStats, as vdsm_helper checkVmStatus)
+ * or libvirt's domain state; null when the VM is not on this host.
  */
-async function engineVm(ctx: Context, source: string) {
-  const { EngineVm } = await import("../../agent/engine-vm.js");
-  const { leaseResolver, libvirtEngineVm, vmLeasePort } = await import("../../agent/main.js");
-  const { domainTypeFor, hostHasKvm } = await import("../../agent/libvirt-vm.js");
-  const { leaseHolderFor } = await import("../../agent/lease-holder.js");
-  const { silentLogger } = await import("../../common/log.js");
+interface HostVm {
+  backend: "vdsm" | "libvirt";
+  vm: import("../../agent/ports.js").VmPort;
+  /** where it runs: `VDSM at localhost:54321` or the libvirt URI */
+  where: string;
+  state(): Promise<string | null>;
+  /** a state of a VM running here (stop acts on it) */
+  running(state: string | null): boolean;
+  /** a state start leaves alone ("already running"); VDSM replaces a Down or Paused VM */
+  keepsStart(state: string | null): boolean;
+}
+
+async function hostVm(ctx: Context, root: string): Promise<HostVm> {
   const { conf, volumes } = ctx;
-  const holder = await leaseHolderFor(conf, haPaths().root);
+  const { vmBackendFor, vdsmClientOptions } = await import("../../vdsm/backend-choice.js");
+  const { silentLogger } = await import("../../common/log.js");
+  const choice = await vmBackendFor(conf, root).catch((e: Error) => {
+    throw new CliError(e.message);
+  });
+  if (choice.backend === "vdsm") {
+    const { VdsmVm, vdsmVmRunning, vmStartStep } = await import("../../vdsm/vdsm-vm.js");
+    const vm = new VdsmVm({
+      vmId: conf.vmId,
+      log: silentLogger,
+      client: vdsmClientOptions(conf, root),
+      runDir: haPaths().runDir,
+      agentCleanup: false,
+    });
+    return {
+      backend: "vdsm",
+      vm,
+      where: `VDSM at ${vm.api.client.endpoint}`,
+      state: () => vm.status(),
+      running: vdsmVmRunning,
+      keepsStart: (s) => vmStartStep(s) === "exists",
+    };
+  }
+  const { libvirtEngineVm } = await import("../../agent/main.js");
+  const { domainTypeFor, hostHasKvm } = await import("../../agent/libvirt-vm.js");
   const domainType = domainTypeFor(conf.libvirtUri, await hostHasKvm());
   const vm = libvirtEngineVm(
     { hostConf: conf, volumes, domainType },
     silentLogger,
     haPaths().runDir,
   );
-  const engine = new EngineVm({
+  const running = (s: string | null) => s !== null && ACTIVE.has(s);
+  return {
+    backend: "libvirt",
     vm,
+    where: conf.libvirtUri,
+    state: async () => (await vm.hypervisor.domainState(conf.vmId))?.state ?? null,
+    running,
+    keepsStart: running,
+  };
+}
+
+/**
+ * The engine VM and its lease as the agent has them (src/agent/engine-vm.ts): oVirt's
+ * lease resolved from vm.conf, taken by the agent's rules (lease-holder.ts); through VDSM
+ * libvirt's lock manager takes it for qemu, as in the agent. The CLI closes it without
+ * releasing: a lease it took stays with this host for the agent.
+ */
+async function engineVm(ctx: Context, source: string) {
+  const { EngineVm } = await import("../../agent/engine-vm.js");
+  const { leaseResolver, vmLeasePort } = await import("../../agent/main.js");
+  const { leaseHolderFor } = await import("../../agent/lease-holder.js");
+  const { silentLogger } = await import("../../common/log.js");
+  const { conf, volumes } = ctx;
+  const root = haPaths().root;
+  const host = await hostVm(ctx, root);
+  const holder =
+    host.backend === "vdsm"
+      ? { holder: "libvirt" as const, why: "VDSM starts the engine VM" }
+      : await leaseHolderFor(conf, root);
+  const engine = new EngineVm({
+    vm: host.vm,
     resolveLeases: leaseResolver({ hostConf: conf, volumes }, source),
     leasePort: (guard) => vmLeasePort(guard, holder, conf.hostId, silentLogger),
     runDir: haPaths().runDir,
     log: silentLogger,
   });
-  return { engine, hypervisor: vm.hypervisor, holder };
+  return { engine, host };
 }
 
 const ACTIVE = new Set(["running", "paused", "blocked", "pmsuspended", "shutdown"]);
@@ -66,14 +130,14 @@ async function start(): Promise<Outcome> {
   const { parseVmConf } = await import("../../storage/ovf/vmconf.js");
   const { LeaseHeldError } = await import("../../sanlock/errors.js");
   const vmConf = await vmConfText(ctx);
-  const { engine, hypervisor } = await engineVm(ctx, vmConf.source);
+  const { engine, host } = await engineVm(ctx, vmConf.source);
   try {
-    const state = await hypervisor.domainState(conf.vmId);
-    if (state !== null && ACTIVE.has(state.state)) {
+    const state = await host.state();
+    if (host.keepsStart(state)) {
       return {
         vmId: conf.vmId,
         result: "already-running",
-        text: `engine VM ${conf.vmId} is already running on this host (${state.state})`,
+        text: `engine VM ${conf.vmId} is already running on this host (${state})`,
       };
     }
     const r = await engine.start(parseVmConf(vmConf.text, vmConf.source));
@@ -105,7 +169,8 @@ async function start(): Promise<Outcome> {
       result: "started",
       lease: r.lease,
       resource: leaseName(r.guard),
-      text: `engine VM ${conf.vmId} started on ${conf.libvirtUri} from ${vmConf.source}; lease ${leaseName(r.guard)} ${how}`,
+      backend: host.backend,
+      text: `engine VM ${conf.vmId} started on ${host.where} from ${vmConf.source}; lease ${leaseName(r.guard)} ${how}`,
     };
   } finally {
     await engine.close();
@@ -117,12 +182,12 @@ async function stop(how: "shutdown" | "poweroff"): Promise<Outcome> {
   const { conf } = ctx;
   // stopping needs no vm.conf: without one the lease is simply not resolved here
   const vmConf = await vmConfText(ctx).catch(() => null);
-  const { engine, hypervisor } = await engineVm(ctx, vmConf?.source ?? "vm.conf");
+  const { engine, host } = await engineVm(ctx, vmConf?.source ?? "vm.conf");
   try {
-    const state = await hypervisor.domainState(conf.vmId);
-    if (state === null || !ACTIVE.has(state.state)) {
+    const state = await host.state();
+    if (!host.running(state)) {
       throw new CliError(
-        `engine VM ${conf.vmId} is not running on this host (${conf.libvirtUri}${state ? `: ${state.state}` : ""})`,
+        `engine VM ${conf.vmId} is not running on this host (${host.where}${state ? `: ${state}` : ""})`,
       );
     }
     if (how === "shutdown") {

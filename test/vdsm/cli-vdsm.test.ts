@@ -1,0 +1,246 @@
+import { appendFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haPaths } from "../../src/common/paths.js";
+import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
+import { type CliRun, requireBuild, runHeHa } from "../cli/harness.js";
+import { installVdsmPki, makeTestPki } from "./certs.js";
+import { FakeVdsm } from "./fake-vdsm.js";
+
+/**
+ * `he-ha vm …` and `he-ha storage connect|disconnect` as whole processes (the built
+ * dist/src/bin/he-ha.js) on a host root carrying VDSM's key, certificate and CA, with a
+ * storage domain made by `he-ha storage init`; VDSM played by the protocol test server,
+ * which records each call with its connection (each he-ha run is one connection) and
+ * checks it against the schema expectations.
+ */
+const CONNECTION_UUID = "e29cf818-5ee5-46e1-85c1-8aeefa33e95d";
+const LOCKED = "resource busy: Failed to acquire lock: Lease is held by another host";
+
+let storage: StorageHost;
+let vdsm: FakeVdsm;
+let vmId: string;
+
+/** runs he-ha on the host; answers the run and the calls its connection made */
+async function he(
+  args: string[],
+): Promise<CliRun & { calls: { method: string; params: Record<string, unknown> }[] }> {
+  const before = vdsm.connections;
+  const r = await runHeHa(storage.root, args);
+  const conns = new Set<number>();
+  for (let c = before + 1; c <= vdsm.connections; c++) conns.add(c);
+  const calls = vdsm.calls
+    .filter((c) => conns.has(c.conn))
+    .map(({ method, params }) => ({ method, params }));
+  return { ...r, calls };
+}
+
+const methods = (r: { calls: { method: string }[] }) => r.calls.map((c) => c.method);
+
+beforeAll(async () => {
+  requireBuild();
+  storage = await makeStorageHost(1);
+  vmId = storage.confLines.vmid ?? "";
+  const pki = await makeTestPki(path.join(storage.root, "pki"));
+  vdsm = new FakeVdsm({ ca: pki.ca, key: pki.server.key, cert: pki.server.cert });
+  await vdsm.start();
+  await installVdsmPki(storage.root, pki);
+  await appendFile(
+    haPaths(storage.root).hostConf,
+    `vdsm_port=${vdsm.port}\nconnectionUUID=${CONNECTION_UUID}\n`,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await vdsm?.stop();
+  await storage?.cleanup();
+});
+
+describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-poweroff)", () => {
+  it("--vm-start: checkVmStatus, then VM.create from vm.conf; the lease is left to libvirt's lock manager", async () => {
+    const r = await he(["--vm-start"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^engine VM ${vmId} started on VDSM at localhost:${vdsm.port} from vm\\.conf in .*; lease \\S+ held by libvirt's sanlock lock manager for qemu\\n$`,
+      ),
+    );
+    // no agent clean-up here: he-ha's own look (read only), --vm-start's check, the
+    // create, then the launch watched (read only)
+    expect(methods(r)).toEqual([
+      "Host.ping2",
+      "VM.getStats", // he-ha: already running here?
+      "VM.getStats", // checkVmStatus
+      "VM.create",
+      "VM.getStats", // WaitForLaunch
+      "VM.getStats", // Powering up: launched
+    ]);
+    const create = r.calls[3];
+    expect(create?.params.vmID).toBe(vmId);
+    const vmParams = create?.params.vmParams as Record<string, unknown>;
+    expect(vmParams.vmId ?? vmId).toBe(vmId);
+    expect(typeof vmParams.xml === "string" || typeof vmParams.memSize === "string").toBe(true);
+    expect(vdsm.vms.get(vmId)?.status).toBe("Up");
+  });
+
+  it("a second start: the VM runs here (VDSM: Up); start leaves it alone", async () => {
+    const text = await he(["vm", "start"]);
+    expect(text.stdout).toBe(`engine VM ${vmId} is already running on this host (Up)\n`);
+    const r = await he(["vm", "start", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ vmId, result: "already-running" });
+    expect(methods(r)).toEqual(["Host.ping2", "VM.getStats"]);
+  });
+
+  it("--vm-shutdown: VM.shutdown(vmID, delay=120, message='VM is shutting down!')", async () => {
+    const r = await he(["--vm-shutdown"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`shutdown requested for engine VM ${vmId}`);
+    expect(r.calls).toEqual([
+      { method: "Host.ping2", params: {} },
+      { method: "VM.getStats", params: { vmID: vmId } },
+      {
+        method: "VM.shutdown",
+        params: { vmID: vmId, delay: 120, message: "VM is shutting down!" },
+      },
+    ]);
+    // VDSM keeps the Down entry
+    expect(vdsm.vms.get(vmId)?.status).toBe("Down");
+  });
+
+  it("--vm-start over VDSM's Down entry: destroys it first, then creates, as the original", async () => {
+    const r = await he(["vm", "start"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(methods(r)).toEqual([
+      "Host.ping2",
+      "VM.getStats", // he-ha: already running here? (Down: no)
+      "VM.getStats", // checkVmStatus: Down
+      "VM.destroy",
+      "VM.create",
+      "VM.getStats",
+      "VM.getStats",
+    ]);
+  });
+
+  it("--vm-poweroff: VM.destroy; then there is nothing to stop", async () => {
+    const r = await he(["vm", "poweroff", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ vmId, result: "powered-off" });
+    expect(r.calls).toEqual([
+      { method: "Host.ping2", params: {} },
+      { method: "VM.getStats", params: { vmID: vmId } },
+      { method: "VM.destroy", params: { vmID: vmId } },
+    ]);
+    expect(vdsm.vms.has(vmId)).toBe(false);
+    const again = await he(["vm", "shutdown"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(
+      `he-ha: engine VM ${vmId} is not running on this host (VDSM at localhost:${vdsm.port})\n`,
+    );
+  });
+
+  it("a start VDSM reports Down at launch with libvirt's lock error: refused, naming the lease", async () => {
+    vdsm.createGoesDown = LOCKED;
+    try {
+      const r = await he(["vm", "start"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^he-ha: refusing to start the engine VM: libvirt's sanlock lock manager cannot take its lease \S+, so it runs on another host/,
+      );
+      expect(r.stderr).toContain(LOCKED);
+      const m = methods(r);
+      expect(m.slice(0, 4)).toEqual(["Host.ping2", "VM.getStats", "VM.getStats", "VM.create"]);
+      // after the create only looks: nothing destroyed behind the user's back
+      expect(m.slice(4).every((x) => x === "VM.getStats")).toBe(true);
+    } finally {
+      vdsm.createGoesDown = null;
+      vdsm.vms.delete(vmId);
+    }
+  });
+
+  it("VDSM not listening: a clear error naming VDSM's address, exit 1", async () => {
+    await vdsm.stop();
+    try {
+      const r = await he(["vm", "shutdown"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`VDSM at localhost:${vdsm.port} unavailable`);
+    } finally {
+      await vdsm.start();
+    }
+  });
+});
+
+describe("he-ha storage connect|disconnect through VDSM (hosted-engine --connect-storage/--disconnect-storage)", () => {
+  const connection = () => ({
+    connection: "nfs.example.com:/he",
+    user: "kvm",
+    id: CONNECTION_UUID,
+    protocol_version: "auto",
+  });
+
+  it("connect: StoragePool.connectStorageServer, then StorageDomain.getStats (the refresh)", async () => {
+    const r = await he(["--connect-storage"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      "nfs nfs.example.com:/he through VDSM: connected through VDSM (StoragePool.connectStorageServer)\n",
+    );
+    expect(r.calls).toEqual([
+      { method: "Host.ping2", params: {} },
+      {
+        method: "StoragePool.connectStorageServer",
+        params: {
+          storagepoolID: "00000000-0000-0000-0000-000000000000",
+          domainType: 1,
+          connectionParams: [connection()],
+        },
+      },
+      { method: "StorageDomain.getStats", params: { storagedomainID: storage.sdUUID } },
+    ]);
+  });
+
+  it("disconnect: StoragePool.disconnectStorageServer with the same connection, nothing else", async () => {
+    const r = await he(["storage", "disconnect", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      storage: "nfs nfs.example.com:/he through VDSM",
+      outcome: "vdsm-disconnected",
+    });
+    expect(r.calls).toEqual([
+      { method: "Host.ping2", params: {} },
+      {
+        method: "StoragePool.disconnectStorageServer",
+        params: {
+          storagepoolID: "00000000-0000-0000-0000-000000000000",
+          domainType: 1,
+          connectionParams: [connection()],
+        },
+      },
+    ]);
+  });
+
+  it("a connection VDSM refuses (status ≠ 0): a clear error, exit 1", async () => {
+    vdsm.failing.set("StoragePool.connectStorageServer", {
+      code: 451,
+      message: "Problem while trying to mount target",
+    });
+    try {
+      const r = await he(["storage", "connect"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        "he-ha: cannot connect through VDSM: VDSM StoragePool.connectStorageServer failed (code=451, message=Problem while trying to mount target)",
+      );
+    } finally {
+      vdsm.failing.clear();
+    }
+  });
+
+  it("every request fit VDSM's schema", () => {
+    expect(vdsm.violations).toEqual([]);
+  });
+});
