@@ -46,7 +46,13 @@ export function vdsmStorageConnector(
   domainDir: string,
   log: Logger,
 ): StorageConnector {
-  return new VdsmStorageConnector({ api: localVdsmApi(conf, root, log), conf, domainDir, log });
+  return new VdsmStorageConnector({
+    api: localVdsmApi(conf, root, log),
+    conf,
+    domainDir,
+    mountRoot: haPaths(root).mountRoot,
+    log,
+  });
 }
 
 /**

@@ -69,6 +69,16 @@ export class VdsmApi {
     });
   }
 
+  /**
+   * StorageDomain.getInfo (storage_server._validate_pre_connected_path, env/path.py
+   * get_domain_path); `remotePath` names the file domain's connection
+   */
+  storageDomainInfo(
+    storagedomainID: string,
+  ): Promise<{ remotePath?: string; [k: string]: unknown }> {
+    return this.client.call("StorageDomain.getInfo", { storagedomainID });
+  }
+
   /** StorageDomain.getStats: refreshes the domain tree under /rhev/data-center (storage_server) */
   storageDomainStats(storagedomainID: string): Promise<Record<string, unknown>> {
     return this.client.call("StorageDomain.getStats", { storagedomainID });

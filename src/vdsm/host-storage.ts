@@ -1,6 +1,10 @@
+import { access, readdir } from "node:fs/promises";
+import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
+import { escapeRemotePath } from "../storage/domain.js";
 import type { VdsmApi } from "./api.js";
+import { VdsmError } from "./json-rpc-client.js";
 import { storageConnection } from "./storage-connection.js";
 
 /** The HA volumes as hosted-engine.conf names them: [image uuid, volume uuid] */
@@ -18,9 +22,7 @@ export class VdsmStorageError extends Error {
 
 /**
  * The original's storage bring-up through VDSM, in its order:
- * 1. storage_server.connect_storage_server: StoragePool.connectStorageServer(spUUID,
- *    domainType, connectionParams) — at least one connection with status 0 — then
- *    StorageDomain.getStats(sdUUID) to refresh the domain tree (its failure only logged);
+ * 1. storage_server.connect_storage_server (connectStorageServer below);
  * 2. storage_backends.VdsmBackend.connect: Image.prepare(spUUID, sdUUID, image, volume)
  *    for each HA volume (metadata, lockspace, configuration), giving their paths.
  * Answers the prepared paths by volume name.
@@ -29,8 +31,9 @@ export async function connectHaStorage(
   api: VdsmApi,
   conf: HostConfig,
   log: Logger,
+  mountRoot: string,
 ): Promise<Record<string, string>> {
-  await connectStorageServer(api, conf, log);
+  await connectStorageServer(api, conf, log, mountRoot);
   const paths: Record<string, string> = {};
   for (const v of haVolumeIds(conf)) {
     paths[v.name] = await api.prepareImage(conf.spUUID, conf.sdUUID, v.image, v.volume);
@@ -40,16 +43,24 @@ export async function connectHaStorage(
 
 /**
  * storage_server.connect_storage_server (the agent's first step, and all of
- * `hosted-engine --connect-storage`): StoragePool.connectStorageServer(spUUID, domainType,
- * connectionParams) — at least one connection with status 0 — then
- * StorageDomain.getStats(sdUUID) to refresh the domain tree (its failure only logged).
+ * `hosted-engine --connect-storage`), for file domains:
+ * 1. `_validate_pre_connected_path`: StorageDomain.getInfo(sdUUID); when VDSM knows the
+ *    domain, its mount must be at the canonical path of the normalised connection
+ *    (effectiveDomainPath, a second getInfo), else VdsmStorageError (the original's
+ *    DuplicateStorageConnectionException: an old mount on a path with a trailing `/`);
+ * 2. StoragePool.connectStorageServer(spUUID, domainType, connectionParams) with the
+ *    normalised connection — at least one connection with status 0;
+ * 3. StorageDomain.getStats(sdUUID) to refresh the domain tree (its failure only logged).
  */
 export async function connectStorageServer(
   api: VdsmApi,
   conf: HostConfig,
   log: Logger,
+  mountRoot: string,
 ): Promise<void> {
-  const { domainType, connectionParams } = storageConnection(conf);
+  const { domainType, connectionParams } = storageConnection(conf, { normalizePath: true });
+  const connection = connectionParams[0]?.connection ?? conf.storage;
+  await validatePreConnectedPath(api, conf, connection, mountRoot, log);
   const statuses = await api.connectStorageServer(conf.spUUID, domainType, connectionParams);
   if (!statuses.some((s) => s.status === 0))
     throw new VdsmStorageError(
@@ -60,13 +71,81 @@ export async function connectStorageServer(
   });
 }
 
+/** env/path.py canonize_file_path: `<mnt>/[glusterSD/]<escaped remote path>/<sdUUID>`. */
+export function canonicalDomainPath(
+  domainType: string,
+  remotePath: string,
+  sdUUID: string,
+  mountRoot: string,
+): string {
+  const parent = domainType === "glusterfs" ? path.join(mountRoot, "glusterSD") : mountRoot;
+  return path.join(parent, escapeRemotePath(remotePath), sdUUID);
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * env/path.py get_domain_path: the canonical path of the `remotePath` VDSM reports
+ * (StorageDomain.getInfo) when it exists; else the first `<name>/<sdUUID>` that exists
+ * below `<mnt>` (`<mnt>/glusterSD` for GlusterFS).
+ */
+export async function effectiveDomainPath(
+  api: VdsmApi,
+  conf: HostConfig,
+  mountRoot: string,
+): Promise<string> {
+  try {
+    const info = await api.storageDomainInfo(conf.sdUUID);
+    if (typeof info.remotePath === "string") {
+      const p = canonicalDomainPath(conf.domainType, info.remotePath, conf.sdUUID, mountRoot);
+      if (await exists(p)) return p;
+    }
+  } catch (err) {
+    if (!(err instanceof VdsmError)) throw err;
+  }
+  const parent = conf.domainType === "glusterfs" ? path.join(mountRoot, "glusterSD") : mountRoot;
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const p = path.join(parent, name, conf.sdUUID);
+    if (await exists(p)) return p;
+  }
+  throw new VdsmStorageError(`path to storage domain ${conf.sdUUID} not found in ${parent}`);
+}
+
+/** storage_server._validate_pre_connected_path (see connectStorageServer). */
+async function validatePreConnectedPath(
+  api: VdsmApi,
+  conf: HostConfig,
+  connection: string,
+  mountRoot: string,
+  log: Logger,
+): Promise<void> {
+  try {
+    await api.storageDomainInfo(conf.sdUUID);
+  } catch (err) {
+    if (!(err instanceof VdsmError)) throw err;
+    log.debug({ sd_uuid: conf.sdUUID }, `Storage domain ${conf.sdUUID} is not available`);
+    return;
+  }
+  const canonical = canonicalDomainPath(conf.domainType, connection, conf.sdUUID, mountRoot);
+  const effective = await effectiveDomainPath(api, conf, mountRoot);
+  if (effective !== canonical)
+    throw new VdsmStorageError(
+      `The hosted-engine storage domain is already mounted on '${effective}' with a path that is not supported anymore: the right path should be '${canonical}'.`,
+    );
+}
+
 /**
  * storage_server.disconnect_storage_server (`hosted-engine --disconnect-storage`):
  * StoragePool.disconnectStorageServer(spUUID, domainType, connectionParams) with the
  * connection as hosted-engine.conf names it. VDSM unmounts; nothing else is called.
  */
 export async function disconnectStorageServer(api: VdsmApi, conf: HostConfig): Promise<void> {
-  const { domainType, connectionParams } = storageConnection(conf);
+  const { domainType, connectionParams } = storageConnection(conf, { normalizePath: false });
   await api.disconnectStorageServer(conf.spUUID, domainType, connectionParams);
 }
 

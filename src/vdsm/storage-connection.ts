@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import { StorageTypeId } from "./wire.js";
 
@@ -16,20 +17,37 @@ export class StorageConnectionError extends Error {
 }
 
 /**
+ * Python's `os.path.normpath` of a connection string (`server:/he/` → `server:/he`,
+ * `a//b` → `a/b`), as the original's `_fix_filebased_connection_path` applies it before
+ * connecting.
+ */
+export function pyNormpath(p: string): string {
+  if (p === "") return ".";
+  const n = path.posix.normalize(p);
+  return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
+}
+
+/**
  * `domainType` and `connectionParams` for StoragePool.connectStorageServer from
  * hosted-engine.conf, as the original's storage_server.py `_get_conlist_nfs_gluster`
  * builds them: `connection` = `storage`, `user` = kvm, `id` = `connectionUUID`; NFS with
  * `protocol_version` (auto, or nfs_version with "v" dropped and "_" → "."; nfs3 → 3,
  * nfs4 → 4), GlusterFS with `vfs_type` glusterfs; `mnt_options` when set. iSCSI and FC
  * (block domains) are not built here: this project does not serve block domains.
+ * `normalizePath` (the original's connect; its disconnect sends `storage` as written, "to
+ * be sure we really disconnect from where we were connected"): `connection` through
+ * pyNormpath.
  */
-export function storageConnection(conf: HostConfig): {
+export function storageConnection(
+  conf: HostConfig,
+  opts: { normalizePath: boolean },
+): {
   domainType: number;
   connectionParams: FileConnectionParams[];
 } {
   const raw = conf.raw;
   const con: FileConnectionParams = {
-    connection: conf.storage,
+    connection: opts.normalizePath ? pyNormpath(conf.storage) : conf.storage,
     user: "kvm",
     id: raw.get("connectionUUID") ?? "",
   };

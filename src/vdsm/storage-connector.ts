@@ -15,6 +15,8 @@ export interface VdsmStorageConnectorOptions {
   conf: HostConfig;
   /** where VDSM mounts the domain (`<mnt>/<server:_path>/<sdUUID>`, src/storage/domain.ts) */
   domainDir: string;
+  /** VDSM's mount parent (`/rhev/data-center/mnt` under the host root) */
+  mountRoot: string;
   log: Logger;
   /** domain monitor polls (the original: every 5 s, up to 5 min) */
   pollMs?: number;
@@ -44,7 +46,7 @@ export class VdsmStorageConnector implements StorageConnector {
   async connect(): Promise<ConnectOutcome> {
     const before = await verifyDomain(this.domainDir, this.o.conf.sdUUID);
     const { api, conf, log } = this.o;
-    await connectHaStorage(api, conf, log);
+    await connectHaStorage(api, conf, log, this.o.mountRoot);
     await startDomainMonitor(api, conf.sdUUID, conf.hostId, log, this.o.pollMs, this.o.timeoutMs);
     this.connected = true;
     return before.state === "ok" ? "already-connected" : "mounted";

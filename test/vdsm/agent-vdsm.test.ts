@@ -84,10 +84,11 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     expect(
       vdsm
         .callsOn(storageConn ?? 0)
-        .slice(0, 4)
+        .slice(0, 5)
         .map((c) => c.method),
     ).toEqual([
       "Host.ping2",
+      "StorageDomain.getInfo",
       "StoragePool.connectStorageServer",
       "StorageDomain.getStats",
       "Image.prepare",

@@ -43,6 +43,7 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
     connectionParams: { type: "object[]" },
   },
   "StorageDomain.getStats": { storagedomainID: { type: "uuid" } },
+  "StorageDomain.getInfo": { storagedomainID: { type: "uuid" } },
   "Image.prepare": {
     storagepoolID: { type: "uuid" },
     storagedomainID: { type: "uuid" },

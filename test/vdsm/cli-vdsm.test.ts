@@ -182,7 +182,7 @@ describe("he-ha storage connect|disconnect through VDSM (hosted-engine --connect
     protocol_version: "auto",
   });
 
-  it("connect: StoragePool.connectStorageServer, then StorageDomain.getStats (the refresh)", async () => {
+  it("connect: StorageDomain.getInfo, StoragePool.connectStorageServer, then StorageDomain.getStats (the refresh)", async () => {
     const r = await he(["--connect-storage"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -191,6 +191,8 @@ describe("he-ha storage connect|disconnect through VDSM (hosted-engine --connect
     );
     expect(r.calls).toEqual([
       { method: "Host.ping2", params: {} },
+      // _validate_pre_connected_path: VDSM does not know the domain yet
+      { method: "StorageDomain.getInfo", params: { storagedomainID: storage.sdUUID } },
       {
         method: "StoragePool.connectStorageServer",
         params: {

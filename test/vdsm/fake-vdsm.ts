@@ -56,6 +56,8 @@ export class FakeVdsm {
   createGoesDown: string | null = null;
   /** every call of this method fails with this VDSM error until cleared */
   readonly failing = new Map<string, { code: number; message: string }>();
+  /** storage domains VDSM knows (StorageDomain.getInfo answers them), by sdUUID */
+  readonly domains = new Map<string, { remotePath: string }>();
   /** TLS connections served so far */
   connections = 0;
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
@@ -242,6 +244,21 @@ export class FakeVdsm {
         return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
       case "StoragePool.disconnectStorageServer":
         return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
+      case "StorageDomain.getInfo": {
+        const d = this.domains.get(p.storagedomainID as string);
+        if (!d)
+          throw { code: 358, message: `Storage domain does not exist: (u'${p.storagedomainID}',)` };
+        return {
+          uuid: p.storagedomainID,
+          type: "NFS",
+          class: "Data",
+          name: "hosted_storage",
+          role: "Regular",
+          remotePath: d.remotePath,
+          version: "5",
+          pool: [],
+        };
+      }
       case "StorageDomain.getStats":
         return { disktotal: "107374182400", diskfree: "96636764160", mdavalid: true };
       case "Image.prepare":

@@ -17,6 +17,8 @@ import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
 import {
   connectHaStorage,
+  connectStorageServer,
+  disconnectStorageServer,
   startDomainMonitor,
   stopDomainMonitor,
 } from "../../src/vdsm/host-storage.js";
@@ -298,7 +300,7 @@ describe("VDSM storage calls of the original", () => {
     await startVdsm();
     vdsm.acquireAfterPolls = 3;
     const api = new VdsmApi(client());
-    const paths = await connectHaStorage(api, conf, silentLogger);
+    const paths = await connectHaStorage(api, conf, silentLogger, path.join(dir, "mnt"));
     expect(paths.lockspace).toBe(
       `/rhev/data-center/mnt/server:_he/${SD}/images/33333333-3333-4333-8333-333333333333/44444444-4444-4444-8444-444444444444`,
     );
@@ -306,6 +308,7 @@ describe("VDSM storage calls of the original", () => {
     await stopDomainMonitor(api, SD);
     expect(vdsm.methods()).toEqual([
       "Host.ping2",
+      "StorageDomain.getInfo", // _validate_pre_connected_path: not known yet
       "StoragePool.connectStorageServer",
       "StorageDomain.getStats",
       "Image.prepare",
@@ -319,7 +322,7 @@ describe("VDSM storage calls of the original", () => {
       "Host.getStorageRepoStats",
       "Host.stopMonitoringDomain",
     ]);
-    expect(vdsm.calls[1]?.params).toEqual({
+    expect(vdsm.calls[2]?.params).toEqual({
       storagepoolID: SP,
       domainType: 1,
       connectionParams: [
@@ -331,7 +334,7 @@ describe("VDSM storage calls of the original", () => {
         },
       ],
     });
-    expect(vdsm.calls[7]?.params).toEqual({ sdUUID: SD, hostID: 2 });
+    expect(vdsm.calls[8]?.params).toEqual({ sdUUID: SD, hostID: 2 });
   });
 
   it("the agent's storage connector on VDSM hosts: the same calls in the same order, the mount left to VDSM", async () => {
@@ -343,6 +346,7 @@ describe("VDSM storage calls of the original", () => {
         api: new VdsmApi(client()),
         conf,
         domainDir,
+        mountRoot: path.join(dir, "mnt"),
         log: silentLogger,
         pollMs: 10,
         timeoutMs: 5000,
@@ -364,6 +368,7 @@ describe("VDSM storage calls of the original", () => {
       expect(await connector.connect()).toBe("already-connected");
       expect(vdsm.methods()).toEqual([
         "Host.ping2",
+        "StorageDomain.getInfo",
         "StoragePool.connectStorageServer",
         "StorageDomain.getStats",
         "Image.prepare",
@@ -382,6 +387,48 @@ describe("VDSM storage calls of the original", () => {
     } finally {
       await rm(domainDir, { recursive: true, force: true });
     }
+  });
+
+  it("a domain VDSM already knows: its mount must be at the canonical path of the normalised connection, else nothing is connected", async () => {
+    await startVdsm();
+    const mnt = path.join(dir, "mnt-known");
+    const canonical = path.join(mnt, "nfs.example.com:_he", SD);
+    await mkdir(canonical, { recursive: true });
+    vdsm.domains.set(SD, { remotePath: "nfs.example.com:/he" });
+    // hosted-engine.conf written with a trailing slash: connected without it, as the original
+    const slash = hostConfigFrom(
+      new Map([...conf.raw, ["storage", "nfs.example.com:/he/"]]),
+      "hosted-engine.conf",
+    );
+    const api = new VdsmApi(client());
+    await connectStorageServer(api, slash, silentLogger, mnt);
+    expect(vdsm.methods()).toEqual([
+      "Host.ping2",
+      "StorageDomain.getInfo", // known: check its mount
+      "StorageDomain.getInfo", // get_domain_path
+      "StoragePool.connectStorageServer",
+      "StorageDomain.getStats",
+    ]);
+    expect(vdsm.calls[3]?.params.connectionParams).toMatchObject([
+      { connection: "nfs.example.com:/he" },
+    ]);
+    // disconnect sends the connection as written (the original: normalize_path=False)
+    await disconnectStorageServer(api, slash);
+    expect(vdsm.calls.at(-1)?.params.connectionParams).toMatchObject([
+      { connection: "nfs.example.com:/he/" },
+    ]);
+    // an old mount on the path with the trailing slash: refused before connecting
+    const legacy = path.join(dir, "mnt-legacy");
+    await mkdir(path.join(legacy, "nfs.example.com:_he_", SD), { recursive: true });
+    vdsm.domains.set(SD, { remotePath: "nfs.example.com:/he/" });
+    const before = vdsm.calls.length;
+    await expect(connectStorageServer(api, slash, silentLogger, legacy)).rejects.toThrow(
+      `The hosted-engine storage domain is already mounted on '${path.join(legacy, "nfs.example.com:_he_", SD)}' with a path that is not supported anymore: the right path should be '${path.join(legacy, "nfs.example.com:_he", SD)}'.`,
+    );
+    expect(vdsm.methods().slice(before)).toEqual([
+      "StorageDomain.getInfo",
+      "StorageDomain.getInfo",
+    ]);
   });
 
   it("host and VM listings the original reads (Host.getStats, getVMList, getAllVmStats) fit the schema", async () => {

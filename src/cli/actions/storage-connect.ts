@@ -45,7 +45,7 @@ async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   const { haVolumes } = await import("../../storage/domain.js");
   const api = localVdsmApi(conf, haPaths().root, silentLogger);
   try {
-    if (how === "connect") await connectStorageServer(api, conf, silentLogger);
+    if (how === "connect") await connectStorageServer(api, conf, silentLogger, haPaths().mountRoot);
     else await disconnectStorageServer(api, conf);
   } catch (e) {
     throw new CliError(`cannot ${how} through VDSM: ${(e as Error).message}`);
