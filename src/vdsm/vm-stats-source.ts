@@ -4,8 +4,8 @@ import { VdsmError } from "./json-rpc-client.js";
 import { VdsmCode } from "./wire.js";
 
 /**
- * The engine VM as the broker's engine-health watches it through VDSM: `VM.getStats(vmID)[0]`
- * (the original's only call there). null = VDSM answered "no such VM" (code 1); a
+ * The engine VM as the broker's engine-health and cpu-load-no-engine watch it through
+ * VDSM: `VM.getStats(vmID)[0]` (the original's only call there). null = VDSM answered "no such VM" (code 1); a
  * VdsmError with another code = VDSM answered an error; VdsmUnavailableError = VDSM could
  * not be reached or did not answer.
  */
@@ -19,7 +19,15 @@ export function vdsmVmStatsSource(api: VdsmApi): VdsmVmStatsSource {
     async vmStats(vmUuid) {
       try {
         const s = await api.vmStats(vmUuid);
-        return { status: s.status, exitMessage: s.exitMessage, exitReason: s.exitReason };
+        return {
+          status: s.status,
+          exitMessage: s.exitMessage,
+          exitReason: s.exitReason,
+          cpuUser: s.cpuUser as string | undefined,
+          cpuSys: s.cpuSys as string | undefined,
+          cpuActual: s.cpuActual as boolean | undefined,
+          cpuUsage: s.cpuUsage as string | undefined,
+        };
       } catch (err) {
         if (err instanceof VdsmError && err.code === VdsmCode.noSuchVm) return null;
         throw err;

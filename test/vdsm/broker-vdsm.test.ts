@@ -1,8 +1,9 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { CpuLoadMonitor } from "../../src/broker/monitors/cpu-load.js";
 import {
   decideEngineStatus,
   MIGRATED_AWAY_REASON,
@@ -10,8 +11,19 @@ import {
   type TrackedVm,
   type VmObservation,
 } from "../../src/broker/monitors/engine-status.js";
+import { createMonitor } from "../../src/broker/monitors/registry.js";
+import {
+  gateNoEngineLoad,
+  INITIAL_CPU_GATE,
+  UNREAL_CPU_GRACE_MS,
+  vdsmCpuObservation,
+} from "../../src/broker/monitors/vdsm-cpu.js";
 import { isVdsmLockFailure } from "../../src/broker/monitors/vdsm-status.js";
+import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
+import { VdsmApi } from "../../src/vdsm/api.js";
+import { VdsmClient } from "../../src/vdsm/json-rpc-client.js";
+import { vdsmVmStatsSource } from "../../src/vdsm/vm-stats-source.js";
 import {
   type BrokerProcess,
   makeDomain,
@@ -294,5 +306,130 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     expect(new Set(vdsm.methods())).toEqual(new Set(["Host.ping2", "VM.getStats"]));
     for (const c of vdsm.calls.filter((x) => x.method === "VM.getStats"))
       expect(c.params).toEqual({ vmID: VM });
+  });
+});
+
+describe("cpu-load-no-engine over VDSM's VM.getStats: the original's share and its 300 s gate (pure)", () => {
+  it("the share is (cpuUser + cpuSys) / CPUs / 100; measured per cpuActual, else cpuUsage", () => {
+    expect(vdsmCpuObservation({ cpuUser: "40.5", cpuSys: "9.5", cpuActual: true }, 2)).toEqual({
+      kind: "present",
+      share: 0.25,
+      real: true,
+    });
+    expect(vdsmCpuObservation({ cpuUser: "40", cpuSys: "10", cpuUsage: "0.00" }, 2).real).toBe(
+      false,
+    );
+    expect(vdsmCpuObservation({ cpuUser: "40", cpuSys: "10", cpuUsage: "1234" }, 2).real).toBe(
+      true,
+    );
+    // a Down entry without cpu figures: here, nothing measured
+    expect(vdsmCpuObservation({}, 2)).toEqual({ kind: "present", share: 0, real: false });
+  });
+
+  it("unmeasured figures keep the previous load for 300 s, then the load is taken anyway", () => {
+    const here = { kind: "present", share: 0.1, real: false } as const;
+    let g = gateNoEngineLoad(INITIAL_CPU_GATE, 0.4, here, 1000);
+    expect(g).toEqual({ load: 0, latestRealMs: 1000 });
+    g = gateNoEngineLoad(g, 0.4, here, 1000 + UNREAL_CPU_GRACE_MS - 1);
+    expect(g.load).toBe(0);
+    g = gateNoEngineLoad(g, 0.4, here, 1000 + UNREAL_CPU_GRACE_MS);
+    expect(g).toEqual({ load: 0.4, latestRealMs: 1000 });
+    expect(gateNoEngineLoad(g, 0.3, { kind: "absent" }, 5)).toEqual({ load: 0.3, latestRealMs: 5 });
+  });
+});
+
+/**
+ * The cpu-load-no-engine monitor in process, its VM share from the protocol test server
+ * and the host's ticks from a /proc/stat file the test writes (two samples, 0.4 s apart,
+ * then no more for an hour): total busy ratio 0.5 on 2 CPUs.
+ */
+describe("cpu-load-no-engine on a VDSM host (protocol test server)", () => {
+  const STAT_A =
+    "cpu 100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\ncpu1 50 0 50 400 0 0 0 0 0 0\n";
+  const STAT_B =
+    "cpu 350 0 350 1300 0 0 0 0 0 0\ncpu0 175 0 175 650 0 0 0 0 0 0\ncpu1 175 0 175 650 0 0 0 0 0 0\n";
+  let dir: string;
+  let vdsm: FakeVdsm;
+  let pki: Awaited<ReturnType<typeof makeTestPki>>;
+  const monitors: CpuLoadMonitor[] = [];
+  const sources: ReturnType<typeof vdsmVmStatsSource>[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir("cpu-vdsm");
+    pki = await makeTestPki(path.join(dir, "pki"));
+    vdsm = new FakeVdsm({ ca: pki.ca, key: pki.server.key, cert: pki.server.cert });
+    await vdsm.start();
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(monitors.splice(0).map((m) => m.stop()));
+    for (const s of sources.splice(0)) s.close();
+    vdsm.vms.clear();
+  });
+
+  afterAll(async () => {
+    await vdsm?.stop();
+    if (dir) await removeDir(dir);
+  });
+
+  /** one monitor over STAT_A then STAT_B; its value once the second sample is in */
+  async function noEngineLoad(): Promise<{ m: CpuLoadMonitor; value: string }> {
+    const proc = await mkdtemp(path.join(dir, "proc-"));
+    await writeFile(path.join(proc, "stat"), STAT_A);
+    const source = vdsmVmStatsSource(
+      new VdsmApi(
+        new VdsmClient({
+          port: vdsm.port,
+          tls: { key: pki.client.key, cert: pki.client.cert, ca: pki.ca },
+          log: silentLogger,
+          minBackoffMs: 20,
+          maxBackoffMs: 50,
+          timeoutMs: 5000,
+        }),
+      ),
+    );
+    sources.push(source);
+    const m = createMonitor(
+      "cpu-load-no-engine",
+      { vm_uuid: VM },
+      {
+        log: silentLogger,
+        vdsm: source,
+        procRoot: proc,
+        timing: { cpu_load_sample: 0.4, cpu_load_refresh: 3600 },
+      },
+    ) as CpuLoadMonitor;
+    monitors.push(m);
+    m.start();
+    await until("the first sample", async () => (m.completedProbes() >= 1 ? true : undefined));
+    await writeFile(path.join(proc, "stat"), STAT_B);
+    const value = await until("the second sample", async () => m.value() ?? undefined);
+    return { m, value };
+  }
+
+  it("the engine VM measured by VDSM: its share is subtracted (0.5 − 50 % of one of 2 CPUs)", async () => {
+    vdsm.vms.set(VM, { status: "Up", cpu: { cpuUser: "40", cpuSys: "10", cpuActual: true } });
+    const { m, value } = await noEngineLoad();
+    expect(value).toBe("0.2500");
+    expect(m.lastBreakdown()).toEqual({ total: 0.5, engine: 0.25, nonEngine: 0.25 });
+    expect(vdsm.calls.filter((c) => c.method === "VM.getStats").at(-1)?.params).toEqual({
+      vmID: VM,
+    });
+  });
+
+  it("the VM not on this host: the whole load", async () => {
+    const { value } = await noEngineLoad();
+    expect(value).toBe("0.5000");
+  });
+
+  it("figures VDSM has not measured yet (cpuActual false): the previous load (0) stays", async () => {
+    vdsm.vms.set(VM, { status: "Up", cpu: { cpuUser: "40", cpuSys: "10", cpuActual: false } });
+    const { m, value } = await noEngineLoad();
+    expect(value).toBe("0.0000");
+    expect(m.lastBreakdown()?.nonEngine).toBe(0.25);
+  });
+
+  it("every request fit VDSM's schema", () => {
+    expect(vdsm.violations).toEqual([]);
   });
 });

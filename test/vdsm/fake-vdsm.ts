@@ -17,6 +17,8 @@ export interface FakeVm {
   status: string;
   exitMessage?: string;
   exitReason?: number;
+  /** VDSM's cpu figures of the VM (percent of one CPU, as strings), when it reports them */
+  cpu?: { cpuUser: string; cpuSys: string; cpuActual?: boolean; cpuUsage?: string };
 }
 
 export interface Call {
@@ -331,6 +333,7 @@ export class FakeVdsm {
       vmId,
       status: vm.status,
       statusTime: Math.floor(performance.now()),
+      ...(vm.cpu ?? {}),
       ...(vm.exitMessage !== undefined
         ? { exitMessage: vm.exitMessage, exitReason: vm.exitReason, exitCode: 1 }
         : {}),

@@ -1,10 +1,19 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../../common/log.js";
+import { VdsmUnavailableError } from "../../vdsm/json-rpc-client.js";
+import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
 import type { VmStateSource } from "./monitor.js";
 import { PeriodicMonitor } from "./periodic.js";
 import { busyRatio, type CpuTicks, clamp01, parseProcStat } from "./proc-stat.js";
 import { pythonFixed4 } from "./python-str.js";
+import {
+  type CpuGate,
+  gateNoEngineLoad,
+  INITIAL_CPU_GATE,
+  type VdsmCpuObservation,
+  vdsmCpuObservation,
+} from "./vdsm-cpu.js";
 
 /**
  * The engine VM's cumulative cpu time at a sample, with the monotonic time (ns) its
@@ -31,7 +40,9 @@ export interface CpuLoadBreakdown {
 
 export interface EngineVm {
   uuid: string;
-  hypervisor?: VmStateSource;
+  hypervisor?: VmStateSource | undefined;
+  /** on VDSM hosts: the VM's share from VM.getStats (vdsm-cpu.ts) instead of libvirt's cpu time */
+  vdsm?: VdsmVmStatsSource | undefined;
 }
 
 /**
@@ -58,6 +69,7 @@ export function engineShare(prev: Sample, cur: Sample): number {
 export class CpuLoadMonitor extends PeriodicMonitor<number> {
   private prev: Sample | undefined;
   private breakdown: CpuLoadBreakdown | undefined;
+  private gate: CpuGate = INITIAL_CPU_GATE;
 
   constructor(
     type: "cpu-load" | "cpu-load-no-engine",
@@ -84,6 +96,8 @@ export class CpuLoadMonitor extends PeriodicMonitor<number> {
   }
 
   protected async probe(): Promise<number | undefined> {
+    const vdsm = this.engine?.vdsm;
+    if (vdsm !== undefined) return this.probeVdsm(vdsm);
     const [[text, ticksAt], vm] = await Promise.all([this.readStat(), this.vmCpu()]);
     const cur: Sample = { ticks: parseProcStat(text), ticksAt, vm };
     const prev = this.prev;
@@ -98,6 +112,49 @@ export class CpuLoadMonitor extends PeriodicMonitor<number> {
       "System load",
     );
     return Number(pythonFixed4(nonEngine));
+  }
+
+  /**
+   * VDSM hosts: the host's busy ratio minus VDSM's cpuUser+cpuSys of the engine VM, gated
+   * as the original (gateNoEngineLoad). VDSM unreachable: the probe fails and the value
+   * stays, as the original's raising submonitor.
+   */
+  private async probeVdsm(vdsm: VdsmVmStatsSource): Promise<number | undefined> {
+    const [text, ticksAt] = await this.readStat();
+    const cur: Sample = { ticks: parseProcStat(text), ticksAt, vm: { kind: "absent" } };
+    const prev = this.prev;
+    this.prev = cur;
+    if (prev === undefined) return undefined;
+    const total = clamp01(busyRatio(prev.ticks, cur.ticks));
+    const obs = await this.vdsmCpu(vdsm, cur.ticks.ncpus);
+    const engine = obs.kind === "present" ? obs.share : 0;
+    const nonEngine = clamp01(total - engine);
+    this.gate = gateNoEngineLoad(this.gate, nonEngine, obs, Date.now());
+    this.breakdown = { total, engine, nonEngine };
+    this.log.debug(
+      {
+        total: total.toFixed(4),
+        engine: engine.toFixed(4),
+        non_engine: nonEngine.toFixed(4),
+        cpu_data_is_real: obs.kind === "present" ? obs.real : undefined,
+      },
+      "System load",
+    );
+    return Number(pythonFixed4(this.gate.load));
+  }
+
+  private async vdsmCpu(vdsm: VdsmVmStatsSource, ncpus: number): Promise<VdsmCpuObservation> {
+    const uuid = this.engine?.uuid ?? "";
+    try {
+      const stats = await vdsm.vmStats(uuid);
+      this.throttled.reset("vm");
+      return stats === null ? { kind: "absent" } : vdsmCpuObservation(stats, ncpus);
+    } catch (err) {
+      if (err instanceof VdsmUnavailableError) throw err;
+      // another VDSM error: the original logs it and counts the VM as not here
+      this.throttled.warn("vm", { err, vm_uuid: uuid }, "VM.getStats failed");
+      return { kind: "absent" };
+    }
   }
 
   private async readStat(): Promise<[string, bigint]> {

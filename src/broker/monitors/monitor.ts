@@ -37,7 +37,7 @@ export interface MonitorDeps {
   log: Logger;
   /** required by engine-health (unless vdsm); cpu-load-no-engine counts the VM's share as 0 without it */
   hypervisor?: VmStateSource;
-  /** on VDSM hosts (the broker's backend choice): engine-health asks VDSM's VM.getStats */
+  /** on VDSM hosts (the broker's backend choice): engine-health and cpu-load-no-engine ask VDSM's VM.getStats */
   vdsm?: VdsmVmStatsSource;
   /** default "/proc" */
   procRoot?: string;

@@ -42,7 +42,8 @@ export const DEFAULT_HEALTH_TIMEOUT_S = 20;
  *   tcp_t_port, timeout 5, count 5, delay 0.5; dns_server, dns_port (default: resolv.conf)
  * - mgmt-bridge: bridge_name
  * - mem-free: none
- * - cpu-load: none; cpu-load-no-engine: vm_uuid (deps.hypervisor for the VM's share)
+ * - cpu-load: none; cpu-load-no-engine: vm_uuid (deps.vdsm on VDSM hosts, else
+ *   deps.hypervisor, for the VM's share)
  * - engine-health: vm_uuid, fqdn, health_url (overrides the URL built from fqdn),
  *   health_timeout 20, hypervisor_timeout 10 (deps.vdsm on VDSM hosts, else deps.hypervisor)
  * - storage-domain: sd_uuid, timeout 10 (deps.storage required)
@@ -75,7 +76,7 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
     case "cpu-load-no-engine": {
       const engine =
         type === "cpu-load-no-engine"
-          ? { uuid: opts.require("vm_uuid"), hypervisor: deps.hypervisor }
+          ? { uuid: opts.require("vm_uuid"), hypervisor: deps.hypervisor, vdsm: deps.vdsm }
           : undefined;
       return new CpuLoadMonitor(
         type,

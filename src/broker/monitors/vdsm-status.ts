@@ -1,7 +1,9 @@
 import { VmExitReason, VmStatus } from "../../vdsm/wire.js";
 
-/** What VM.getStats answered for the engine VM (the fields engine-health reads). */
-export interface VdsmVmStats {
+import type { VdsmCpuStats } from "./vdsm-cpu.js";
+
+/** What VM.getStats answered for the engine VM (the fields engine-health and cpu-load-no-engine read). */
+export interface VdsmVmStats extends VdsmCpuStats {
   status: string;
   exitMessage?: string | undefined;
   exitReason?: number | undefined;
