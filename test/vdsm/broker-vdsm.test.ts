@@ -2,6 +2,7 @@ import { appendFile, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CpuLoadMonitor } from "../../src/broker/monitors/cpu-load.js";
 import {
@@ -29,6 +30,7 @@ import {
   makeDomain,
   makeHostRoot,
   removeDir,
+  runCommand,
   spawnBroker,
   tempDir,
   until,
@@ -306,6 +308,27 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     expect(new Set(vdsm.methods())).toEqual(new Set(["Host.ping2", "VM.getStats"]));
     for (const c of vdsm.calls.filter((x) => x.method === "VM.getStats"))
       expect(c.params).toEqual({ vmID: VM });
+  });
+});
+
+describe("ovirt-ha-broker with a vm_backend it does not know", () => {
+  it("refuses to start, naming the setting and the values it takes", async () => {
+    const dir = await tempDir("broker-bad-backend");
+    try {
+      const domain = await makeDomain(path.join(dir, "sd"), { lockspace: false });
+      const root = await makeHostRoot(dir, 1, domain, { extraConf: { vm_backend: "xen" } });
+      const bin = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
+      const r = await runCommand(process.execPath, ["--import", "tsx", bin], {
+        ...process.env,
+        HE_HA_ROOT: root,
+      });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(
+        'ovirt-ha-broker: vm_backend="xen" in hosted-engine.conf is not one of auto, vdsm, libvirt',
+      );
+    } finally {
+      await removeDir(dir);
+    }
   });
 });
 
