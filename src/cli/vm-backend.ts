@@ -1,4 +1,4 @@
-import { vmBackendFor } from "../agent/backend.js";
+import { vmBackendFor } from "../vdsm/backend-choice.js";
 import { loadHostConfig } from "../common/host-config.js";
 import { haPaths } from "../common/paths.js";
 
