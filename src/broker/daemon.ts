@@ -84,14 +84,16 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       ? "engine VM watched through VDSM (VM.getStats on localhost)"
       : "engine VM watched through libvirt",
   );
-  const vdsm =
-    backend.backend === "vdsm" ? vdsmVmStatsSource(localVdsmApi(conf, paths.root, log)) : undefined;
+  // one VDSM connection for the VM monitors (VM.getStats) and the host monitors
+  // (Host.getStats, Host.getStorageRepoStats), as the original shares its client
+  const vdsmApi = backend.backend === "vdsm" ? localVdsmApi(conf, paths.root, log) : undefined;
+  const vdsm = vdsmApi !== undefined ? vdsmVmStatsSource(vdsmApi) : undefined;
   // engine-health asks the service, made below, whether the engine runs on another host
   let serviceRef: BrokerService | undefined;
   const deps: MonitorDeps = {
     log,
     hypervisor,
-    ...(vdsm !== undefined ? { vdsm } : {}),
+    ...(vdsm !== undefined && vdsmApi !== undefined ? { vdsm, vdsmHost: vdsmApi } : {}),
     runDir: paths.runDir,
     engineUpElsewhere: () => serviceRef?.engineUpElsewhere() ?? false,
     timing: agentConf.timing,

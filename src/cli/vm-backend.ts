@@ -1,6 +1,6 @@
-import { vmBackendFor } from "../vdsm/backend-choice.js";
 import { loadHostConfig } from "../common/host-config.js";
 import { haPaths } from "../common/paths.js";
+import { vmBackendFor } from "../vdsm/backend-choice.js";
 
 /**
  * This host's engine VM backend as its agent chooses it (`vm_backend` and VDSM's files),

@@ -46,6 +46,8 @@ beforeAll(async () => {
       running: async (id) => (await hv.domainState(id))?.state === "running",
     },
   });
+  // the host's bridge (hosted-engine.conf bridge=lo) as VDSM reports it to the broker
+  vdsm.network = { lo: { state: "up" } };
   await vdsm.start();
   // the host's VDSM PKI, where the agent looks for it
   await installVdsmPki(host.root, pki);
@@ -106,16 +108,20 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
       "VM.getStats", // --vm-start's checkVmStatus
       "VM.create",
     ]);
-    // the broker: its own connection, Host.ping2 then VM.getStats of the engine VM only
+    // the broker: its own connection, Host.ping2 first, then only its monitors' reads:
+    // VM.getStats of the engine VM, Host.getStats, Host.getStorageRepoStats of our domain
     const brokerConns = new Set(
-      vdsm.calls.filter((c) => c.method === "VM.getStats" && c.conn !== vmConn).map((c) => c.conn),
+      vdsm.calls.filter((c) => c.method === "Host.getStats").map((c) => c.conn),
     );
-    expect(brokerConns.size).toBeGreaterThan(0);
-    for (const conn of brokerConns) {
-      const b = vdsm.callsOn(conn);
-      expect(b[0]?.method).toBe("Host.ping2");
-      for (const c of b.slice(1))
-        expect(c).toMatchObject({ method: "VM.getStats", params: { vmID: storage.vmId } });
+    expect(brokerConns.size).toBe(1);
+    const b = vdsm.callsOn([...brokerConns][0] ?? 0);
+    expect(b[0]?.method).toBe("Host.ping2");
+    expect(b.some((c) => c.method === "VM.getStats")).toBe(true);
+    for (const c of b.slice(1)) {
+      if (c.method === "VM.getStats") expect(c.params).toEqual({ vmID: storage.vmId });
+      else if (c.method === "Host.getStorageRepoStats")
+        expect(c.params).toEqual({ domains: [storage.sdUUID] });
+      else expect(c.method).toBe("Host.getStats");
     }
     expect(vmCalls[create]?.params.vmID).toBe(storage.vmId);
     expect(vdsm.violations).toEqual([]);

@@ -19,6 +19,7 @@ import {
   UNREAL_CPU_GRACE_MS,
   vdsmCpuObservation,
 } from "../../src/broker/monitors/vdsm-cpu.js";
+import { bridgeUpOf, domainValidOf, memFreeOf } from "../../src/broker/monitors/vdsm-host.js";
 import { isVdsmLockFailure } from "../../src/broker/monitors/vdsm-status.js";
 import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
@@ -31,6 +32,7 @@ import {
   makeHostRoot,
   removeDir,
   runCommand,
+  SD_UUID,
   spawnBroker,
   tempDir,
   until,
@@ -303,11 +305,70 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     });
   });
 
-  it("every call the broker made fits VDSM's schema: Host.ping2 and VM.getStats(vmID) only", () => {
+  it("mem-free and mgmt-bridge from VDSM's Host.getStats, storage-domain from its domain monitor, as the original", async () => {
+    const value = async (id: string) => broker.client.statusMonitor(id);
+    const changes = (id: string, want: string) =>
+      until(`${id} = ${want}`, async () => ((await value(id)) === want ? true : undefined));
+    vdsm.memFree = 3072;
+    vdsm.network = { ovirtmgmt: { state: "up" } };
+    const mem = await broker.client.startMonitor("mem-free", {});
+    const bridge = await broker.client.startMonitor("mgmt-bridge", { bridge_name: "ovirtmgmt" });
+    const sd = await broker.client.startMonitor("storage-domain", { sd_uuid: SD_UUID });
+    await changes(mem, "3072");
+    await changes(bridge, "True");
+    // VDSM does not monitor the domain yet: not valid
+    await changes(sd, "False");
+    vdsm.monitored.set(SD_UUID, 1);
+    await changes(sd, "True");
+    vdsm.domainDelay = "12.5"; // slower than the original's STORAGE_DELAY (10 s)
+    await changes(sd, "False");
+    vdsm.network = {}; // bridge gone
+    await changes(bridge, "False");
+    vdsm.network = { ovirtmgmt: { state: "up" } };
+    await changes(bridge, "True");
+    vdsm.network = { ovirtmgmt: { state: "down" } };
+    await changes(bridge, "False");
+    vdsm.network = undefined; // no network in VDSM's answer: None, as the original
+    await changes(bridge, "None");
+    vdsm.failing.set("Host.getStats", { code: 100, message: "General Exception" });
+    await changes(mem, "None");
+    vdsm.failing.clear();
+    await changes(mem, "3072");
+  });
+
+  it("every call the broker made fits VDSM's schema: Host.ping2, VM.getStats(vmID), Host.getStats, Host.getStorageRepoStats([sdUUID])", () => {
     expect(vdsm.violations).toEqual([]);
-    expect(new Set(vdsm.methods())).toEqual(new Set(["Host.ping2", "VM.getStats"]));
+    expect(new Set(vdsm.methods())).toEqual(
+      new Set(["Host.ping2", "VM.getStats", "Host.getStats", "Host.getStorageRepoStats"]),
+    );
     for (const c of vdsm.calls.filter((x) => x.method === "VM.getStats"))
       expect(c.params).toEqual({ vmID: VM });
+    for (const c of vdsm.calls.filter((x) => x.method === "Host.getStorageRepoStats"))
+      expect(c.params).toEqual({ domains: [SD_UUID] });
+  });
+});
+
+describe("host monitors over VDSM's answers (pure)", () => {
+  it("memFree as VDSM counts it; an answer without it is an error, not a value", () => {
+    expect(memFreeOf({ memFree: 3072 })).toBe(3072);
+    expect(() => memFreeOf({ cpuLoad: "0.1" })).toThrow(/Host.getStats has no memFree/);
+  });
+
+  it("the bridge: up only with state 'up'; missing or another state: false; no network: null", () => {
+    expect(bridgeUpOf({ network: { ovirtmgmt: { state: "up" } } }, "ovirtmgmt")).toBe(true);
+    expect(bridgeUpOf({ network: { ovirtmgmt: { state: "down" } } }, "ovirtmgmt")).toBe(false);
+    expect(bridgeUpOf({ network: { ovirtmgmt: {} } }, "ovirtmgmt")).toBe(false);
+    expect(bridgeUpOf({ network: {} }, "ovirtmgmt")).toBe(false);
+    expect(bridgeUpOf({ memFree: 1 }, "ovirtmgmt")).toBeNull();
+  });
+
+  it("the domain: valid with a delay up to the limit; a missing entry or a bad delay is not", () => {
+    const sd = "5b2a1c2e-0000-4000-8000-00000000a001";
+    expect(domainValidOf({ [sd]: { valid: true, delay: "10" } }, sd, 10)).toBe(true);
+    expect(domainValidOf({ [sd]: { valid: true, delay: "10.01" } }, sd, 10)).toBe(false);
+    expect(domainValidOf({ [sd]: { valid: false, delay: "0.1" } }, sd, 10)).toBe(false);
+    expect(domainValidOf({ [sd]: { valid: true, delay: "x" } }, sd, 10)).toBe(false);
+    expect(domainValidOf({}, sd, 10)).toBe(false);
   });
 });
 

@@ -60,12 +60,18 @@ export class FakeVdsm {
   readonly failing = new Map<string, { code: number; message: string }>();
   /** storage domains VDSM knows (StorageDomain.getInfo answers them), by sdUUID */
   readonly domains = new Map<string, { remotePath: string }>();
+  /** Host.getStats: `memFree` (MiB) and `network` (by name: `{state}`; undefined: no key) */
+  memFree = 12_000;
+  network: Record<string, { state: string }> | undefined = {};
+  /** Host.getStorageRepoStats: the domain monitor's last read delay (seconds, as a string) */
+  domainDelay = "0.000512";
   /** TLS connections served so far */
   connections = 0;
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
-  private readonly monitored = new Map<string, number>();
+  /** domains VDSM monitors (Host.startMonitoringDomain), with the host id */
+  readonly monitored = new Map<string, number>();
   private server: tls.Server | null = null;
   private readonly sockets = new Set<tls.TLSSocket>();
   port = 0;
@@ -217,7 +223,12 @@ export class FakeVdsm {
       case "Host.ping2":
         return true;
       case "Host.getStats":
-        return { memFree: 12_000, cpuLoad: "0.10", network: {}, haStats: {} };
+        return {
+          memFree: this.memFree,
+          cpuLoad: "0.10",
+          ...(this.network !== undefined ? { network: this.network } : {}),
+          haStats: {},
+        };
       case "Host.getStorageRepoStats": {
         this.repoPolls++;
         const out: Record<string, unknown> = {};
@@ -226,7 +237,7 @@ export class FakeVdsm {
           out[sd] = {
             code: 0,
             lastCheck: "1.2",
-            delay: "0.000512",
+            delay: this.domainDelay,
             valid: true,
             version: 5,
             acquired: this.repoPolls >= this.acquireAfterPolls,

@@ -1,7 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../../common/log.js";
+import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
+import { VdsmError } from "../../vdsm/json-rpc-client.js";
 import { PeriodicMonitor } from "./periodic.js";
+import { memFreeOf } from "./vdsm-host.js";
 
 /** MemAvailable of a /proc/meminfo text, in whole MiB; throws when the line is missing. */
 export function memAvailableMiB(meminfo: string): number {
@@ -10,13 +13,18 @@ export function memAvailableMiB(meminfo: string): number {
   return Math.floor(Number(m[1]) / 1024);
 }
 
-/** `mem-free`: the host's available memory in MB, an integer string ("12345"). */
+/**
+ * `mem-free`: the host's available memory in MB, an integer string ("12345"); on VDSM
+ * hosts VDSM's `memFree` of Host.getStats, as the original (a VDSM error: None; VDSM not
+ * reachable: the last value stays).
+ */
 export class MemFreeMonitor extends PeriodicMonitor<number> {
   constructor(
     id: string,
     log: Logger,
     intervalMs: number,
     private readonly procRoot: string,
+    private readonly vdsm?: VdsmHostSource,
   ) {
     super("mem-free", id, log, intervalMs);
   }
@@ -25,7 +33,16 @@ export class MemFreeMonitor extends PeriodicMonitor<number> {
     return String(v);
   }
 
-  protected async probe(): Promise<number> {
-    return memAvailableMiB(await readFile(path.join(this.procRoot, "meminfo"), "utf8"));
+  protected async probe(): Promise<number | undefined> {
+    if (this.vdsm === undefined)
+      return memAvailableMiB(await readFile(path.join(this.procRoot, "meminfo"), "utf8"));
+    try {
+      return memFreeOf(await this.vdsm.hostStats());
+    } catch (err) {
+      if (!(err instanceof VdsmError)) throw err;
+      this.throttled.error("vdsm", { err }, "Host.getStats failed");
+      this.clearValue();
+      return undefined;
+    }
   }
 }

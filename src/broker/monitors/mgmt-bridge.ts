@@ -2,7 +2,10 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
+import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
+import { VdsmError } from "../../vdsm/json-rpc-client.js";
 import { PeriodicMonitor } from "./periodic.js";
+import { bridgeUpOf } from "./vdsm-host.js";
 
 const IFF_UP = 0x1;
 
@@ -37,8 +40,13 @@ export async function checkBridge(sysRoot: string, name: string): Promise<Bridge
 }
 
 /** `mgmt-bridge`: "True" while the management bridge is present, a bridge, and up. */
+/**
+ * `mgmt-bridge`: "True" while the bridge is up. On VDSM hosts `network[bridge].state` of
+ * VDSM's Host.getStats, as the original (no `network` or a VDSM error: None; VDSM not
+ * reachable: the last value stays); elsewhere `/sys/class/net`.
+ */
 export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
-  private lastCheck: BridgeCheck | undefined;
+  private lastCheck: string | undefined;
 
   constructor(
     id: string,
@@ -46,6 +54,7 @@ export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
     intervalMs: number,
     private readonly sysRoot: string,
     private readonly bridge: string,
+    private readonly vdsm?: VdsmHostSource,
   ) {
     super("mgmt-bridge", id, log, intervalMs);
   }
@@ -54,7 +63,8 @@ export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
     return formatBool(v);
   }
 
-  protected async probe(): Promise<boolean> {
+  protected async probe(): Promise<boolean | undefined> {
+    if (this.vdsm !== undefined) return this.probeVdsm(this.vdsm);
     const check = await checkBridge(this.sysRoot, this.bridge);
     if (check !== this.lastCheck) {
       const level = check === "up" ? "info" : "warn";
@@ -62,5 +72,30 @@ export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
       this.lastCheck = check;
     }
     return check === "up";
+  }
+
+  private async probeVdsm(vdsm: VdsmHostSource): Promise<boolean | undefined> {
+    let up: boolean | null;
+    try {
+      up = bridgeUpOf(await vdsm.hostStats(), this.bridge);
+    } catch (err) {
+      if (!(err instanceof VdsmError)) throw err;
+      this.throttled.error("vdsm", { err }, "Host.getStats failed");
+      up = null;
+    }
+    if (up === null) {
+      this.throttled.error("network", {}, "Failed to getVdsStats: No 'network' in result");
+      this.clearValue();
+      return undefined;
+    }
+    const check = up ? "up" : "not up (VDSM)";
+    if (check !== this.lastCheck) {
+      this.log[up ? "info" : "warn"](
+        { bridge: this.bridge, check },
+        `bridge ${this.bridge}: ${check}`,
+      );
+      this.lastCheck = check;
+    }
+    return up;
   }
 }

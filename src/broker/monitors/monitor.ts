@@ -1,5 +1,6 @@
 import type { Logger } from "../../common/log.js";
 import type { Timing } from "../../common/timing.js";
+import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
 import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
 
 /**
@@ -39,6 +40,8 @@ export interface MonitorDeps {
   hypervisor?: VmStateSource;
   /** on VDSM hosts (the broker's backend choice): engine-health and cpu-load-no-engine ask VDSM's VM.getStats */
   vdsm?: VdsmVmStatsSource;
+  /** on VDSM hosts: mem-free, mgmt-bridge and storage-domain ask VDSM (Host.getStats, getStorageRepoStats) */
+  vdsmHost?: VdsmHostSource;
   /** default "/proc" */
   procRoot?: string;
   /** default "/sys" */

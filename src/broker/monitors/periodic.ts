@@ -76,6 +76,11 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
     this.last = v;
   }
 
+  /** Back to no value (the API answers "None"), as the original's `update_result(None)`. */
+  protected clearValue(): void {
+    this.last = undefined;
+  }
+
   private schedule(delayMs: number): void {
     if (this.abort.signal.aborted) return;
     this.timer = setTimeout(() => {

@@ -46,7 +46,8 @@ export const DEFAULT_HEALTH_TIMEOUT_S = 20;
  *   deps.hypervisor, for the VM's share)
  * - engine-health: vm_uuid, fqdn, health_url (overrides the URL built from fqdn),
  *   health_timeout 20, hypervisor_timeout 10 (deps.vdsm on VDSM hosts, else deps.hypervisor)
- * - storage-domain: sd_uuid, timeout 10 (deps.storage required)
+ * - storage-domain: sd_uuid, timeout 10 (deps.vdsmHost on VDSM hosts, else deps.storage)
+ * - mem-free and mgmt-bridge ask deps.vdsmHost (Host.getStats) on VDSM hosts
  * Its id is the type,
  * as in the original broker, where a second start of one type replaces the first.
  * Options not listed for a type (`address`, `use_ssl`, ...) are ignored.
@@ -69,9 +70,10 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
         intervalMs,
         deps.sysRoot ?? "/sys",
         opts.require("bridge_name"),
+        deps.vdsmHost,
       );
     case "mem-free":
-      return new MemFreeMonitor(id, deps.log, intervalMs, procRoot);
+      return new MemFreeMonitor(id, deps.log, intervalMs, procRoot, deps.vdsmHost);
     case "cpu-load":
     case "cpu-load-no-engine": {
       const engine =
@@ -107,11 +109,19 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
     }
     case "storage-domain": {
       const sdUuid = opts.require("sd_uuid");
-      if (deps.storage === undefined) {
+      if (deps.storage === undefined && deps.vdsmHost === undefined) {
         throw new MonitorOptionError(type, "needs the metadata and lockspace volume paths");
       }
       const timeoutS = opts.number("timeout", STORAGE_READ_TIMEOUT_S, { min: 0.001 });
-      return new StorageDomainMonitor(id, deps.log, intervalMs, sdUuid, deps.storage, timeoutS);
+      return new StorageDomainMonitor(
+        id,
+        deps.log,
+        intervalMs,
+        sdUuid,
+        deps.storage ?? { metadata: "", lockspace: "" },
+        timeoutS,
+        deps.vdsmHost,
+      );
     }
   }
 }

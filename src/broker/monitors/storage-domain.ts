@@ -1,7 +1,10 @@
 import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
+import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
+import { VdsmError } from "../../vdsm/json-rpc-client.js";
 import { runBounded } from "./bounded-command.js";
 import { PeriodicMonitor } from "./periodic.js";
+import { domainValidOf } from "./vdsm-host.js";
 
 /** The original's STORAGE_DELAY: a read slower than this makes the domain invalid. */
 export const STORAGE_READ_TIMEOUT_S = 10;
@@ -45,6 +48,11 @@ export class StorageDomainMonitor extends PeriodicMonitor<boolean> {
     private readonly sdUuid: string,
     private readonly volumes: { metadata: string; lockspace: string },
     private readonly timeoutS: number,
+    /**
+     * on VDSM hosts: VDSM's domain monitor (Host.getStorageRepoStats), as the original; a
+     * VDSM error reads false, VDSM not reachable keeps the last value
+     */
+    private readonly vdsm?: VdsmHostSource,
   ) {
     super("storage-domain", id, log, intervalMs);
   }
@@ -54,6 +62,7 @@ export class StorageDomainMonitor extends PeriodicMonitor<boolean> {
   }
 
   protected async probe(signal: AbortSignal): Promise<boolean> {
+    if (this.vdsm !== undefined) return this.probeVdsm(this.vdsm);
     const entries = Object.entries(this.volumes) as [string, string][];
     const results = await Promise.all(entries.map(([, p]) => this.read(p, signal)));
     const failed = entries
@@ -72,6 +81,32 @@ export class StorageDomainMonitor extends PeriodicMonitor<boolean> {
       "Hosted-engine storage domain is in invalid state",
     );
     return false;
+  }
+
+  private async probeVdsm(vdsm: VdsmHostSource): Promise<boolean> {
+    try {
+      const valid = domainValidOf(
+        await vdsm.storageRepoStats(this.sdUuid),
+        this.sdUuid,
+        STORAGE_READ_TIMEOUT_S,
+      );
+      if (valid) this.throttled.reset("invalid");
+      else
+        this.throttled.warn(
+          "invalid",
+          { sd_uuid: this.sdUuid },
+          "Hosted-engine storage domain is in invalid state (VDSM)",
+        );
+      return valid;
+    } catch (err) {
+      if (!(err instanceof VdsmError)) throw err;
+      this.throttled.error(
+        "vdsm",
+        { err, sd_uuid: this.sdUuid },
+        "Host.getStorageRepoStats failed",
+      );
+      return false;
+    }
   }
 
   private async read(volume: string, signal: AbortSignal): Promise<VolumeReadResult> {
