@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createGzip, gzipSync } from "node:zlib";
-import { fixtureOvf } from "../src/demo/bin-path.js";
+import { fixtureOvf } from "../lab/demo/bin-path.js";
 import {
   buildConfArchive,
   type ConfContents,

@@ -16,9 +16,6 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../src/broker/client.js";
-import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
-import { haPaths } from "../src/common/paths.js";
 import {
   isRunning,
   pollUntil,
@@ -26,7 +23,10 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../src/sim/processes.js";
+} from "../lab/sim/processes.js";
+import { BrokerClient } from "../src/broker/client.js";
+import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
+import { haPaths } from "../src/common/paths.js";
 import { encodeGlobalBlock, encodeHostBlock } from "../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../src/storage/whiteboard/types.js";
 import { type BenchResult, summarize } from "./types.js";

@@ -4,10 +4,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { fixtureOvf } from "../lab/demo/bin-path.js";
+import { runCommand } from "../lab/sim/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
-import { fixtureOvf } from "../src/demo/bin-path.js";
-import { runCommand } from "../src/sim/processes.js";
 import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
 

@@ -5,9 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../../src/broker/client.js";
-import { type HaPaths, haPaths } from "../../src/common/paths.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import {
   isRunning,
   pollUntil,
@@ -17,8 +15,10 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+} from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { BrokerClient } from "../../src/broker/client.js";
+import { type HaPaths, haPaths } from "../../src/common/paths.js";
 import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
 import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";

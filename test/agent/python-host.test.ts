@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../src/sim/processes.js";
+import { pollUntil } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { requireBuild, runHeHa } from "../cli/harness.js";
 import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "./agent-host.js";

@@ -10,13 +10,13 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { FAULT } from "../../src/broker/xmlrpc/types.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import {
   type BrokerProcess,
   hostBlock,
@@ -75,7 +75,7 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
   }
 }
 
-const SLOWLORIS = fileURLToPath(new URL("../../src/sim/slowloris.ts", import.meta.url));
+const SLOWLORIS = fileURLToPath(new URL("../../lab/sim/slowloris.ts", import.meta.url));
 
 /** A slowloris process (optionally as another user); resolves with its final stats. */
 function flood(

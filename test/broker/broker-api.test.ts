@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { DEFAULT_GATE_LIMITS } from "../../src/broker/api/connection-gate.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
@@ -11,7 +12,6 @@ import type { BrokerStatus } from "../../src/broker/status.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import {
   type BrokerProcess,
   hostBlock,

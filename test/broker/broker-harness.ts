@@ -9,9 +9,7 @@ import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../../src/broker/client.js";
-import { haPaths } from "../../src/common/paths.js";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
 import {
   isRunning,
   pollUntil,
@@ -19,7 +17,9 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../../src/sim/processes.js";
+} from "../../lab/sim/processes.js";
+import { BrokerClient } from "../../src/broker/client.js";
+import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
 

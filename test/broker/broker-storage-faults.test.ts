@@ -9,8 +9,8 @@ import { stat, truncate, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { StorageView } from "../../lab/sim/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
-import { StorageView } from "../../src/sim/storage-view.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
 import {
   type BrokerProcess,

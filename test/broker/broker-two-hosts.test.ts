@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import {
   type BrokerProcess,
   hostBlock,

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { binPath } from "../../lab/demo/bin-path.js";
+import { holdHint } from "../../lab/demo/hold-hint.js";
+import { DemoHost } from "../../lab/demo/host.js";
 import { shellQuote } from "../../src/common/shell-quote.js";
-import { binPath } from "../../src/demo/bin-path.js";
-import { holdHint } from "../../src/demo/hold-hint.js";
-import { DemoHost } from "../../src/demo/host.js";
 import { type BrokerHost, startBrokerHost } from "./cluster.js";
 import { requireBuild, runProcess } from "./harness.js";
 

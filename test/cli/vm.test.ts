@@ -1,10 +1,10 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { runCommand } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
-import { runCommand } from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { makeStorageHost, type StorageHost } from "./cluster.js";
 import { requireBuild, runHeHa } from "./harness.js";
 

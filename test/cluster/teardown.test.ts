@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { binPath } from "../../src/demo/bin-path.js";
-import { runCommand } from "../../src/sim/processes.js";
+import { binPath } from "../../lab/demo/bin-path.js";
+import { runCommand } from "../../lab/sim/processes.js";
 
 async function links(): Promise<string[]> {
   const { output } = await runCommand("ip", ["-br", "link"]);

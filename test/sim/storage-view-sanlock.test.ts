@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
 import {
   pollUntil,
   runCommand,
@@ -20,9 +20,9 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
-import { StorageView } from "../../src/sim/storage-view.js";
+} from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { StorageView } from "../../lab/sim/storage-view.js";
 
 const VM_ID = "5f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
 const LEASE_OFFSET = 1_048_576;

@@ -12,8 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { lockspaceString, resourceString } from "../../src/sanlock/names.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isScenarioName, SCENARIO_NAMES } from "../../demo/scenario-names.js";
+import { isScenarioName, SCENARIO_NAMES } from "../../../lab/demo/scenario-names.js";
 import { UsageError } from "../errors.js";
 import { withJson } from "../program.js";
 
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       }
       if (process.getuid?.() !== 0)
         throw new UsageError("the demo needs root (sanlock, libvirtd mount namespaces, bridges)");
-      const { runDemo, summary } = await import("../../demo/run.js");
+      const { runDemo, summary } = await import("../../../lab/demo/run.js");
       const results = [];
       for (const scenario of names) {
         const r = await runDemo({

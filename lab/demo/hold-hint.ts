@@ -1,4 +1,4 @@
-import { shellQuote } from "../common/shell-quote.js";
+import { shellQuote } from "../../src/common/shell-quote.js";
 
 /**
  * What `he-ha demo --hold` prints so that the operator can try `he-ha` as each host of

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { haPaths } from "../common/paths.js";
+import { haPaths } from "../../src/common/paths.js";
+import { mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
   isRunning,
@@ -16,7 +17,6 @@ import {
 } from "../sim/processes.js";
 import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { StorageView } from "../sim/storage-view.js";
-import { mountPlan } from "../storage/connect/mount-plan.js";
 import { binPath } from "./bin-path.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";

@@ -1,4 +1,4 @@
-import { DEFAULT_TIMING, type Timing } from "../common/timing.js";
+import { DEFAULT_TIMING, type Timing } from "../../src/common/timing.js";
 
 /**
  * The demo's timing profile: production timings scaled by the same factor as sanlock's

@@ -1,6 +1,6 @@
 /**
  * A simulated host's own path to the shared storage domain: a FUSE passthrough
- * filesystem (src/sim/storage-view-fs.py, python3-fuse) mounted on a directory private
+ * filesystem (lab/sim/storage-view-fs.py, python3-fuse) mounted on a directory private
  * to the host, one helper process per host, tracked by pid. Through it the host can lose
  * write access (`cutWrites`) or all access (`cutAll`) to the domain while the other hosts,
  * which reach the same directory directly or through their own views, keep theirs.
@@ -79,9 +79,9 @@ function installExitHook(): void {
   });
 }
 
-/** the helper program, next to this module in src/ or at src/ from dist/src/sim/ */
+/** the helper program, next to this module in lab/ or at lab/ from dist/lab/sim/ */
 function helperPath(): string {
-  const candidates = ["./storage-view-fs.py", "../../../src/sim/storage-view-fs.py"].map((p) =>
+  const candidates = ["./storage-view-fs.py", "../../../lab/sim/storage-view-fs.py"].map((p) =>
     fileURLToPath(new URL(p, import.meta.url)),
   );
   const found = candidates.find((p) => existsSync(p));

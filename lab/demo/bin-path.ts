@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { packageRoot } from "../common/package-root.js";
+import { packageRoot } from "../../src/common/package-root.js";
 
 /**
  * Path of a compiled executable (`dist/src/bin/<name>.js`). Works from the compiled demo
