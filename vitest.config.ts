@@ -26,6 +26,7 @@ export const FAST_TESTS = [
   "test/cluster/mail-sink.test.ts",
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
+  "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",

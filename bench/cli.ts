@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { fixtureOvf } from "../lab/demo/bin-path.js";
+import { engineOvf } from "../lab/paths.js";
 import { runCommand } from "../lab/sim/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
@@ -65,7 +65,7 @@ export async function run(): Promise<BenchResult[]> {
         "--domain",
         path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
         "--ovf",
-        fixtureOvf(),
+        engineOvf(),
         "--host-conf",
         seed,
         "--io-timeout",

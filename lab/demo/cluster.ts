@@ -14,9 +14,9 @@ import { initStorageDomain, type StorageInitResult } from "../../src/storage/ini
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import { decodeWhiteboard, type WhiteboardSnapshot } from "../../src/storage/whiteboard/index.js";
+import { engineOvf } from "../paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
 import { runCommand } from "../sim/processes.js";
-import { fixtureOvf } from "./bin-path.js";
 import type { ChaosTable } from "./chaos.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
@@ -173,7 +173,7 @@ export class DemoCluster {
       this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
     const gluster = this.storageKind === "gluster";
     const storageConf = gluster ? await this.glusterVolume() : LOCAL_STORAGE_CONF;
-    const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
+    const ovf = await readFile(this.opts.ovfFile ?? engineOvf(), "utf8");
     // VDSM finds a file domain at <mount>/<sdUUID>, and the domain's UUID is the one the
     // engine's OVF names for its disk (its lease's lockspace)
     const sdUUID =

@@ -3,6 +3,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
+import { binPath } from "../paths.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
   isRunning,
@@ -17,7 +18,6 @@ import {
 } from "../sim/processes.js";
 import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { StorageView } from "../sim/storage-view.js";
-import { binPath } from "./bin-path.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
 

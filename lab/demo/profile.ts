@@ -44,7 +44,7 @@ export function demoProfile(ioTimeout = 1): DemoProfile {
 /** agent.conf text carrying the profile's `[timing]` section. */
 export function agentConfText(profile: DemoProfile): string {
   let s =
-    "# written by he-ha demo: production timings scaled to the demo's sanlock io_timeout\n[timing]\n";
+    "# written by the demo (lab/demo): production timings scaled to the demo's sanlock io_timeout\n[timing]\n";
   for (const [k, v] of Object.entries(profile.timing)) s += `${k}=${v}\n`;
   return s;
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../../src/common/log.js";
-import { binPath } from "./bin-path.js";
+import { binPath } from "../paths.js";
 import { type ChaosTable, chaos } from "./chaos.js";
 import { DemoCluster } from "./cluster.js";
 import { holdHint } from "./hold-hint.js";

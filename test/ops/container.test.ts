@@ -64,6 +64,15 @@ describe("Dockerfile", () => {
     for (const heavy of ["node_modules", "dist", ".git", "test"]) expect(ignored).toContain(heavy);
   });
 
+  it("ships the product's dist/src into the runtime image, not the lab or the benchmarks", async () => {
+    const runtime = (await dockerfile()).split(/^FROM .* AS runtime$/m)[1] ?? "";
+    const fromBuild = instructions(runtime).filter((l) => l.startsWith("COPY --from=build "));
+    expect(fromBuild.map((l) => l.split(/\s+/)[2])).toEqual([
+      "/src/dist/src",
+      "/src/dist/build-info.json",
+    ]);
+  });
+
   it("installs runtime packages that Debian 12 has", async () => {
     const runtime = (await dockerfile()).split(/^FROM .* AS runtime$/m)[1] ?? "";
     const install =

@@ -127,8 +127,12 @@ describe("the RPM", () => {
       expect(files).toContain(f);
     // the native parts come built: the libvirt binding's .node is in the package
     expect(files.some((f) => /@unraid\/libvirt\/.*\.node$/.test(f))).toBe(true);
-    for (const dev of ["vitest", "typescript", "@biomejs", "@types"])
+    for (const dev of ["vitest", "typescript", "@biomejs", "@types", "smtp-server", "tsx"])
       expect(files.filter((f) => f.includes(`/node_modules/${dev}/`))).toEqual([]);
+    // the lab (demo, real-daemon harness) and the benchmarks are not part of the product
+    expect(files.filter((f) => /\/hosted-engine-ha\/(dist\/)?(lab|bench|test)\//.test(f))).toEqual(
+      [],
+    );
     // never the Python package's own files: the units and agent.conf stay its own
     expect(files).not.toContain("/usr/lib/systemd/system/ovirt-ha-agent.service");
     expect(files.filter((f) => f.startsWith("/etc/ovirt-hosted-engine"))).toEqual([]);
