@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { labArgs } from "../lab/children.js";
 import { pollUntil, type TrackedChild, terminate } from "../lab/sim/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
@@ -22,10 +22,7 @@ const FLOOD = 500;
 const CALLS = 500;
 
 function slowlorisCommand(socket: string, seconds: number): string[] {
-  const here = fileURLToPath(import.meta.url);
-  const compiled = !here.endsWith(".ts");
-  const script = path.join(path.dirname(here), "../lab/sim/slowloris." + (compiled ? "js" : "ts"));
-  return [...(compiled ? [] : ["--import", "tsx"]), script, socket, String(FLOOD), String(seconds)];
+  return labArgs("sim/slowloris", socket, String(FLOOD), String(seconds));
 }
 
 function freshGetStats(socket: string, body: string): Promise<number | undefined> {

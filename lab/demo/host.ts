@@ -3,7 +3,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
-import { binPath } from "../paths.js";
+import { productBin } from "../children.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
   isRunning,
@@ -185,7 +185,7 @@ export class DemoHost {
 
   async startBroker(): Promise<void> {
     if (this.broker && isRunning(this.broker)) return;
-    const broker = await spawnTracked(process.execPath, [binPath("ovirt-ha-broker")], {
+    const broker = await spawnTracked(process.execPath, [productBin("ovirt-ha-broker")], {
       logFile: path.join(this.logDir, "broker.log"),
       env: this.env(),
     });
@@ -204,7 +204,7 @@ export class DemoHost {
 
   async startAgent(): Promise<void> {
     if (this.agent && isRunning(this.agent)) return;
-    this.agent = await spawnTracked(process.execPath, [binPath("ovirt-ha-agent")], {
+    this.agent = await spawnTracked(process.execPath, [productBin("ovirt-ha-agent")], {
       logFile: path.join(this.logDir, "agent.log"),
       env: this.env(),
     });
@@ -228,7 +228,7 @@ export class DemoHost {
 
   /** Runs `he-ha <args>` as this host (its HE_HA_ROOT and sanlock daemon). */
   heHa(args: string[]): Promise<{ code: number; output: string }> {
-    return runCommand(process.execPath, [binPath("he-ha"), ...args], this.env(), 60_000);
+    return runCommand(process.execPath, [productBin("he-ha"), ...args], this.env(), 60_000);
   }
 
   async cutNetwork(): Promise<void> {

@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { productArgs } from "../../lab/children.js";
 import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import {
   isRunning,
@@ -24,9 +24,6 @@ import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
-const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
 export const OVF = OVF_TEST;
 
 /** The FAST_TIMING figures tests bound their waits by (seconds). */
@@ -123,7 +120,7 @@ export interface HostOptions {
 /**
  * One simulated HA host for agent tests: its own HE_HA_ROOT, a real sanlock daemon, a
  * libvirtd serving the test driver (the VM outlives agent and broker), a real broker
- * process and the agent process, both run from the sources through tsx.
+ * process and the agent process, both compiled (dist/, lab/children.ts).
  */
 export class AgentHost {
   readonly paths: HaPaths;
@@ -217,7 +214,7 @@ export class AgentHost {
   async startBroker(): Promise<void> {
     this.broker = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", BROKER, "--log-level", "info", "--no-log-pretty"],
+      productArgs("ovirt-ha-broker", "--log-level", "info", "--no-log-pretty"),
       {
         logFile: path.join(this.root, "broker.log"),
         env: this.env,
@@ -249,7 +246,7 @@ export class AgentHost {
   async startAgent(args: string[] = []): Promise<TrackedChild> {
     this.agent = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
       { logFile: this.agentLogFile, env: this.env },
     );
     return this.agent;
@@ -259,7 +256,7 @@ export class AgentHost {
   async startAgentProcess(args: string[]): Promise<TrackedChild> {
     return spawnTracked(
       process.execPath,
-      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
       {
         logFile: path.join(this.root, `agent-${args.join("").replace(/\W/g, "")}.log`),
         env: this.env,

@@ -8,8 +8,8 @@ import { spawn } from "node:child_process";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labArgs } from "../../lab/children.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
@@ -75,8 +75,6 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
   }
 }
 
-const SLOWLORIS = fileURLToPath(new URL("../../lab/sim/slowloris.ts", import.meta.url));
-
 /** A slowloris process (optionally as another user); resolves with its final stats. */
 function flood(
   socket: string,
@@ -86,12 +84,7 @@ function flood(
 ): Promise<{ opened: number; closedByServer: number }> {
   const node = [
     process.execPath,
-    "--import",
-    "tsx",
-    SLOWLORIS,
-    socket,
-    String(connections),
-    String(seconds),
+    ...labArgs("sim/slowloris", socket, String(connections), String(seconds)),
   ];
   const [cmd, ...args] = user ? ["runuser", "-u", user, "--", ...node] : node;
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
 import { chooseSocketGroup, groupId } from "../../src/broker/api/unix-socket.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
@@ -17,8 +17,6 @@ import {
   tempDir,
   until,
 } from "./broker-harness.js";
-
-const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
 
 /** A whiteboard file holding host 2's block, as another host would have written it. */
 async function writeWhiteboard(file: string, timestamp: number): Promise<void> {
@@ -41,7 +39,7 @@ describe("ovirt-ha-broker start-up", () => {
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });
     await writeFile(conf, "sdUUID=abc\nconfigured=False\n");
-    const r = await runCommand(process.execPath, ["--import", "tsx", BIN], {
+    const r = await runCommand(process.execPath, productArgs("ovirt-ha-broker"), {
       ...process.env,
       HE_HA_ROOT: root,
     });
@@ -94,10 +92,10 @@ describe("ovirt-ha-broker start-up", () => {
   });
 
   it("prints its version and help", async () => {
-    const v = await runCommand(process.execPath, ["--import", "tsx", BIN, "--version"]);
+    const v = await runCommand(process.execPath, productArgs("ovirt-ha-broker", "--version"));
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/^ovirt-ha-broker \S+ \(hosted-engine-ha\)/);
-    const h = await runCommand(process.execPath, ["--import", "tsx", BIN, "--help"]);
+    const h = await runCommand(process.execPath, productArgs("ovirt-ha-broker", "--help"));
     expect(h.code).toBe(0);
     expect(h.out).toContain("--log-level");
   });

@@ -1,14 +1,14 @@
 /**
  * Real brokers for tests: a file storage domain (metadata volume + sanlock-initialised
  * lockspace), one HE_HA_ROOT per simulated host, the broker run as its own process
- * (`node --import tsx src/bin/ovirt-ha-broker.ts`) so each can talk to its own sanlock
+ * (the compiled `dist/src/bin/ovirt-ha-broker.js`, lab/children.ts) so each can talk to its own sanlock
  * daemon through SANLOCK_RUN_DIR.
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { productArgs } from "../../lab/children.js";
 import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
 import {
   isRunning,
@@ -22,8 +22,6 @@ import { BrokerClient } from "../../src/broker/client.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
-
-const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
 
 export const SD_UUID = "5b2a1c2e-0000-4000-8000-00000000a001";
 const MD_IMG = "11111111-0000-4000-8000-000000000001";
@@ -123,7 +121,7 @@ export async function spawnBroker(
   await mkdir(root, { recursive: true });
   const proc = await spawnTracked(
     process.execPath,
-    ["--import", "tsx", BIN, "--log-level", "debug"],
+    productArgs("ovirt-ha-broker", "--log-level", "debug"),
     {
       logFile,
       env: { ...env, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },

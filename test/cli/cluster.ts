@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { productBin } from "../../lab/children.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { haPaths } from "../../src/common/paths.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
-import { REPO, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
-export const BROKER_BIN = path.join(REPO, "dist/src/bin/ovirt-ha-broker.js");
 export const OVF = OVF_TEST;
 
 /**
@@ -125,7 +125,7 @@ export async function startBrokerHost(
   hostId = 1,
   prepare?: (storage: StorageHost) => Promise<void>,
   /** the broker executable (default: this checkout's build; the RPM test runs the packaged one) */
-  brokerBin = BROKER_BIN,
+  brokerBin = productBin("ovirt-ha-broker"),
 ): Promise<BrokerHost> {
   const storage = await makeStorageHost(hostId);
   await prepare?.(storage);

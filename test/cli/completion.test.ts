@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, runHeHa, runProcess } from "./harness.js";
+import { runHeHa, runProcess } from "./harness.js";
 
 let dir: string;
 let script: string;
@@ -25,7 +25,6 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 describe("he-ha completion bash", () => {
   beforeAll(async () => {
-    requireBuild();
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-completion-"));
     const r = await runHeHa(dir, ["completion", "bash"]);
     expect(r.code).toBe(0);

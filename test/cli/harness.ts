@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { productArgs } from "../../lab/children.js";
 import { haPaths } from "../../src/common/paths.js";
 import {
   encodeHostBlock,
@@ -13,13 +13,6 @@ import {
 } from "../../src/storage/whiteboard/index.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const HE_HA_BIN = path.join(REPO, "dist/src/bin/he-ha.js");
-
-/** `npm test` builds dist/ first; running this folder alone needs `npx tsc -p tsconfig.build.json`. */
-export function requireBuild(): void {
-  if (!existsSync(HE_HA_BIN))
-    throw new Error(`${HE_HA_BIN} is missing: run npx tsc -p tsconfig.build.json`);
-}
 
 export interface CliRun {
   code: number;
@@ -54,7 +47,7 @@ export function runHeHa(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CliRun> {
-  return runProcess(process.execPath, [HE_HA_BIN, ...args], {
+  return runProcess(process.execPath, productArgs("he-ha", ...args), {
     ...process.env,
     ...env,
     HE_HA_ROOT: root,

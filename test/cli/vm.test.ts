@@ -6,7 +6,7 @@ import { runCommand } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { haPaths } from "../../src/common/paths.js";
 import { makeStorageHost, type StorageHost } from "./cluster.js";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 /**
  * Two hosts on one storage domain, each with its own sanlock daemon (joined to the
@@ -69,7 +69,6 @@ function he(h: Host, args: string[]) {
 
 describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
   beforeAll(async () => {
-    requireBuild();
     storage = await makeStorageHost(1);
     vmId = storage.confLines.vmid!;
     sdUUID = storage.sdUUID;

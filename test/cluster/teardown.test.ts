@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { labBinPath } from "../../lab/paths.js";
+import { labArgs } from "../../lab/children.js";
 import { runCommand } from "../../lab/sim/processes.js";
 
 async function links(): Promise<string[]> {
@@ -21,7 +21,7 @@ describe("demo teardown", () => {
     const linksBefore = await links();
     const child = spawn(
       process.execPath,
-      [labBinPath("demo"), "--scenario", "startup", "--hosts", "2"],
+      labArgs("bin/demo", "--scenario", "startup", "--hosts", "2"),
       {
         stdio: ["ignore", "pipe", "pipe"],
       },

@@ -16,7 +16,7 @@ import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libv
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { TEST_DRIVER_DOMAIN_UUID, waitFor } from "../broker/monitors-support.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 
 /**
  * A real libvirtd configured as VDSM configures oVirt hosts: `auth_unix_rw = "sasl"`,
@@ -179,7 +179,6 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
   });
 
   it("he-ha vm shutdown reaches the VM with the default authfile and fails clearly without it", async () => {
-    requireBuild();
     const root = path.join(dir, "root");
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });

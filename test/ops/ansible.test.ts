@@ -4,6 +4,7 @@ import { appendFile, mkdtemp, open, readFile, rm, writeFile } from "node:fs/prom
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import {
@@ -13,7 +14,7 @@ import {
   smallVmConf,
   startHealthServer,
 } from "../agent/agent-host.js";
-import { built, REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "./harness.js";
 
 /**
  * contrib/ansible run by the real `ansible-playbook` (Debian's `ansible`: ansible-core
@@ -27,7 +28,7 @@ import { built, REPO, runTool } from "./harness.js";
  */
 const PLAYBOOKS = path.join(REPO, "contrib/ansible");
 const SERVICE = path.join(REPO, "test/ops/fixtures/demo-service.sh");
-const HE_HA = [process.execPath, path.join(REPO, "dist/src/bin/he-ha.js")];
+const HE_HA = [process.execPath, ...productArgs("he-ha")];
 const TEMPLATED = new Set(["sdUUID", "spUUID", "vmid", "domain_path"]);
 
 let dir: string;
@@ -120,7 +121,6 @@ async function daemonPid(h: AgentHost, service: string): Promise<number | undefi
 
 describe("contrib/ansible against two simulated hosts", () => {
   beforeAll(async () => {
-    built("src/bin/he-ha.js");
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-ansible-"));
     health = await startHealthServer();
     storage = await makeStorage(dir, smallVmConf(randomUUID()));

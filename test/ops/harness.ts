@@ -1,21 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createLogger, type Logger } from "../../src/common/log.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-/**
- * A compiled module under dist/. `npm test` builds dist/ first; running this folder
- * alone needs `npx tsc -p tsconfig.build.json`.
- */
-export function built(relative: string): string {
-  const file = path.join(REPO, "dist", relative);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npx tsc -p tsconfig.build.json`);
-  return file;
-}
 
 export interface Ran {
   code: number | null;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "../cli/cluster.js";
 import { blockInput, writeHostBlock } from "../cli/harness.js";
-import { built, REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "./harness.js";
 
 /**
  * The RPM, built here by `npm run rpm` (scripts/build-rpm.sh, Debian's rpmbuild), checked
@@ -68,7 +68,6 @@ async function rpmQuery(...args: string[]): Promise<string> {
 
 describe("the RPM", () => {
   beforeAll(async () => {
-    built("src/bin/he-ha.js");
     // tmpfs when there is one: the build writes ~200 MB of small files (8 s there, 25 s+ on
     // this machine's disk when others load it)
     work = await mkdtemp(

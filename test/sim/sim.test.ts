@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scriptArgs } from "../../lab/children.js";
 import { startHostInfra } from "../../lab/sim/host-infra.js";
 import {
   initLeaseVolume,
@@ -119,7 +120,7 @@ describe("simulated host infrastructure", () => {
         "process.exit(0);",
       ].join("\n"),
     );
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
+    const child = spawn(process.execPath, scriptArgs(script), {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { scriptArgs } from "../../lab/children.js";
 import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
 import {
   pollUntil,
@@ -103,7 +104,7 @@ class Cluster {
     const h = this.host(id);
     const child = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", leaseAgent, h.volume, String(id), VM_ID, ...steps],
+      scriptArgs(leaseAgent, h.volume, String(id), VM_ID, ...steps),
       { logFile: join(this.dir, `lease-agent-${id}.log`), env: h.daemon.env, stdin: "pipe" },
     );
     this.children.push(child);
@@ -135,7 +136,7 @@ class Cluster {
     const h = this.host(id);
     const { output } = await runCommand(
       process.execPath,
-      ["--import", "tsx", leaseAgent, h.volume, String(id), VM_ID, ...steps],
+      scriptArgs(leaseAgent, h.volume, String(id), VM_ID, ...steps),
       h.daemon.env,
     );
     return output

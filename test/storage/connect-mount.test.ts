@@ -11,7 +11,7 @@ import { MountConnector } from "../../src/storage/connect/mount-connector.js";
 import { connectionConf, mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { mountAt, parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 
 const SD = "5d1c0b2a-1111-4222-8333-444455556666";
 /** a directory named like another domain whose metadata names SD (a copied domain) */
@@ -59,7 +59,6 @@ describe("storage connect with a real GlusterFS volume", () => {
   let root = "";
 
   beforeAll(async () => {
-    requireBuild();
     base = await mkdtemp(path.join(tmpdir(), "he-connect-"));
     gd = await GlusterService.ensure(path.join(base, "glusterd"));
     vol = await GlusterVolume.create({
