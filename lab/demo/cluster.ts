@@ -4,6 +4,7 @@ import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { type Logger, silentLogger } from "../../src/common/log.js";
 import { monotonicSeconds } from "../../src/common/monotonic.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
@@ -17,11 +18,11 @@ import { decodeWhiteboard, type WhiteboardSnapshot } from "../../src/storage/whi
 import { engineOvf } from "../paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
 import { runCommand } from "../sim/processes.js";
+import { agentConfText, type DemoProfile, demoProfile } from "../timing.js";
 import type { ChaosTable } from "./chaos.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";
-import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
 import { RunTracker } from "./run-tracker.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
@@ -187,9 +188,7 @@ export class DemoCluster {
       ovf,
       ioTimeout: this.profile.ioTimeout,
       brokerConf: this.mail.brokerConf(),
-      hostConf: [...sharedHostConf(this.engineWeb.fqdn), ...storageConf]
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(""),
+      hostConf: formatKeyValue([...sharedHostConf(this.engineWeb.fqdn), ...storageConf]),
       logger: this.log,
     });
     this.event(

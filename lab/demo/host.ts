@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { productBin } from "../children.js";
@@ -165,7 +166,7 @@ export class DemoHost {
       ["libvirt_uri", this.libvirtUri],
       ["conf", p.vmConf],
     ];
-    await writeFile(p.hostConf, conf.map(([k, v]) => `${k}=${v}\n`).join(""));
+    await writeFile(p.hostConf, formatKeyValue(conf));
     await writeFile(p.agentConf, this.spec.agentConf);
   }
 

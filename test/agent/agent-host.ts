@@ -17,6 +17,7 @@ import {
   waitExit,
 } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { type HaPaths, haPaths } from "../../src/common/paths.js";
 import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
@@ -26,27 +27,14 @@ import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 
 export const OVF = OVF_TEST;
 
-/** The FAST_TIMING figures tests bound their waits by (seconds). */
-export const FAST = { loop_delay: 1, host_alive_timeout: 3 } as const;
+/** The test timing figures tests bound their waits by (seconds): lab/timing.ts. */
+export const FAST = TEST_TIMING;
 
 /** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
-export const FAST_TIMING = [
-  "[timing]",
-  `loop_delay = ${FAST.loop_delay}`,
-  "broker_storage_cycle = 0.2",
-  `host_alive_timeout = ${FAST.host_alive_timeout}`,
-  "engine_starting_timeout = 120",
-  "engine_bad_health_timeout = 60",
-  "engine_stop_timeout = 30",
-  "engine_away_timeout = 5",
-  "vm_unexpected_shutdown_expiration = 30",
-  "engine_retry_expiration = 30",
-  "history_window = 60",
-  "local_maintenance_poll = 0.2",
-  "cpu_load_sample = 1",
-  "cpu_load_refresh = 5",
-  "",
-].join("\n");
+export const FAST_TIMING = timingSection(
+  TEST_TIMING,
+  "the integration tests' timing (lab/timing.ts)",
+);
 
 /** An HTTP server answering the engine's health page with 200 (engine "good"). */
 export async function startHealthServer(): Promise<{ fqdn: string; close(): Promise<void> }> {

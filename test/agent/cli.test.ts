@@ -3,12 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { type CliRun, runProcess } from "../cli/harness.js";
+import { type Ran, runTool } from "../support/run.js";
 
-function runAgent(root: string, args: string[] = []): Promise<CliRun> {
-  return runProcess(process.execPath, productArgs("ovirt-ha-agent", "--no-log-pretty", ...args), {
-    ...process.env,
-    HE_HA_ROOT: root,
+function runAgent(root: string, args: string[] = []): Promise<Ran> {
+  return runTool(process.execPath, productArgs("ovirt-ha-agent", "--no-log-pretty", ...args), {
+    env: { ...process.env, HE_HA_ROOT: root },
   });
 }
 

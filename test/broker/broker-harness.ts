@@ -1,10 +1,3 @@
-/**
- * Real brokers for tests: a file storage domain (metadata volume + sanlock-initialised
- * lockspace), one HE_HA_ROOT per simulated host, the broker run as its own process
- * (the compiled `dist/src/bin/ovirt-ha-broker.js`, lab/children.ts) so each can talk to its own sanlock
- * daemon through SANLOCK_RUN_DIR.
- */
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +12,7 @@ import {
   unixSocketAccepts,
 } from "../../lab/sim/processes.js";
 import { BrokerClient } from "../../src/broker/client.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
@@ -88,12 +82,7 @@ export async function makeHostRoot(
     sanlock_io_timeout: "1",
     ...opts.extraConf,
   };
-  await writeFile(
-    p.hostConf,
-    Object.entries(conf)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
+  await writeFile(p.hostConf, formatKeyValue(Object.entries(conf)));
   await writeFile(
     p.agentConf,
     `[timing]\nbroker_storage_cycle=${opts.cycleSeconds ?? 0.5}\nhosts_state_ttl=${opts.hostsStateTtl ?? 60}\n`,
@@ -197,32 +186,4 @@ export async function segmentOnDisk(metadata: string, index: number): Promise<Bu
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-}
-
-/** Polls `fn` every 100 ms until it returns a value; throws after `ms`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Runs a command to completion: exit code, stdout, stderr. */
-export function runCommand(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: 60_000 }, (e, out, err) => {
-      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
-    });
-  });
 }

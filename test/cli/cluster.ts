@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { productBin } from "../../lab/children.js";
+import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { BrokerClient } from "../../src/broker/client.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 import { runHeHa } from "./harness.js";
@@ -94,12 +96,16 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     };
     const paths = haPaths(root);
     await mkdir(path.dirname(paths.hostConf), { recursive: true });
-    const lines = Object.entries(result.confLines)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join("");
+    const lines = formatKeyValue(Object.entries(result.confLines));
     await writeFile(paths.hostConf, base + lines);
     await mkdir(path.dirname(paths.agentConf), { recursive: true });
-    await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.2\n");
+    await writeFile(
+      paths.agentConf,
+      timingSection(
+        { broker_storage_cycle: TEST_TIMING.broker_storage_cycle },
+        "the tests' storage cycle (lab/timing.ts)",
+      ),
+    );
     return {
       root,
       hostId,

@@ -6,8 +6,8 @@ import { productBin } from "../../lab/children.js";
 import { holdHint } from "../../lab/demo/hold-hint.js";
 import { DemoHost } from "../../lab/demo/host.js";
 import { shellQuote } from "../../src/common/shell-quote.js";
+import { runTool } from "../support/run.js";
 import { type BrokerHost, startBrokerHost } from "./cluster.js";
-import { runProcess } from "./harness.js";
 
 /**
  * The demo's `--hold` hint runs as printed, from any directory of a checkout where
@@ -43,8 +43,8 @@ describe("demo --hold hint", () => {
     );
     const command = lines[1]!.replace(/^ {2}host1: /, "");
     expect(command).toMatch(/ status$/);
-    const r = await runProcess("/bin/sh", ["-c", `cd / && ${command} --summary`], {
-      PATH: "/usr/bin:/bin",
+    const r = await runTool("/bin/sh", ["-c", `cd / && ${command} --summary`], {
+      env: { PATH: "/usr/bin:/bin" },
     });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

@@ -5,16 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
+import { TEST_TIMING } from "../../lab/timing.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import {
-  AgentHost,
-  FAST_TIMING,
-  makeStorage,
-  smallVmConf,
-  startHealthServer,
-} from "../agent/agent-host.js";
-import { REPO, runTool } from "./harness.js";
+import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "../agent/agent-host.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * contrib/ansible run by the real `ansible-playbook` (Debian's `ansible`: ansible-core
@@ -38,12 +33,7 @@ const hosts: AgentHost[] = [];
 const installLog = () => path.join(dir, "installs.log");
 
 function timing(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of FAST_TIMING.split("\n")) {
-    const m = /^(\w+) = (.+)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(TEST_TIMING).map(([k, v]) => [k, String(v)]));
 }
 
 /** The inventory: both hosts on a local connection; `over` per host id. */

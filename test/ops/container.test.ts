@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * No Docker engine runs here, so the Dockerfile is checked by reading: what it copies

@@ -8,7 +8,8 @@ import {
   daemonArgsOutcome,
 } from "../../src/common/daemon-cli.js";
 import { packageVersion, versionLine } from "../../src/common/version.js";
-import { REPO, runNode, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
+import { runNode } from "./harness.js";
 
 const pkgVersion = (
   JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { version: string }

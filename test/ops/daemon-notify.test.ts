@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
-import { NotifyReceiver, runTool } from "./harness.js";
+import { runTool } from "../support/run.js";
+import { NotifyReceiver } from "./harness.js";
 
 /**
  * ovirt-ha-broker as systemd runs it (Type=notify, WatchdogSec=): the built daemon, a

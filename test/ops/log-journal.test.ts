@@ -9,7 +9,8 @@ import {
   syslogPriority,
   withPriorityPrefix,
 } from "../../src/common/log-journal.js";
-import { REPO, runNode, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
+import { runNode } from "./harness.js";
 
 /**
  * Journald priorities per line and the optional rotating log files. The journal side is

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "../cli/cluster.js";
 import { blockInput, writeHostBlock } from "../cli/harness.js";
-import { REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * The RPM, built here by `npm run rpm` (scripts/build-rpm.sh, Debian's rpmbuild), checked

@@ -19,7 +19,7 @@ import { haPaths } from "../../src/common/paths.js";
 import { initStorageDomain } from "../../src/storage/init.js";
 import { ExistingHeVolumesError, refuseOrphanHeVolumes } from "../../src/storage/init-guard.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
-import { runTool } from "./harness.js";
+import { runTool } from "../support/run.js";
 
 let dir: string;
 beforeAll(async () => {

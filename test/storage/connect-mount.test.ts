@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../lab/sim/gluster.js";
 import { runCommand } from "../../lab/sim/processes.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { MountNotPermittedError, storageConnectorFor } from "../../src/storage/connect/index.js";
 import { MountConnector } from "../../src/storage/connect/mount-connector.js";
@@ -43,12 +44,7 @@ async function writeHostConf(root: string, lines: Record<string, string>) {
   const p = haPaths(root);
   await mkdir(path.dirname(p.hostConf), { recursive: true });
   const all = { host_id: "1", sdUUID: SD, ...lines };
-  await writeFile(
-    p.hostConf,
-    Object.entries(all)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
+  await writeFile(p.hostConf, formatKeyValue(Object.entries(all)));
   return hostConfigFrom(new Map(Object.entries(all)), p.hostConf);
 }
 
