@@ -126,7 +126,7 @@ describe("the RPM", () => {
       expect(files).toContain(f);
     // the native parts come built: the libvirt binding's .node is in the package
     expect(files.some((f) => /@unraid\/libvirt\/.*\.node$/.test(f))).toBe(true);
-    for (const dev of ["vitest", "typescript", "@biomejs", "@types", "smtp-server", "tsx"])
+    for (const dev of ["vitest", "typescript", "@biomejs", "@types", "smtp-server"])
       expect(files.filter((f) => f.includes(`/node_modules/${dev}/`))).toEqual([]);
     // the lab (demo, real-daemon harness) and the benchmarks are not part of the product
     expect(files.filter((f) => /\/hosted-engine-ha\/(dist\/)?(lab|bench|test)\//.test(f))).toEqual(
