@@ -19,6 +19,7 @@ COPY package.json package-lock.json ./
 RUN npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY lab ./lab
 COPY bench ./bench
 # `npm run build` also writes dist/build-info.json (ovirt_ha_build_info's commit):
 # docker build --build-arg HE_HA_BUILD_COMMIT=$(git rev-parse HEAD) ...
@@ -49,7 +50,9 @@ RUN (getent group kvm >/dev/null || groupadd -r -g 36 kvm) \
  && chown vdsm:kvm /var/run/ovirt-hosted-engine-ha /var/lib/ovirt-hosted-engine-ha
 WORKDIR /opt/hosted-engine-ha
 COPY --from=deps /deps/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+# the product only: dist/lab (demo, real-daemon harness) and dist/bench stay in the build stage
+COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/build-info.json ./dist/
 COPY package.json ./
 COPY systemd ./systemd
 COPY contrib ./contrib

@@ -26,6 +26,8 @@ export const FAST_TESTS = [
   "test/cluster/mail-sink.test.ts",
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
+  "test/layout/build-stamp.test.ts",
+  "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
@@ -52,6 +54,8 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
+          // the tests start dist/'s binaries: refuse a build older than src/ or lab/
+          globalSetup: ["test/support/global-setup.ts"],
           exclude: [...configDefaults.exclude, ...FAST_TESTS],
         },
       },

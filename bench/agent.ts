@@ -1,11 +1,11 @@
 import { performance } from "node:perf_hooks";
+import { DemoCluster } from "../lab/demo/cluster.js";
+import { usageOf } from "../lab/demo/run.js";
 import { collectionFrom } from "../src/agent/collect.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "../src/agent/decide.js";
 import { hostBlockInput } from "../src/agent/publish.js";
 import { DEFAULT_SCORE_CONFIG } from "../src/common/agent-conf.js";
 import { DEFAULT_TIMING } from "../src/common/timing.js";
-import { DemoCluster } from "../src/demo/cluster.js";
-import { usageOf } from "../src/demo/run.js";
 import {
   decodeSegments,
   encodeGlobalBlock,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createGzip, gzipSync } from "node:zlib";
-import { fixtureOvf } from "../src/demo/bin-path.js";
+import { packageRoot } from "../src/common/package-root.js";
 import {
   buildConfArchive,
   type ConfContents,
@@ -15,7 +15,7 @@ import { parseVmConf } from "../src/storage/ovf/vmconf.js";
 import { type BenchResult, summarize } from "./types.js";
 
 async function fixture(name: string): Promise<string> {
-  return await readFile(fixtureOvf(name), "utf8");
+  return await readFile(path.join(packageRoot(), "test", "fixtures", "ovf", name), "utf8");
 }
 
 async function timeMs(samples: number, fn: () => Promise<unknown> | unknown): Promise<number[]> {

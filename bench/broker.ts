@@ -11,14 +11,12 @@
  * leaves the unit's settings out, to compare; `BENCH_BROKER_BIN` names the broker's
  * compiled entry point to run instead (before/after comparisons).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../src/broker/client.js";
-import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
-import { haPaths } from "../src/common/paths.js";
+import { productArgs } from "../lab/children.js";
 import {
   isRunning,
   pollUntil,
@@ -26,7 +24,10 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../src/sim/processes.js";
+} from "../lab/sim/processes.js";
+import { BrokerClient } from "../src/broker/client.js";
+import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
+import { haPaths } from "../src/common/paths.js";
 import { encodeGlobalBlock, encodeHostBlock } from "../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../src/storage/whiteboard/types.js";
 import { type BenchResult, summarize } from "./types.js";
@@ -56,43 +57,14 @@ async function unitEnvironment(): Promise<Record<string, string>> {
   return env;
 }
 
-/** Newest modification time (ms) of any file under `dir`. */
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    newest = Math.max(newest, (await stat(path.join(e.parentPath, e.name))).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * The broker to run and how it was chosen: BENCH_BROKER_BIN; else compiled JS (next to
- * a compiled bench, or dist/ when newer than src/); else TypeScript via tsx.
+ * The broker to run and how it was chosen: BENCH_BROKER_BIN; else this checkout's compiled
+ * broker (dist/, lab/children.ts: `npm run bench` builds first).
  */
 export async function brokerCommand(): Promise<{ args: string[]; how: string }> {
   const override = process.env.BENCH_BROKER_BIN;
   if (override) return { args: [override], how: `compiled ${override}` };
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith(".ts")) {
-    return {
-      args: [path.join(path.dirname(here), "../src/bin/ovirt-ha-broker.js")],
-      how: "compiled",
-    };
-  }
-  const repo = path.join(path.dirname(here), "..");
-  const compiled = path.join(repo, "dist/src/bin/ovirt-ha-broker.js");
-  const built = await stat(compiled).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  if (built > 0 && built >= (await newestMtime(path.join(repo, "src")))) {
-    return { args: [compiled], how: "compiled dist/" };
-  }
-  return {
-    args: ["--import", "tsx", path.join(repo, "src/bin/ovirt-ha-broker.ts")],
-    how: "via tsx (dist/ older than src/)",
-  };
+  return { args: productArgs("ovirt-ha-broker"), how: "compiled dist/" };
 }
 
 /** Starts the broker of `root` (log in `dir`); resolves once its socket answers. */

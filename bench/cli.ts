@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { productBin } from "../lab/children.js";
+import { engineOvf } from "../lab/paths.js";
+import { runCommand } from "../lab/sim/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
-import { fixtureOvf } from "../src/demo/bin-path.js";
-import { runCommand } from "../src/sim/processes.js";
 import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
 
@@ -24,16 +23,6 @@ import { type BenchResult, summarize } from "./types.js";
 const HOSTS = 64;
 const RUNS = 20;
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("package.json not found above bench/cli");
-    dir = up;
-  }
-  return dir;
-}
-
 /** Runs node with `args`; wall time from spawn to exit. */
 async function runProcess(
   args: string[],
@@ -45,9 +34,8 @@ async function runProcess(
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const repo = repoRoot();
-  const heHa = path.join(repo, "dist/src/bin/he-ha.js");
-  const brokerBin = path.join(repo, "dist/src/bin/ovirt-ha-broker.js");
+  const heHa = productBin("he-ha");
+  const brokerBin = productBin("ovirt-ha-broker");
   const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-bench-cli-"));
   const env = { ...process.env, HE_HA_ROOT: root, HE_HA_SOCKET_GROUP: "" };
   let broker: ChildProcess | undefined;
@@ -65,7 +53,7 @@ export async function run(): Promise<BenchResult[]> {
         "--domain",
         path.join(root, "sd", "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b"),
         "--ovf",
-        fixtureOvf(),
+        engineOvf(),
         "--host-conf",
         seed,
         "--io-timeout",

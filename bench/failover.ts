@@ -1,4 +1,4 @@
-import { runDemo } from "../src/demo/run.js";
+import { runDemo } from "../lab/demo/run.js";
 import { type BenchResult, summarize } from "./types.js";
 
 /**

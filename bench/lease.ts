@@ -6,13 +6,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { initLeaseVolume, initResourceLease } from "../lab/sim/lease-volume.js";
+import { SimLibvirtd } from "../lab/sim/libvirtd.js";
+import { SanlockDaemon } from "../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../src/common/log.js";
 import { HypervisorConnection } from "../src/libvirt/hypervisor.js";
 import { Lockspace } from "../src/sanlock/lockspace.js";
 import { VmLease } from "../src/sanlock/vm-lease.js";
-import { initLeaseVolume, initResourceLease } from "../src/sim/lease-volume.js";
-import { SimLibvirtd } from "../src/sim/libvirtd.js";
-import { SanlockDaemon } from "../src/sim/sanlock-daemon.js";
 import { type BenchResult, summarize } from "./types.js";
 
 const VM_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";

@@ -15,7 +15,6 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/completion.js"),
   () => import("./commands/config.js"),
   () => import("./commands/console.js"),
-  () => import("./commands/demo.js"),
   () => import("./commands/liveliness.js"),
   () => import("./commands/lease.js"),
   () => import("./commands/lockspace.js"),
@@ -32,7 +31,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command("he-ha")
-    .description("Operate hosted-engine HA: status, maintenance, engine VM, storage, demo")
+    .description("Operate hosted-engine HA: status, maintenance, engine VM, storage, simulate")
     .version(versionLine("he-ha"), "-V, --version", "print the version and exit")
     .showHelpAfterError()
     .exitOverride()

@@ -4,10 +4,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../../src/broker/client.js";
-import { type HaPaths, haPaths } from "../../src/common/paths.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
+import { productArgs } from "../../lab/children.js";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import {
   isRunning,
   pollUntil,
@@ -17,39 +15,26 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+} from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { TEST_TIMING, timingSection } from "../../lab/timing.js";
+import { BrokerClient } from "../../src/broker/client.js";
+import { type HaPaths, haPaths } from "../../src/common/paths.js";
 import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
 import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const AGENT = path.join(REPO, "src/bin/ovirt-ha-agent.ts");
-const BROKER = path.join(REPO, "src/bin/ovirt-ha-broker.ts");
 export const OVF = OVF_TEST;
 
-/** The FAST_TIMING figures tests bound their waits by (seconds). */
-export const FAST = { loop_delay: 1, host_alive_timeout: 3 } as const;
+/** The test timing figures tests bound their waits by (seconds): lab/timing.ts. */
+export const FAST = TEST_TIMING;
 
 /** Agent timing scaled down so a whole start takes seconds (agent.conf [timing]). */
-export const FAST_TIMING = [
-  "[timing]",
-  `loop_delay = ${FAST.loop_delay}`,
-  "broker_storage_cycle = 0.2",
-  `host_alive_timeout = ${FAST.host_alive_timeout}`,
-  "engine_starting_timeout = 120",
-  "engine_bad_health_timeout = 60",
-  "engine_stop_timeout = 30",
-  "engine_away_timeout = 5",
-  "vm_unexpected_shutdown_expiration = 30",
-  "engine_retry_expiration = 30",
-  "history_window = 60",
-  "local_maintenance_poll = 0.2",
-  "cpu_load_sample = 1",
-  "cpu_load_refresh = 5",
-  "",
-].join("\n");
+export const FAST_TIMING = timingSection(
+  TEST_TIMING,
+  "the integration tests' timing (lab/timing.ts)",
+);
 
 /** An HTTP server answering the engine's health page with 200 (engine "good"). */
 export async function startHealthServer(): Promise<{ fqdn: string; close(): Promise<void> }> {
@@ -123,7 +108,7 @@ export interface HostOptions {
 /**
  * One simulated HA host for agent tests: its own HE_HA_ROOT, a real sanlock daemon, a
  * libvirtd serving the test driver (the VM outlives agent and broker), a real broker
- * process and the agent process, both run from the sources through tsx.
+ * process and the agent process, both compiled (dist/, lab/children.ts).
  */
 export class AgentHost {
   readonly paths: HaPaths;
@@ -217,7 +202,7 @@ export class AgentHost {
   async startBroker(): Promise<void> {
     this.broker = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", BROKER, "--log-level", "info", "--no-log-pretty"],
+      productArgs("ovirt-ha-broker", "--log-level", "info", "--no-log-pretty"),
       {
         logFile: path.join(this.root, "broker.log"),
         env: this.env,
@@ -249,7 +234,7 @@ export class AgentHost {
   async startAgent(args: string[] = []): Promise<TrackedChild> {
     this.agent = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
       { logFile: this.agentLogFile, env: this.env },
     );
     return this.agent;
@@ -259,7 +244,7 @@ export class AgentHost {
   async startAgentProcess(args: string[]): Promise<TrackedChild> {
     return spawnTracked(
       process.execPath,
-      ["--import", "tsx", AGENT, "--log-level", "debug", "--no-log-pretty", ...args],
+      productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
       {
         logFile: path.join(this.root, `agent-${args.join("").replace(/\W/g, "")}.log`),
         env: this.env,

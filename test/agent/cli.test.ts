@@ -1,34 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
+import { type Ran, runTool } from "../support/run.js";
 
-const AGENT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../src/bin/ovirt-ha-agent.ts",
-);
-
-function runAgent(
-  root: string,
-  args: string[] = [],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", AGENT, "--no-log-pretty", ...args], {
-      env: { ...process.env, HE_HA_ROOT: root },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+function runAgent(root: string, args: string[] = []): Promise<Ran> {
+  return runTool(process.execPath, productArgs("ovirt-ha-agent", "--no-log-pretty", ...args), {
+    env: { ...process.env, HE_HA_ROOT: root },
   });
 }
 

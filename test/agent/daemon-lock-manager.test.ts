@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../src/sim/processes.js";
+import { pollUntil } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 import {
   type AgentHost,
   engineLeaseRe,
@@ -107,7 +107,6 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
   }, 180_000);
 
   it("he-ha vm start on host 2 is refused by libvirt's lock manager, saying why", async () => {
-    requireBuild();
     const r = await runHeHa(h2.root, ["vm", "start"], h2.env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(

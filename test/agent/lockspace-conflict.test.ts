@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitExit } from "../../src/sim/processes.js";
+import { waitExit } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
 

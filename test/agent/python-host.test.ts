@@ -10,9 +10,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../src/sim/processes.js";
+import { pollUntil } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "./agent-host.js";
 import { type LeaseRef, PythonHost } from "./python-host.js";
 
@@ -124,7 +124,6 @@ describe("a Python host holds the engine VM's lease: our agent (holder agent) is
   }, 240_000);
 
   it("he-ha lease status on our host names oVirt's lease and the Python host as its owner", async () => {
-    requireBuild();
     const r = await runHeHa(s.ours.root, ["lease", "status", "--json"], s.ours.env);
     expect(r.code, r.stderr).toBe(0);
     const st = JSON.parse(r.stdout);

@@ -8,7 +8,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 
 const SCRIPT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

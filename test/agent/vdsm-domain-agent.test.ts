@@ -13,8 +13,8 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand } from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { runCommand } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { OVF_TEST_42 } from "../fixtures/ovf-fixtures.js";
@@ -135,8 +135,7 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
   }, 180_000);
 
   it("he-ha lease status agrees with sanlock: this host owns oVirt's lease", async () => {
-    const { requireBuild, runHeHa } = await import("../cli/harness.js");
-    requireBuild();
+    const { runHeHa } = await import("../cli/harness.js");
     const r = await runHeHa(host.root, ["lease", "status", "--json"], host.env);
     expect(r.code, r.stderr).toBe(0);
     const st = JSON.parse(r.stdout);

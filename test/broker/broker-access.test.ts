@@ -8,27 +8,27 @@ import { spawn } from "node:child_process";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labArgs } from "../../lab/children.js";
+import { pollFor } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { FAULT } from "../../src/broker/xmlrpc/types.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { runTool } from "../support/run.js";
 import {
   type BrokerProcess,
   hostBlock,
   makeDomain,
   makeHostRoot,
   removeDir,
-  runCommand,
   segmentOnDisk,
   spawnBroker,
   type TestDomain,
   tempDir,
-  until,
 } from "./broker-harness.js";
 
 /** An HTTP client run as another user: requests in argv[2] (JSON), answers on stdout. */
@@ -75,8 +75,6 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
   }
 }
 
-const SLOWLORIS = fileURLToPath(new URL("../../src/sim/slowloris.ts", import.meta.url));
-
 /** A slowloris process (optionally as another user); resolves with its final stats. */
 function flood(
   socket: string,
@@ -86,12 +84,7 @@ function flood(
 ): Promise<{ opened: number; closedByServer: number }> {
   const node = [
     process.execPath,
-    "--import",
-    "tsx",
-    SLOWLORIS,
-    socket,
-    String(connections),
-    String(seconds),
+    ...labArgs("sim/slowloris", socket, String(connections), String(seconds)),
   ];
   const [cmd, ...args] = user ? ["runuser", "-u", user, "--", ...node] : node;
   return new Promise((resolve, reject) => {
@@ -152,19 +145,11 @@ describe("broker socket access and the reset_lockspace guard", () => {
   beforeAll(async () => {
     // the group VDSM's socket belongs to: made here when this machine has none
     if ((await groupId("kvm")) === undefined) {
-      const g = await runCommand("groupadd", ["-f", "-r", "kvm"]);
-      expect(g.err).toBe("");
+      const g = await runTool("groupadd", ["-f", "-r", "kvm"]);
+      expect(g.stderr).toBe("");
     }
-    const u = await runCommand("useradd", [
-      "-M",
-      "-N",
-      "-g",
-      "kvm",
-      "-s",
-      "/usr/sbin/nologin",
-      USER,
-    ]);
-    expect(u.err).toBe("");
+    const u = await runTool("useradd", ["-M", "-N", "-g", "kvm", "-s", "/usr/sbin/nologin", USER]);
+    expect(u.stderr).toBe("");
     userMade = true;
     dir = await tempDir("broker-access");
     // the unprivileged user must be able to reach the socket's directory
@@ -194,12 +179,12 @@ describe("broker socket access and the reset_lockspace guard", () => {
     if (publisher) clearInterval(publisher);
     await broker?.stop();
     await sanlock?.stop();
-    if (userMade) await runCommand("userdel", [USER]);
+    if (userMade) await runTool("userdel", [USER]);
     if (dir) await removeDir(dir);
   });
 
   async function asUser(reqs: Req[]): Promise<{ status: number; body: string }[]> {
-    const r = await runCommand("runuser", [
+    const r = await runTool("runuser", [
       "-u",
       USER,
       "--",
@@ -209,8 +194,8 @@ describe("broker socket access and the reset_lockspace guard", () => {
       broker!.socket,
       JSON.stringify(reqs),
     ]);
-    expect(r.err).toBe("");
-    return JSON.parse(r.out);
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout);
   }
 
   it("the socket is 0660 and belongs to group kvm", async () => {
@@ -267,7 +252,7 @@ describe("broker socket access and the reset_lockspace guard", () => {
   it("reset_lockspace with force still refuses while a host is live (its block keeps changing)", async () => {
     await broker!.client.setGlobalMaintenance(true);
     // wait for the broker to have watched long enough to tell live hosts
-    const why = await until("a live-host refusal", async () => {
+    const why = await pollFor("a live-host refusal", async () => {
       const e = await broker!.client.resetLockspace(true).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(XmlRpcFault);
       const text = (e as Error).message;
@@ -282,7 +267,7 @@ describe("broker socket access and the reset_lockspace guard", () => {
   it("under two 500-connection slowloris floods (a kvm member's and a root process's) the agent's link and >= 99 % of fresh get_stats calls succeed", async () => {
     const floods = [flood(broker!.socket, 500, 25, USER), flood(broker!.socket, 500, 25)];
     // both floods are at full strength once the broker turns their surplus away
-    await until(
+    await pollFor(
       "the broker refusing flood connections",
       async () =>
         (await broker!.log()).includes("connection refused: caller over its share")

@@ -4,6 +4,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { DEFAULT_GATE_LIMITS } from "../../src/broker/api/connection-gate.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
@@ -11,19 +13,17 @@ import type { BrokerStatus } from "../../src/broker/status.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { runTool } from "../support/run.js";
 import {
   type BrokerProcess,
   hostBlock,
   makeDomain,
   makeHostRoot,
   removeDir,
-  runCommand,
   segmentOnDisk,
   spawnBroker,
   type TestDomain,
   tempDir,
-  until,
 } from "./broker-harness.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../python/broker_client.py", import.meta.url));
@@ -77,7 +77,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
   beforeAll(async () => {
     // the socket's group (scripts/setup-host.sh creates it); made here when missing
     if ((await groupId("kvm")) === undefined) {
-      expect((await runCommand("groupadd", ["-f", "-r", "kvm"])).code).toBe(0);
+      expect((await runTool("groupadd", ["-f", "-r", "kvm"])).code).toBe(0);
     }
     dir = await tempDir("broker-api");
     domain = await makeDomain(dir);
@@ -90,7 +90,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     });
     socket = haPaths(root).brokerSocket;
     // a socket file left by a broker that died: bound, never removed, nobody listening
-    const stale = await runCommand("python3", [
+    const stale = await runTool("python3", [
       "-c",
       "import os,socket,sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
       socket,
@@ -121,9 +121,9 @@ describe("ovirt-ha-broker API over its unix socket", () => {
 
   it("answers every method to Python's xmlrpc.client connected the way VDSM and hosted-engine connect", async () => {
     const block = hostBlock(1, 1000, 3400);
-    const res = await runCommand("python3", [PY_CLIENT, socket, "all", block.toString("base64")]);
-    expect(res.err).toBe("");
-    const r = JSON.parse(res.out);
+    const res = await runTool("python3", [PY_CLIENT, socket, "all", block.toString("base64")]);
+    expect(res.stderr).toBe("");
+    const r = JSON.parse(res.stdout);
     expect(r.start_monitor).toBe("mem-free");
     expect(typeof r.status_monitor).toBe("string");
     expect(r.status_unknown_monitor.faultString).toContain("no-such-monitor");
@@ -159,7 +159,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     const status = await broker!.client.status();
     expect(status.global_maintenance).toBe(true);
     const cleared = JSON.parse(
-      (await runCommand("python3", [PY_CLIENT, socket, "clear-global"])).out,
+      (await runTool("python3", [PY_CLIENT, socket, "clear-global"])).stdout,
     );
     expect(cleared.set_global_maintenance).toBe("ok");
     expect(cleared.get_stats["0"].lines).toEqual(["maintenance=False"]);
@@ -169,13 +169,13 @@ describe("ovirt-ha-broker API over its unix socket", () => {
   it("writes this host's block to its own segment of the metadata volume", async () => {
     const block = hostBlock(1, 2000, 3000);
     await broker!.client.putStats(1, block);
-    const onDisk = await until("segment 1 on storage", async () => {
+    const onDisk = await pollFor("segment 1 on storage", async () => {
       const seg = await segmentOnDisk(domain.metadata, 1);
       return seg.subarray(0, block.length).equals(block) ? seg : undefined;
     });
     expect(onDisk.subarray(block.length).every((b) => b === 0)).toBe(true);
     expect((await segmentOnDisk(domain.metadata, 2)).every((b) => b === 0)).toBe(true);
-    const status = await until("status shows score 3000", async () => {
+    const status = await pollFor("status shows score 3000", async () => {
       const s = await broker!.client.status();
       return s.local.score === 3000 && s.storage.pending_host_ids.length === 0 ? s : undefined;
     });
@@ -199,7 +199,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     await c.pushHostsState([2, 1]);
     expect(await c.isHostAlive()).toEqual([1, 2]);
     expect(await c.startMonitor("mem-free")).toBe("mem-free");
-    const value = await until("mem-free value", async () => {
+    const value = await pollFor("mem-free value", async () => {
       const v = await c.statusMonitor("mem-free");
       return v === "None" ? undefined : v;
     });
@@ -273,7 +273,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
       address: "engine.invalid",
       health_timeout: "2",
     });
-    const value = await until("engine-health value", async () => {
+    const value = await pollFor("engine-health value", async () => {
       const v = await c.statusMonitor(id);
       return v === "None" ? undefined : v;
     });

@@ -1,24 +1,22 @@
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
+import { pollFor } from "../../lab/sim/processes.js";
 import { chooseSocketGroup, groupId } from "../../src/broker/api/unix-socket.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
+import { runTool } from "../support/run.js";
 import {
   type BrokerProcess,
   hostBlock,
   makeDomain,
   makeHostRoot,
   removeDir,
-  runCommand,
   spawnBroker,
   type TestDomain,
   tempDir,
-  until,
 } from "./broker-harness.js";
-
-const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
 
 /** A whiteboard file holding host 2's block, as another host would have written it. */
 async function writeWhiteboard(file: string, timestamp: number): Promise<void> {
@@ -41,12 +39,11 @@ describe("ovirt-ha-broker start-up", () => {
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });
     await writeFile(conf, "sdUUID=abc\nconfigured=False\n");
-    const r = await runCommand(process.execPath, ["--import", "tsx", BIN], {
-      ...process.env,
-      HE_HA_ROOT: root,
+    const r = await runTool(process.execPath, productArgs("ovirt-ha-broker"), {
+      env: { ...process.env, HE_HA_ROOT: root },
     });
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`ovirt-ha-broker: ${conf}: HA is not configured`);
+    expect(r.stderr).toContain(`ovirt-ha-broker: ${conf}: HA is not configured`);
   });
 
   it("takes the socket group from HE_HA_SOCKET_GROUP, then hosted-engine.conf socket_group, then kvm", () => {
@@ -72,7 +69,7 @@ describe("ovirt-ha-broker start-up", () => {
       // socket_group of hosted-engine.conf (group "daemon" exists on Debian)
       const daemonGid = await groupId("daemon");
       if (daemonGid !== undefined) expect((await stat(b.socket)).gid).toBe(daemonGid);
-      await until("a first read", async () =>
+      await pollFor("a first read", async () =>
         (await b.client.status()).storage.has_read ? true : undefined,
       );
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -94,12 +91,12 @@ describe("ovirt-ha-broker start-up", () => {
   });
 
   it("prints its version and help", async () => {
-    const v = await runCommand(process.execPath, ["--import", "tsx", BIN, "--version"]);
+    const v = await runTool(process.execPath, productArgs("ovirt-ha-broker", "--version"));
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/^ovirt-ha-broker \S+ \(hosted-engine-ha\)/);
-    const h = await runCommand(process.execPath, ["--import", "tsx", BIN, "--help"]);
+    expect(v.stdout).toMatch(/^ovirt-ha-broker \S+ \(hosted-engine-ha\)/);
+    const h = await runTool(process.execPath, productArgs("ovirt-ha-broker", "--help"));
     expect(h.code).toBe(0);
-    expect(h.out).toContain("--log-level");
+    expect(h.stdout).toContain("--log-level");
   });
 });
 
@@ -112,13 +109,13 @@ describe("ovirt-ha-broker when its storage goes away", () => {
   let broker: BrokerProcess | undefined;
 
   const mount = async () => {
-    const r = await runCommand("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", imageDir]);
-    expect(r.code, r.err).toBe(0);
+    const r = await runTool("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", imageDir]);
+    expect(r.code, r.stderr).toBe(0);
     mounted = true;
   };
   const unmount = async () => {
-    const r = await runCommand("umount", ["-l", imageDir]);
-    expect(r.code, r.err).toBe(0);
+    const r = await runTool("umount", ["-l", imageDir]);
+    expect(r.code, r.stderr).toBe(0);
     mounted = false;
   };
 
@@ -140,20 +137,20 @@ describe("ovirt-ha-broker when its storage goes away", () => {
 
   afterAll(async () => {
     await broker?.stop();
-    if (mounted) await runCommand("umount", ["-l", imageDir]);
-    if (staging) await runCommand("umount", ["-l", staging]);
+    if (mounted) await runTool("umount", ["-l", imageDir]);
+    if (staging) await runTool("umount", ["-l", staging]);
     await removeDir(dir);
   });
 
   it("answers from the last good read, reports the failure, survives, and recovers", async () => {
     const c = broker!.client;
-    await until("host 2 read", async () =>
+    await pollFor("host 2 read", async () =>
       (await c.status()).hosts.length === 1 ? true : undefined,
     );
     const before = await c.getStats();
 
     await unmount();
-    const failing = await until("a failed read", async () => {
+    const failing = await pollFor("a failed read", async () => {
       const s = await c.status();
       return s.storage.consecutive_read_failures >= 2 ? s : undefined;
     });
@@ -180,7 +177,7 @@ describe("ovirt-ha-broker when its storage goes away", () => {
       .filter((l) => l.includes("cannot read the whiteboard; answering from the last good read"));
     expect(readErrorLines).toHaveLength(1);
     // the last good read grows old: storage reported stale
-    await until("stale storage metric", async () =>
+    await pollFor("stale storage metric", async () =>
       /^ovirt_ha_storage_stale\{volume="[^"]+"\} 1$/m.test(await c.metricsText())
         ? true
         : undefined,
@@ -189,13 +186,13 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     // storage back, with a newer block of host 2
     await mount();
     await writeWhiteboard(domain.metadata, 200);
-    const recovered = await until("recovery", async () => {
+    const recovered = await pollFor("recovery", async () => {
       const s = await c.status();
       return s.storage.last_read_error === null && s.hosts[0]?.timestamp === 200 ? s : undefined;
     });
     expect(recovered.storage.consecutive_read_failures).toBe(0);
     // the queued global block reached storage once it answered again
-    await until("queued global maintenance written", async () =>
+    await pollFor("queued global maintenance written", async () =>
       (await c.status()).global_maintenance ? true : undefined,
     );
     expect((await c.getJson<{ status: string }>("/healthz")).status).toBe("ok");
@@ -206,17 +203,17 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     // a read-only file system with a newer whiteboard takes the place of the volume's
     staging = path.join(dir, "ro-staging");
     await mkdir(staging, { recursive: true });
-    expect(
-      (await runCommand("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", staging])).code,
-    ).toBe(0);
+    expect((await runTool("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", staging])).code).toBe(
+      0,
+    );
     await writeWhiteboard(path.join(staging, path.basename(domain.metadata)), 300);
-    expect((await runCommand("mount", ["-o", "remount,ro", staging])).code).toBe(0);
+    expect((await runTool("mount", ["-o", "remount,ro", staging])).code).toBe(0);
     await unmount();
-    const bind = await runCommand("mount", ["--bind", staging, imageDir]);
-    expect(bind.code, bind.err).toBe(0);
+    const bind = await runTool("mount", ["--bind", staging, imageDir]);
+    expect(bind.code, bind.stderr).toBe(0);
     mounted = true;
 
-    const status = await until("a read of the read-only volume", async () => {
+    const status = await pollFor("a read of the read-only volume", async () => {
       const s = await c.status();
       return s.hosts[0]?.timestamp === 300 ? s : undefined;
     });

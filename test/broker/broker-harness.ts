@@ -1,17 +1,8 @@
-/**
- * Real brokers for tests: a file storage domain (metadata volume + sanlock-initialised
- * lockspace), one HE_HA_ROOT per simulated host, the broker run as its own process
- * (`node --import tsx src/bin/ovirt-ha-broker.ts`) so each can talk to its own sanlock
- * daemon through SANLOCK_RUN_DIR.
- */
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { BrokerClient } from "../../src/broker/client.js";
-import { haPaths } from "../../src/common/paths.js";
-import { initLeaseVolume } from "../../src/sim/lease-volume.js";
+import { productArgs } from "../../lab/children.js";
+import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
 import {
   isRunning,
   pollUntil,
@@ -19,11 +10,12 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../../src/sim/processes.js";
+} from "../../lab/sim/processes.js";
+import { BrokerClient } from "../../src/broker/client.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
+import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
-
-const BIN = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
 
 export const SD_UUID = "5b2a1c2e-0000-4000-8000-00000000a001";
 const MD_IMG = "11111111-0000-4000-8000-000000000001";
@@ -90,12 +82,7 @@ export async function makeHostRoot(
     sanlock_io_timeout: "1",
     ...opts.extraConf,
   };
-  await writeFile(
-    p.hostConf,
-    Object.entries(conf)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
+  await writeFile(p.hostConf, formatKeyValue(Object.entries(conf)));
   await writeFile(
     p.agentConf,
     `[timing]\nbroker_storage_cycle=${opts.cycleSeconds ?? 0.5}\nhosts_state_ttl=${opts.hostsStateTtl ?? 60}\n`,
@@ -123,7 +110,7 @@ export async function spawnBroker(
   await mkdir(root, { recursive: true });
   const proc = await spawnTracked(
     process.execPath,
-    ["--import", "tsx", BIN, "--log-level", "debug"],
+    productArgs("ovirt-ha-broker", "--log-level", "debug"),
     {
       logFile,
       env: { ...env, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },
@@ -199,32 +186,4 @@ export async function segmentOnDisk(metadata: string, index: number): Promise<Bu
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-}
-
-/** Polls `fn` every 100 ms until it returns a value; throws after `ms`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Runs a command to completion: exit code, stdout, stderr. */
-export function runCommand(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: 60_000 }, (e, out, err) => {
-      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
-    });
-  });
 }

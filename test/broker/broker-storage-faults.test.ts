@@ -9,8 +9,9 @@ import { stat, truncate, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { pollFor } from "../../lab/sim/processes.js";
+import { StorageView } from "../../lab/sim/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
-import { StorageView } from "../../src/sim/storage-view.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
 import {
   type BrokerProcess,
@@ -20,7 +21,6 @@ import {
   spawnBroker,
   type TestDomain,
   tempDir,
-  until,
 } from "./broker-harness.js";
 
 interface Health {
@@ -74,7 +74,7 @@ describe("a metadata volume shorter than the whiteboard", () => {
     expect((await b.client.setGlobalMaintenance(true)).written).toBe(true);
 
     await truncate(domain.metadata, 0);
-    const h = await until("health degraded", async () => {
+    const h = await pollFor("health degraded", async () => {
       const x = await getJson<Health>(b.socket, "/healthz");
       return x.volume_short ? x : undefined;
     });
@@ -104,7 +104,7 @@ describe("a metadata volume shorter than the whiteboard", () => {
 
     // the volume restored to its size: healthy again
     await truncate(domain.metadata, WHITEBOARD_BYTES);
-    await until("healthy again", async () =>
+    await pollFor("healthy again", async () =>
       (await getJson<Health>(b.socket, "/healthz")).volume_short === null ? true : undefined,
     );
   });
@@ -115,7 +115,7 @@ describe("a metadata volume shorter than the whiteboard", () => {
     const domain = await makeDomain(dir, { lockspace: false });
     await writeFile(domain.metadata, Buffer.alloc(4096));
     const b = await brokerOn(domain, dir);
-    const h = await until("health degraded", async () => {
+    const h = await pollFor("health degraded", async () => {
       const x = await getJson<Health>(b.socket, "/healthz");
       return x.volume_short ? x : undefined;
     });
@@ -149,7 +149,7 @@ describe("writes failing with EROFS", () => {
       lockspace: through(shared.lockspace),
     };
     const b = await brokerOn(domain, dir);
-    await until("first read", async () =>
+    await pollFor("first read", async () =>
       (await getJson<BrokerStatus>(b.socket, "/v1/status")).storage.has_read ? true : undefined,
     );
     expect((await getJson<Health>(b.socket, "/healthz")).status).toBe("ok");
@@ -157,7 +157,7 @@ describe("writes failing with EROFS", () => {
     await view.cutWrites("EROFS");
     const put = await b.client.setGlobalMaintenance(true);
     expect(put.written).toBe(false);
-    const h = await until("writes failing", async () => {
+    const h = await pollFor("writes failing", async () => {
       const x = await getJson<Health>(b.socket, "/healthz");
       return x.writes_failing ? x : undefined;
     });
@@ -173,11 +173,11 @@ describe("writes failing with EROFS", () => {
 
     // storage writable again: the queued value lands and health recovers
     await view.restore();
-    await until("written", async () => {
+    await pollFor("written", async () => {
       const s = await getJson<BrokerStatus>(b.socket, "/v1/status");
       return s.global_maintenance && s.global_maintenance_pending === null ? true : undefined;
     });
-    await until("healthy", async () =>
+    await pollFor("healthy", async () =>
       (await getJson<Health>(b.socket, "/healthz")).status === "ok" ? true : undefined,
     );
   });

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+import { pollFor } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import {
   type BrokerProcess,
   hostBlock,
@@ -11,7 +12,6 @@ import {
   spawnBroker,
   type TestDomain,
   tempDir,
-  until,
 } from "./broker-harness.js";
 
 const startsWith = (seg: Buffer, block: Buffer) => seg.subarray(0, block.length).equals(block);
@@ -56,14 +56,14 @@ describe("brokers of several hosts sharing one metadata volume", () => {
     const b1 = hostBlock(1, 500, 3400);
     const b2 = hostBlock(2, 700, 2400);
     await Promise.all([brokers[0]!.client.putStats(1, b1), brokers[1]!.client.putStats(2, b2)]);
-    await until("both segments on storage", async () =>
+    await pollFor("both segments on storage", async () =>
       startsWith(await segmentOnDisk(domain.metadata, 1), b1) &&
       startsWith(await segmentOnDisk(domain.metadata, 2), b2)
         ? true
         : undefined,
     );
     for (const b of brokers) {
-      const status = await until("a read showing both hosts", async () => {
+      const status = await pollFor("a read showing both hosts", async () => {
         const s = await b.client.status();
         return s.hosts.length === 2 ? s : undefined;
       });
@@ -77,7 +77,7 @@ describe("brokers of several hosts sharing one metadata volume", () => {
     }
     // repeated updates of one host never touch the other's segment
     for (let t = 1; t <= 5; t++) await brokers[0]!.client.putStats(1, hostBlock(1, 500 + t, 3400));
-    await until("host 1's last update on storage", async () =>
+    await pollFor("host 1's last update on storage", async () =>
       startsWith(await segmentOnDisk(domain.metadata, 1), hostBlock(1, 505, 3400))
         ? true
         : undefined,
@@ -92,7 +92,7 @@ describe("brokers of several hosts sharing one metadata volume", () => {
   it("a broker whose host does not hold its lockspace id refuses to write its segment", async () => {
     const b3 = brokers[2]!;
     await b3.client.putStats(3, hostBlock(3, 900, 3400));
-    const status = await until("the refusal", async () => {
+    const status = await pollFor("the refusal", async () => {
       const s = await b3.client.status();
       return s.storage.writes_refused_total > 0 ? s : undefined;
     });
@@ -109,7 +109,7 @@ describe("brokers of several hosts sharing one metadata volume", () => {
     expect(metrics).toMatch(/^ovirt_ha_storage_writes_refused_total [1-9]/m);
     // the global block needs no lease: host 3 may still set global maintenance
     expect((await b3.client.setGlobalMaintenance(true)).written).toBe(true);
-    await until("host 1 sees global maintenance", async () =>
+    await pollFor("host 1 sees global maintenance", async () =>
       (await brokers[0]!.client.status()).global_maintenance ? true : undefined,
     );
     expect((await b3.client.setGlobalMaintenance(false)).written).toBe(true);

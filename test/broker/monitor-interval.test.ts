@@ -1,12 +1,13 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../../lab/sim/processes.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { type RunningBroker, startBroker } from "../../src/broker/daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
 import { resolveTiming, TimingError } from "../../src/common/timing.js";
-import { makeDomain, makeHostRoot, removeDir, tempDir, until } from "./broker-harness.js";
+import { makeDomain, makeHostRoot, removeDir, tempDir } from "./broker-harness.js";
 
 /** A /proc/meminfo holding `mib` MiB available. */
 function meminfo(mib: number): string {
@@ -45,13 +46,13 @@ describe("broker monitor interval from agent.conf [timing] monitor_interval", ()
   it("refreshes mem-free on every change long before the original's fixed 10 s would", async () => {
     const c = client!;
     expect(await c.startMonitor("mem-free")).toBe("mem-free");
-    await until("the first mem-free value", async () =>
+    await pollFor("the first mem-free value", async () =>
       (await c.statusMonitor("mem-free")) === "1000" ? true : undefined,
     );
     // at a fixed 10 s the second probe would come after every deadline below
     for (const mib of [2000, 3000, 4000]) {
       await writeFile(path.join(proc, "meminfo"), meminfo(mib));
-      const seen = await until(
+      const seen = await pollFor(
         `mem-free ${mib}`,
         async () => ((await c.statusMonitor("mem-free")) === String(mib) ? true : undefined),
         8_000,

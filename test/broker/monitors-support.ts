@@ -1,20 +1,15 @@
 import * as libvirt from "@unraid/libvirt";
+import { pollFor } from "../../lab/sim/processes.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 
-/** Polls until `fn` returns a value other than undefined (or throws after `ms`). */
-export async function waitFor<T>(
+/** Polls every 20 ms until `fn` returns a value other than undefined (or throws after `ms`). */
+export function waitFor<T>(
   fn: () => T | undefined | Promise<T | undefined>,
   ms = 20_000,
   what = "condition",
 ): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return pollFor(what, async () => fn(), ms, 20);
 }
 
 /**

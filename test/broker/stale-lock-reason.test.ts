@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
 import { haPaths } from "../../src/common/paths.js";
 import { type BrokerHost, startBrokerHost } from "../cli/cluster.js";
-import { blockInput, requireBuild, writeHostBlock } from "../cli/harness.js";
+import { blockInput, writeHostBlock } from "../cli/harness.js";
 
 /**
  * A real ovirt-ha-broker (libvirt's test driver as its hypervisor): the engine-health
@@ -17,7 +17,6 @@ const LOCKED = "Storage of VM is locked. Is another host already starting the VM
 describe("the 'Storage of VM is locked' reason", () => {
   let host: BrokerHost;
   beforeAll(async () => {
-    requireBuild();
     host = await startBrokerHost(1, async (s) => {
       const p = haPaths(s.root);
       await appendFile(p.hostConf, "libvirt_uri=test:///default\n");

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 /**
  * he-ha against a real host: sanlock daemon, libvirtd (test driver), broker and agent
@@ -48,7 +48,6 @@ const stateOf = (h: Record<string, unknown>) => /\bstate=(\w+)/.exec(String(h.ex
 
 describe("he-ha with a running agent", () => {
   beforeAll(async () => {
-    requireBuild();
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-agent-"));
     health = await startHealthServer();
     storage = await makeStorage(dir);

@@ -5,14 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
-import {
-  blockInput,
-  requireBuild,
-  runHeHa,
-  stoppedInput,
-  writeHostBlock,
-  writeSegment,
-} from "./harness.js";
+import { blockInput, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
 
 let host: BrokerHost;
 
@@ -42,7 +35,6 @@ async function publishThreeHosts(): Promise<void> {
 
 describe("he-ha against a running ovirt-ha-broker", () => {
   beforeAll(async () => {
-    requireBuild();
     host = await startBrokerHost(1);
   });
   afterAll(async () => {
@@ -347,7 +339,6 @@ async function waitForStopped(ids: number[]): Promise<void> {
 describe("he-ha against a broker that cannot read the metadata volume", () => {
   let blind: BrokerHost;
   beforeAll(async () => {
-    requireBuild();
     blind = await startBrokerHost(1, (storage) => rm(storage.volumes.metadata));
   });
   afterAll(async () => {
@@ -370,7 +361,6 @@ describe("he-ha against a broker that cannot read the metadata volume", () => {
 describe("he-ha without a broker", () => {
   let root: string;
   beforeAll(async () => {
-    requireBuild();
     root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-nobroker-"));
   });
   afterAll(() => rm(root, { recursive: true, force: true }));

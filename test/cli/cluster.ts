@@ -2,12 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { productBin } from "../../lab/children.js";
+import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { BrokerClient } from "../../src/broker/client.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
-import { REPO, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
-export const BROKER_BIN = path.join(REPO, "dist/src/bin/ovirt-ha-broker.js");
 export const OVF = OVF_TEST;
 
 /**
@@ -94,12 +96,16 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     };
     const paths = haPaths(root);
     await mkdir(path.dirname(paths.hostConf), { recursive: true });
-    const lines = Object.entries(result.confLines)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join("");
+    const lines = formatKeyValue(Object.entries(result.confLines));
     await writeFile(paths.hostConf, base + lines);
     await mkdir(path.dirname(paths.agentConf), { recursive: true });
-    await writeFile(paths.agentConf, "[timing]\nbroker_storage_cycle = 0.2\n");
+    await writeFile(
+      paths.agentConf,
+      timingSection(
+        { broker_storage_cycle: TEST_TIMING.broker_storage_cycle },
+        "the tests' storage cycle (lab/timing.ts)",
+      ),
+    );
     return {
       root,
       hostId,
@@ -125,7 +131,7 @@ export async function startBrokerHost(
   hostId = 1,
   prepare?: (storage: StorageHost) => Promise<void>,
   /** the broker executable (default: this checkout's build; the RPM test runs the packaged one) */
-  brokerBin = BROKER_BIN,
+  brokerBin = productBin("ovirt-ha-broker"),
 ): Promise<BrokerHost> {
   const storage = await makeStorageHost(hostId);
   await prepare?.(storage);

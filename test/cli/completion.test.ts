@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, runHeHa, runProcess } from "./harness.js";
+import { runTool } from "../support/run.js";
+import { runHeHa } from "./harness.js";
 
 let dir: string;
 let script: string;
@@ -15,7 +16,7 @@ COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")})
 COMP_CWORD=${line.length - 1}
 _he_ha_complete
 printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const r = await runProcess("bash", ["--norc", "--noprofile", "-c", prog], process.env);
+  const r = await runTool("bash", ["--norc", "--noprofile", "-c", prog]);
   if (r.code !== 0 || r.stderr) throw new Error(`bash exited ${r.code}: ${r.stderr}`);
   return r.stdout
     .split("\n")
@@ -25,7 +26,6 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 describe("he-ha completion bash", () => {
   beforeAll(async () => {
-    requireBuild();
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-completion-"));
     const r = await runHeHa(dir, ["completion", "bash"]);
     expect(r.code).toBe(0);

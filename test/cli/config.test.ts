@@ -6,13 +6,12 @@ import { resolveSource, withKeySet } from "../../src/cli/shared-config.js";
 import { haPaths } from "../../src/common/paths.js";
 import { readConfArchive, updateConfMember } from "../../src/storage/archive/conf-archive.js";
 import { makeStorageHost, type StorageHost } from "./cluster.js";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 let host: StorageHost;
 
 describe("he-ha config get|set (hosted-engine --get-shared-config / --set-shared-config)", () => {
   beforeAll(async () => {
-    requireBuild();
     host = await makeStorageHost(1);
   });
   afterAll(() => host?.cleanup());

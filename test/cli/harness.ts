@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { productArgs } from "../../lab/children.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import {
   encodeHostBlock,
@@ -11,53 +10,12 @@ import {
   SEGMENT_COUNT,
   SEGMENT_SIZE,
 } from "../../src/storage/whiteboard/index.js";
-
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const HE_HA_BIN = path.join(REPO, "dist/src/bin/he-ha.js");
-
-/** `npm test` builds dist/ first; running this folder alone needs `npx tsc -p tsconfig.build.json`. */
-export function requireBuild(): void {
-  if (!existsSync(HE_HA_BIN))
-    throw new Error(`${HE_HA_BIN} is missing: run npx tsc -p tsconfig.build.json`);
-}
-
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion, stdout and stderr kept apart. */
-export function runProcess(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { type Ran, runTool } from "../support/run.js";
 
 /** Runs `he-ha` as a whole process under HE_HA_ROOT=root. */
-export function runHeHa(
-  root: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<CliRun> {
-  return runProcess(process.execPath, [HE_HA_BIN, ...args], {
-    ...process.env,
-    ...env,
-    HE_HA_ROOT: root,
+export function runHeHa(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return runTool(process.execPath, productArgs("he-ha", ...args), {
+    env: { ...process.env, ...env, HE_HA_ROOT: root },
   });
 }
 
@@ -97,12 +55,7 @@ export async function makeHostRoot(
   };
   const hostConf = haPaths(root).hostConf;
   await mkdir(path.dirname(hostConf), { recursive: true });
-  await writeFile(
-    hostConf,
-    Object.entries(conf)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
+  await writeFile(hostConf, formatKeyValue(Object.entries(conf)));
   return { root, domain, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 

@@ -2,12 +2,12 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productBin } from "../../lab/children.js";
+import { holdHint } from "../../lab/demo/hold-hint.js";
+import { DemoHost } from "../../lab/demo/host.js";
 import { shellQuote } from "../../src/common/shell-quote.js";
-import { binPath } from "../../src/demo/bin-path.js";
-import { holdHint } from "../../src/demo/hold-hint.js";
-import { DemoHost } from "../../src/demo/host.js";
+import { runTool } from "../support/run.js";
 import { type BrokerHost, startBrokerHost } from "./cluster.js";
-import { requireBuild, runProcess } from "./harness.js";
 
 /**
  * The demo's `--hold` hint runs as printed, from any directory of a checkout where
@@ -17,7 +17,6 @@ import { requireBuild, runProcess } from "./harness.js";
 describe("demo --hold hint", () => {
   let host: BrokerHost;
   beforeAll(async () => {
-    requireBuild();
     host = await startBrokerHost(1);
   });
   afterAll(async () => {
@@ -37,15 +36,15 @@ describe("demo --hold hint", () => {
         { name: "host2", root: "/tmp/demo x/host2", sanlockRunDir: "/tmp/demo x/host2/sanlock" },
       ],
       process.execPath,
-      binPath("he-ha"),
+      productBin("he-ha"),
     );
     expect(lines[2]).toContain(
       "HE_HA_ROOT='/tmp/demo x/host2' SANLOCK_RUN_DIR='/tmp/demo x/host2/sanlock'",
     );
     const command = lines[1]!.replace(/^ {2}host1: /, "");
     expect(command).toMatch(/ status$/);
-    const r = await runProcess("/bin/sh", ["-c", `cd / && ${command} --summary`], {
-      PATH: "/usr/bin:/bin",
+    const r = await runTool("/bin/sh", ["-c", `cd / && ${command} --summary`], {
+      env: { PATH: "/usr/bin:/bin" },
     });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { aliasHelp, UNSUPPORTED } from "../../src/cli/aliases.js";
 import { haPaths } from "../../src/common/paths.js";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 /**
  * The hosted-engine verbs beyond the daily ones: every spelling listed in --help,
@@ -23,7 +23,6 @@ async function writeHostConf(text: string): Promise<string> {
 
 describe("hosted-engine verbs", () => {
   beforeAll(async () => {
-    requireBuild();
     root = await mkdtemp(path.join(os.tmpdir(), "he-ha-verbs-"));
   });
   afterAll(() => rm(root, { recursive: true, force: true }));

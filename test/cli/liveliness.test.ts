@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type HostRoot, makeHostRoot, requireBuild, runHeHa } from "./harness.js";
+import { type HostRoot, makeHostRoot, runHeHa } from "./harness.js";
 
 /** A stand-in engine: its health page answers what `reply` says. */
 let reply: { status: number; body: string } = {
@@ -20,7 +20,6 @@ async function hostFor(fqdn: string): Promise<HostRoot> {
 
 describe("he-ha liveliness (hosted-engine --check-liveliness)", () => {
   beforeAll(async () => {
-    requireBuild();
     server = createServer((req, res) => {
       if (req.url !== "/ovirt-engine/services/health") {
         res.writeHead(404).end("not found");

@@ -1,11 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { decodeHostBlock, SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import {
   blockInput,
   type HostRoot,
   makeHostRoot,
-  requireBuild,
   runHeHa,
   stoppedInput,
   writeHostBlock,
@@ -21,7 +20,6 @@ const isZero = (b: Buffer) => b.every((x) => x === 0);
 
 describe("he-ha metadata clean (hosted-engine --clean-metadata)", () => {
   let host: HostRoot | undefined;
-  beforeAll(requireBuild);
   afterEach(async () => {
     await host?.cleanup();
     host = undefined;

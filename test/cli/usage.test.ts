@@ -2,13 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 let root: string;
 
 describe("he-ha usage", () => {
   beforeAll(async () => {
-    requireBuild();
     root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-usage-"));
   });
   afterAll(() => rm(root, { recursive: true, force: true }));

@@ -1,12 +1,12 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { runCommand } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { haPaths } from "../../src/common/paths.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
-import { runCommand } from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { makeStorageHost, type StorageHost } from "./cluster.js";
-import { requireBuild, runHeHa } from "./harness.js";
+import { runHeHa } from "./harness.js";
 
 /**
  * Two hosts on one storage domain, each with its own sanlock daemon (joined to the
@@ -69,7 +69,6 @@ function he(h: Host, args: string[]) {
 
 describe("he-ha vm start|shutdown|poweroff with the VM lease", () => {
   beforeAll(async () => {
-    requireBuild();
     storage = await makeStorageHost(1);
     vmId = storage.confLines.vmid!;
     sdUUID = storage.sdUUID;

@@ -1,13 +1,13 @@
 /**
- * The fault campaign (src/demo/chaos.ts): its plan is decided by the seed alone, and a
+ * The fault campaign (lab/demo/chaos.ts): its plan is decided by the seed alone, and a
  * short run against the real demo cluster (sanlock daemons, libvirtd per host, brokers
  * and agents as processes) injects faults and ends with no invariant violation: never
  * two running engine VMs (samples, run intervals, sanlock lease holders), no damaged
  * segment of a real host, the engine back after every fault. Needs root and dist/.
  */
 import { describe, expect, it } from "vitest";
-import { FAULT_KINDS, faultPlan } from "../../src/demo/chaos.js";
-import { runDemo, summary } from "../../src/demo/run.js";
+import { FAULT_KINDS, faultPlan } from "../../lab/demo/chaos.js";
+import { runDemo, summary } from "../../lab/demo/run.js";
 
 describe("chaos plan", () => {
   it("the same seed gives the same faults on the same hosts; another seed differs", () => {

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { MailSink } from "../../src/demo/mail-sink.js";
+import { MailSink } from "../../lab/demo/mail-sink.js";
 
 describe("the demo's SMTP mailbox", () => {
   const sink = new MailSink();

@@ -1,16 +1,16 @@
 /**
- * The demo scenarios' success rules (src/demo/scenario-rules.ts) and the run-interval
- * overlap check (src/demo/run-tracker.ts), each on its own: what passes, and every way
+ * The demo scenarios' success rules (lab/demo/scenario-rules.ts) and the run-interval
+ * overlap check (lab/demo/run-tracker.ts), each on its own: what passes, and every way
  * each rule fails.
  */
 import { describe, expect, it } from "vitest";
-import { findOverlaps, RunTracker } from "../../src/demo/run-tracker.js";
+import { findOverlaps, RunTracker } from "../../lab/demo/run-tracker.js";
 import {
   engineUpHost,
   raceNotForced,
   restartDisturbedVm,
   storageLossFailure,
-} from "../../src/demo/scenario-rules.js";
+} from "../../lab/demo/scenario-rules.js";
 
 const up = { state: "EngineUp", health: "good" };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runDemo, summary } from "../../src/demo/run.js";
+import { runDemo, summary } from "../../lab/demo/run.js";
 
 /**
  * The demo's scenarios as integration tests: a real GlusterFS volume every host's agent

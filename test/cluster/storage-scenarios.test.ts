@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runDemo, summary } from "../../src/demo/run.js";
+import { runDemo, summary } from "../../lab/demo/run.js";
 
 /**
  * Real storage scenarios on a real GlusterFS volume (this machine's glusterd, a one-brick

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { binPath } from "../../src/demo/bin-path.js";
-import { runCommand } from "../../src/sim/processes.js";
+import { labArgs } from "../../lab/children.js";
+import { runCommand } from "../../lab/sim/processes.js";
 
 async function links(): Promise<string[]> {
   const { output } = await runCommand("ip", ["-br", "link"]);
@@ -16,12 +16,12 @@ async function links(): Promise<string[]> {
  * The demo on Ctrl-C: every process it started ended, bridges, its GlusterFS volume,
  * every mount and its directory removed.
  */
-describe("he-ha demo teardown", () => {
+describe("demo teardown", () => {
   it("on Ctrl-C mid-scenario exits 130 and leaves no process, bridge or directory behind", async () => {
     const linksBefore = await links();
     const child = spawn(
       process.execPath,
-      [binPath("he-ha"), "demo", "--scenario", "startup", "--hosts", "2"],
+      labArgs("bin/demo", "--scenario", "startup", "--hosts", "2"),
       {
         stdio: ["ignore", "pipe", "pipe"],
       },

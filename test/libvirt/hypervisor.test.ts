@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libvirt from "@unraid/libvirt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 
 const VM = "3f1d2c4b-5a69-4e7d-8c1b-2a3f4e5d6c7b";
 

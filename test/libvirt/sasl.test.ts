@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import { killScriptText, writeKillScript } from "../../src/agent/kill-path.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
@@ -12,11 +13,10 @@ import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
 import { withAuthfile } from "../../src/libvirt/auth-uri.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { TEST_DRIVER_DOMAIN_UUID, waitFor } from "../broker/monitors-support.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 
 /**
  * A real libvirtd configured as VDSM configures oVirt hosts: `auth_unix_rw = "sasl"`,
@@ -179,7 +179,6 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
   });
 
   it("he-ha vm shutdown reaches the VM with the default authfile and fails clearly without it", async () => {
-    requireBuild();
     const root = path.join(dir, "root");
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });

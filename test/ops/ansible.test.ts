@@ -4,16 +4,12 @@ import { appendFile, mkdtemp, open, readFile, rm, writeFile } from "node:fs/prom
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
+import { TEST_TIMING } from "../../lab/timing.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import {
-  AgentHost,
-  FAST_TIMING,
-  makeStorage,
-  smallVmConf,
-  startHealthServer,
-} from "../agent/agent-host.js";
-import { built, REPO, runTool } from "./harness.js";
+import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "../agent/agent-host.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * contrib/ansible run by the real `ansible-playbook` (Debian's `ansible`: ansible-core
@@ -27,7 +23,7 @@ import { built, REPO, runTool } from "./harness.js";
  */
 const PLAYBOOKS = path.join(REPO, "contrib/ansible");
 const SERVICE = path.join(REPO, "test/ops/fixtures/demo-service.sh");
-const HE_HA = [process.execPath, path.join(REPO, "dist/src/bin/he-ha.js")];
+const HE_HA = [process.execPath, ...productArgs("he-ha")];
 const TEMPLATED = new Set(["sdUUID", "spUUID", "vmid", "domain_path"]);
 
 let dir: string;
@@ -37,12 +33,7 @@ const hosts: AgentHost[] = [];
 const installLog = () => path.join(dir, "installs.log");
 
 function timing(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of FAST_TIMING.split("\n")) {
-    const m = /^(\w+) = (.+)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(TEST_TIMING).map(([k, v]) => [k, String(v)]));
 }
 
 /** The inventory: both hosts on a local connection; `over` per host id. */
@@ -120,7 +111,6 @@ async function daemonPid(h: AgentHost, service: string): Promise<number | undefi
 
 describe("contrib/ansible against two simulated hosts", () => {
   beforeAll(async () => {
-    built("src/bin/he-ha.js");
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-ansible-"));
     health = await startHealthServer();
     storage = await makeStorage(dir, smallVmConf(randomUUID()));

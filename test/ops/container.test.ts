@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { built, REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * No Docker engine runs here, so the Dockerfile is checked by reading: what it copies
@@ -64,6 +64,15 @@ describe("Dockerfile", () => {
     for (const heavy of ["node_modules", "dist", ".git", "test"]) expect(ignored).toContain(heavy);
   });
 
+  it("ships the product's dist/src into the runtime image, not the lab or the benchmarks", async () => {
+    const runtime = (await dockerfile()).split(/^FROM .* AS runtime$/m)[1] ?? "";
+    const fromBuild = instructions(runtime).filter((l) => l.startsWith("COPY --from=build "));
+    expect(fromBuild.map((l) => l.split(/\s+/)[2])).toEqual([
+      "/src/dist/src",
+      "/src/dist/build-info.json",
+    ]);
+  });
+
   it("installs runtime packages that Debian 12 has", async () => {
     const runtime = (await dockerfile()).split(/^FROM .* AS runtime$/m)[1] ?? "";
     const install =
@@ -82,7 +91,6 @@ describe("Dockerfile", () => {
 
 describe("container entrypoint", () => {
   it("`broker --version` and `agent --version` run the daemons; `he-ha --help` the CLI; anything else as given", async () => {
-    built("src/bin/he-ha.js");
     const version = (
       JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as { version: string }
     ).version;
@@ -90,7 +98,6 @@ describe("container entrypoint", () => {
       ["broker", "ovirt-ha-broker"],
       ["agent", "ovirt-ha-agent"],
     ] as const) {
-      built(`src/bin/${name}.js`);
       expect(await entrypoint([arg, "--version"])).toEqual({
         code: 0,
         stdout: `${name} ${version} (hosted-engine-ha)\n`,

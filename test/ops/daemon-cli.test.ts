@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { distFile, productBin } from "../../lab/children.js";
 import {
   agentArgsOutcome,
   brokerArgsOutcome,
   daemonArgsOutcome,
 } from "../../src/common/daemon-cli.js";
 import { packageVersion, versionLine } from "../../src/common/version.js";
-import { built, REPO, runNode, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
+import { runNode } from "./harness.js";
 
 const pkgVersion = (
   JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { version: string }
@@ -131,7 +133,7 @@ describe("daemon arguments", () => {
   });
 
   it("parseAgentArgs in a real process: exit 0 for --version, 2 with a hint for bad usage", async () => {
-    const mod = built("src/common/daemon-cli.js");
+    const mod = distFile("src/common/daemon-cli.js");
     const script = `import { parseAgentArgs } from ${JSON.stringify(mod)};
       console.log(JSON.stringify(parseAgentArgs(process.argv.slice(1))));`;
     const version = await runNode(script, { args: ["--version"] });
@@ -153,9 +155,9 @@ describe("daemon arguments", () => {
 });
 
 describe("the built daemons", () => {
-  for (const name of ["ovirt-ha-broker", "ovirt-ha-agent"]) {
+  for (const name of ["ovirt-ha-broker", "ovirt-ha-agent"] as const) {
     it(`${name}: --version, --help exit 0; a bad option exits 2`, async () => {
-      const bin = built(`src/bin/${name}.js`);
+      const bin = productBin(name);
       const node = (args: string[]) =>
         runTool(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH } });
       expect(await node(["--version"])).toEqual({

@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { built, NotifyReceiver, runTool } from "./harness.js";
+import { productBin } from "../../lab/children.js";
+import { runTool } from "../support/run.js";
+import { NotifyReceiver } from "./harness.js";
 
 /**
  * ovirt-ha-broker as systemd runs it (Type=notify, WatchdogSec=): the built daemon, a
@@ -17,7 +19,7 @@ describe("ovirt-ha-broker under Type=notify", () => {
   });
 
   it("reports READY=1 with its socket, keeps the watchdog fed, and STOPPING=1 then exit 0 on SIGTERM", async () => {
-    const bin = built("src/bin/ovirt-ha-broker.js");
+    const bin = productBin("ovirt-ha-broker");
     const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
@@ -72,7 +74,7 @@ describe("ovirt-ha-agent under Type=notify", () => {
   });
 
   it("is READY at once, says local maintenance, then waiting for storage", async () => {
-    const bin = built("src/bin/ovirt-ha-agent.js");
+    const bin = productBin("ovirt-ha-agent");
     const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
@@ -120,7 +122,7 @@ describe("ovirt-ha-agent under Type=notify", () => {
   });
 
   it("as a user who may not mount (vdsm in the unit), exits 1 when the domain is not mounted, for the restart's ExecStartPre to mount it", async () => {
-    const bin = built("src/bin/ovirt-ha-agent.js");
+    const bin = productBin("ovirt-ha-agent");
     const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });

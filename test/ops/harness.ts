@@ -1,27 +1,7 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { createLogger, type Logger } from "../../src/common/log.js";
-
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-/**
- * A compiled module under dist/. `npm test` builds dist/ first; running this folder
- * alone needs `npx tsc -p tsconfig.build.json`.
- */
-export function built(relative: string): string {
-  const file = path.join(REPO, "dist", relative);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run npx tsc -p tsconfig.build.json`);
-  return file;
-}
-
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import type { Ran } from "../support/run.js";
 
 /** Runs an ES module snippet in a fresh node (`-e`), with `args` after it and only `env`. */
 export function runNode(
@@ -43,36 +23,6 @@ export function runNode(
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/**
- * Runs a program to completion; a non-zero exit is a result, not an error. A missing
- * program throws, naming `hint` (how to install it).
- */
-export function runTool(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; hint?: string; stdin?: string } = {},
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      args,
-      { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env },
-      (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
-        if (e?.code === "ENOENT") {
-          reject(new Error(`${cmd} is missing${opts.hint ? `: ${opts.hint}` : ""}`));
-          return;
-        }
-        resolve({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, stdout, stderr });
-      },
-    );
-    child.stdin?.on("error", () => {
-      // a program that exits without reading its input: its exit status tells
-    });
-    child.stdin?.end(opts.stdin ?? "");
   });
 }
 

@@ -2,13 +2,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { distFile } from "../../lab/children.js";
 import { LogFileConfigError, logFileSettings } from "../../src/common/log-file.js";
 import {
   journalStreamIs,
   syslogPriority,
   withPriorityPrefix,
 } from "../../src/common/log-journal.js";
-import { built, REPO, runNode, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
+import { runNode } from "./harness.js";
 
 /**
  * Journald priorities per line and the optional rotating log files. The journal side is
@@ -92,7 +94,7 @@ log.fatal("cannot go on");
 describe("a daemon's lines in a real journald", () => {
   let daemonProcess: string;
   beforeAll(() => {
-    daemonProcess = built("src/common/daemon-process.js");
+    daemonProcess = distFile("src/common/daemon-process.js");
   });
 
   it("carry their own priority when stdout is the journal stream: `journalctl -p err` selects error and fatal", async () => {
@@ -129,7 +131,7 @@ describe("optional log files", () => {
   let daemonProcess: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-logfiles-"));
-    daemonProcess = built("src/common/daemon-process.js");
+    daemonProcess = distFile("src/common/daemon-process.js");
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { distFile } from "../../lab/children.js";
 import { createLogger, LogLevelError, resolveLogLevel } from "../../src/common/log.js";
-import { built, runNode } from "./harness.js";
+import { runNode } from "./harness.js";
 
 describe("resolveLogLevel", () => {
   it("prefers --log-level, then HE_HA_LOG_LEVEL, then the config file, then info", () => {
@@ -57,7 +58,7 @@ describe("createLogger", () => {
   });
 
   it("prints JSON on a pipe and human text with HE_HA_LOG_PRETTY=1 (a real child process)", async () => {
-    const log = built("src/common/log.js");
+    const log = distFile("src/common/log.js");
     const script = `import { createLogger } from ${JSON.stringify(log)};
       const l = createLogger({ name: "ovirt-ha-broker" });
       l.info({ host_id: 1 }, "broker started"); l.debug("debug line");`;

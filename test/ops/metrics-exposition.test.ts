@@ -5,7 +5,7 @@ import { BrokerMetrics, DROPPED_DEFAULT_METRICS } from "../../src/broker/metrics
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { buildInfo } from "../../src/common/build-info.js";
 import { packageVersion } from "../../src/common/version.js";
-import { REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * The broker's /metrics text as Prometheus sees it: `promtool check metrics` (Debian's

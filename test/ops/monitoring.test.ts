@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrokerMetrics } from "../../src/broker/metrics.js";
-import { REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * contrib/: the alert rules are checked and unit-tested with promtool (Debian's

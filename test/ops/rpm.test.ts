@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "../cli/cluster.js";
 import { blockInput, writeHostBlock } from "../cli/harness.js";
-import { built, REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 /**
  * The RPM, built here by `npm run rpm` (scripts/build-rpm.sh, Debian's rpmbuild), checked
@@ -68,7 +68,6 @@ async function rpmQuery(...args: string[]): Promise<string> {
 
 describe("the RPM", () => {
   beforeAll(async () => {
-    built("src/bin/he-ha.js");
     // tmpfs when there is one: the build writes ~200 MB of small files (8 s there, 25 s+ on
     // this machine's disk when others load it)
     work = await mkdtemp(
@@ -127,8 +126,12 @@ describe("the RPM", () => {
       expect(files).toContain(f);
     // the native parts come built: the libvirt binding's .node is in the package
     expect(files.some((f) => /@unraid\/libvirt\/.*\.node$/.test(f))).toBe(true);
-    for (const dev of ["vitest", "typescript", "@biomejs", "@types"])
+    for (const dev of ["vitest", "typescript", "@biomejs", "@types", "smtp-server"])
       expect(files.filter((f) => f.includes(`/node_modules/${dev}/`))).toEqual([]);
+    // the lab (demo, real-daemon harness) and the benchmarks are not part of the product
+    expect(files.filter((f) => /\/hosted-engine-ha\/(dist\/)?(lab|bench|test)\//.test(f))).toEqual(
+      [],
+    );
     // never the Python package's own files: the units and agent.conf stay its own
     expect(files).not.toContain("/usr/lib/systemd/system/ovirt-ha-agent.service");
     expect(files.filter((f) => f.startsWith("/etc/ovirt-hosted-engine"))).toEqual([]);

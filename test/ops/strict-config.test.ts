@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productBin } from "../../lab/children.js";
 import { parseNotifyConfig } from "../../src/broker/notifications/config.js";
 import { AgentConfError, loadAgentConf, parseAgentConf } from "../../src/common/agent-conf.js";
 import { HostConfigError, loadHostConfig } from "../../src/common/host-config.js";
@@ -18,7 +19,7 @@ import { haPaths } from "../../src/common/paths.js";
 import { initStorageDomain } from "../../src/storage/init.js";
 import { ExistingHeVolumesError, refuseOrphanHeVolumes } from "../../src/storage/init-guard.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
-import { built, runTool } from "./harness.js";
+import { runTool } from "../support/run.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -149,7 +150,7 @@ describe("the built broker on a mistyped agent.conf", () => {
     await mkdir(path.dirname(p.agentConf), { recursive: true });
     await writeFile(p.hostConf, "host_id=1\nsdUUID=x\ndomain_path=/nonexistent\nstorage=x:/y\n");
     await writeFile(p.agentConf, "[tiMing]\nbroker_storage_cycle=1\n");
-    const r = await runTool(process.execPath, [built("src/bin/ovirt-ha-broker.js")], {
+    const r = await runTool(process.execPath, [productBin("ovirt-ha-broker")], {
       env: { PATH: process.env.PATH, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },
     });
     expect(r.code).not.toBe(0);

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { distFile } from "../../lab/children.js";
 import { SystemdNotifier, watchdogIntervalFromEnv } from "../../src/common/systemd-notify.js";
-import { built, capturedLogger, NotifyReceiver, runNode } from "./harness.js";
+import { capturedLogger, NotifyReceiver, runNode } from "./harness.js";
 
 describe("sd_notify through libsystemd", () => {
   let dir: string;
@@ -22,7 +23,7 @@ describe("sd_notify through libsystemd", () => {
   });
 
   it("a daemon process sends READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 to NOTIFY_SOCKET", async () => {
-    const mod = built("src/common/systemd-notify.js");
+    const mod = distFile("src/common/systemd-notify.js");
     const script = `
       import { notifyReady, notifyStatus, notifyStopping, startWatchdog, watchdogIntervalMs } from ${JSON.stringify(mod)};
       const sent = [await notifyReady(), await notifyStatus("joining lockspace\\nhosted-engine")];
@@ -46,7 +47,7 @@ describe("sd_notify through libsystemd", () => {
   });
 
   it("sends nothing without NOTIFY_SOCKET, and no keep-alives while unhealthy", async () => {
-    const mod = built("src/common/systemd-notify.js");
+    const mod = distFile("src/common/systemd-notify.js");
     const quiet = await runNode(
       `import { notifyReady } from ${JSON.stringify(mod)}; console.log(await notifyReady());`,
     );

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, runTool } from "./harness.js";
+import { REPO, runTool } from "../support/run.js";
 
 const UNITS = ["ovirt-ha-broker.service", "ovirt-ha-agent.service"];
 

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { isAlive, pollUntil } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { writeKillScript } from "../../src/agent/kill-path.js";
-import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
-import { isAlive, pollUntil } from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { LeaseAgentProcess } from "./lease-agent-process.js";
 
 const run = promisify(execFile);

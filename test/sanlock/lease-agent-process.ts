@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { scriptArgs } from "../../lab/children.js";
 
 const script = fileURLToPath(new URL("./fixtures/lease-agent.ts", import.meta.url));
 
@@ -27,7 +28,7 @@ export class LeaseAgentProcess {
   ) {
     this.child = spawn(
       process.execPath,
-      ["--import", "tsx", script, volume, String(hostId), vmId, ...steps],
+      scriptArgs(script, volume, String(hostId), vmId, ...steps),
       {
         env: { ...process.env, ...extraEnv, SANLOCK_RUN_DIR: runDir },
         stdio: ["pipe", "pipe", "inherit"],

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import {
   LockspaceIdConflictError,
@@ -9,8 +11,6 @@ import {
   SanlockError,
 } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
-import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { runLeaseAgent } from "./lease-agent-process.js";
 
 const VM_ID = "5a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
 import { VmLease } from "../../src/sanlock/vm-lease.js";
-import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 import { LeaseAgentProcess, runLeaseAgent } from "./lease-agent-process.js";
 
 const VM_ID = "0c7a5e3f-2b1d-4e8a-9f6c-3d2b1a0e9f8d";

@@ -4,15 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHostInfra } from "../../src/sim/host-infra.js";
+import { scriptArgs } from "../../lab/children.js";
+import { startHostInfra } from "../../lab/sim/host-infra.js";
 import {
   initLeaseVolume,
   initResourceLease,
   readLeaseOwnerFromDisk,
-} from "../../src/sim/lease-volume.js";
-import { SimLibvirtd } from "../../src/sim/libvirtd.js";
-import { isAlive } from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
+} from "../../lab/sim/lease-volume.js";
+import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { isAlive } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 
 const VM_ID = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
 
@@ -107,7 +108,7 @@ describe("simulated host infrastructure", () => {
 
   it("ends every daemon it started when the starting process exits without stopping them", async () => {
     const script = join(dir, "leaky.mts");
-    const srcDir = fileURLToPath(new URL("../../src/sim/", import.meta.url));
+    const srcDir = fileURLToPath(new URL("../../lab/sim/", import.meta.url));
     await writeFile(
       script,
       [
@@ -119,7 +120,7 @@ describe("simulated host infrastructure", () => {
         "process.exit(0);",
       ].join("\n"),
     );
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
+    const child = spawn(process.execPath, scriptArgs(script), {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { initLeaseVolume, initResourceLease } from "../../src/sim/lease-volume.js";
+import { scriptArgs } from "../../lab/children.js";
+import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
 import {
   pollUntil,
   runCommand,
@@ -20,9 +21,9 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../src/sim/processes.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
-import { StorageView } from "../../src/sim/storage-view.js";
+} from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { StorageView } from "../../lab/sim/storage-view.js";
 
 const VM_ID = "5f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
 const LEASE_OFFSET = 1_048_576;
@@ -103,7 +104,7 @@ class Cluster {
     const h = this.host(id);
     const child = await spawnTracked(
       process.execPath,
-      ["--import", "tsx", leaseAgent, h.volume, String(id), VM_ID, ...steps],
+      scriptArgs(leaseAgent, h.volume, String(id), VM_ID, ...steps),
       { logFile: join(this.dir, `lease-agent-${id}.log`), env: h.daemon.env, stdin: "pipe" },
     );
     this.children.push(child);
@@ -135,7 +136,7 @@ class Cluster {
     const h = this.host(id);
     const { output } = await runCommand(
       process.execPath,
-      ["--import", "tsx", leaseAgent, h.volume, String(id), VM_ID, ...steps],
+      scriptArgs(leaseAgent, h.volume, String(id), VM_ID, ...steps),
       h.daemon.env,
     );
     return output

@@ -14,10 +14,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { isAlive } from "../../lab/sim/processes.js";
+import { isMountPoint, StorageView } from "../../lab/sim/storage-view.js";
 import { ReopeningMetadataStore } from "../../src/broker/metadata-store.js";
 import { silentLogger } from "../../src/common/log.js";
-import { isAlive } from "../../src/sim/processes.js";
-import { isMountPoint, StorageView } from "../../src/sim/storage-view.js";
 import { MetadataIoError, MetadataVolume } from "../../src/storage/direct-io.js";
 
 const SEG = 4096;

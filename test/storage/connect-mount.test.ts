@@ -2,16 +2,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../lab/sim/gluster.js";
+import { runCommand } from "../../lab/sim/processes.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
-import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../src/sim/gluster.js";
-import { runCommand } from "../../src/sim/processes.js";
 import { MountNotPermittedError, storageConnectorFor } from "../../src/storage/connect/index.js";
 import { MountConnector } from "../../src/storage/connect/mount-connector.js";
 import { connectionConf, mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { mountAt, parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
 
 const SD = "5d1c0b2a-1111-4222-8333-444455556666";
 /** a directory named like another domain whose metadata names SD (a copied domain) */
@@ -43,12 +44,7 @@ async function writeHostConf(root: string, lines: Record<string, string>) {
   const p = haPaths(root);
   await mkdir(path.dirname(p.hostConf), { recursive: true });
   const all = { host_id: "1", sdUUID: SD, ...lines };
-  await writeFile(
-    p.hostConf,
-    Object.entries(all)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join(""),
-  );
+  await writeFile(p.hostConf, formatKeyValue(Object.entries(all)));
   return hostConfigFrom(new Map(Object.entries(all)), p.hostConf);
 }
 
@@ -59,7 +55,6 @@ describe("storage connect with a real GlusterFS volume", () => {
   let root = "";
 
   beforeAll(async () => {
-    requireBuild();
     base = await mkdtemp(path.join(tmpdir(), "he-connect-"));
     gd = await GlusterService.ensure(path.join(base, "glusterd"));
     vol = await GlusterVolume.create({

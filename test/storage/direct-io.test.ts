@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import koffi from "koffi";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scriptArgs } from "../../lab/children.js";
 import {
   alignedBuffer,
   isDirectIoSupported,
@@ -154,7 +155,7 @@ describe("MetadataVolume on ext4", () => {
     const log = path.join(dir, "strace.log");
     const { stdout } = await run(
       "strace",
-      ["-f", "-e", "trace=openat", "-o", log, process.execPath, "--import", "tsx", script, file],
+      ["-f", "-e", "trace=openat", "-o", log, process.execPath, ...scriptArgs(script, file)],
       { cwd: repo },
     );
     expect(JSON.parse(stdout.trim().split("\n").pop()!)).toEqual({

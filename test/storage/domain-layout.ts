@@ -12,8 +12,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
+import { productArgs } from "../../lab/children.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { lockspaceString, resourceString } from "../../src/sanlock/names.js";
-import { SanlockDaemon } from "../../src/sim/sanlock-daemon.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -219,15 +220,18 @@ export async function expectArchiveListing(confVolume: string): Promise<void> {
  * Asserts an empty, error-free whiteboard.
  */
 export async function dumpEmptyWhiteboard(root: string, confText: string): Promise<string> {
-  const heHa = path.resolve(here, "../../dist/src/bin/he-ha.js");
   await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
   await writeFile(
     path.join(root, "etc/ovirt-hosted-engine/hosted-engine.conf"),
     `host_id=1\n${confText}`,
   );
-  const { stdout, stderr } = await run(process.execPath, [heHa, "metadata", "dump", "--json"], {
-    env: { ...process.env, HE_HA_ROOT: root, HE_HA_LOG_LEVEL: "silent" },
-  });
+  const { stdout, stderr } = await run(
+    process.execPath,
+    productArgs("he-ha", "metadata", "dump", "--json"),
+    {
+      env: { ...process.env, HE_HA_ROOT: root, HE_HA_LOG_LEVEL: "silent" },
+    },
+  );
   expect(stderr).toBe("");
   const dump = JSON.parse(stdout) as { path: string; hosts: object; errors: unknown[] };
   expect(dump.hosts).toEqual({});

@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
 import { lockspaceString } from "../../src/sanlock/names.js";
 import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { initStorageDomain, StorageInitError } from "../../src/storage/init.js";
@@ -30,8 +31,6 @@ import {
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
-const HE_HA = path.join(repo, "dist/src/bin/he-ha.js");
 const FIXTURES = OVF_DIR;
 const GOLDEN = path.join(here, "golden");
 const OVF42 = path.join(FIXTURES, "ovf_test_v4.2.xml");
@@ -51,7 +50,7 @@ async function heHa(
   root = dir,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [HE_HA, ...args], {
+    const r = await run(process.execPath, productArgs("he-ha", ...args), {
       env: { ...process.env, HE_HA_ROOT: root, HE_HA_LOG_LEVEL: "silent" },
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -73,8 +72,6 @@ function confLines(stdout: string): Map<string, string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(HE_HA))
-    throw new Error(`${HE_HA} is missing: run npx tsc -p tsconfig.build.json (npm test does)`);
   dir = scratch.dir();
 });
 

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
 import { ConfigRefresher } from "../../src/agent/config-refresh.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { parseKeyValue } from "../../src/common/keyvalue.js";
@@ -30,7 +31,6 @@ import { readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 
 const run = promisify(execFile);
-const HE_HA = path.join(import.meta.dirname, "../../src/bin/he-ha.ts");
 
 let dir: string;
 let ovf: string;
@@ -115,7 +115,7 @@ describe("OVF limits and conversion off the event loop", () => {
     const f = path.join(dir, "huge.ovf");
     await writeFile(f, "");
     await truncate(f, 200 * 1024 * 1024);
-    const r = await run(process.execPath, ["--import", "tsx", HE_HA, "ovf", "to-vmconf", f]).then(
+    const r = await run(process.execPath, productArgs("he-ha", "ovf", "to-vmconf", f)).then(
       () => ({ code: 0, stderr: "" }),
       (e: { code: number; stderr: string }) => e,
     );

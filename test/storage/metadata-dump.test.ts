@@ -1,26 +1,24 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
 import type { MetadataDump } from "../../src/cli/commands/metadata-dump.js";
 import { encodeGlobalBlock, encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { segmentFromFields, specExampleInput } from "./whiteboard-blocks.js";
 
 const run = promisify(execFile);
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SEG = 4096;
 
 let dir: string;
-let build: string;
 let volume: string;
 
 /** Runs the built `he-ha` with HE_HA_ROOT=dir; resolves with exit code and output. */
 async function heHa(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [path.join(build, "src/bin/he-ha.js"), ...args], {
+    const r = await run(process.execPath, productArgs("he-ha", ...args), {
       env: { ...process.env, HE_HA_ROOT: dir, HE_HA_LOG_LEVEL: "silent" },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -32,26 +30,6 @@ async function heHa(args: string[]): Promise<{ code: number; stdout: string; std
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-metadata-dump-"));
-  // A private build (dist/ layout) so concurrent builds by other tests cannot interfere.
-  build = path.join(dir, "build");
-  await mkdir(build);
-  await copyFile(path.join(repo, "package.json"), path.join(build, "package.json"));
-  await symlink(path.join(repo, "node_modules"), path.join(build, "node_modules"));
-  await run(
-    process.execPath,
-    [
-      path.join(repo, "node_modules/typescript/bin/tsc"),
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      build,
-    ],
-    {
-      cwd: repo,
-    },
-  ).catch(() => undefined); // type errors elsewhere in the tree still emit JavaScript
-  await stat(path.join(build, "src/cli/commands/metadata-dump.js"));
-
   // hosted-engine.conf pointing at a metadata volume in an NFS-style domain under dir
   const sd = "5f4c3b2a-0000-4000-8000-000000000001";
   const img = "11111111-2222-4333-8444-555555555555";

@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { parseMountinfo } from "../storage/connect/mountinfo.js";
+import { parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import type { DemoCluster } from "./cluster.js";
 import { coldStartBudget, startup, waitEngineUp } from "./scenario-steps.js";
 import type { Scenario } from "./scenarios.js";

@@ -1,7 +1,7 @@
-import { shellQuote } from "../common/shell-quote.js";
+import { shellQuote } from "../../src/common/shell-quote.js";
 
 /**
- * What `he-ha demo --hold` prints so that the operator can try `he-ha` as each host of
+ * What `npm run demo -- --hold` prints so that the operator can try `he-ha` as each host of
  * the held cluster, from a checkout where `he-ha` is not on PATH: the compiled CLI by
  * its absolute path under node, with the host's HE_HA_ROOT (its configuration and broker
  * socket) and SANLOCK_RUN_DIR (its own sanlock daemon, which `vm start` and

@@ -1,7 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { haPaths } from "../common/paths.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
+import { haPaths } from "../../src/common/paths.js";
+import { mountPlan } from "../../src/storage/connect/mount-plan.js";
+import { productBin } from "../children.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
   isRunning,
@@ -16,8 +19,6 @@ import {
 } from "../sim/processes.js";
 import { SanlockDaemon } from "../sim/sanlock-daemon.js";
 import { StorageView } from "../sim/storage-view.js";
-import { mountPlan } from "../storage/connect/mount-plan.js";
-import { binPath } from "./bin-path.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
 
@@ -165,7 +166,7 @@ export class DemoHost {
       ["libvirt_uri", this.libvirtUri],
       ["conf", p.vmConf],
     ];
-    await writeFile(p.hostConf, conf.map(([k, v]) => `${k}=${v}\n`).join(""));
+    await writeFile(p.hostConf, formatKeyValue(conf));
     await writeFile(p.agentConf, this.spec.agentConf);
   }
 
@@ -185,7 +186,7 @@ export class DemoHost {
 
   async startBroker(): Promise<void> {
     if (this.broker && isRunning(this.broker)) return;
-    const broker = await spawnTracked(process.execPath, [binPath("ovirt-ha-broker")], {
+    const broker = await spawnTracked(process.execPath, [productBin("ovirt-ha-broker")], {
       logFile: path.join(this.logDir, "broker.log"),
       env: this.env(),
     });
@@ -204,7 +205,7 @@ export class DemoHost {
 
   async startAgent(): Promise<void> {
     if (this.agent && isRunning(this.agent)) return;
-    this.agent = await spawnTracked(process.execPath, [binPath("ovirt-ha-agent")], {
+    this.agent = await spawnTracked(process.execPath, [productBin("ovirt-ha-agent")], {
       logFile: path.join(this.logDir, "agent.log"),
       env: this.env(),
     });
@@ -228,7 +229,7 @@ export class DemoHost {
 
   /** Runs `he-ha <args>` as this host (its HE_HA_ROOT and sanlock daemon). */
   heHa(args: string[]): Promise<{ code: number; output: string }> {
-    return runCommand(process.execPath, [binPath("he-ha"), ...args], this.env(), 60_000);
+    return runCommand(process.execPath, [productBin("he-ha"), ...args], this.env(), 60_000);
   }
 
   async cutNetwork(): Promise<void> {

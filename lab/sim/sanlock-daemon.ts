@@ -6,7 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { lockspaceString } from "../sanlock/names.js";
+import { lockspaceString } from "../../src/sanlock/names.js";
 import {
   isRunning,
   runCommand,

@@ -6,8 +6,8 @@
  * dead host's leases can be taken after 8 s (+ sanlock's fixed 60 s).
  */
 import { open } from "node:fs/promises";
-import { directInitLockspace, directInitResource } from "../sanlock/direct-init.js";
-import { HE_LOCKSPACE, resourceString } from "../sanlock/names.js";
+import { directInitLockspace, directInitResource } from "../../src/sanlock/direct-init.js";
+import { HE_LOCKSPACE, resourceString } from "../../src/sanlock/names.js";
 import { runCommand } from "./processes.js";
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { Logger } from "../common/log.js";
-import { binPath } from "./bin-path.js";
+import type { Logger } from "../../src/common/log.js";
+import { productBin } from "../children.js";
 import { type ChaosTable, chaos } from "./chaos.js";
 import { DemoCluster } from "./cluster.js";
 import { holdHint } from "./hold-hint.js";
@@ -40,7 +40,7 @@ export interface DemoResult {
   error?: string;
   figures: Record<string, number>;
   doubleRuns: Array<{ t: number; hosts: number[] }>;
-  /** overlaps of two hosts' run intervals from the 100 ms looks (src/demo/run-tracker.ts) */
+  /** overlaps of two hosts' run intervals from the 100 ms looks (lab/demo/run-tracker.ts) */
   overlaps: Overlap[];
   /** scenario "chaos": faults injected by kind, invariant violations, recovery times */
   chaos?: ChaosTable;
@@ -186,7 +186,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       for (const line of holdHint(
         c.hosts.map((h) => ({ name: h.name, root: h.root, sanlockRunDir: h.sanlockRunDir })),
         process.execPath,
-        binPath("he-ha"),
+        productBin("he-ha"),
       ))
         c.event(line);
       c.event("Ctrl-C tears everything down");

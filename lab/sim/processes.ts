@@ -124,6 +124,26 @@ export async function terminate(c: TrackedChild, graceMs: number): Promise<void>
   await waitExit(c, 5000);
 }
 
+/**
+ * Polls `fn` every `intervalMs` until it returns a value (not undefined) and resolves with
+ * it; throws, naming `what`, after `timeoutMs`.
+ */
+export async function pollFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
 /** Polls `check` every `intervalMs` until it returns true; throws after `timeoutMs`. */
 export async function pollUntil(
   what: string,
@@ -131,13 +151,7 @@ export async function pollUntil(
   timeoutMs: number,
   intervalMs = 50,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  await pollFor(what, async () => ((await check()) ? true : undefined), timeoutMs, intervalMs);
 }
 
 /** true when something accepts connections on the unix socket at `path` */

@@ -36,7 +36,7 @@ const flag = (v: boolean | undefined, yes: string, no = "-") =>
 
 export function renderView(s: ClusterSample): string {
   const out: string[] = [];
-  out.push(`he-ha demo  scenario: ${s.scenario}  t=${s.t.toFixed(1)}s  phase: ${s.phase}`);
+  out.push(`demo  scenario: ${s.scenario}  t=${s.t.toFixed(1)}s  phase: ${s.phase}`);
   if (s.globalMaintenance) out.push("!! Cluster is in GLOBAL MAINTENANCE mode !!");
   out.push("");
   const head = ["id", "host", "procs", "state", "score", "vm", "health", "alive", "lease", "maint"];

@@ -4,24 +4,25 @@ import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type Logger, silentLogger } from "../common/log.js";
-import { monotonicSeconds } from "../common/monotonic.js";
-import { HypervisorConnection } from "../libvirt/hypervisor.js";
-import { HE_LOCKSPACE, parseClientStatus } from "../sanlock/names.js";
+import { formatKeyValue } from "../../src/common/keyvalue.js";
+import { type Logger, silentLogger } from "../../src/common/log.js";
+import { monotonicSeconds } from "../../src/common/monotonic.js";
+import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
+import { HE_LOCKSPACE, parseClientStatus } from "../../src/sanlock/names.js";
+import { MetadataVolume } from "../../src/storage/direct-io.js";
+import { engineDiskOf } from "../../src/storage/engine-disk.js";
+import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
+import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
+import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
+import { decodeWhiteboard, type WhiteboardSnapshot } from "../../src/storage/whiteboard/index.js";
+import { engineOvf } from "../paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
 import { runCommand } from "../sim/processes.js";
-import { MetadataVolume } from "../storage/direct-io.js";
-import { engineDiskOf } from "../storage/engine-disk.js";
-import { initStorageDomain, type StorageInitResult } from "../storage/init.js";
-import { ovfToVmConf } from "../storage/ovf/ovf-to-vmconf.js";
-import { parseVmConf } from "../storage/ovf/vmconf.js";
-import { decodeWhiteboard, type WhiteboardSnapshot } from "../storage/whiteboard/index.js";
-import { fixtureOvf } from "./bin-path.js";
+import { agentConfText, type DemoProfile, demoProfile } from "../timing.js";
 import type { ChaosTable } from "./chaos.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";
-import { agentConfText, type DemoProfile, demoProfile } from "./profile.js";
 import { RunTracker } from "./run-tracker.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
@@ -77,7 +78,7 @@ export class DemoCluster {
   private vmHosts: number[] = [];
   private samplerTimer: NodeJS.Timeout | undefined;
   private sampling = false;
-  /** where the VM ran, from a look at every hypervisor every 100 ms (src/demo/run-tracker.ts) */
+  /** where the VM ran, from a look at every hypervisor every 100 ms (lab/demo/run-tracker.ts) */
   readonly runs = new RunTracker();
   /** the chaos scenario's table, when it ran */
   chaos: ChaosTable | undefined;
@@ -173,7 +174,7 @@ export class DemoCluster {
       this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
     const gluster = this.storageKind === "gluster";
     const storageConf = gluster ? await this.glusterVolume() : LOCAL_STORAGE_CONF;
-    const ovf = await readFile(this.opts.ovfFile ?? fixtureOvf(), "utf8");
+    const ovf = await readFile(this.opts.ovfFile ?? engineOvf(), "utf8");
     // VDSM finds a file domain at <mount>/<sdUUID>, and the domain's UUID is the one the
     // engine's OVF names for its disk (its lease's lockspace)
     const sdUUID =
@@ -187,9 +188,7 @@ export class DemoCluster {
       ovf,
       ioTimeout: this.profile.ioTimeout,
       brokerConf: this.mail.brokerConf(),
-      hostConf: [...sharedHostConf(this.engineWeb.fqdn), ...storageConf]
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(""),
+      hostConf: formatKeyValue([...sharedHostConf(this.engineWeb.fqdn), ...storageConf]),
       logger: this.log,
     });
     this.event(

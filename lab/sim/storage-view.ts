@@ -1,6 +1,6 @@
 /**
  * A simulated host's own path to the shared storage domain: a FUSE passthrough
- * filesystem (src/sim/storage-view-fs.py, python3-fuse) mounted on a directory private
+ * filesystem (lab/sim/storage-view-fs.py, python3-fuse) mounted on a directory private
  * to the host, one helper process per host, tracked by pid. Through it the host can lose
  * write access (`cutWrites`) or all access (`cutAll`) to the domain while the other hosts,
  * which reach the same directory directly or through their own views, keep theirs.
@@ -28,8 +28,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, realpath, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import koffi from "koffi";
+import { labFile } from "../paths.js";
 import {
   isRunning,
   pollUntil,
@@ -79,14 +79,11 @@ function installExitHook(): void {
   });
 }
 
-/** the helper program, next to this module in src/ or at src/ from dist/src/sim/ */
+/** the helper program: lab/sim/storage-view-fs.py of this checkout (from sources and from dist/) */
 function helperPath(): string {
-  const candidates = ["./storage-view-fs.py", "../../../src/sim/storage-view-fs.py"].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`storage view helper not found at ${candidates.join(" or ")}`);
-  return found;
+  const file = labFile("sim", "storage-view-fs.py");
+  if (!existsSync(file)) throw new Error(`storage view helper not found at ${file}`);
+  return file;
 }
 
 /** Whether `mountpoint` (an absolute, resolved path) is a mount point of this process. */

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
+import { SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
 import { signalChild } from "../sim/processes.js";
-import { SEGMENT_SIZE } from "../storage/whiteboard/types.js";
 import type { DemoCluster } from "./cluster.js";
 import { startup, waitEngineUp } from "./scenario-steps.js";
 import type { Scenario, ScenarioFigures } from "./scenarios.js";
