@@ -2,8 +2,9 @@ import { appendFile, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { productArgs } from "../../lab/children.js";
+import { pollFor as until } from "../../lab/sim/processes.js";
 import type { CpuLoadMonitor } from "../../src/broker/monitors/cpu-load.js";
 import {
   decideEngineStatus,
@@ -31,13 +32,12 @@ import {
   makeDomain,
   makeHostRoot,
   removeDir,
-  runCommand,
   SD_UUID,
   spawnBroker,
   tempDir,
-  until,
 } from "../broker/broker-harness.js";
-import { requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
+import { runTool } from "../support/run.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
@@ -231,7 +231,6 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
   });
 
   it("he-ha vm status (the built CLI) shows the broker's VDSM-fed engine-health value", async () => {
-    requireBuild();
     const r = await runHeHa(broker.root, ["vm", "status", "--json"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -378,13 +377,11 @@ describe("ovirt-ha-broker with a vm_backend it does not know", () => {
     try {
       const domain = await makeDomain(path.join(dir, "sd"), { lockspace: false });
       const root = await makeHostRoot(dir, 1, domain, { extraConf: { vm_backend: "xen" } });
-      const bin = fileURLToPath(new URL("../../src/bin/ovirt-ha-broker.ts", import.meta.url));
-      const r = await runCommand(process.execPath, ["--import", "tsx", bin], {
-        ...process.env,
-        HE_HA_ROOT: root,
+      const r = await runTool(process.execPath, productArgs("ovirt-ha-broker"), {
+        env: { ...process.env, HE_HA_ROOT: root },
       });
       expect(r.code).toBe(1);
-      expect(r.err).toContain(
+      expect(r.stderr).toContain(
         'ovirt-ha-broker: vm_backend="xen" in hosted-engine.conf is not one of auto, vdsm, libvirt',
       );
     } finally {

@@ -3,7 +3,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
-import { type CliRun, requireBuild, runHeHa } from "../cli/harness.js";
+import { runHeHa } from "../cli/harness.js";
+import type { Ran as CliRun } from "../support/run.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
@@ -38,7 +39,6 @@ async function he(
 const methods = (r: { calls: { method: string }[] }) => r.calls.map((c) => c.method);
 
 beforeAll(async () => {
-  requireBuild();
   storage = await makeStorageHost(1);
   vmId = storage.confLines.vmid ?? "";
   const pki = await makeTestPki(path.join(storage.root, "pki"));
