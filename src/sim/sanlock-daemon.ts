@@ -116,6 +116,11 @@ export class SanlockDaemon {
     await this.kill9();
   }
 
+  /** Sends `signal` to the daemon (a fault: SIGSTOP/SIGCONT, SIGKILL). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) signalChild(this.proc, signal);
+  }
+
   /** Hard failure: SIGKILL. The host's delta lease stays on disk until it expires. */
   async kill9(): Promise<void> {
     if (!this.running) return;

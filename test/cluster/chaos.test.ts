@@ -6,7 +6,8 @@
  * segment of a real host, the engine back after every fault. Needs root and dist/.
  */
 import { describe, expect, it } from "vitest";
-import { FAULT_KINDS, faultPlan } from "../../src/demo/chaos.js";
+import { FAULT_KINDS, faultPlan, watchdogRule } from "../../src/demo/chaos.js";
+import { demoProfile } from "../../src/demo/profile.js";
 import { runDemo, summary } from "../../src/demo/run.js";
 
 describe("chaos plan", () => {
@@ -20,6 +21,23 @@ describe("chaos plan", () => {
       expect(f.pick).toBeGreaterThanOrEqual(1);
       expect(f.pick).toBeLessThanOrEqual(3);
     }
+  });
+});
+
+describe("the modelled watchdog", () => {
+  it("resets a host whose sanlock died before any other host may take its leases, never sooner than sanlock would", () => {
+    for (const io of [1, 10]) {
+      const p = demoProfile(io);
+      const r = watchdogRule(p);
+      // after the renewal-failure time (8 × io_timeout): no reset a real host would not get
+      expect(r.resetAfter).toBeGreaterThan(8 * io);
+      // before last renewal + host_dead_seconds, the last renewal being ≤ 2 × io_timeout old
+      expect(r.resetAfter).toBeLessThan(r.acquireEarliest);
+      expect(r.acquireEarliest).toBe(p.hostDeadSeconds - 2 * io);
+    }
+    // production (io_timeout 10): timeouts.h's watchdog fires by T179 after a T40 renewal,
+    // i.e. 139 s after it; a fault 20 s after that renewal is reset 119 s later
+    expect(watchdogRule(demoProfile(10)).resetAfter).toBe(119);
   });
 });
 
