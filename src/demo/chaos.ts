@@ -104,11 +104,11 @@ export interface ChaosTable {
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 /** Engine lease holders per host: `r` lines of `sanlock client status` for the engine VM. */
-async function leaseHolders(c: DemoCluster, vmId: string, skip?: number): Promise<number[]> {
+async function leaseHolders(c: DemoCluster, vmId: string): Promise<number[]> {
   const out: number[] = [];
   for (const h of c.hosts) {
     // a stopped daemon would not answer: its host cannot acquire meanwhile
-    if (h.id === skip || !h.sanlock?.running) continue;
+    if (!h.sanlock?.running || h.sanlock.stopped) continue;
     const st = await h.sanlock?.client(["client", "status"]).catch(() => undefined);
     if (!st) continue;
     // the engine VM lease: resource <vmId> in hosted-engine, or any resource in another
@@ -131,8 +131,8 @@ export function chaos(durationSeconds: number, seed: number): Scenario {
     const table: ChaosTable = { injected: {}, violations: [], recovery: {} };
     const times: Record<string, number[]> = {};
     const vmId = c.vmId;
-    const checkInvariants = async (after: string, skip?: number) => {
-      const holders = await leaseHolders(c, vmId, skip);
+    const checkInvariants = async (after: string) => {
+      const holders = await leaseHolders(c, vmId);
       if (holders.length > 1)
         table.violations.push({
           kind: "lease-twice",
@@ -240,9 +240,12 @@ export function chaos(durationSeconds: number, seed: number): Scenario {
           for (;;) {
             const left = rule.resetAfter - (c.elapsed() - faultAt);
             if (left <= 0) break;
-            await checkInvariants(`${f.kind} before the reset`, target);
+            await checkInvariants(`${f.kind} before the reset`);
             await sleep(Math.min(1, Math.max(0, rule.resetAfter - (c.elapsed() - faultAt))));
           }
+          // the reset: everything of the host killed at once (its VM gone with libvirtd),
+          // timed when it is complete, then the host boots
+          await h.kill9();
           const at = c.elapsed() - faultAt;
           if (at >= rule.acquireEarliest)
             table.violations.push({
@@ -252,7 +255,8 @@ export function chaos(durationSeconds: number, seed: number): Scenario {
           c.event(
             `chaos: host${target} reset by the (modelled) watchdog ${at.toFixed(1)} s after ${f.kind}`,
           );
-          await h.reset();
+          await h.boot();
+          await h.start();
           break;
         }
         case "libvirtd-sigstop":

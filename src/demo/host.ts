@@ -267,16 +267,6 @@ export class DemoHost {
   }
 
   /**
-   * The host is reset (a watchdog fired) and boots again: everything killed at once as
-   * by kill9() (its VMs gone), then a fresh sanlock daemon and libvirtd, broker, agent.
-   */
-  async reset(): Promise<void> {
-    await this.kill9();
-    await this.boot();
-    await this.start();
-  }
-
-  /**
    * Last resort when the demo process exits without its orderly teardown (an uncaught
    * error): removes the kernel objects it made, synchronously, as an exit hook must.
    * Processes are ended by the sim's own exit hook (by pid).
