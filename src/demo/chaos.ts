@@ -34,6 +34,8 @@ export const FAULT_KINDS = [
   "sanlock-sigstop",
   "sanlock-sigstop-long",
   "sanlock-kill9",
+  "engine-sanlock-sigstop-long",
+  "engine-sanlock-kill9",
   "libvirtd-sigstop",
   "libvirtd-kill9",
 ] as const;
@@ -230,13 +232,15 @@ export function chaos(durationSeconds: number, seed: number): Scenario {
           h.sanlock?.signal("SIGCONT");
           break;
         case "sanlock-sigstop-long":
-        case "sanlock-kill9": {
+        case "sanlock-kill9":
+        case "engine-sanlock-sigstop-long":
+        case "engine-sanlock-kill9": {
           // stopped past the renewal-failure time or dead: a real host's watchdog resets
           // it; the campaign does so at the rule's moment (watchdogRule), checking the
           // other hosts' leases meanwhile
           const rule = watchdogRule(c.profile);
           const faultAt = c.elapsed();
-          h.sanlock?.signal(f.kind === "sanlock-kill9" ? "SIGKILL" : "SIGSTOP");
+          h.sanlock?.signal(f.kind.endsWith("kill9") ? "SIGKILL" : "SIGSTOP");
           for (;;) {
             const left = rule.resetAfter - (c.elapsed() - faultAt);
             if (left <= 0) break;

@@ -1,7 +1,8 @@
 /**
  * The fault campaign (src/demo/chaos.ts): its plan is decided by the seed alone, and a
  * short run against the real demo cluster (sanlock daemons, libvirtd per host, brokers
- * and agents as processes) injects faults and ends with no invariant violation: never
+ * and agents as processes) injects faults, among them the engine host's sanlock daemon
+ * killed until the modelled watchdog resets the host, and ends with no invariant violation: never
  * two running engine VMs (samples, run intervals, sanlock lease holders), no damaged
  * segment of a real host, the engine back after every fault. Needs root and dist/.
  */
@@ -47,7 +48,7 @@ describe.sequential("chaos run on the demo cluster", () => {
       hosts: 3,
       scenario: "chaos",
       duration: 90,
-      seed: 7,
+      seed: 13,
       json: true,
       live: false,
     });
@@ -58,6 +59,11 @@ describe.sequential("chaos run on the demo cluster", () => {
     expect(r.overlaps).toEqual([]);
     const injected = Object.values(r.chaos?.injected ?? {}).reduce((a, b) => a + b, 0);
     expect(injected).toBeGreaterThanOrEqual(3);
+    // seed 13's fourth fault kills the engine host's sanlock daemon: the host is reset by
+    // the modelled watchdog, the engine comes back, and nothing ran twice
+    expect(faultPlan(13, 4, 3)[3]?.kind).toBe("engine-sanlock-kill9");
+    expect(r.chaos?.injected["engine-sanlock-kill9"]).toBeGreaterThanOrEqual(1);
+    expect(r.timeline.some((l) => /host\d reset by the \(modelled\) watchdog/.test(l))).toBe(true);
     expect(Object.keys(r.chaos?.recovery ?? {}).length).toBeGreaterThan(0);
   }, 600_000);
 });
