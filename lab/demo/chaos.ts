@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
 import { signalChild } from "../sim/processes.js";
+import type { DemoProfile } from "../timing.js";
 import type { DemoCluster } from "./cluster.js";
 import { startup, waitEngineUp } from "./scenario-steps.js";
 import type { Scenario, ScenarioFigures } from "./scenarios.js";
@@ -14,9 +15,10 @@ import type { Scenario, ScenarioFigures } from "./scenarios.js";
  * good health within its bound after every fault. Same seed, same faults in the same
  * order on the same hosts.
  *
- * Not injected, because the simulation cannot model what protects a real host there:
- * kill -9 or SIGSTOP of sanlock (a real host's watchdog, wdmd, resets it; these daemons
- * run without one) and of libvirtd (the test driver's VMs live inside libvirtd).
+ * sanlock and libvirtd faults: these sanlock daemons run without a watchdog (`-w 0`), so
+ * the campaign plays wdmd for them (see watchdogRule). The demo's libvirtd serves the test
+ * driver, whose VMs live inside libvirtd: killing it kills the engine VM too, a harsher
+ * fault than on a real host, where qemu outlives libvirtd.
  */
 export const FAULT_KINDS = [
   "agent-kill9",
@@ -29,8 +31,45 @@ export const FAULT_KINDS = [
   "foreign-block",
   "maintenance-race",
   "engine-vm-crash",
+  "sanlock-sigstop",
+  "sanlock-sigstop-long",
+  "sanlock-kill9",
+  "engine-sanlock-sigstop-long",
+  "engine-sanlock-kill9",
+  "libvirtd-sigstop",
+  "libvirtd-kill9",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * When the campaign resets a host whose sanlock daemon was killed or stopped for longer
+ * than its renewal-failure time, in seconds after the fault, and the earliest moment after
+ * the fault at which another host's acquire of that host's leases could succeed.
+ *
+ * sanlock's timeouts.h: the daemon renews its delta lease every id_renewal_seconds
+ * (2 × io_timeout) and tells wdmd to expire at last renewal + id_renewal_fail_seconds
+ * (8 × io_timeout); wdmd's last keepalive of /dev/watchdog comes just before that expiry,
+ * and the watchdog fires watchdog_fire_timeout (60 s) after it: at the latest just before
+ * last renewal + host_dead_seconds (8 × io_timeout + 60 s), when another host may take the
+ * leases (timeouts.h's example: renewal T40, fire T160..T179, leases free T180). The last
+ * renewal is at most one renewal interval before the fault, so the latest fire we can be
+ * sure a real watchdog reaches is fault − 2 × io_timeout + host_dead − 1 s; the model resets
+ * then. The 60 s is not scaled: the other hosts' real sanlock daemons wait the full
+ * host_dead_seconds of their io_timeout (profile.hostDeadSeconds).
+ */
+export function watchdogRule(p: Pick<DemoProfile, "ioTimeout" | "hostDeadSeconds">): {
+  resetAfter: number;
+  acquireEarliest: number;
+} {
+  const renewal = 2 * p.ioTimeout;
+  return {
+    resetAfter: p.hostDeadSeconds - renewal - 1,
+    acquireEarliest: p.hostDeadSeconds - renewal,
+  };
+}
+
+/** systemd's default RestartSec, which libvirtd.service (Restart=on-failure) keeps */
+const LIBVIRTD_RESTART_SEC = 0.1;
 
 /** mulberry32: a small seeded generator, the same sequence for the same seed. */
 export function seededRandom(seed: number): () => number {
@@ -70,6 +109,8 @@ const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 async function leaseHolders(c: DemoCluster, vmId: string): Promise<number[]> {
   const out: number[] = [];
   for (const h of c.hosts) {
+    // a stopped daemon would not answer: its host cannot acquire meanwhile
+    if (!h.sanlock?.running || h.sanlock.stopped) continue;
     const st = await h.sanlock?.client(["client", "status"]).catch(() => undefined);
     if (!st) continue;
     // the engine VM lease: resource <vmId> in hosted-engine, or any resource in another
@@ -181,6 +222,54 @@ export function chaos(durationSeconds: number, seed: number): Scenario {
         }
         case "engine-vm-crash":
           await c.destroyVm(engine);
+          break;
+        case "sanlock-sigstop":
+          // the last renewal is at most 2 × io_timeout old when the stop begins: a stop of
+          // at most 4 × io_timeout ends before the renewal-failure time (8 × io_timeout),
+          // so a real host survives it with no watchdog action
+          h.sanlock?.signal("SIGSTOP");
+          await sleep(Math.min(f.hold, 4 * c.profile.ioTimeout));
+          h.sanlock?.signal("SIGCONT");
+          break;
+        case "sanlock-sigstop-long":
+        case "sanlock-kill9":
+        case "engine-sanlock-sigstop-long":
+        case "engine-sanlock-kill9": {
+          // stopped past the renewal-failure time or dead: a real host's watchdog resets
+          // it; the campaign does so at the rule's moment (watchdogRule), checking the
+          // other hosts' leases meanwhile
+          const rule = watchdogRule(c.profile);
+          const faultAt = c.elapsed();
+          h.sanlock?.signal(f.kind.endsWith("kill9") ? "SIGKILL" : "SIGSTOP");
+          for (;;) {
+            const left = rule.resetAfter - (c.elapsed() - faultAt);
+            if (left <= 0) break;
+            await checkInvariants(`${f.kind} before the reset`);
+            await sleep(Math.min(1, Math.max(0, rule.resetAfter - (c.elapsed() - faultAt))));
+          }
+          // the reset: everything of the host killed at once (its VM gone with libvirtd),
+          // timed when it is complete, then the host boots
+          await h.kill9();
+          const at = c.elapsed() - faultAt;
+          if (at >= rule.acquireEarliest)
+            table.violations.push({
+              kind: "watchdog-late",
+              detail: `host${target} reset ${at.toFixed(1)} s after ${f.kind}, not before ${rule.acquireEarliest} s`,
+            });
+          c.event(
+            `chaos: host${target} reset by the (modelled) watchdog ${at.toFixed(1)} s after ${f.kind}`,
+          );
+          await h.boot();
+          await h.start();
+          break;
+        }
+        case "libvirtd-sigstop":
+          h.libvirtd?.signal("SIGSTOP");
+          await sleep(f.hold);
+          h.libvirtd?.signal("SIGCONT");
+          break;
+        case "libvirtd-kill9":
+          await h.libvirtd?.crashAndRestart(LIBVIRTD_RESTART_SEC);
           break;
       }
       await checkInvariants(f.kind);

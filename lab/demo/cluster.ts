@@ -369,7 +369,8 @@ export class DemoCluster {
     const volume = this.storage.engineDisk.volumeUUID;
     await Promise.all(
       this.hosts.map(async (h) => {
-        if (!h.sanlock?.running) return;
+        // a stopped daemon (a fault) answers nobody: no status rather than a hung one
+        if (!h.sanlock?.running || h.sanlock.stopped) return;
         const { code, output } = await h.sanlock
           .client(["client", "status"])
           .catch(() => ({ code: -1, output: "" }));

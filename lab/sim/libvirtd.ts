@@ -218,6 +218,22 @@ export class SimLibvirtd {
     this.daemon = null;
   }
 
+  /** Sends `signal` to libvirtd itself (a fault: SIGSTOP/SIGCONT). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.daemon && isRunning(this.daemon)) signalChild(this.daemon, signal);
+  }
+
+  /**
+   * libvirtd killed (SIGKILL), then started again after `restartSec` as systemd does for
+   * libvirtd.service (`Restart=on-failure`). With the test driver the VMs live inside
+   * libvirtd, so they are gone with it (on a real host qemu outlives libvirtd).
+   */
+  async crashAndRestart(restartSec: number): Promise<void> {
+    await this.kill9();
+    await new Promise((r) => setTimeout(r, restartSec * 1000));
+    await this.startProcesses();
+  }
+
   /** Clean restart on the same socket (same URI); the test driver starts empty. */
   async restart(): Promise<void> {
     await this.stop();

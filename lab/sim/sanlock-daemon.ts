@@ -116,6 +116,17 @@ export class SanlockDaemon {
     await this.kill9();
   }
 
+  /** true between a SIGSTOP sent by signal() and the SIGCONT: the daemon answers nobody */
+  stopped = false;
+
+  /** Sends `signal` to the daemon (a fault: SIGSTOP/SIGCONT, SIGKILL). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.running) return;
+    signalChild(this.proc, signal);
+    if (signal === "SIGSTOP") this.stopped = true;
+    if (signal === "SIGCONT") this.stopped = false;
+  }
+
   /** Hard failure: SIGKILL. The host's delta lease stays on disk until it expires. */
   async kill9(): Promise<void> {
     if (!this.running) return;

@@ -6,6 +6,7 @@ import { runHeHa } from "../cli/harness.js";
 import {
   type AgentHost,
   engineLeaseRe,
+  FAST,
   smallVmConf,
   startTwoHosts,
   type TwoHosts,
@@ -80,11 +81,18 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
       200,
     );
     // host 2 keeps retrying; its VM never runs: at most its qemu waits paused while
-    // libvirt asks sanlock for the lease, and is gone when sanlock refuses
-    for (let i = 0; i < 20; i++) {
-      expect(await h2.vmState()).not.toBe("running");
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // libvirt asks sanlock for the lease, and is gone when sanlock refuses. Looked at
+    // throughout three more of host 2's loops (its published timestamps), not a fixed time.
+    const seen = (await h2.ownBlock())!.timestamp;
+    await pollUntil(
+      "three more loops of host 2",
+      async () => {
+        expect(await h2.vmState()).not.toBe("running");
+        return ((await h2.ownBlock())?.timestamp ?? 0) >= seen + 3 * FAST.loop_delay;
+      },
+      60_000,
+      250,
+    );
     expect(await h2.agentLog()).not.toContain('"msg":"engine VM started"');
     expect(await h1.vmState()).toBe("running");
   }, 180_000);

@@ -1,13 +1,30 @@
-import { mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, signalChild, waitExit } from "../../lab/sim/processes.js";
+import { pollUntil, runCommand, signalChild, waitExit } from "../../lab/sim/processes.js";
 import { writeHaConf } from "../../src/common/ha-conf.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, engineLeaseRe, FAST, makeStorage, startHealthServer } from "./agent-host.js";
+
+/** Answers a read already waiting on the FIFO `fifo`; nothing when no reader waits. */
+async function answerWaitingRead(fifo: string, text: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENXIO") return;
+    throw e;
+  }
+  try {
+    await fh.write(text);
+  } finally {
+    await fh.close();
+  }
+}
 
 /**
  * One HA host with every component real: sanlock daemon, libvirtd (test driver) that
@@ -231,28 +248,41 @@ describe("ovirt-ha-agent on a real host", () => {
   }, 120_000);
 
   it("waits while local maintenance is set, before touching shared storage", async () => {
-    await writeHaConf(host.paths.haConf, {
-      localMaintenance: true,
-      localMaintenanceManual: true,
-      other: new Map(),
-    });
+    // ha.conf is a FIFO: each read by the agent waits for the test to answer it, so the
+    // test counts the agent's polls instead of sleeping. An agent that ignored the flag
+    // would read ha.conf once per loop, joining the lockspace and publishing between
+    // two reads; one waiting polls it every local_maintenance_poll.
+    const haConf = host.paths.haConf;
+    const maintenance = "local_maintenance=True\nlocal_maintenance_manual=True\n";
+    await rm(haConf, { force: true });
+    await mkdir(path.dirname(haConf), { recursive: true });
+    const made = await runCommand("mkfifo", [haConf]);
+    expect(made.code).toBe(0);
     const before = (await host.agentLog()).length;
     await host.startAgent();
+    // the first read, then the agent says it waits
+    await writeFile(haConf, maintenance);
     await pollUntil(
       "the local maintenance wait",
       async () => (await host.agentLog()).slice(before).includes("local maintenance set"),
       30_000,
       100,
     );
-    // three loop delays later still nothing published, no lockspace joined by this agent
-    await new Promise((r) => setTimeout(r, 3000));
+    // three more polls answered "maintenance": nothing published, no lockspace joined
+    for (let i = 0; i < 3; i++) await writeFile(haConf, maintenance);
     expect((await host.client.getStats()).has(1)).toBe(false);
     expect((await host.agentLog()).slice(before)).not.toContain("sanlock lockspace joined");
-    await writeHaConf(host.paths.haConf, {
+    // maintenance off: a regular ha.conf in its place, and a read already waiting on the
+    // FIFO (if any) answered the same
+    const fifo = `${haConf}.fifo`;
+    await rename(haConf, fifo);
+    await writeHaConf(haConf, {
       localMaintenance: false,
       localMaintenanceManual: false,
       other: new Map(),
     });
+    await answerWaitingRead(fifo, "local_maintenance=False\nlocal_maintenance_manual=False\n");
+    await rm(fifo, { force: true });
     await host.waitState("EngineUp", 60_000);
     expect(await host.vmState()).toBe("running");
   }, 90_000);
