@@ -1,5 +1,16 @@
 import { constants } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +20,15 @@ import { readConfArchive, writeConfArchive } from "../../src/storage/archive/con
 import { writeAtStart } from "../../src/storage/archive/volume.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, engineLeaseRe, FAST, makeStorage, startHealthServer } from "./agent-host.js";
+
+/** Whether process `pid` has `file` (a resolved path) open: read from /proc/<pid>/fd. */
+async function hasOpen(pid: number, file: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")) === file) return true;
+  }
+  return false;
+}
 
 /** Answers a read already waiting on the FIFO `fifo`; nothing when no reader waits. */
 async function answerWaitingRead(fifo: string, text: string): Promise<void> {
@@ -260,8 +280,22 @@ describe("ovirt-ha-agent on a real host", () => {
     expect(made.code).toBe(0);
     const before = (await host.agentLog()).length;
     await host.startAgent();
+    const pid = host.agent!.pid;
+    const fifoPath = await realpath(haConf);
+    // one poll answered: the write waits for the agent to open ha.conf, then the test
+    // waits for it to close it again, so the next answer goes to the next poll (a write
+    // racing a reader that is just closing would find no reader: EPIPE)
+    const answerPoll = async (text: string) => {
+      await writeFile(haConf, text);
+      await pollUntil(
+        "the agent closing ha.conf after its read",
+        async () => !(await hasOpen(pid, fifoPath)),
+        10_000,
+        10,
+      );
+    };
     // the first read, then the agent says it waits
-    await writeFile(haConf, maintenance);
+    await answerPoll(maintenance);
     await pollUntil(
       "the local maintenance wait",
       async () => (await host.agentLog()).slice(before).includes("local maintenance set"),
@@ -269,7 +303,7 @@ describe("ovirt-ha-agent on a real host", () => {
       100,
     );
     // three more polls answered "maintenance": nothing published, no lockspace joined
-    for (let i = 0; i < 3; i++) await writeFile(haConf, maintenance);
+    for (let i = 0; i < 3; i++) await answerPoll(maintenance);
     expect((await host.client.getStats()).has(1)).toBe(false);
     expect((await host.agentLog()).slice(before)).not.toContain("sanlock lockspace joined");
     // maintenance off: a regular ha.conf in its place, and a read already waiting on the
