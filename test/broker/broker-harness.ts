@@ -1,17 +1,6 @@
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, open, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { productArgs } from "../../lab/children.js";
 import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
-import {
-  isRunning,
-  pollUntil,
-  spawnTracked,
-  type TrackedChild,
-  terminate,
-  unixSocketAccepts,
-} from "../../lab/sim/processes.js";
-import { BrokerClient } from "../../src/broker/client.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
@@ -28,10 +17,6 @@ export interface TestDomain {
   domain: string;
   metadata: string;
   lockspace: string;
-}
-
-export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), `he-ha-${prefix}-`));
 }
 
 /** A storage domain with an empty whiteboard and (optionally) an initialised lockspace. */
@@ -90,62 +75,6 @@ export async function makeHostRoot(
   return root;
 }
 
-export interface BrokerProcess {
-  root: string;
-  socket: string;
-  logFile: string;
-  proc: TrackedChild;
-  client: BrokerClient;
-  stop(): Promise<number | string>;
-  log(): Promise<string>;
-}
-
-/** Starts ovirt-ha-broker for `root`; resolves once its socket answers. */
-export async function spawnBroker(
-  root: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<BrokerProcess> {
-  const socket = haPaths(root).brokerSocket;
-  const logFile = path.join(root, "broker.log");
-  await mkdir(root, { recursive: true });
-  const proc = await spawnTracked(
-    process.execPath,
-    productArgs("ovirt-ha-broker", "--log-level", "debug"),
-    {
-      logFile,
-      env: { ...env, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },
-    },
-  );
-  const log = () => readFile(logFile, "utf8").catch(() => "");
-  try {
-    await pollUntil(
-      `broker socket ${socket}`,
-      async () => {
-        if (!isRunning(proc)) throw new Error(`broker exited at start:\n${await log()}`);
-        return unixSocketAccepts(socket);
-      },
-      30_000,
-    );
-  } catch (e) {
-    await terminate(proc, 2000);
-    throw e;
-  }
-  const client = new BrokerClient(socket, { timeoutMs: 10_000 });
-  return {
-    root,
-    socket,
-    logFile,
-    proc,
-    client,
-    log,
-    async stop() {
-      client.close();
-      if (isRunning(proc)) await terminate(proc, 10_000);
-      return proc.exited;
-    },
-  };
-}
-
 /** A valid host block as an agent would publish it. */
 export function hostBlock(
   hostId: number,
@@ -182,8 +111,4 @@ export async function segmentOnDisk(metadata: string, index: number): Promise<Bu
   } finally {
     await f.close();
   }
-}
-
-export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }

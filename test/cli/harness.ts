@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { productArgs } from "../../lab/children.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
@@ -11,6 +10,7 @@ import {
   SEGMENT_SIZE,
 } from "../../src/storage/whiteboard/index.js";
 import { type Ran, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 /** Runs `he-ha` as a whole process under HE_HA_ROOT=root. */
 export function runHeHa(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
@@ -35,7 +35,7 @@ export async function makeHostRoot(
   hostId = 1,
   extraConf: Record<string, string> = {},
 ): Promise<HostRoot> {
-  const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-"));
+  const root = await tempDir("cli");
   const domain = path.join(root, "domain", SD_UUID);
   const metadata = path.join(domain, "images", META_IMG, META_VOL);
   await mkdir(path.dirname(metadata), { recursive: true });
@@ -56,7 +56,7 @@ export async function makeHostRoot(
   const hostConf = haPaths(root).hostConf;
   await mkdir(path.dirname(hostConf), { recursive: true });
   await writeFile(hostConf, formatKeyValue(Object.entries(conf)));
-  return { root, domain, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return { root, domain, metadata, cleanup: () => removeDir(root) };
 }
 
 export function blockInput(hostId: number, over: Partial<HostBlockInput> = {}): HostBlockInput {
