@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 /**
@@ -48,7 +48,7 @@ const stateOf = (h: Record<string, unknown>) => /\bstate=(\w+)/.exec(String(h.ex
 
 describe("he-ha with a running agent", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-agent-"));
+    dir = await tempDir("cli-agent");
     health = await startHealthServer();
     storage = await makeStorage(dir);
     host = await AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn);
@@ -60,7 +60,7 @@ describe("he-ha with a running agent", () => {
   afterAll(async () => {
     await host?.destroy();
     await health?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeDir(dir);
   }, 120_000);
 
   it("status shows the agent's live block: engine up, good health, up-to-date", async () => {

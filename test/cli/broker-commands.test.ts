@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
 import { blockInput, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
 
@@ -361,9 +361,9 @@ describe("he-ha against a broker that cannot read the metadata volume", () => {
 describe("he-ha without a broker", () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-nobroker-"));
+    root = await tempDir("cli-nobroker");
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(() => removeDir(root));
 
   it.each([
     [["status"]],

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
@@ -11,6 +9,7 @@ import {
   SanlockError,
 } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runLeaseAgent } from "./lease-agent-process.js";
 
 const VM_ID = "5a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
@@ -24,7 +23,7 @@ describe("sanlock lockspace against real unprivileged daemons", () => {
   const lockspace = new Lockspace({ log: silentLogger, retryDelayMs: 100 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-lockspace-"));
+    dir = await tempDir("lockspace");
     volume = join(dir, "lockspace.vol");
     await initLeaseVolume(volume, { ioTimeout: 1 });
     await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
@@ -39,7 +38,7 @@ describe("sanlock lockspace against real unprivileged daemons", () => {
 
   afterAll(async () => {
     await Promise.all([host1?.stop(), host2?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("is not held before joining", async () => {

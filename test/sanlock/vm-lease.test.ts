@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
@@ -8,6 +6,7 @@ import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
 import { VmLease } from "../../src/sanlock/vm-lease.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { LeaseAgentProcess, runLeaseAgent } from "./lease-agent-process.js";
 
 const VM_ID = "0c7a5e3f-2b1d-4e8a-9f6c-3d2b1a0e9f8d";
@@ -26,7 +25,7 @@ describe("engine VM lease against real sanlock daemons", () => {
   const lockspace = new Lockspace({ log: silentLogger, retryDelayMs: 100 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-vmlease-"));
+    dir = await tempDir("vmlease");
     volume = join(dir, "lockspace.vol");
     await initLeaseVolume(volume, { ioTimeout: 1 });
     await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
@@ -48,7 +47,7 @@ describe("engine VM lease against real sanlock daemons", () => {
     await lease2?.release().catch(() => undefined);
     lease2?.close();
     await Promise.all([host1?.stop(), host2?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("is free at first", async () => {
