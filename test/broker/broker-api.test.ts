@@ -16,13 +16,8 @@ import { haPaths } from "../../src/common/paths.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import {
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  segmentOnDisk,
-  type TestDomain,
-} from "./broker-harness.js";
+import { segmentOnDisk } from "../support/whiteboard.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../python/broker_client.py", import.meta.url));
 

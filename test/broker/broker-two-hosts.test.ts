@@ -4,13 +4,8 @@ import { pollFor } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import {
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  segmentOnDisk,
-  type TestDomain,
-} from "./broker-harness.js";
+import { segmentOnDisk } from "../support/whiteboard.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 const startsWith = (seg: Buffer, block: Buffer) => seg.subarray(0, block.length).equals(block);
 

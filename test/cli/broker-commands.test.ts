@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { removeDir, tempDir } from "../support/temp.js";
+import { blockInput, writeHostBlock, writeSegment } from "../support/whiteboard.js";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
-import { blockInput, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
+import { runHeHa, stoppedInput } from "./harness.js";
 
 let host: BrokerHost;
 
