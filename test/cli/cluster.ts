@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pollUntil } from "../../lab/sim/processes.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import type { BrokerClient } from "../../src/broker/client.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
@@ -145,23 +146,26 @@ export async function startBrokerHost(
 }
 
 async function waitForFirstRead(client: BrokerClient): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await client.status()).storage.has_read) {
-    if (Date.now() > deadline)
-      throw new Error("the broker did not read the metadata volume within 20 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(
+    "the broker reading the metadata volume",
+    async () => (await client.status()).storage.has_read,
+    20_000,
+  );
 }
 
 /** Waits until the broker's get_stats shows exactly `hostIds` (its storage cycle picked up direct writes). */
 export async function waitForHosts(client: BrokerClient, hostIds: number[]): Promise<void> {
   const want = [...hostIds].sort((a, b) => a - b).join(",");
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const stats = await client.getStats();
-    const ids = [...stats.keys()].filter((k) => k !== 0).join(",");
-    if (ids === want) return;
-    if (Date.now() > deadline) throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let ids = "";
+  await pollUntil(
+    `the broker showing hosts [${want}]`,
+    async () => {
+      ids = [...(await client.getStats()).keys()].filter((k) => k !== 0).join(",");
+      return ids === want;
+    },
+    20_000,
+    100,
+  ).catch(() => {
+    throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
+  });
 }
