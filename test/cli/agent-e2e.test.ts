@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";
@@ -34,14 +35,18 @@ async function waitStatus(
   what: string,
   ok: (h: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const s = await statusJson();
-    const h = s["1"];
-    if (h && ok(h)) return h;
-    if (Date.now() > deadline) throw new Error(`status never showed ${what}: ${JSON.stringify(h)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  let h: Record<string, unknown> | undefined;
+  return pollFor(
+    `status showing ${what}`,
+    async () => {
+      h = (await statusJson())["1"];
+      return h && ok(h) ? h : undefined;
+    },
+    90_000,
+    300,
+  ).catch(() => {
+    throw new Error(`status never showed ${what}: ${JSON.stringify(h)}`);
+  });
 }
 
 const stateOf = (h: Record<string, unknown>) => /\bstate=(\w+)/.exec(String(h.extra))?.[1];

@@ -1,6 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../lab/sim/processes.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { removeDir, tempDir } from "../support/temp.js";
@@ -325,16 +326,18 @@ describe("he-ha against a running ovirt-ha-broker", () => {
 });
 
 async function waitForStopped(ids: number[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
-      string,
-      { stopped?: boolean }
-    >;
-    if (ids.every((id) => s[String(id)]?.stopped === true)) return;
-    if (Date.now() > deadline) throw new Error(`hosts ${ids} not shown stopped`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(
+    `hosts ${ids} shown stopped`,
+    async () => {
+      const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
+        string,
+        { stopped?: boolean }
+      >;
+      return ids.every((id) => s[String(id)]?.stopped === true);
+    },
+    20_000,
+    100,
+  );
 }
 
 describe("he-ha against a broker that cannot read the metadata volume", () => {
