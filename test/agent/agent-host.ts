@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { productArgs } from "../../lab/children.js";
 import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import {
-  isRunning,
   pollUntil,
   runCommand,
   signalChild,
@@ -24,6 +22,8 @@ import { initStorageDomain, type StorageInitResult } from "../../src/storage/ini
 import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 export const OVF = OVF_TEST;
 
@@ -114,6 +114,7 @@ export class AgentHost {
   readonly paths: HaPaths;
   readonly client: BrokerClient;
   broker: TrackedChild | null = null;
+  private brokerProcess: BrokerProcess | null = null;
   agent: TrackedChild | null = null;
 
   private constructor(
@@ -200,55 +201,38 @@ export class AgentHost {
   }
 
   async startBroker(): Promise<void> {
-    this.broker = await spawnTracked(
-      process.execPath,
-      productArgs("ovirt-ha-broker", "--log-level", "info", "--no-log-pretty"),
-      {
-        logFile: path.join(this.root, "broker.log"),
-        env: this.env,
-      },
-    );
-    const b = this.broker;
-    await pollUntil(
-      "broker socket",
-      async () => {
-        if (!isRunning(b))
-          throw new Error(
-            `broker exited:\n${await readFile(path.join(this.root, "broker.log"), "utf8")}`,
-          );
-        return this.client.getStats().then(
-          () => true,
-          () => false,
-        );
-      },
-      30_000,
-      100,
-    );
+    this.brokerProcess = await startBrokerProcess(this.root, {
+      env: this.env,
+      logLevel: "info",
+      ready: "stats",
+      clientTimeoutMs: 5000,
+    });
+    this.broker = this.brokerProcess.proc;
   }
 
   async stopBroker(): Promise<void> {
-    if (this.broker) await terminate(this.broker, 15_000);
+    await this.brokerProcess?.stop(15_000);
+    this.brokerProcess = null;
     this.broker = null;
   }
 
   async startAgent(args: string[] = []): Promise<TrackedChild> {
-    this.agent = await spawnTracked(
-      process.execPath,
-      productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
-      { logFile: this.agentLogFile, env: this.env },
-    );
+    this.agent = await this.startAgentProcess(args, this.agentLogFile);
     return this.agent;
   }
 
-  /** Another agent process (e.g. `--cleanup`) next to the daemon, logging to its own file. */
-  async startAgentProcess(args: string[]): Promise<TrackedChild> {
+  /**
+   * An agent process (e.g. `--cleanup` next to the daemon), logging to `logFile` (default
+   * its own file named for its arguments).
+   */
+  async startAgentProcess(
+    args: string[],
+    logFile = path.join(this.root, `agent-${args.join("").replace(/\W/g, "")}.log`),
+  ): Promise<TrackedChild> {
     return spawnTracked(
       process.execPath,
       productArgs("ovirt-ha-agent", "--log-level", "debug", "--no-log-pretty", ...args),
-      {
-        logFile: path.join(this.root, `agent-${args.join("").replace(/\W/g, "")}.log`),
-        env: this.env,
-      },
+      { logFile, env: this.env },
     );
   }
 
@@ -353,7 +337,8 @@ export async function startTwoHosts(
   prefix: string,
   opts: { vmConf?: (vmId: string) => string; host?: (id: number) => HostOptions } = {},
 ): Promise<TwoHosts> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  // callers name a whole mkdtemp prefix ("he-ha-agent-two-"): tempDir adds "he-ha-" and "-"
+  const dir = await tempDir(prefix.replace(/^he-ha-|-$/g, ""));
   const health = await startHealthServer();
   const storage = await makeStorage(dir, opts.vmConf?.(randomUUID()));
   const create = (id: number) =>
@@ -368,7 +353,7 @@ export async function startTwoHosts(
     async destroy() {
       await Promise.all([h1.destroy(), h2.destroy()]);
       await health.close();
-      if (!process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+      if (!process.env.KEEP_AGENT_TEST_DIR) await removeDir(dir);
     },
   };
 }

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
 import { type Ran, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 function runAgent(root: string, args: string[] = []): Promise<Ran> {
   return runTool(process.execPath, productArgs("ovirt-ha-agent", "--no-log-pretty", ...args), {
@@ -14,10 +14,10 @@ function runAgent(root: string, args: string[] = []): Promise<Ran> {
 describe("ovirt-ha-agent start-up", () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-cli-"));
+    root = await tempDir("agent-cli");
   });
   afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
+    await removeDir(root);
   });
 
   it("refuses to run without hosted-engine.conf, naming the file", async () => {

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigRefresher } from "../../src/agent/config-refresh.js";
@@ -12,17 +11,18 @@ import { writeAtStart } from "../../src/storage/archive/volume.js";
 import { initStorageDomain } from "../../src/storage/init.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { OVF_TEST, OVF_TEST_42 } from "../fixtures/ovf-fixtures.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const OVF = OVF_TEST;
 const OVF_42 = OVF_TEST_42;
 
 const dirs: string[] = [];
 afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.splice(0).map((d) => removeDir(d)));
 });
 
 async function setup(withOvf = true) {
-  const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-conf-"));
+  const root = await tempDir("agent-conf");
   dirs.push(root);
   const ovf = await readFile(OVF, "utf8");
   const domain = path.join(root, "domain");
@@ -123,7 +123,7 @@ describe("configuration refresh from shared storage (behaviour.md §8, §9)", ()
   });
 
   it("configuration not on shared storage: local vm.conf, not up to date", async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-conf-"));
+    const root = await tempDir("agent-conf");
     dirs.push(root);
     const local = path.join(root, "vm.conf");
     await writeFile(local, ovfToVmConf(await readFile(OVF, "utf8")));

@@ -3,8 +3,7 @@
  * VM may run on this host. (The same class runs against real sanlock daemons, libvirt
  * and QEMU in python-host.test.ts, daemon*.test.ts and test/cli/vm.test.ts.)
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineVm } from "../../src/agent/engine-vm.js";
@@ -16,6 +15,7 @@ import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import type { AcquireResult, LeaseState, ReleaseResult } from "../../src/sanlock/vm-lease.js";
 import { type EngineLease, EngineLeaseError } from "../../src/storage/engine-lease.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const GUARD: EngineLease = {
   lockspace: "sd",
@@ -103,13 +103,13 @@ describe("EngineVm: the lease is held exactly while the VM may run here", () => 
     JSON.parse(await readFile(path.join(runDir, START_FAILURE_FILE), "utf8").catch(() => "null"));
 
   beforeEach(async () => {
-    runDir = await mkdtemp(path.join(os.tmpdir(), "he-ha-engine-vm-"));
+    runDir = await tempDir("engine-vm");
     vm = new FakeVm();
     lease = new FakeLease();
     resolve = async () => [GUARD];
   });
   afterEach(async () => {
-    await rm(runDir, { recursive: true, force: true });
+    await removeDir(runDir);
   });
 
   it("takes the guard, then starts the VM with every resolved lease", async () => {

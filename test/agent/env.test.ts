@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { productionEnv, timerSleep } from "../../src/agent/env.js";
@@ -8,16 +7,17 @@ import { freshStartFailure } from "../../src/broker/monitors/start-failure.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 let dir: string | undefined;
 afterEach(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) await removeDir(dir);
   dir = undefined;
 });
 
 describe("the agent's production environment", () => {
   it("reads ha.conf from the host's path, and a missing file means no maintenance", async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "he-env-"));
+    dir = await tempDir("env");
     const paths = haPaths(dir);
     const env = productionEnv({
       hostConf: hostConfigFrom(new Map([["host_id", "1"]]), "hosted-engine.conf"),
@@ -41,7 +41,7 @@ describe("the agent's production environment", () => {
   });
 
   it("a start failure recorded through the port is what the broker's engine-health monitor reads", async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "he-env-"));
+    dir = await tempDir("env");
     const record = fileStartFailureRecord(dir);
     await record.record("Storage of VM is locked. Is another host already starting the VM?");
     expect(await freshStartFailure(dir)).toMatch(/^Storage of VM is locked/);

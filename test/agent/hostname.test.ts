@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os, { hostname } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { publishedHostname, vdsmCertPath } from "../../src/agent/hostname.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 const conf = (extra: Array<[string, string]> = []) =>
@@ -14,10 +15,10 @@ const conf = (extra: Array<[string, string]> = []) =>
 describe("the hostname a host publishes on the whiteboard", () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    for (const d of dirs) await removeDir(d);
   });
   async function root(): Promise<string> {
-    const d = await mkdtemp(path.join(os.tmpdir(), "he-hostname-"));
+    const d = await tempDir("hostname");
     dirs.push(d);
     return d;
   }

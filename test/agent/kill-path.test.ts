@@ -1,21 +1,20 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { stat } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { killScriptText, writeKillScript } from "../../src/agent/kill-path.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 
 describe("engine VM kill script (sanlock kill path)", () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    for (const d of dirs) await removeDir(d);
   });
 
   it("destroys the engine VM through virsh, with the URI quoted for the shell", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "kill-path-"));
+    const dir = await tempDir("kill-path");
     dirs.push(dir);
     const uri = "test+unix:///default?socket=/tmp/it's here/libvirt-sock";
     const kp = await writeKillScript(dir, uri, "50e59bbd-f829-4761-ba1b-6db1a6acc3b8");

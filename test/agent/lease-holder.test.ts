@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,6 +8,7 @@ import {
   qemuLockManager,
 } from "../../src/agent/lease-holder.js";
 import { HostConfigError, hostConfigFrom } from "../../src/common/host-config.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const QEMU = "qemu:///system";
 
@@ -68,7 +68,7 @@ describe("who takes the engine VM lease", () => {
   });
 
   it("reads this host's qemu.conf under the configured root", async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-lease-holder-"));
+    const root = await tempDir("lease-holder");
     try {
       const hostConf = hostConfigFrom(new Map([["host_id", "1"]]), "hosted-engine.conf");
       expect((await leaseHolderFor(hostConf, root)).holder).toBe("agent");
@@ -79,7 +79,7 @@ describe("who takes the engine VM lease", () => {
         why: `lock_manager = "sanlock" in ${path.join(root, "etc/libvirt/qemu.conf")}`,
       });
     } finally {
-      await rm(root, { recursive: true, force: true });
+      await removeDir(root);
     }
   });
 });

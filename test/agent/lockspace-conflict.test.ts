@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitExit } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
 
 /**
@@ -18,7 +17,7 @@ describe("agent whose sanlock daemon holds the lockspace with another host id", 
   let host: AgentHost;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-agent-einval-"));
+    dir = await tempDir("agent-einval");
     storage = await makeStorage(dir);
     health = await startHealthServer();
     host = await AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn);
@@ -36,7 +35,7 @@ describe("agent whose sanlock daemon holds the lockspace with another host id", 
   afterAll(async () => {
     await host?.destroy();
     await health?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeDir(dir);
   });
 
   it("exits 1 at once, naming the conflict, and never publishes as host 1", async () => {

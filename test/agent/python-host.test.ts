@@ -6,13 +6,12 @@
  * code) against its own real sanlock daemon, and our agent runs beside it on the same
  * storage domain. Each must be refused while the other holds the lease.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { runHeHa } from "../cli/harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "./agent-host.js";
 import { type LeaseRef, PythonHost } from "./python-host.js";
 
@@ -27,8 +26,8 @@ interface Setup {
 }
 
 /** our host 1 and a Python host 2 on one fresh domain made by `storage init` */
-async function setup(prefix: string, hypervisor: "test" | "qemu"): Promise<Setup> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+async function setup(name: string, hypervisor: "test" | "qemu"): Promise<Setup> {
+  const dir = await tempDir(name);
   const health = await startHealthServer();
   const storage = await makeStorage(
     dir,
@@ -56,7 +55,7 @@ async function setup(prefix: string, hypervisor: "test" | "qemu"): Promise<Setup
       await ours.destroy();
       await python.stop();
       await health.close();
-      if (!process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+      if (!process.env.KEEP_AGENT_TEST_DIR) await removeDir(dir);
     },
   };
 }
@@ -98,7 +97,7 @@ async function expectRefusedAsLocked(s: Setup, refusal: RegExp): Promise<void> {
 describe("a Python host holds the engine VM's lease: our agent (holder agent) is refused", () => {
   let s: Setup;
   beforeAll(async () => {
-    s = await setup("he-ha-python-host-", "test");
+    s = await setup("python-host", "test");
   }, 120_000);
   afterAll(async () => {
     await s?.destroy();
@@ -164,7 +163,7 @@ describe("a Python host holds the engine VM's lease: our agent (holder agent) is
 describe("a Python host holds the engine VM's lease: libvirt's lock manager refuses our start (real QEMU)", () => {
   let s: Setup;
   beforeAll(async () => {
-    s = await setup("he-ha-python-host-qemu-", "qemu");
+    s = await setup("python-host-qemu", "qemu");
   }, 120_000);
   afterAll(async () => {
     await s?.destroy();

@@ -9,8 +9,7 @@
  * 4.2 OVF in the OVF_STORE, whose EngineXml names its disk's volume lease with
  * LEASE-PATH/LEASE-OFFSET placeholders.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../lab/sim/processes.js";
@@ -19,6 +18,7 @@ import type { StorageInitResult } from "../../src/storage/init.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { OVF_TEST_42 } from "../fixtures/ovf-fixtures.js";
 import { makeVdsmDomain, type VdsmDomain } from "../storage/vdsm-domain.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, engineLeaseRe, startHealthServer } from "./agent-host.js";
 
 // the storage domain and disk the 4.2 OVF's EngineXml names
@@ -45,7 +45,7 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
   let mountPoint: string | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-domain-"));
+    dir = await tempDir("vdsm-domain");
     health = await startHealthServer();
     const root = path.join(dir, "host1");
     const ovf = await readFile(OVF_TEST_42, "utf8");
@@ -101,7 +101,7 @@ describe("ovirt-ha-agent on a domain laid out the way VDSM lays it out (not by o
     await host?.destroy();
     await health?.close();
     if (mountPoint) await runCommand("umount", [mountPoint]);
-    if (dir && !process.env.KEEP_AGENT_TEST_DIR) await rm(dir, { recursive: true, force: true });
+    if (dir && !process.env.KEEP_AGENT_TEST_DIR) await removeDir(dir);
   }, 120_000);
 
   it("finds the domain from hosted-engine.conf, starts the engine under the OVF's lease and reaches EngineUp", async () => {

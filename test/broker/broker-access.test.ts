@@ -18,18 +18,11 @@ import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { FAULT } from "../../src/broker/xmlrpc/types.js";
 import { haPaths } from "../../src/common/paths.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
-import {
-  type BrokerProcess,
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  segmentOnDisk,
-  spawnBroker,
-  type TestDomain,
-  tempDir,
-} from "./broker-harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { segmentOnDisk } from "../support/whiteboard.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 /** An HTTP client run as another user: requests in argv[2] (JSON), answers on stdout. */
 const CLIENT = `
@@ -165,7 +158,7 @@ describe("broker socket access and the reset_lockspace guard", () => {
       haPaths(root).agentConf,
       "[timing]\nbroker_storage_cycle=0.5\nhost_alive_timeout=2\n",
     );
-    broker = await spawnBroker(root, sanlock.env);
+    broker = await startBrokerProcess(root, { env: sanlock.env });
     // host 1's agent publishes every 300 ms: a live host that has not stopped
     let ts = 1000;
     await broker.client.putStats(1, hostBlock(1, ts));

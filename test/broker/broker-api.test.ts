@@ -13,18 +13,11 @@ import type { BrokerStatus } from "../../src/broker/status.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
 import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../../src/common/paths.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
-import {
-  type BrokerProcess,
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  segmentOnDisk,
-  spawnBroker,
-  type TestDomain,
-  tempDir,
-} from "./broker-harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { segmentOnDisk } from "../support/whiteboard.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 const PY_CLIENT = fileURLToPath(new URL("../python/broker_client.py", import.meta.url));
 
@@ -96,7 +89,7 @@ describe("ovirt-ha-broker API over its unix socket", () => {
       socket,
     ]);
     expect(stale.code).toBe(0);
-    broker = await spawnBroker(root, sanlock.env);
+    broker = await startBrokerProcess(root, { env: sanlock.env });
   });
 
   afterAll(async () => {

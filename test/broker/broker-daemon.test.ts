@@ -6,17 +6,10 @@ import { pollFor } from "../../lab/sim/processes.js";
 import { chooseSocketGroup, groupId } from "../../src/broker/api/unix-socket.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
-import {
-  type BrokerProcess,
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  spawnBroker,
-  type TestDomain,
-  tempDir,
-} from "./broker-harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 /** A whiteboard file holding host 2's block, as another host would have written it. */
 async function writeWhiteboard(file: string, timestamp: number): Promise<void> {
@@ -61,9 +54,11 @@ describe("ovirt-ha-broker start-up", () => {
       extraConf: { metrics_listen: `127.0.0.1:${port}`, socket_group: "daemon" },
     });
     const { HE_HA_SOCKET_GROUP: _unset, ...env } = process.env;
-    const b = await spawnBroker(root, {
-      ...env,
-      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    const b = await startBrokerProcess(root, {
+      env: {
+        ...env,
+        SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+      },
     });
     try {
       // socket_group of hosted-engine.conf (group "daemon" exists on Debian)
@@ -129,9 +124,11 @@ describe("ovirt-ha-broker when its storage goes away", () => {
     await writeWhiteboard(domain.metadata, 100);
     const root = await makeHostRoot(dir, 1, domain, { cycleSeconds: 0.3 });
     // no sanlock daemon for this host: it reads, and writes only the global block
-    broker = await spawnBroker(root, {
-      ...process.env,
-      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    broker = await startBrokerProcess(root, {
+      env: {
+        ...process.env,
+        SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+      },
     });
   });
 

@@ -1,21 +1,9 @@
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { productArgs } from "../../lab/children.js";
 import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
-import {
-  isRunning,
-  pollUntil,
-  spawnTracked,
-  type TrackedChild,
-  terminate,
-  unixSocketAccepts,
-} from "../../lab/sim/processes.js";
-import { BrokerClient } from "../../src/broker/client.js";
-import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
-import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
+import { blockInput, makeWhiteboard, writeHostConf } from "../support/whiteboard.js";
 
 export const SD_UUID = "5b2a1c2e-0000-4000-8000-00000000a001";
 const MD_IMG = "11111111-0000-4000-8000-000000000001";
@@ -30,11 +18,11 @@ export interface TestDomain {
   lockspace: string;
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), `he-ha-${prefix}-`));
-}
-
-/** A storage domain with an empty whiteboard and (optionally) an initialised lockspace. */
+/**
+ * A storage domain with an empty whiteboard and (optionally) an initialised lockspace: the
+ * minimal domain a broker needs (not VDSM-shaped; `he-ha storage init` makes that one, in
+ * test/cli/cluster.ts and test/agent/agent-host.ts).
+ */
 export async function makeDomain(
   dir: string,
   opts: { lockspace?: boolean } = {},
@@ -42,17 +30,17 @@ export async function makeDomain(
   const domain = path.join(dir, "domain", SD_UUID);
   const metadata = path.join(domain, "images", MD_IMG, MD_VOL);
   const lockspace = path.join(domain, "images", LS_IMG, LS_VOL);
-  await mkdir(path.dirname(metadata), { recursive: true });
+  await makeWhiteboard(metadata);
   await mkdir(path.dirname(lockspace), { recursive: true });
-  const f = await open(metadata, "w");
-  await f.truncate(SEGMENT_COUNT * SEGMENT_SIZE);
-  await f.close();
   if (opts.lockspace !== false) await initLeaseVolume(lockspace, { ioTimeout: 1 });
   else await writeFile(lockspace, Buffer.alloc(0));
   return { dir, domain, metadata, lockspace };
 }
 
-/** A HE_HA_ROOT for host `hostId` on `domain`, with a scaled-down storage cycle. */
+/**
+ * A HE_HA_ROOT `<base>/host<id>` for host `hostId` on `domain`, with a scaled-down storage
+ * cycle: several hosts share one domain (test/cli/harness.ts makes a lone root for `he-ha`).
+ */
 export async function makeHostRoot(
   base: string,
   hostId: number,
@@ -61,10 +49,9 @@ export async function makeHostRoot(
 ): Promise<string> {
   const root = path.join(base, `host${hostId}`);
   const p = haPaths(root);
-  await mkdir(path.dirname(p.hostConf), { recursive: true });
   await mkdir(path.dirname(p.agentConf), { recursive: true });
   await mkdir(p.stateDir, { recursive: true });
-  const conf: Record<string, string> = {
+  await writeHostConf(root, {
     host_id: String(hostId),
     sdUUID: SD_UUID,
     spUUID: "00000000-0000-0000-0000-000000000000",
@@ -81,69 +68,12 @@ export async function makeHostRoot(
     lockspace_volume_UUID: LS_VOL,
     sanlock_io_timeout: "1",
     ...opts.extraConf,
-  };
-  await writeFile(p.hostConf, formatKeyValue(Object.entries(conf)));
+  });
   await writeFile(
     p.agentConf,
     `[timing]\nbroker_storage_cycle=${opts.cycleSeconds ?? 0.5}\nhosts_state_ttl=${opts.hostsStateTtl ?? 60}\n`,
   );
   return root;
-}
-
-export interface BrokerProcess {
-  root: string;
-  socket: string;
-  logFile: string;
-  proc: TrackedChild;
-  client: BrokerClient;
-  stop(): Promise<number | string>;
-  log(): Promise<string>;
-}
-
-/** Starts ovirt-ha-broker for `root`; resolves once its socket answers. */
-export async function spawnBroker(
-  root: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<BrokerProcess> {
-  const socket = haPaths(root).brokerSocket;
-  const logFile = path.join(root, "broker.log");
-  await mkdir(root, { recursive: true });
-  const proc = await spawnTracked(
-    process.execPath,
-    productArgs("ovirt-ha-broker", "--log-level", "debug"),
-    {
-      logFile,
-      env: { ...env, HE_HA_ROOT: root, HE_HA_LOG_PRETTY: "0" },
-    },
-  );
-  const log = () => readFile(logFile, "utf8").catch(() => "");
-  try {
-    await pollUntil(
-      `broker socket ${socket}`,
-      async () => {
-        if (!isRunning(proc)) throw new Error(`broker exited at start:\n${await log()}`);
-        return unixSocketAccepts(socket);
-      },
-      30_000,
-    );
-  } catch (e) {
-    await terminate(proc, 2000);
-    throw e;
-  }
-  const client = new BrokerClient(socket, { timeoutMs: 10_000 });
-  return {
-    root,
-    socket,
-    logFile,
-    proc,
-    client,
-    log,
-    async stop() {
-      client.close();
-      if (isRunning(proc)) await terminate(proc, 10_000);
-      return proc.exited;
-    },
-  };
 }
 
 /** A valid host block as an agent would publish it. */
@@ -153,37 +83,6 @@ export function hostBlock(
   score = 3400,
   extra: Record<string, string> = {},
 ): Buffer {
-  return encodeHostBlock({
-    timestamp,
-    hostId,
-    score,
-    engineStatus: {
-      vm: "down",
-      health: "bad",
-      detail: "unknown",
-      reason: "vm not running on this host",
-    },
-    hostname: `host${hostId}.example.com`,
-    maintenance: false,
-    stopped: false,
-    confOnSharedStorage: true,
-    vmConfRefreshTime: timestamp,
-    stateExtra: { maintenance: "False", state: "EngineDown", stopped: "False", ...extra },
-  });
-}
-
-/** The bytes of segment `index` of a metadata file. */
-export async function segmentOnDisk(metadata: string, index: number): Promise<Buffer> {
-  const f = await open(metadata, "r");
-  try {
-    const buf = Buffer.alloc(SEGMENT_SIZE);
-    await f.read(buf, 0, SEGMENT_SIZE, index * SEGMENT_SIZE);
-    return buf;
-  } finally {
-    await f.close();
-  }
-}
-
-export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  const input = blockInput(hostId, { timestamp, score, vmConfRefreshTime: timestamp });
+  return encodeHostBlock({ ...input, stateExtra: { ...input.stateExtra, ...extra } });
 }

@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,6 +9,7 @@ import {
 import { monitorNumber } from "../../src/broker/metrics.js";
 import { ObservedLiveness, PushedHostsState } from "../../src/broker/state/hosts-state.js";
 import { nonEmptySegments, padSegment, SegmentSizeError } from "../../src/broker/storage-cycle.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 describe("liveness kept by the broker", () => {
   it("reports the agent's pushed list for hosts_state_ttl seconds, then []", () => {
@@ -115,7 +114,7 @@ describe("BrokerClient", () => {
   });
 
   it("asks for gzip, and names the call when a gzip answer does not decompress", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-client-gzip-"));
+    const dir = await tempDir("client-gzip");
     const socketPath = path.join(dir, "broker.socket");
     const seen: Array<string | undefined> = [];
     // a broken broker: says gzip, sends bytes that are not
@@ -137,7 +136,7 @@ describe("BrokerClient", () => {
     } finally {
       c.close();
       await new Promise((resolve) => server.close(resolve));
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
     }
   });
 });

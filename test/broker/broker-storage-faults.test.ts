@@ -13,15 +13,9 @@ import { pollFor } from "../../lab/sim/processes.js";
 import { StorageView } from "../../lab/sim/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
-import {
-  type BrokerProcess,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  spawnBroker,
-  type TestDomain,
-  tempDir,
-} from "./broker-harness.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 interface Health {
   status: string;
@@ -60,7 +54,7 @@ afterAll(async () => {
 
 async function brokerOn(domain: TestDomain, dir: string): Promise<BrokerProcess> {
   const root = await makeHostRoot(dir, 1, domain, { cycleSeconds: 0.3 });
-  const b = await spawnBroker(root);
+  const b = await startBrokerProcess(root);
   brokers.push(b);
   return b;
 }

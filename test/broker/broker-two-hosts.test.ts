@@ -2,17 +2,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
-import {
-  type BrokerProcess,
-  hostBlock,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  segmentOnDisk,
-  spawnBroker,
-  type TestDomain,
-  tempDir,
-} from "./broker-harness.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { segmentOnDisk } from "../support/whiteboard.js";
+import { hostBlock, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 const startsWith = (seg: Buffer, block: Buffer) => seg.subarray(0, block.length).equals(block);
 
@@ -42,7 +35,7 @@ describe("brokers of several hosts sharing one metadata volume", () => {
     );
     for (const id of [1, 2, 3]) {
       const root = await makeHostRoot(dir, id, domain, { cycleSeconds: 0.3 });
-      brokers.push(await spawnBroker(root, daemons[id - 1]!.env));
+      brokers.push(await startBrokerProcess(root, { env: daemons[id - 1]!.env }));
     }
   });
 

@@ -6,7 +6,7 @@ import { StorageCycle } from "../../src/broker/storage-cycle.js";
 import { silentLogger } from "../../src/common/log.js";
 import { SCAN_CHUNK_SEGMENTS } from "../../src/storage/direct-io.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
-import { removeDir, tempDir } from "./broker-harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 /** A segment whose text names its index and a version, NUL-padded. */
 function segment(index: number, version: number): Buffer {

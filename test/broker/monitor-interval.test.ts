@@ -7,7 +7,8 @@ import { type RunningBroker, startBroker } from "../../src/broker/daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
 import { resolveTiming, TimingError } from "../../src/common/timing.js";
-import { makeDomain, makeHostRoot, removeDir, tempDir } from "./broker-harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { makeDomain, makeHostRoot } from "./broker-harness.js";
 
 /** A /proc/meminfo holding `mib` MiB available. */
 function meminfo(mib: number): string {

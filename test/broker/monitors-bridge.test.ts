@@ -1,13 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkBridge } from "../../src/broker/monitors/mgmt-bridge.js";
 import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { silentLogger } from "../../src/common/log.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { waitFor } from "./monitors-support.js";
 
 const exec = promisify(execFile);
@@ -22,7 +20,7 @@ const started: Monitor[] = [];
  * mounted from inside it: /sys/class/net of that namespace, readable from this process.
  */
 beforeAll(async () => {
-  sysRoot = await mkdtemp(path.join(os.tmpdir(), "he-d1-sys-"));
+  sysRoot = await tempDir("d1-sys");
   await exec("ip", ["netns", "add", ns]);
   await inNs("link", "add", "br0", "type", "bridge");
   await inNs("link", "add", "ve0", "type", "veth", "peer", "name", "ve1");
@@ -39,7 +37,7 @@ afterEach(async () => {
 afterAll(async () => {
   if (mounted) await exec("umount", [sysRoot]).catch(() => undefined);
   await exec("ip", ["netns", "del", ns]).catch(() => undefined);
-  await rm(sysRoot, { recursive: true, force: true });
+  await removeDir(sysRoot);
 });
 
 function bridgeMonitor(name: string): Monitor {

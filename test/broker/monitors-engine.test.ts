@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import type * as libvirt from "@unraid/libvirt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
 import { silentLogger } from "../../src/common/log.js";
 import type { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { openTestHypervisor, waitFor } from "./monitors-support.js";
 
 let hv: libvirt.Hypervisor;
@@ -28,7 +28,7 @@ const started: Monitor[] = [];
 
 beforeAll(async () => {
   ({ hv, source } = await openTestHypervisor());
-  runDir = await mkdtemp(path.join(os.tmpdir(), "he-d1-run-"));
+  runDir = await tempDir("d1-run");
   server = http.createServer((req, res) => {
     healthPaths.push(req.url ?? "");
     if (engineAnswer === "hang") return;
@@ -49,7 +49,7 @@ afterAll(async () => {
   await new Promise((r) => server?.close(r));
   await source?.close();
   await hv?.connectClose();
-  await rm(runDir, { recursive: true, force: true });
+  await removeDir(runDir);
 });
 
 function domainXml(name: string, uuid: string): string {

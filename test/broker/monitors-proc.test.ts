@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type * as libvirt from "@unraid/libvirt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { pythonFixed4 } from "../../src/broker/monitors/python-str.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { silentLogger } from "../../src/common/log.js";
 import type { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { openTestHypervisor, TEST_DRIVER_DOMAIN_UUID, waitFor } from "./monitors-support.js";
 
 const timing = { cpu_load_sample: 0.3, cpu_load_refresh: 0.3 };
@@ -26,7 +26,7 @@ let hv: libvirt.Hypervisor;
 let source: HypervisorConnection;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "he-d1-proc-"));
+  tmp = await tempDir("d1-proc");
   ({ hv, source } = await openTestHypervisor());
 });
 
@@ -37,7 +37,7 @@ afterEach(async () => {
 afterAll(async () => {
   await source?.close();
   await hv?.connectClose();
-  await rm(tmp, { recursive: true, force: true });
+  await removeDir(tmp);
 });
 
 function run(type: string, opts: Record<string, unknown>, extra: object = {}): Monitor {

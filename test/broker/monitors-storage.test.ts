@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { rm, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { readVolumeHead } from "../../src/broker/monitors/storage-domain.js";
 import { silentLogger } from "../../src/common/log.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { waitFor } from "./monitors-support.js";
 
 const exec = promisify(execFile);
@@ -15,7 +15,7 @@ const started: Monitor[] = [];
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-d1-sd-"));
+  dir = await tempDir("d1-sd");
 });
 
 afterEach(async () => {
@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 async function volumes(base: string, name: string) {

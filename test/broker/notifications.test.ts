@@ -1,6 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { SMTPServer } from "smtp-server";
@@ -9,6 +8,7 @@ import { parseNotifyConfig, splitAddresses } from "../../src/broker/notification
 import { rfc2822LocalDate } from "../../src/broker/notifications/message.js";
 import { Notifier } from "../../src/broker/notifications/notifier.js";
 import { formatTemplate, TemplateError } from "../../src/broker/notifications/template.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 interface Received {
   from: string;
@@ -27,7 +27,7 @@ const log = pino({ level: "debug" }, { write: (s: string) => logLines.push(JSON.
 const date = new Date("2026-11-21T07:15:02Z");
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-d1-notify-"));
+  dir = await tempDir("d1-notify");
   templatesDir = path.join(dir, "notifications");
   await mkdir(templatesDir);
   smtp = new SMTPServer({
@@ -59,7 +59,7 @@ beforeEach(() => {
 afterAll(async () => {
   await new Promise<void>((r) => smtp.close(() => r()));
   for (const s of sockets) s.close();
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 async function brokerConf(text: string): Promise<string> {

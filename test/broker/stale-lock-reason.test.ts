@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
 import { haPaths } from "../../src/common/paths.js";
 import { type BrokerHost, startBrokerHost } from "../cli/cluster.js";
-import { blockInput, writeHostBlock } from "../cli/harness.js";
+import { blockInput, writeHostBlock } from "../support/whiteboard.js";
 
 /**
  * A real ovirt-ha-broker (libvirt's test driver as its hypervisor): the engine-health

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 /**
@@ -34,21 +35,25 @@ async function waitStatus(
   what: string,
   ok: (h: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const s = await statusJson();
-    const h = s["1"];
-    if (h && ok(h)) return h;
-    if (Date.now() > deadline) throw new Error(`status never showed ${what}: ${JSON.stringify(h)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  let h: Record<string, unknown> | undefined;
+  return pollFor(
+    `status showing ${what}`,
+    async () => {
+      h = (await statusJson())["1"];
+      return h && ok(h) ? h : undefined;
+    },
+    90_000,
+    300,
+  ).catch(() => {
+    throw new Error(`status never showed ${what}: ${JSON.stringify(h)}`);
+  });
 }
 
 const stateOf = (h: Record<string, unknown>) => /\bstate=(\w+)/.exec(String(h.extra))?.[1];
 
 describe("he-ha with a running agent", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-agent-"));
+    dir = await tempDir("cli-agent");
     health = await startHealthServer();
     storage = await makeStorage(dir);
     host = await AgentHost.create(path.join(dir, "host1"), 1, storage, health.fqdn);
@@ -60,7 +65,7 @@ describe("he-ha with a running agent", () => {
   afterAll(async () => {
     await host?.destroy();
     await health?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeDir(dir);
   }, 120_000);
 
   it("status shows the agent's live block: engine up, good health, up-to-date", async () => {

@@ -1,11 +1,13 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../lab/sim/processes.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
+import { removeDir, tempDir } from "../support/temp.js";
+import { blockInput, writeHostBlock, writeSegment } from "../support/whiteboard.js";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "./cluster.js";
-import { blockInput, runHeHa, stoppedInput, writeHostBlock, writeSegment } from "./harness.js";
+import { runHeHa, stoppedInput } from "./harness.js";
 
 let host: BrokerHost;
 
@@ -324,16 +326,18 @@ describe("he-ha against a running ovirt-ha-broker", () => {
 });
 
 async function waitForStopped(ids: number[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
-      string,
-      { stopped?: boolean }
-    >;
-    if (ids.every((id) => s[String(id)]?.stopped === true)) return;
-    if (Date.now() > deadline) throw new Error(`hosts ${ids} not shown stopped`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(
+    `hosts ${ids} shown stopped`,
+    async () => {
+      const s = JSON.parse((await runHeHa(host.root, ["status", "--json"])).stdout) as Record<
+        string,
+        { stopped?: boolean }
+      >;
+      return ids.every((id) => s[String(id)]?.stopped === true);
+    },
+    20_000,
+    100,
+  );
 }
 
 describe("he-ha against a broker that cannot read the metadata volume", () => {
@@ -361,9 +365,9 @@ describe("he-ha against a broker that cannot read the metadata volume", () => {
 describe("he-ha without a broker", () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-nobroker-"));
+    root = await tempDir("cli-nobroker");
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(() => removeDir(root));
 
   it.each([
     [["status"]],

@@ -1,13 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { productBin } from "../../lab/children.js";
+import { pollUntil } from "../../lab/sim/processes.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
-import { BrokerClient } from "../../src/broker/client.js";
+import type { BrokerClient } from "../../src/broker/client.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 export const OVF = OVF_TEST;
@@ -24,30 +24,8 @@ export interface BrokerHost {
   confLines: Record<string, string>;
   socket: string;
   client: BrokerClient;
-  brokerLog(): string;
+  brokerLog(): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function waitForBroker(
-  client: BrokerClient,
-  child: ChildProcess,
-  log: () => string,
-): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`ovirt-ha-broker exited ${child.exitCode}:\n${log()}`);
-    try {
-      await client.getStats();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `ovirt-ha-broker did not answer within 30 s: ${(e as Error).message}\n${log()}`,
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 /** A host root with a storage domain from `he-ha storage init` and hosted-engine.conf pointing at it; no daemon. */
@@ -65,8 +43,8 @@ export interface StorageHost {
 }
 
 export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
-  const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-storage-"));
-  const cleanup = () => rm(root, { recursive: true, force: true });
+  const root = await tempDir("cli-storage");
+  const cleanup = () => removeDir(root);
   try {
     const seed = path.join(root, "seed");
     await mkdir(seed);
@@ -131,75 +109,63 @@ export async function startBrokerHost(
   hostId = 1,
   prepare?: (storage: StorageHost) => Promise<void>,
   /** the broker executable (default: this checkout's build; the RPM test runs the packaged one) */
-  brokerBin = productBin("ovirt-ha-broker"),
+  brokerBin?: string,
 ): Promise<BrokerHost> {
   const storage = await makeStorageHost(hostId);
   await prepare?.(storage);
-  const { root } = storage;
-  const paths = haPaths(root);
-  let child: ChildProcess | undefined;
-  let client: BrokerClient | undefined;
-  const stop = async () => {
-    client?.close();
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child!.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await storage.cleanup();
-  };
+  let broker: BrokerProcess | undefined;
   try {
-    let log = "";
-    child = spawn(process.execPath, [brokerBin, "--log-level", "warn", "--no-log-pretty"], {
-      env: { ...process.env, HE_HA_ROOT: root, HE_HA_SOCKET_GROUP: "" },
-      stdio: ["ignore", "pipe", "pipe"],
+    broker = await startBrokerProcess(storage.root, {
+      env: { ...process.env, HE_HA_SOCKET_GROUP: "" },
+      logLevel: "warn",
+      ready: "stats",
+      clientTimeoutMs: 5000,
+      ...(brokerBin ? { bin: brokerBin } : {}),
     });
-    child.stdout!.on("data", (d) => {
-      log += d;
-    });
-    child.stderr!.on("data", (d) => {
-      log += d;
-    });
-    client = new BrokerClient(paths.brokerSocket, { timeoutMs: 5000 });
-    await waitForBroker(client, child, () => log);
     // a readable volume: wait for the first storage cycle, so every test sees the broker's real view
-    if (!prepare) await waitForFirstRead(client);
-    return {
-      root,
-      hostId,
-      volumes: storage.volumes,
-      confLines: storage.confLines,
-      socket: paths.brokerSocket,
-      client,
-      brokerLog: () => log,
-      stop,
-    };
+    if (!prepare) await waitForFirstRead(broker.client);
   } catch (e) {
-    await stop();
+    await broker?.stop();
+    await storage.cleanup();
     throw e;
   }
+  const b = broker;
+  return {
+    root: storage.root,
+    hostId,
+    volumes: storage.volumes,
+    confLines: storage.confLines,
+    socket: b.socket,
+    client: b.client,
+    brokerLog: b.log,
+    async stop() {
+      await b.stop();
+      await storage.cleanup();
+    },
+  };
 }
 
 async function waitForFirstRead(client: BrokerClient): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await client.status()).storage.has_read) {
-    if (Date.now() > deadline)
-      throw new Error("the broker did not read the metadata volume within 20 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(
+    "the broker reading the metadata volume",
+    async () => (await client.status()).storage.has_read,
+    20_000,
+  );
 }
 
 /** Waits until the broker's get_stats shows exactly `hostIds` (its storage cycle picked up direct writes). */
 export async function waitForHosts(client: BrokerClient, hostIds: number[]): Promise<void> {
   const want = [...hostIds].sort((a, b) => a - b).join(",");
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const stats = await client.getStats();
-    const ids = [...stats.keys()].filter((k) => k !== 0).join(",");
-    if (ids === want) return;
-    if (Date.now() > deadline) throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let ids = "";
+  await pollUntil(
+    `the broker showing hosts [${want}]`,
+    async () => {
+      ids = [...(await client.getStats()).keys()].filter((k) => k !== 0).join(",");
+      return ids === want;
+    },
+    20_000,
+    100,
+  ).catch(() => {
+    throw new Error(`broker shows hosts [${ids}], expected [${want}]`);
+  });
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 let dir: string;
@@ -26,13 +26,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 describe("he-ha completion bash", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-completion-"));
+    dir = await tempDir("completion");
     const r = await runHeHa(dir, ["completion", "bash"]);
     expect(r.code).toBe(0);
     script = path.join(dir, "he-ha.bash");
     await writeFile(script, r.stdout);
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(() => removeDir(dir));
 
   it("offers the top-level commands and the hosted-engine spellings", async () => {
     const top = await complete([""]);

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
@@ -7,6 +6,7 @@ import { holdHint } from "../../lab/demo/hold-hint.js";
 import { DemoHost } from "../../lab/demo/host.js";
 import { shellQuote } from "../../src/common/shell-quote.js";
 import { runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { type BrokerHost, startBrokerHost } from "./cluster.js";
 
 /**
@@ -52,7 +52,7 @@ describe("demo --hold hint", () => {
   });
 
   it("gives every demo host its own published hostname", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-demo-names-"));
+    const dir = await tempDir("demo-names");
     try {
       const names: string[] = [];
       for (const id of [1, 2, 3]) {
@@ -73,7 +73,7 @@ describe("demo --hold hint", () => {
       }
       expect(names).toEqual(["host1", "host2", "host3"]);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
     }
   });
 });

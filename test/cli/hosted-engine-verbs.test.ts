@@ -1,9 +1,9 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { aliasHelp, UNSUPPORTED } from "../../src/cli/aliases.js";
 import { haPaths } from "../../src/common/paths.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 /**
@@ -23,9 +23,9 @@ async function writeHostConf(text: string): Promise<string> {
 
 describe("hosted-engine verbs", () => {
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-verbs-"));
+    root = await tempDir("verbs");
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(() => removeDir(root));
 
   it("--help lists every hosted-engine spelling and the he-ha command it runs", async () => {
     const r = await runHeHa(root, ["--help"]);

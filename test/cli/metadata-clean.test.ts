@@ -1,15 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeHostBlock, SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
-import {
-  blockInput,
-  type HostRoot,
-  makeHostRoot,
-  runHeHa,
-  stoppedInput,
-  writeHostBlock,
-  writeSegment,
-} from "./harness.js";
+import { blockInput, writeHostBlock, writeSegment } from "../support/whiteboard.js";
+import { type HostRoot, makeHostRoot, runHeHa, stoppedInput } from "./harness.js";
 
 async function segment(file: string, index: number): Promise<Buffer> {
   const all = await readFile(file);

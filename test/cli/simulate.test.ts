@@ -1,8 +1,8 @@
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const SCENARIOS = path.join(import.meta.dirname, "../../scenarios");
 
@@ -29,7 +29,7 @@ async function heHa(...argv: string[]): Promise<{ code: number; out: string; err
 
 let tmp: string | undefined;
 afterEach(async () => {
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (tmp) await removeDir(tmp);
   tmp = undefined;
 });
 
@@ -56,7 +56,7 @@ describe("he-ha simulate", () => {
   });
 
   it("--check exits 1 when the timeline differs from log.expect", async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), "he-sim-"));
+    tmp = await tempDir("sim");
     const dir = path.join(tmp, "startup");
     await cp(path.join(SCENARIOS, "startup"), dir, { recursive: true });
     await writeFile(path.join(dir, "log.expect"), "     0 host1  something else\n");
@@ -66,7 +66,7 @@ describe("he-ha simulate", () => {
   });
 
   it("names the file and line of a bad scenario and exits 1", async () => {
-    tmp = await mkdtemp(path.join(tmpdir(), "he-sim-"));
+    tmp = await tempDir("sim");
     await writeFile(path.join(tmp, "README"), "broken\n");
     await writeFile(path.join(tmp, "cmds"), "10 kill host1\n20 set host1 network 7\n");
     const r = await heHa("simulate", tmp);

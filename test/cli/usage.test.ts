@@ -1,16 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runHeHa } from "./harness.js";
 
 let root: string;
 
 describe("he-ha usage", () => {
   beforeAll(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), "he-ha-cli-usage-"));
+    root = await tempDir("cli-usage");
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(() => removeDir(root));
 
   it.each([
     ["status"],

@@ -2,11 +2,11 @@
  * The integration tests run the compiled binaries: they refuse a dist/ older than the
  * sources (test/support/global-setup.ts). Checked on a throw-away tree with set mtimes.
  */
-import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProblem, staleSources } from "../support/build-stamp.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 let repo: string;
 
@@ -19,11 +19,11 @@ async function touch(rel: string, seconds: number): Promise<void> {
 
 describe("the build stamp check", () => {
   beforeAll(async () => {
-    repo = await mkdtemp(path.join(os.tmpdir(), "he-ha-stamp-"));
+    repo = await tempDir("stamp");
     await mkdir(path.join(repo, "src"), { recursive: true });
     await mkdir(path.join(repo, "lab"), { recursive: true });
   });
-  afterAll(() => rm(repo, { recursive: true, force: true }));
+  afterAll(() => removeDir(repo));
 
   it("names the missing build", async () => {
     expect(await buildProblem(repo)).toMatch(

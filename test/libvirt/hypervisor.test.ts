@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libvirt from "@unraid/libvirt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const VM = "3f1d2c4b-5a69-4e7d-8c1b-2a3f4e5d6c7b";
 
@@ -74,7 +73,7 @@ describe("HypervisorConnection against libvirtd sims", () => {
   let simB: SimLibvirtd;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-libvirtd-"));
+    dir = await tempDir("libvirtd");
     [simA, simB] = await Promise.all([
       SimLibvirtd.start({ dir: join(dir, "a") }),
       SimLibvirtd.start({ dir: join(dir, "b") }),
@@ -83,7 +82,7 @@ describe("HypervisorConnection against libvirtd sims", () => {
 
   afterAll(async () => {
     await Promise.all([simA?.stop(), simB?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("runs two hypervisors side by side; a VM outlives the connection that started it", async () => {

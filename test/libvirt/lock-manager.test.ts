@@ -6,8 +6,7 @@
  * agent defines it (LibvirtVm, domain XML from vm.conf with oVirt's `<lease>`: the engine
  * disk's volume lease, in the storage domain's lockspace joined on dom_md/ids).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
@@ -22,6 +21,7 @@ import type { StorageInitResult } from "../../src/storage/init.js";
 import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { engineLeaseOf, engineLeaseRe, makeStorage, smallVmConf } from "../agent/agent-host.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 interface Host {
   sanlock: SanlockDaemon;
@@ -46,7 +46,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-lock-manager-"));
+    dir = await tempDir("lock-manager");
     const text = smallVmConf(crypto.randomUUID());
     storage = await makeStorage(dir, text);
     // the engine VM, small enough for software emulation: one small exclusive disk (its
@@ -98,7 +98,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
       await h.libvirtd.stop().catch(() => undefined);
       await h.sanlock.stop().catch(() => undefined);
     }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeDir(dir);
   }, 120_000);
 
   it("host 1 starts the VM: libvirt takes the lease for the qemu process", async () => {

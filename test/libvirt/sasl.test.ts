@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { TEST_DRIVER_DOMAIN_UUID, waitFor } from "../broker/monitors-support.js";
 import { runHeHa } from "../cli/harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 /**
  * A real libvirtd configured as VDSM configures oVirt hosts: `auth_unix_rw = "sasl"`,
@@ -51,7 +51,7 @@ function hostConf(confFile: string, extra: [string, string][] = []) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-sasl-"));
+  dir = await tempDir("sasl");
   sim = await SimLibvirtd.start({
     dir: path.join(dir, "libvirt"),
     sasl: { user: "vdsm@ovirt", password: "pass with spaces & :colons" },
@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 describe("libvirtd with auth_unix_rw = sasl", () => {

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { appendFile, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { appendFile, open, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
@@ -10,6 +9,7 @@ import { readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "../agent/agent-host.js";
 import { REPO, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 /**
  * contrib/ansible run by the real `ansible-playbook` (Debian's `ansible`: ansible-core
@@ -111,7 +111,7 @@ async function daemonPid(h: AgentHost, service: string): Promise<number | undefi
 
 describe("contrib/ansible against two simulated hosts", () => {
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-ansible-"));
+    dir = await tempDir("ansible");
     health = await startHealthServer();
     storage = await makeStorage(dir, smallVmConf(randomUUID()));
     hosts.push(
@@ -130,7 +130,7 @@ describe("contrib/ansible against two simulated hosts", () => {
       }
     for (const h of hosts) await h.destroy();
     await health?.close();
-    if (dir && !process.env.KEEP_ANSIBLE_TEST_DIR) await rm(dir, { recursive: true, force: true });
+    if (dir && !process.env.KEEP_ANSIBLE_TEST_DIR) await removeDir(dir);
   }, 120_000);
 
   it("deploy.yml: templates, the gzip configuration archive on the volume, services started, hosts verified", async () => {

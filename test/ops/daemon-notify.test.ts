@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
 import { runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { NotifyReceiver } from "./harness.js";
 
 /**
@@ -20,8 +20,8 @@ describe("ovirt-ha-broker under Type=notify", () => {
 
   it("reports READY=1 with its socket, keeps the watchdog fed, and STOPPING=1 then exit 0 on SIGTERM", async () => {
     const bin = productBin("ovirt-ha-broker");
-    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
-    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const root = await tempDir("sd");
+    cleanups.push(() => removeDir(root));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
     await mkdir(path.join(root, "domain"));
     await writeFile(
@@ -75,8 +75,8 @@ describe("ovirt-ha-agent under Type=notify", () => {
 
   it("is READY at once, says local maintenance, then waiting for storage", async () => {
     const bin = productBin("ovirt-ha-agent");
-    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
-    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const root = await tempDir("sd");
+    cleanups.push(() => removeDir(root));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
     await mkdir(path.join(root, "var/lib/ovirt-hosted-engine-ha"), { recursive: true });
     const haConf = path.join(root, "var/lib/ovirt-hosted-engine-ha/ha.conf");
@@ -123,8 +123,8 @@ describe("ovirt-ha-agent under Type=notify", () => {
 
   it("as a user who may not mount (vdsm in the unit), exits 1 when the domain is not mounted, for the restart's ExecStartPre to mount it", async () => {
     const bin = productBin("ovirt-ha-agent");
-    const root = await mkdtemp(path.join(os.tmpdir(), "he-ha-sd-"));
-    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const root = await tempDir("sd");
+    cleanups.push(() => removeDir(root));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });
     await mkdir(path.join(root, "var/run/ovirt-hosted-engine-ha"), { recursive: true });
     await writeFile(

@@ -1,29 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../src/common/log.js";
-import type { Ran } from "../support/run.js";
+import { type Ran, runTool } from "../support/run.js";
 
 /** Runs an ES module snippet in a fresh node (`-e`), with `args` after it and only `env`. */
 export function runNode(
   script: string,
   opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--input-type=module", "-e", script, "--", ...(opts.args ?? [])],
-      {
-        env: { PATH: process.env.PATH, ...opts.env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTool(
+    process.execPath,
+    ["--input-type=module", "-e", script, "--", ...(opts.args ?? [])],
+    {
+      env: { PATH: process.env.PATH, ...opts.env },
+    },
+  );
 }
 
 /** A JSON pino logger whose lines land, parsed, in `lines`. */

@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distFile } from "../../lab/children.js";
@@ -10,6 +9,7 @@ import {
   withPriorityPrefix,
 } from "../../src/common/log-journal.js";
 import { REPO, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { runNode } from "./harness.js";
 
 /**
@@ -50,7 +50,7 @@ async function underJournald(
   script: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ all: JournalEntry[]; err: JournalEntry[] }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-journal-"));
+  const dir = await tempDir("journal");
   try {
     const file = path.join(dir, "log.mjs");
     await writeFile(file, script);
@@ -79,7 +79,7 @@ async function underJournald(
         .map((l) => JSON.parse(l) as JournalEntry);
     return { all: parse(all), err: parse(err) };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   }
 }
 
@@ -130,11 +130,11 @@ describe("optional log files", () => {
   let dir: string;
   let daemonProcess: string;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-logfiles-"));
+    dir = await tempDir("logfiles");
     daemonProcess = distFile("src/common/daemon-process.js");
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("reads HE_HA_LOG_DIR, HE_HA_LOG_FILE_SIZE and HE_HA_LOG_FILE_KEEP, off by default", () => {

@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrokerMetrics } from "../../src/broker/metrics.js";
 import { REPO, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 /**
  * contrib/: the alert rules are checked and unit-tested with promtool (Debian's
@@ -98,10 +98,10 @@ describe("Grafana dashboard", () => {
 
   beforeAll(async () => {
     dashboard = JSON.parse(await readFile(DASHBOARD, "utf8")) as Dashboard;
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-dash-"));
+    dir = await tempDir("dash");
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("is a dashboard Grafana imports: uid, schema, datasource variable, laid-out panels with unique ids", () => {

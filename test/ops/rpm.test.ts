@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerHost, startBrokerHost, waitForHosts } from "../cli/cluster.js";
-import { blockInput, writeHostBlock } from "../cli/harness.js";
 import { REPO, runTool } from "../support/run.js";
+import { blockInput, writeHostBlock } from "../support/whiteboard.js";
 
 /**
  * The RPM, built here by `npm run rpm` (scripts/build-rpm.sh, Debian's rpmbuild), checked
@@ -69,7 +69,8 @@ async function rpmQuery(...args: string[]): Promise<string> {
 describe("the RPM", () => {
   beforeAll(async () => {
     // tmpfs when there is one: the build writes ~200 MB of small files (8 s there, 25 s+ on
-    // this machine's disk when others load it)
+    // this machine's disk when others load it); so not tempDir (test/support/temp.ts),
+    // which is always os.tmpdir()
     work = await mkdtemp(
       path.join(existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), "he-ha-rpm-"),
     );

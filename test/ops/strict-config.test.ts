@@ -6,8 +6,7 @@
  * ha_agent/ is missing but whose images/ hold hosted-engine volumes is refused.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
@@ -20,12 +19,13 @@ import { initStorageDomain } from "../../src/storage/init.js";
 import { ExistingHeVolumesError, refuseOrphanHeVolumes } from "../../src/storage/init-guard.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
 import { runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-strict-conf-"));
+  dir = await tempDir("strict-conf");
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
 async function file(name: string, content: string | Buffer): Promise<string> {
   const f = path.join(dir, name);

@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { distFile } from "../../lab/children.js";
 import { SystemdNotifier, watchdogIntervalFromEnv } from "../../src/common/systemd-notify.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { capturedLogger, NotifyReceiver, runNode } from "./harness.js";
 
 describe("sd_notify through libsystemd", () => {
@@ -12,14 +11,14 @@ describe("sd_notify through libsystemd", () => {
   let socketPath: string;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-notify-"));
+    dir = await tempDir("notify");
     socketPath = path.join(dir, "notify.sock");
     receiver = await NotifyReceiver.start(socketPath);
   });
 
   afterEach(async () => {
     receiver?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("a daemon process sends READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 to NOTIFY_SOCKET", async () => {

@@ -1,8 +1,8 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const UNITS = ["ovirt-ha-broker.service", "ovirt-ha-agent.service"];
 
@@ -43,7 +43,7 @@ describe("systemd units", () => {
    * under test run node itself (any existing executable does). Everything else is as shipped.
    */
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-units-"));
+    dir = await tempDir("units");
     for (const unit of UNITS) {
       const text = await readFile(path.join(REPO, "systemd", unit), "utf8");
       expect(text).toMatch(/^ExecStart=\/usr\/bin\/ovirt-ha-(broker|agent)$/m);
@@ -57,7 +57,7 @@ describe("systemd units", () => {
   });
 
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("both pass `systemd-analyze verify` (the agent's Requires= finds the broker)", async () => {

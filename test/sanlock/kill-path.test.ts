@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { access, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { access, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import { isAlive, pollUntil } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { writeKillScript } from "../../src/agent/kill-path.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { LeaseAgentProcess } from "./lease-agent-process.js";
 
 const run = promisify(execFile);
@@ -19,13 +19,13 @@ describe("losing the lockspace while the VM lease is held", () => {
   let host: SanlockDaemon;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-killpath-"));
+    dir = await tempDir("killpath");
     host = await SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" });
   });
 
   afterAll(async () => {
     await host?.kill9();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("makes sanlock run the holder's kill path (e.g. destroy the VM) instead of signalling it", async () => {

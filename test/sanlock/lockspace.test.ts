@@ -1,9 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
+import type { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import {
   LockspaceIdConflictError,
@@ -12,10 +10,12 @@ import {
 } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
 import { runLeaseAgent } from "./lease-agent-process.js";
+import { startTwoSanlockHosts, type TwoSanlockHosts } from "./two-hosts.js";
 
 const VM_ID = "5a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
 
 describe("sanlock lockspace against real unprivileged daemons", () => {
+  let hosts: TwoSanlockHosts | undefined;
   let dir: string;
   let volume: string;
   let host1: SanlockDaemon;
@@ -24,22 +24,15 @@ describe("sanlock lockspace against real unprivileged daemons", () => {
   const lockspace = new Lockspace({ log: silentLogger, retryDelayMs: 100 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-lockspace-"));
-    volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { ioTimeout: 1 });
-    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
-    [host1, host2] = await Promise.all([
-      SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" }),
-      SanlockDaemon.start({ runDir: join(dir, "host2"), hostName: "host2" }),
-    ]);
+    hosts = await startTwoSanlockHosts("lockspace", VM_ID);
+    ({ dir, volume, host1, host2 } = hosts);
     // libsanlock in this process talks to host 1's daemon
     process.env.SANLOCK_RUN_DIR = host1.runDir;
     spec = { name: "hosted-engine", hostId: 1, path: volume, offset: 0, ioTimeout: 1 };
   });
 
   afterAll(async () => {
-    await Promise.all([host1?.stop(), host2?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await hosts?.stop();
   });
 
   it("is not held before joining", async () => {

@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import type { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
 import { VmLease } from "../../src/sanlock/vm-lease.js";
 import { LeaseAgentProcess, runLeaseAgent } from "./lease-agent-process.js";
+import { startTwoSanlockHosts, type TwoSanlockHosts } from "./two-hosts.js";
 
 const VM_ID = "0c7a5e3f-2b1d-4e8a-9f6c-3d2b1a0e9f8d";
 
@@ -17,7 +14,7 @@ const VM_ID = "0c7a5e3f-2b1d-4e8a-9f6c-3d2b1a0e9f8d";
  * runs as child processes, so "agent 1 exits and a new agent 1 starts" is real.
  */
 describe("engine VM lease against real sanlock daemons", () => {
-  let dir: string;
+  let hosts: TwoSanlockHosts | undefined;
   let volume: string;
   let host1: SanlockDaemon;
   let host2: SanlockDaemon;
@@ -26,14 +23,8 @@ describe("engine VM lease against real sanlock daemons", () => {
   const lockspace = new Lockspace({ log: silentLogger, retryDelayMs: 100 });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-vmlease-"));
-    volume = join(dir, "lockspace.vol");
-    await initLeaseVolume(volume, { ioTimeout: 1 });
-    await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
-    [host1, host2] = await Promise.all([
-      SanlockDaemon.start({ runDir: join(dir, "host1"), hostName: "host1" }),
-      SanlockDaemon.start({ runDir: join(dir, "host2"), hostName: "host2" }),
-    ]);
+    hosts = await startTwoSanlockHosts("vmlease", VM_ID);
+    ({ volume, host1, host2 } = hosts);
     process.env.SANLOCK_RUN_DIR = host2.runDir;
     ls2 = { name: "hosted-engine", hostId: 2, path: volume, offset: 0, ioTimeout: 1 };
     lease2 = new VmLease(
@@ -47,8 +38,7 @@ describe("engine VM lease against real sanlock daemons", () => {
     // sanlock's forced shutdown SIGKILLs processes holding leases: this one must not be one
     await lease2?.release().catch(() => undefined);
     lease2?.close();
-    await Promise.all([host1?.stop(), host2?.stop()]);
-    await rm(dir, { recursive: true, force: true });
+    await hosts?.stop();
   });
 
   it("is free at first", async () => {

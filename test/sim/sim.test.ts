@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import {
 import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
 import { isAlive } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const VM_ID = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
 
@@ -32,9 +32,9 @@ async function childPids(pid: number): Promise<number[]> {
 describe("simulated host infrastructure", () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-sim-"));
+    dir = await tempDir("sim");
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(() => removeDir(dir));
 
   it("starts a sanlock daemon per host and stops it, helper process included", async () => {
     const d = await SanlockDaemon.start({ runDir: join(dir, "s1"), hostName: "sim-host-1" });

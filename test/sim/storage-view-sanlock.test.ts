@@ -7,8 +7,7 @@
  * after 8 + 60 = 68 s (sanlock's fixed 60 s watchdog fire timeout), and only then gets
  * the lease.
  */
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -24,6 +23,7 @@ import {
 } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { StorageView } from "../../lab/sim/storage-view.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const VM_ID = "5f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
 const LEASE_OFFSET = 1_048_576;
@@ -46,8 +46,8 @@ class Cluster {
   private constructor(readonly dir: string) {}
 
   /** `registry` gets the cluster at once, so that a failed start is torn down too */
-  static async create(prefix: string, hostCount: number, registry: Cluster[]): Promise<Cluster> {
-    const c = new Cluster(await mkdtemp(join(tmpdir(), prefix)));
+  static async create(name: string, hostCount: number, registry: Cluster[]): Promise<Cluster> {
+    const c = new Cluster(await tempDir(name));
     registry.push(c);
     const domain = join(c.dir, "domain");
     await mkdir(domain);
@@ -175,7 +175,7 @@ class Cluster {
     for (const c of this.children) await terminate(c, 2000);
     for (const h of this.hosts) await h.daemon?.stop(3000);
     for (const h of this.hosts) await h.view.unmount();
-    await rm(this.dir, { recursive: true, force: true });
+    await removeDir(this.dir);
   }
 }
 
@@ -184,8 +184,8 @@ const ACQUIRE_IDLIVE = -243;
 describe("a host loses write access to the storage domain (real sanlock through StorageViews)", () => {
   const clusters: Cluster[] = [];
   /** runs `body` on a fresh joined two-host cluster, torn down right after */
-  const withCluster = async (prefix: string, body: (c: Cluster) => Promise<void>) => {
-    const c = await Cluster.create(prefix, 2, clusters);
+  const withCluster = async (name: string, body: (c: Cluster) => Promise<void>) => {
+    const c = await Cluster.create(name, 2, clusters);
     try {
       await Promise.all([c.join(1), c.join(2)]);
       await body(c);
@@ -199,7 +199,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
   });
 
   it("two hosts join hosted-engine with ids 1 and 2, each through its own view", async () => {
-    await withCluster("he-ha-sv-join-", async (c) => {
+    await withCluster("sv-join", async (c) => {
       expect(await c.status(1)).toEqual([`s hosted-engine:1:${c.host(1).volume}:0`]);
       expect(await c.status(2)).toEqual([`s hosted-engine:2:${c.host(2).volume}:0`]);
       await pollUntil(
@@ -215,7 +215,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
   }, 60_000);
 
   it.concurrent("sanlock fails host 1's lockspace, SIGTERMs the lease holder, and host 2 gets the lease once host 1 is dead", async () => {
-    await withCluster("he-ha-sv-loss-", async (c) => {
+    await withCluster("sv-loss", async (c) => {
       const holder = await c.leaseHolder(1);
       expect(await c.tryAcquire(2)).toBe(ACQUIRE_IDLIVE);
 
@@ -228,7 +228,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
   }, 150_000);
 
   it.concurrent("an orphaned (persistent) lease keeps host 1's failed lockspace in place; host 2 still gets the lease once host 1 is dead", async () => {
-    await withCluster("he-ha-sv-orphan-", async (c) => {
+    await withCluster("sv-orphan", async (c) => {
       // the "agent" acquires with SANLK_RES_PERSISTENT and exits: the lease stays as an orphan
       const agent = await c.leaseHolder(1, ["join", "acquire"]);
       expect(await waitExit(agent, 30_000)).toBe(true);
@@ -260,7 +260,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
   }, 150_000);
 
   it("storage back after the holder was killed: host 1 rejoins with a new generation and host 2 can take the lease at once", async () => {
-    await withCluster("he-ha-sv-back-", async (c) => {
+    await withCluster("sv-back", async (c) => {
       const holder = await c.leaseHolder(1);
       await cutWritesUntilLockspaceDropped(c, holder);
       await c.host(1).view.restore();
@@ -276,7 +276,7 @@ describe("a host loses write access to the storage domain (real sanlock through 
     });
   }, 150_000);
   it("storage back with an orphaned lease: host 1's failed lockspace renews again, so nobody can take or adopt the lease", async () => {
-    await withCluster("he-ha-sv-zombie-", async (c) => {
+    await withCluster("sv-zombie", async (c) => {
       const agent = await c.leaseHolder(1, ["join", "acquire"]);
       expect(await waitExit(agent, 30_000)).toBe(true);
       expect(await agent.exited).toBe(0);

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
   mkdir,
-  mkdtemp,
   open,
   readdir,
   readFile,
@@ -11,7 +10,6 @@ import {
   truncate,
   writeFile,
 } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isAlive } from "../../lab/sim/processes.js";
@@ -19,6 +17,7 @@ import { isMountPoint, StorageView } from "../../lab/sim/storage-view.js";
 import { ReopeningMetadataStore } from "../../src/broker/metadata-store.js";
 import { silentLogger } from "../../src/common/log.js";
 import { MetadataIoError, MetadataVolume } from "../../src/storage/direct-io.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const SEG = 4096;
 const METADATA_SIZE = 8 * 1024 * 1024;
@@ -60,7 +59,7 @@ describe("StorageView: a host's own FUSE path to the shared storage domain", () 
   let viewMetadata: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "he-ha-storage-view-"));
+    dir = await tempDir("storage-view");
     domain = join(dir, "storage", "domain");
     await mkdir(join(domain, "images", IMG), { recursive: true });
     await mkdir(join(domain, "ha_agent"));
@@ -86,7 +85,7 @@ describe("StorageView: a host's own FUSE path to the shared storage domain", () 
 
   afterAll(async () => {
     await view?.unmount();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   it("shows the domain's tree and links, with absolute links into the domain kept inside the view", async () => {

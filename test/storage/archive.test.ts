@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -18,6 +17,7 @@ import {
 } from "../../src/storage/archive/conf-archive.js";
 import { ArchiveConflictError, ArchiveError } from "../../src/storage/archive/errors.js";
 import { readTarVolume } from "../../src/storage/archive/volume.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 
@@ -33,10 +33,10 @@ const CONTENTS: ConfContents = {
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-archive-"));
+  dir = await tempDir("archive");
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 let n = 0;

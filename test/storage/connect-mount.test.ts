@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../lab/sim/gluster.js";
@@ -13,6 +12,7 @@ import { connectionConf, mountPlan } from "../../src/storage/connect/mount-plan.
 import { mountAt, parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import { runHeHa } from "../cli/harness.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const SD = "5d1c0b2a-1111-4222-8333-444455556666";
 /** a directory named like another domain whose metadata names SD (a copied domain) */
@@ -55,7 +55,7 @@ describe("storage connect with a real GlusterFS volume", () => {
   let root = "";
 
   beforeAll(async () => {
-    base = await mkdtemp(path.join(tmpdir(), "he-connect-"));
+    base = await tempDir("connect");
     gd = await GlusterService.ensure(path.join(base, "glusterd"));
     vol = await GlusterVolume.create({
       name: uniqueVolumeName("hetest"),
@@ -82,7 +82,7 @@ describe("storage connect with a real GlusterFS volume", () => {
       await runCommand("umount", ["-l", t]);
     await vol?.destroy();
     await gd?.release();
-    await rm(base, { recursive: true, force: true });
+    await removeDir(base);
   });
 
   it("he-ha --connect-storage mounts at VDSM's glusterSD point; again reuses it; the agent's connector sees it", async () => {
@@ -168,7 +168,7 @@ describe("storage connect: posixfs on a real loop device (ext4)", () => {
   let dev = "";
 
   beforeAll(async () => {
-    base = await mkdtemp(path.join(tmpdir(), "he-posix-"));
+    base = await tempDir("posix");
     const img = path.join(base, "disk.img");
     await run("truncate", ["-s", "64M", img]);
     await run("mkfs.ext4", ["-q", img]);
@@ -184,7 +184,7 @@ describe("storage connect: posixfs on a real loop device (ext4)", () => {
     const out = (await runCommand("findmnt", ["-rn", "-o", "TARGET", "-S", dev])).output;
     for (const t of out.split("\n").filter(Boolean)) await runCommand("umount", ["-l", t]);
     if (dev) await runCommand("losetup", ["-d", dev]);
-    await rm(base, { recursive: true, force: true });
+    await removeDir(base);
   });
 
   it("mounts the device with vfs_type at <mnt>/_dev_loopN, verifies, unmounts", async () => {

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -15,6 +14,7 @@ import {
   MetadataIoError,
   MetadataVolume,
 } from "../../src/storage/direct-io.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 const SEG = 4096;
@@ -23,10 +23,10 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-direct-io-"));
+  dir = await tempDir("direct-io");
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 function capturingLogger() {

@@ -6,8 +6,7 @@
  * (vdsm-domain.ts) makes, so both pass the same checks.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { productArgs } from "../../lab/children.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { lockspaceString, resourceString } from "../../src/sanlock/names.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -241,21 +241,24 @@ export async function dumpEmptyWhiteboard(root: string, confText: string): Promi
 
 /**
  * For a test file: a scratch directory and a sanlock daemon (python3-sanlock reads and
- * writes through one), made before the file's tests and removed after them.
+ * writes through one), made before the file's tests and removed after them (`tempDir(name)`).
  */
-export function sanlockScratch(prefix: string): {
+export function sanlockScratch(name: string): {
   dir: () => string;
   env: () => NodeJS.ProcessEnv;
 } {
   let dir = "";
   let daemon: SanlockDaemon | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-    daemon = await SanlockDaemon.start({ runDir: path.join(dir, "sanlock-run"), hostName: prefix });
+    dir = await tempDir(name);
+    daemon = await SanlockDaemon.start({
+      runDir: path.join(dir, "sanlock-run"),
+      hostName: `he-ha-${name}-`,
+    });
   });
   afterAll(async () => {
     await daemon?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
   return { dir: () => dir, env: () => daemon!.env };
 }

@@ -4,8 +4,7 @@
  * found through a real xleases index; and the refusals.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
-import os from "node:os";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -18,6 +17,7 @@ import { parseVmConf } from "../../src/storage/ovf/vmconf.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { addXlease, lookupXlease, writeXleasesIndex } from "../../src/storage/xleases.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const DOMAIN = "/rhev/data-center/mnt/nfs.example.com:_he/SD";
 
@@ -166,7 +166,7 @@ describe("a VM lease (key = VM uuid) is found through the domain's xleases index
   const vmLease = `<lease><key>${vmId}</key><lockspace>${sd}</lockspace><target offset="LEASE-OFFSET:${vmId}:${sd}" path="LEASE-PATH:${vmId}:${sd}"></target></lease>`;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-engine-lease-"));
+    dir = await tempDir("engine-lease");
     const xleases = path.join(dir, "dom_md", "xleases");
     await (await import("node:fs/promises")).mkdir(path.dirname(xleases));
     const fh = await open(xleases, "w");
@@ -178,7 +178,7 @@ describe("a VM lease (key = VM uuid) is found through the domain's xleases index
     await addXlease(xleases, vmId);
   });
   afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await removeDir(dir);
   });
 
   it("resolves the second record's slot: offset (3 + 1) MiB of dom_md/xleases", async () => {

@@ -41,7 +41,7 @@ const IMG_TEST = "1b52d184-a370-48a7-8335-a4755b01ec0a";
 const VOL_TEST = "05f1031c-6c9a-48c3-9a62-930984e52e11";
 
 /** python3-sanlock's read_lockspace/read_resource go through a daemon */
-const scratch = sanlockScratch("he-ha-storage-init-");
+const scratch = sanlockScratch("storage-init");
 let dir: string;
 
 /** Runs the built `he-ha` under HE_HA_ROOT=root; never throws on a non-zero exit. */

@@ -5,8 +5,7 @@
  * and logs each new problem once.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdtemp, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
@@ -29,6 +28,7 @@ import { ovfToVmConfOffThread } from "../../src/storage/ovf/off-thread.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 
@@ -38,11 +38,11 @@ let ovf: string;
 let bomb: Buffer;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-limits-"));
+  dir = await tempDir("limits");
   ovf = await readFile(OVF_TEST, "utf8");
   bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
 async function volumeWith(name: string, data: Buffer): Promise<string> {
   const v = path.join(dir, name);

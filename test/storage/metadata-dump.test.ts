@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
 import type { MetadataDump } from "../../src/cli/commands/metadata-dump.js";
 import { encodeGlobalBlock, encodeHostBlock } from "../../src/storage/whiteboard/index.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { segmentFromFields, specExampleInput } from "./whiteboard-blocks.js";
 
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ async function heHa(args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-metadata-dump-"));
+  dir = await tempDir("metadata-dump");
   // hosted-engine.conf pointing at a metadata volume in an NFS-style domain under dir
   const sd = "5f4c3b2a-0000-4000-8000-000000000001";
   const img = "11111111-2222-4333-8444-555555555555";
@@ -75,7 +75,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 describe("he-ha metadata dump", () => {

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import {
 } from "../../src/storage/ovf/store.js";
 import { ovfStoreDescription, writeVolumeMeta } from "../../src/storage/volume-meta.js";
 import { OVF_DIR } from "../fixtures/ovf-fixtures.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = OVF_DIR;
@@ -140,10 +140,10 @@ describe("OVF_STORE volumes", () => {
   const SD = "ce880525-a44b-4248-8b63-d9e11b2f123a";
   const VM = "eccb9cb6-affd-4806-8200-708370581227";
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-ovfstore-"));
+    dir = await tempDir("ovfstore");
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   async function addVolume(

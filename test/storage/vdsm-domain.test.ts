@@ -28,7 +28,7 @@ const GOLDEN_VM_CONF = path.join(here, "golden", "ovf_test_v4.2.vm.conf");
 const { vmId: VM42, sdUUID: SD42, imageUUID: IMG42, volumeUUID: VOL42 } = ENGINE42;
 const MiB = 1024 * 1024;
 
-const scratch = sanlockScratch("he-ha-vdsm-domain-");
+const scratch = sanlockScratch("vdsm-domain");
 
 describe("a domain laid out the VDSM way, without our code", () => {
   it("passes the layout checks of ours and is read by our storage code", async () => {

@@ -8,11 +8,11 @@
  * (`SanlockDaemon.env`, i.e. with SANLOCK_RUN_DIR).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,7 +69,7 @@ export async function makeVdsmDomain(
   opts: VdsmDomainOptions,
   sanlockEnv: NodeJS.ProcessEnv,
 ): Promise<VdsmDomain> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-spec-"));
+  const tmp = await tempDir("vdsm-spec");
   try {
     const spec = path.join(tmp, "spec.json");
     await writeFile(spec, JSON.stringify({ ...opts, ovf: opts.ovf ?? null }));
@@ -79,6 +79,6 @@ export async function makeVdsmDomain(
     });
     return JSON.parse(stdout) as VdsmDomain;
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeDir(tmp);
   }
 }

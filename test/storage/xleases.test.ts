@@ -4,8 +4,7 @@
  * resources addXlease creates.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, open, rm, truncate, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { open, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -24,6 +23,7 @@ import {
   XleasesIndexError,
   xleaseOffset,
 } from "../../src/storage/xleases.js";
+import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,10 +67,10 @@ async function pyVolume(name: string, size = 4 * MiB): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-xleases-"));
+  dir = await tempDir("xleases");
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 describe("xleases index read from a Python-formatted volume", () => {

@@ -1,11 +1,11 @@
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
@@ -24,7 +24,7 @@ let vdsm: FakeVdsm;
 let hv: HypervisorConnection;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-agent-vdsm-"));
+  dir = await tempDir("agent-vdsm");
   const pki = await makeTestPki(path.join(dir, "pki"));
   health = await startHealthServer();
   storage = await makeStorage(dir);
@@ -64,7 +64,7 @@ afterAll(async () => {
   await vdsm?.stop();
   await hv?.close();
   await health?.close();
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {

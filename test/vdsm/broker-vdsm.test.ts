@@ -27,17 +27,11 @@ import { haPaths } from "../../src/common/paths.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
 import { VdsmClient } from "../../src/vdsm/json-rpc-client.js";
 import { vdsmVmStatsSource } from "../../src/vdsm/vm-stats-source.js";
-import {
-  type BrokerProcess,
-  makeDomain,
-  makeHostRoot,
-  removeDir,
-  SD_UUID,
-  spawnBroker,
-  tempDir,
-} from "../broker/broker-harness.js";
+import { makeDomain, makeHostRoot, SD_UUID } from "../broker/broker-harness.js";
 import { runHeHa } from "../cli/harness.js";
+import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
@@ -178,9 +172,11 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     });
     await appendFile(haPaths(root).agentConf, "monitor_interval=0.2\n");
     await installVdsmPki(root, pki);
-    broker = await spawnBroker(root, {
-      ...process.env,
-      SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+    broker = await startBrokerProcess(root, {
+      env: {
+        ...process.env,
+        SANLOCK_RUN_DIR: path.join(dir, "no-sanlock"),
+      },
     });
     const url = `http://127.0.0.1:${(health.address() as AddressInfo).port}/ovirt-engine/services/health`;
     monitorId = await broker.client.startMonitor("engine-health", {

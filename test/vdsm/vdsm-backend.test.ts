@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -26,6 +25,7 @@ import { VdsmClient, VdsmError, VdsmUnavailableError } from "../../src/vdsm/json
 import { VdsmStorageConnector } from "../../src/vdsm/storage-connector.js";
 import { VdsmVm } from "../../src/vdsm/vdsm-vm.js";
 import { vmCreateParams } from "../../src/vdsm/vm-params.js";
+import { removeDir, tempDir } from "../support/temp.js";
 import { checkRequest } from "./api-schema.js";
 import { makeTestPki, type TestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
@@ -105,12 +105,12 @@ function engineVm(): VdsmVm {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-"));
+  dir = await tempDir("vdsm");
   pki = await makeTestPki(path.join(dir, "pki"));
 }, 60_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 afterEach(async () => {
@@ -340,7 +340,7 @@ describe("VDSM storage calls of the original", () => {
   it("the agent's storage connector on VDSM hosts: the same calls in the same order, the mount left to VDSM", async () => {
     await startVdsm();
     vdsm.acquireAfterPolls = 1;
-    const domainDir = await mkdtemp(path.join(os.tmpdir(), "he-ha-vdsm-sd-"));
+    const domainDir = await tempDir("vdsm-sd");
     try {
       const connector = new VdsmStorageConnector({
         api: new VdsmApi(client()),
@@ -385,7 +385,7 @@ describe("VDSM storage calls of the original", () => {
         "Host.stopMonitoringDomain",
       ]);
     } finally {
-      await rm(domainDir, { recursive: true, force: true });
+      await removeDir(domainDir);
     }
   });
 
