@@ -334,11 +334,10 @@ export interface TwoHosts {
 }
 
 export async function startTwoHosts(
-  prefix: string,
+  name: string,
   opts: { vmConf?: (vmId: string) => string; host?: (id: number) => HostOptions } = {},
 ): Promise<TwoHosts> {
-  // callers name a whole mkdtemp prefix ("he-ha-agent-two-"): tempDir adds "he-ha-" and "-"
-  const dir = await tempDir(prefix.replace(/^he-ha-|-$/g, ""));
+  const dir = await tempDir(name);
   const health = await startHealthServer();
   const storage = await makeStorage(dir, opts.vmConf?.(randomUUID()));
   const create = (id: number) =>

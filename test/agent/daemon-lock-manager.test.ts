@@ -25,7 +25,7 @@ describe("two agents where libvirt's sanlock lock manager holds the engine VM le
   let h2: AgentHost;
 
   beforeAll(async () => {
-    cluster = await startTwoHosts("he-ha-agent-lockmgr-", {
+    cluster = await startTwoHosts("agent-lockmgr", {
       vmConf: smallVmConf,
       // host 1's agent cannot read qemu.conf (root-only on some distributions): it finds
       // the lock manager at its first start; host 2's agent reads it

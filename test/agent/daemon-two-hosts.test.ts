@@ -18,7 +18,7 @@ describe("two agents on one storage domain", () => {
   beforeAll(async () => {
     // scores independent of the machine's load: the takeover below compares them (under
     // load the cpu-load penalty of both sims kept host 2 short of host 1 + 800)
-    cluster = await startTwoHosts("he-ha-agent-two-", {
+    cluster = await startTwoHosts("agent-two", {
       host: () => ({
         agentConf: "[score]\ncpu-load-score-penalty = 0\nfree-memory-score-penalty = 0\n",
       }),
