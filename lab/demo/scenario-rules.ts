@@ -27,6 +27,38 @@ export function engineUpHost(
   return st?.state === "EngineUp" && st.health === "good" ? host : undefined;
 }
 
+/** One state transition an agent logged ("state A -> B"): the new state and when. */
+export interface LoggedTransition {
+  state: string;
+  atMs: number;
+}
+
+/**
+ * split-brain: how the race went, from every host's logged transitions since the flag
+ * cleared. A host attempted a start when it entered EngineStart. The race is settled
+ * when each host has left maintenance and its last transition is EngineUp, or EngineDown
+ * held for at least two loops (a host that still saw the engine down while best would
+ * have moved to EngineStart within one loop). Logged transitions, unlike sampled
+ * published states, miss no short EngineStart and do not lag a loop behind.
+ */
+export function raceProgress(
+  transitions: ReadonlyMap<number, readonly LoggedTransition[]>,
+  hosts: readonly number[],
+  nowMs: number,
+  loopMs: number,
+): { attempted: number[]; settled: boolean } {
+  const attempted = hosts.filter((h) =>
+    (transitions.get(h) ?? []).some((t) => t.state === "EngineStart"),
+  );
+  const settled = hosts.every((h) => {
+    const last = (transitions.get(h) ?? []).at(-1);
+    if (last === undefined) return false;
+    if (last.state === "EngineUp") return true;
+    return last.state === "EngineDown" && nowMs - last.atMs >= 2 * loopMs;
+  });
+  return { attempted, settled };
+}
+
 /** split-brain: the race was forced only if at least two hosts tried (or were refused). */
 export function raceNotForced(attempted: number, refusedByLease: number): string | undefined {
   return attempted + refusedByLease < 2

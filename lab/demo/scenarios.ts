@@ -2,7 +2,9 @@ import type { DemoCluster } from "./cluster.js";
 import type { ScenarioName } from "./scenario-names.js";
 import {
   engineUpHost,
+  type LoggedTransition,
   raceNotForced,
+  raceProgress,
   restartDisturbedVm,
   storageLossFailure,
 } from "./scenario-rules.js";
@@ -137,28 +139,76 @@ export const splitBrain: Scenario = async (c, phase) => {
   await waitStates(c, all, ["GlobalMaintenance"], coldStartBudget(c));
   // every agent needs host_alive_timeout of history before it may start the engine
   await new Promise((r) => setTimeout(r, (c.profile.timing.host_alive_timeout + 2) * 1000));
+  const logFrom = await agentLogSizes(c);
   phase("flag cleared: every host races to EngineStart");
   await heHaOk(c, 1, ["maintenance", "--mode", "none"]);
-  const attempted = new Set<number>();
-  const t0 = c.elapsed();
+  let race = { attempted: [] as number[], settled: false };
   await c.waitFor(
     "the race to settle",
     async () => {
-      for (const [id, s] of await c.states()) if (STARTING_STATES.has(s.state)) attempted.add(id);
       const running = await c.sampleHypervisors();
-      return running.length === 1 && c.elapsed() - t0 > 3 * c.profile.timing.loop_delay;
+      race = raceProgress(
+        await loggedTransitions(c, logFrom),
+        all,
+        Date.now(),
+        c.profile.timing.loop_delay * 1000,
+      );
+      return running.length === 1 && race.settled;
     },
     coldStartBudget(c),
   );
   const host = await waitEngineUp(c, coldStartBudget(c));
   const refused = await refusedStarts(c);
   c.event(
-    `hosts that attempted to start: ${[...attempted].join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`,
+    `hosts that attempted to start: ${race.attempted.join(", ")}; refused by the VM lease: ${refused.join(", ") || "none"}`,
   );
-  const notForced = raceNotForced(attempted.size, refused.length);
+  const notForced = raceNotForced(race.attempted.length, refused.length);
   if (notForced) throw new Error(notForced);
-  return { attempted: attempted.size, refused_by_lease: refused.length, winner: host };
+  return { attempted: race.attempted.length, refused_by_lease: refused.length, winner: host };
 };
+
+/** The size of every host's agent.log now: where its transitions after this point begin. */
+async function agentLogSizes(c: DemoCluster): Promise<Map<number, number>> {
+  const { stat } = await import("node:fs/promises");
+  const out = new Map<number, number>();
+  for (const h of c.hosts)
+    out.set(
+      h.id,
+      await stat(`${h.logDir}/agent.log`).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    );
+  return out;
+}
+
+/** Every host's logged state transitions ("state A -> B") after the offsets `from`. */
+async function loggedTransitions(
+  c: DemoCluster,
+  from: ReadonlyMap<number, number>,
+): Promise<Map<number, LoggedTransition[]>> {
+  const { readFile } = await import("node:fs/promises");
+  const out = new Map<number, LoggedTransition[]>();
+  for (const h of c.hosts) {
+    const buf = await readFile(`${h.logDir}/agent.log`).catch(() => Buffer.alloc(0));
+    const list: LoggedTransition[] = [];
+    for (const line of buf
+      .subarray(from.get(h.id) ?? 0)
+      .toString("utf8")
+      .split("\n")) {
+      if (!line.includes('"msg":"state ')) continue;
+      try {
+        const rec = JSON.parse(line) as { state?: unknown; time?: unknown };
+        if (typeof rec.state === "string" && typeof rec.time === "string")
+          list.push({ state: rec.state, atMs: Date.parse(rec.time) });
+      } catch {
+        // a line still being written: read again at the next poll
+      }
+    }
+    out.set(h.id, list);
+  }
+  return out;
+}
 
 /** Hosts whose agent logged a start refused by the VM lease. */
 async function refusedStarts(c: DemoCluster): Promise<number[]> {

@@ -8,6 +8,7 @@ import { findOverlaps, RunTracker } from "../../lab/demo/run-tracker.js";
 import {
   engineUpHost,
   raceNotForced,
+  raceProgress,
   restartDisturbedVm,
   storageLossFailure,
 } from "../../lab/demo/scenario-rules.js";
@@ -35,6 +36,73 @@ describe("engine up", () => {
     ).toBeUndefined();
     expect(engineUpHost([2], new Map([[2, { state: "EngineUp", health: "bad" }]]))).toBeUndefined();
     expect(engineUpHost([2], new Map())).toBeUndefined();
+  });
+});
+
+describe("split-brain race settled (from logged transitions)", () => {
+  const t = (state: string, atMs: number) => ({ state, atMs });
+  const loop = 1000;
+  it("waits for a host that saw the flag clear a loop late and has not raced yet", () => {
+    // the failure seen in CI: host1 started the VM; hosts 2 and 3, 1.2 s behind, were
+    // still in EngineDown on their way to EngineStart
+    const log = new Map([
+      [
+        1,
+        [
+          t("ReinitializeFSM", 0),
+          t("EngineDown", 1000),
+          t("EngineStart", 2000),
+          t("EngineStarting", 2200),
+          t("EngineUp", 3300),
+        ],
+      ],
+      [2, [t("ReinitializeFSM", 1200), t("EngineDown", 2200)]],
+      [3, [t("ReinitializeFSM", 1200), t("EngineDown", 2200)]],
+    ]);
+    expect(raceProgress(log, [1, 2, 3], 3400, loop)).toEqual({ attempted: [1], settled: false });
+  });
+  it("counts every host that entered EngineStart, settled once the losers held EngineDown for two loops", () => {
+    const log = new Map([
+      [
+        1,
+        [
+          t("ReinitializeFSM", 0),
+          t("EngineDown", 1000),
+          t("EngineStart", 2000),
+          t("EngineUp", 3300),
+        ],
+      ],
+      [
+        2,
+        [
+          t("ReinitializeFSM", 1200),
+          t("EngineDown", 2200),
+          t("EngineStart", 3200),
+          t("EngineDown", 3300),
+        ],
+      ],
+      [
+        3,
+        [
+          t("ReinitializeFSM", 1200),
+          t("EngineDown", 2200),
+          t("EngineStart", 3250),
+          t("EngineDown", 3400),
+        ],
+      ],
+    ]);
+    expect(raceProgress(log, [1, 2, 3], 5000, loop)).toEqual({
+      attempted: [1, 2, 3],
+      settled: false,
+    });
+    expect(raceProgress(log, [1, 2, 3], 5400, loop)).toEqual({
+      attempted: [1, 2, 3],
+      settled: true,
+    });
+  });
+  it("is not settled while a host logged nothing since the flag cleared (still in maintenance)", () => {
+    const log = new Map([[1, [t("EngineUp", 0)]]]);
+    expect(raceProgress(log, [1, 2], 10_000, loop).settled).toBe(false);
   });
 });
 
