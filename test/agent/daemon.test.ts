@@ -9,6 +9,8 @@ import {
   realpath,
   rename,
   rm,
+  stat,
+  truncate,
   writeFile,
 } from "node:fs/promises";
 import os from "node:os";
@@ -212,6 +214,50 @@ describe("ovirt-ha-agent on a real host", () => {
       );
     } finally {
       await rename(`${metadata}.away`, metadata);
+    }
+    const seen = (await host.ownBlock())?.timestamp ?? 0;
+    await pollUntil(
+      "decisions again",
+      async () => ((await host.ownBlock())?.timestamp ?? 0) > seen,
+      30_000,
+      200,
+    );
+    expect((await host.ownBlock())?.extra.state).toBe("EngineUp");
+  }, 90_000);
+
+  it("an emptied whiteboard (volume truncated to 0) freezes decisions and is never extended", async () => {
+    const metadata = storage.volumes.metadata.path;
+    const saved = await readFile(metadata);
+    const before = (await host.agentLog()).length;
+    await truncate(metadata, 0);
+    try {
+      await pollUntil(
+        "the broker to name the short volume",
+        async () => (await host.client.status()).storage.volume_short !== null,
+        30_000,
+        200,
+      );
+      await pollUntil(
+        "the agent to stop deciding",
+        async () => (await host.agentLog()).slice(before).includes("no decision on stale data"),
+        30_000,
+        200,
+      );
+      await pollUntil(
+        "the broker's view to be older than host_alive_timeout + 2 loops",
+        async () =>
+          ((await host.client.status()).storage.last_read_age_seconds ?? 0) >=
+          FAST.host_alive_timeout + 2 * FAST.loop_delay,
+        30_000,
+        200,
+      );
+      expect(await host.vmState()).toBe("running");
+      expect((await stat(metadata)).size).toBe(0);
+      expect((await host.agentLog()).slice(before)).not.toMatch(
+        /"msg":"state |engine VM (started|shutdown requested|powered off)/,
+      );
+    } finally {
+      await writeFile(metadata, saved);
     }
     const seen = (await host.ownBlock())?.timestamp ?? 0;
     await pollUntil(
