@@ -186,10 +186,19 @@ describe("ovirt-ha-agent on a real host", () => {
     }
   }, 120_000);
 
-  it("a storage failure freezes decisions: nothing is decided on stale data", async () => {
-    const metadata = storage.volumes.metadata.path;
+  /**
+   * While `fault` holds, the agent decides nothing on stale data: it says so, the broker's
+   * view ages past every liveness the agent knew plus two loops, the VM runs on and no
+   * transition or VM action is logged (`during` adds the fault's own checks). After
+   * `restore`, the agent publishes again and is EngineUp.
+   */
+  async function frozenWhile(
+    fault: () => Promise<void>,
+    restore: () => Promise<void>,
+    during: () => Promise<void> = async () => {},
+  ): Promise<void> {
     const before = (await host.agentLog()).length;
-    await rename(metadata, `${metadata}.away`);
+    await fault();
     try {
       await pollUntil(
         "the agent to stop deciding",
@@ -208,12 +217,12 @@ describe("ovirt-ha-agent on a real host", () => {
         200,
       );
       expect(await host.vmState()).toBe("running");
-      const during = (await host.agentLog()).slice(before);
-      expect(during).not.toMatch(
+      expect((await host.agentLog()).slice(before)).not.toMatch(
         /"msg":"state |engine VM (started|shutdown requested|powered off)/,
       );
+      await during();
     } finally {
-      await rename(`${metadata}.away`, metadata);
+      await restore();
     }
     const seen = (await host.ownBlock())?.timestamp ?? 0;
     await pollUntil(
@@ -223,50 +232,32 @@ describe("ovirt-ha-agent on a real host", () => {
       200,
     );
     expect((await host.ownBlock())?.extra.state).toBe("EngineUp");
+  }
+
+  it("a storage failure freezes decisions: nothing is decided on stale data", async () => {
+    const metadata = storage.volumes.metadata.path;
+    await frozenWhile(
+      () => rename(metadata, `${metadata}.away`),
+      () => rename(`${metadata}.away`, metadata),
+    );
   }, 90_000);
 
   it("an emptied whiteboard (volume truncated to 0) freezes decisions and is never extended", async () => {
     const metadata = storage.volumes.metadata.path;
     const saved = await readFile(metadata);
-    const before = (await host.agentLog()).length;
-    await truncate(metadata, 0);
-    try {
-      await pollUntil(
-        "the broker to name the short volume",
-        async () => (await host.client.status()).storage.volume_short !== null,
-        30_000,
-        200,
-      );
-      await pollUntil(
-        "the agent to stop deciding",
-        async () => (await host.agentLog()).slice(before).includes("no decision on stale data"),
-        30_000,
-        200,
-      );
-      await pollUntil(
-        "the broker's view to be older than host_alive_timeout + 2 loops",
-        async () =>
-          ((await host.client.status()).storage.last_read_age_seconds ?? 0) >=
-          FAST.host_alive_timeout + 2 * FAST.loop_delay,
-        30_000,
-        200,
-      );
-      expect(await host.vmState()).toBe("running");
-      expect((await stat(metadata)).size).toBe(0);
-      expect((await host.agentLog()).slice(before)).not.toMatch(
-        /"msg":"state |engine VM (started|shutdown requested|powered off)/,
-      );
-    } finally {
-      await writeFile(metadata, saved);
-    }
-    const seen = (await host.ownBlock())?.timestamp ?? 0;
-    await pollUntil(
-      "decisions again",
-      async () => ((await host.ownBlock())?.timestamp ?? 0) > seen,
-      30_000,
-      200,
+    await frozenWhile(
+      async () => {
+        await truncate(metadata, 0);
+        await pollUntil(
+          "the broker to name the short volume",
+          async () => (await host.client.status()).storage.volume_short !== null,
+          30_000,
+          200,
+        );
+      },
+      () => writeFile(metadata, saved),
+      async () => expect((await stat(metadata)).size).toBe(0),
     );
-    expect((await host.ownBlock())?.extra.state).toBe("EngineUp");
   }, 90_000);
 
   it("a hung libvirtd: VM status unknown freezes decisions, the VM is left alone", async () => {

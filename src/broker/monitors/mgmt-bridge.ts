@@ -39,7 +39,6 @@ export async function checkBridge(sysRoot: string, name: string): Promise<Bridge
   return adminUp && (oper === "up" || oper === "unknown") ? "up" : "down";
 }
 
-/** `mgmt-bridge`: "True" while the management bridge is present, a bridge, and up. */
 /**
  * `mgmt-bridge`: "True" while the bridge is up. On VDSM hosts `network[bridge].state` of
  * VDSM's Host.getStats, as the original (no `network` or a VDSM error: None; VDSM not
@@ -78,13 +77,14 @@ export class MgmtBridgeMonitor extends PeriodicMonitor<boolean> {
     let up: boolean | null;
     try {
       up = bridgeUpOf(await vdsm.hostStats(), this.bridge);
+      if (up === null)
+        this.throttled.error("network", {}, "Failed to getVdsStats: No 'network' in result");
     } catch (err) {
       if (!(err instanceof VdsmError)) throw err;
       this.throttled.error("vdsm", { err }, "Host.getStats failed");
       up = null;
     }
     if (up === null) {
-      this.throttled.error("network", {}, "Failed to getVdsStats: No 'network' in result");
       this.clearValue();
       return undefined;
     }
