@@ -10,7 +10,7 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
-import { domMdPaths } from "../storage/domain.js";
+import { domMdPaths } from "../storage/domain-types.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
