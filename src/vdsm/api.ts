@@ -1,6 +1,6 @@
 /**
  * The VDSM verbs hosted-engine HA uses, with the arguments and names the Python original
- * sends (see the call table in the README). Results are typed as far as we read them.
+ * sends (see the call table in docs/vdsm.md). Results are typed as far as we read them.
  */
 import type { VdsmClient } from "./json-rpc-client.js";
 

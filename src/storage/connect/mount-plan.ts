@@ -126,7 +126,7 @@ export function mountPlan(c: ConnectionConf, mountRoot: string): MountPlan {
       throw new StorageConnectError(`storage="${c.storage}": a GlusterFS volume is server:/volume`);
     vfsType = "glusterfs";
     // VDSM adds backup-volfile-servers from `gluster volume info` unless mnt_options has it;
-    // here mnt_options is the only source (see README, storage connection)
+    // here mnt_options is the only source (see docs/limitations.md, Gluster backup volfile servers)
     options = c.mntOptions;
     parent = path.join(mountRoot, "glusterSD");
   } else {
