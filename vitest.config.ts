@@ -30,6 +30,7 @@ export const FAST_TESTS = [
   "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",
   "test/ops/log-line.test.ts",
+  "test/broker/metrics-listener.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
   "test/storage/engine-lease.test.ts",
