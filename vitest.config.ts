@@ -29,6 +29,8 @@ export const FAST_TESTS = [
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",
+  "test/ops/log-line.test.ts",
+  "test/broker/metrics-listener.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
   "test/storage/domain-types.test.ts",

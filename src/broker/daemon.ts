@@ -8,13 +8,8 @@ import { haVolumes } from "../storage/domain.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { localVdsmApi, vmBackendFor } from "../vdsm/backend-choice.js";
 import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
-import {
-  closeUnix,
-  createBrokerApp,
-  createMetricsApp,
-  listenUnix,
-  parseListen,
-} from "./api/server.js";
+import { startMetrics } from "./api/metrics-listener.js";
+import { closeUnix, createBrokerApp, listenUnix } from "./api/server.js";
 import { chooseSocketGroup } from "./api/unix-socket.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
@@ -134,12 +129,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   try {
     const group = chooseSocketGroup(opts.socketGroup, conf.raw.get("socket_group"));
     await listenUnix(app, paths.brokerSocket, { group, log });
-    if (conf.metricsListen) {
-      const { host, port } = parseListen(conf.metricsListen);
-      metricsApp = createMetricsApp(apiOpts);
-      metricsAddress = await metricsApp.listen({ host, port });
-      log.info({ address: metricsAddress }, "metrics listening on TCP");
-    }
+    ({ app: metricsApp, address: metricsAddress } = await startMetrics(conf.raw, apiOpts));
   } catch (e) {
     // start-up failed: the error thrown below is what matters; closing is best effort
     await metricsApp?.close().catch(() => undefined);

@@ -13,6 +13,9 @@ export interface VmStats {
   [k: string]: unknown;
 }
 
+/** An entry of Host.getVMList: a ShortStatus (the default), or a uuid with onlyUUID */
+export type VmListEntry = { vmId: string; status?: string; [k: string]: unknown } | string;
+
 export interface StorageDomainVitals {
   valid: boolean;
   delay: string | number;
@@ -133,8 +136,8 @@ export class VdsmApi {
     return this.client.call("VM.destroy", { vmID });
   }
 
-  /** Host.getVMList (set_maintenance); answers uuids with onlyUUID */
-  vmList(): Promise<unknown[]> {
+  /** Host.getVMList (set_maintenance: refuses local maintenance while it lists the engine VM) */
+  vmList(): Promise<VmListEntry[]> {
     return this.client.call("Host.getVMList", {});
   }
 
