@@ -10,6 +10,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 export const FAST_TESTS = [
   "test/simulator/**/*.test.ts",
   "test/agent/collect-publish.test.ts",
+  "test/agent/published-facts.test.ts",
   "test/agent/config-refresh.test.ts",
   "test/agent/engine-vm.test.ts",
   "test/agent/env.test.ts",
