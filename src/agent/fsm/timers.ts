@@ -41,6 +41,18 @@ const WAITS_FOR: Partial<Record<StateName, { text: string; key: keyof Timing }>>
   },
 };
 
+/** What a published timer (by name) waits for and its agent.conf key; null for a name we do not know. */
+export function describeTimer(name: string): { waits_for: string; key: keyof Timing } | null {
+  if (name === START_FAILURE_TIMER) {
+    return {
+      waits_for: "failed start attempts to be forgotten (the engine-retry penalty ends)",
+      key: "engine_retry_expiration",
+    };
+  }
+  const what = WAITS_FOR[name as StateName];
+  return what ? { waits_for: what.text, key: what.key } : null;
+}
+
 /**
  * The timers running in `data` at monotonic `now` (pure; the same STATE_SPECS the step
  * function checks): the current state's timeout and the expiry of the start-failure
@@ -67,7 +79,7 @@ export function runningTimers(data: FsmData, timing: Timing, now: number): FsmTi
   if (retries > 0 && data.retryTime !== null) {
     out.push({
       name: START_FAILURE_TIMER,
-      waits_for: `${retries} failed start attempt(s) to be forgotten (score penalty ends)`,
+      waits_for: describeTimer(START_FAILURE_TIMER)!.waits_for,
       seconds_left: Math.max(0, data.retryTime + timing.engine_retry_expiration - now),
       key: "engine_retry_expiration",
     });
