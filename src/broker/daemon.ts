@@ -3,6 +3,8 @@ import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { explainCluster } from "../explain/explain.js";
+import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
@@ -122,7 +124,14 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
 
   serviceRef = service;
-  const apiOpts = { service, metrics, log };
+  const explain = async () =>
+    explainCluster({
+      status: service.status(),
+      conf: agentConf,
+      ioTimeout: conf.sanlockIoTimeout,
+      ...(await gatherLocalFacts(paths)),
+    });
+  const apiOpts = { service, metrics, log, explain };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;
