@@ -4,7 +4,7 @@ import { parseBool } from "../common/keyvalue.js";
 import { resolveTiming } from "../common/timing.js";
 import { parseVmConf } from "../storage/ovf/vmconf.js";
 import { encodeGlobalBlock } from "../storage/whiteboard/global-block.js";
-import { DEFAULT_MONITORS, type SimMonitors } from "./broker.js";
+import { DEFAULT_MONITORS, type SimMonitors } from "./broker-env.js";
 import { SimHost } from "./host.js";
 import { SeededRandom } from "./random.js";
 import { SimSanlock } from "./sanlock.js";
