@@ -31,6 +31,7 @@ export const FAST_TESTS = [
   "test/ops/log-throttle.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
+  "test/storage/domain-types.test.ts",
   "test/storage/engine-lease.test.ts",
   "test/storage/ovf.test.ts",
   "test/storage/sector-geometry.test.ts",

@@ -10,8 +10,8 @@
  * mismatch is SectorSizeMismatchError naming the device, and the caller touches nothing.
  */
 import { readFile } from "node:fs/promises";
-import { domMdPaths } from "./domain.js";
 import { parseDomainMetadata } from "./domain-metadata.js";
+import { domMdPaths } from "./domain-types.js";
 import {
   checkDeviceSectorSize,
   describeGeometry,
