@@ -10,6 +10,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 export const FAST_TESTS = [
   "test/simulator/**/*.test.ts",
   "test/agent/collect-publish.test.ts",
+  "test/agent/published-facts.test.ts",
   "test/agent/config-refresh.test.ts",
   "test/agent/engine-vm.test.ts",
   "test/agent/env.test.ts",
@@ -26,6 +27,7 @@ export const FAST_TESTS = [
   "test/cluster/mail-sink.test.ts",
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
+  "test/explain/explain.test.ts",
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",
@@ -33,6 +35,7 @@ export const FAST_TESTS = [
   "test/broker/metrics-listener.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
+  "test/storage/domain-types.test.ts",
   "test/storage/engine-lease.test.ts",
   "test/storage/ovf.test.ts",
   "test/storage/vmconf.test.ts",

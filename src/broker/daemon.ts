@@ -1,8 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
+import { systemTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { explainCluster } from "../explain/explain.js";
+import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
@@ -14,7 +17,6 @@ import { chooseSocketGroup } from "./api/unix-socket.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
 import { BrokerMetrics } from "./metrics.js";
-import { MonitorManager } from "./monitor-manager.js";
 import type { MonitorDeps } from "./monitors/monitor.js";
 import { createMonitor } from "./monitors/registry.js";
 import { Notifier } from "./notifications/notifier.js";
@@ -96,7 +98,6 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
     ...opts.monitorDeps,
   };
-  const monitors = new MonitorManager((type, options) => createMonitor(type, options, deps), log);
   const notifier = new Notifier({
     configFile: paths.brokerConf,
     templatesDir: paths.notificationsDir,
@@ -106,10 +107,13 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   const service = new BrokerService({
     hostId: conf.hostId,
     timing: agentConf.timing,
-    store,
-    lockspace,
-    monitors,
-    notifier,
+    env: {
+      time: systemTime,
+      store,
+      lockspace,
+      monitors: (type, options) => createMonitor(type, options, deps),
+      notifier,
+    },
     decode: decodeWhiteboard,
     encodeGlobal: encodeGlobalBlock,
     log,
@@ -122,7 +126,14 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
 
   serviceRef = service;
-  const apiOpts = { service, metrics, log };
+  const explain = async () =>
+    explainCluster({
+      status: service.status(),
+      conf: agentConf,
+      ioTimeout: conf.sanlockIoTimeout,
+      ...(await gatherLocalFacts(paths)),
+    });
+  const apiOpts = { service, metrics, log, explain };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;

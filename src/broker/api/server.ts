@@ -9,6 +9,8 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
+import type { ExplainDoc } from "../../explain/explain.js";
+import { ExplainMetrics } from "../explain-metrics.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -45,7 +47,12 @@ export interface BrokerApiOptions {
   ownUid?: number;
   /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
   credentials?: (req: FastifyRequest) => PeerCred | undefined;
+  /** `he-ha explain`'s document (GET /v1/explain and its metrics); absent: not served */
+  explain?: () => Promise<ExplainDoc>;
 }
+
+/** The explain series of each metrics registry, made on its first scrape. */
+const explainSeries = new WeakMap<BrokerMetrics, ExplainMetrics>();
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
 const XML_TYPE = "text/xml; charset=utf-8";
@@ -79,6 +86,14 @@ function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): Fastif
 }
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
+  if (opts.explain) {
+    let series = explainSeries.get(opts.metrics);
+    if (!series) {
+      series = new ExplainMetrics(opts.metrics.registry);
+      explainSeries.set(opts.metrics, series);
+    }
+    series.update(await opts.explain());
+  }
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
@@ -181,6 +196,9 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
 
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
+  app.get("/v1/explain", async (_req, reply) =>
+    opts.explain ? opts.explain() : reply.code(404).send({ error: "explain is not served here" }),
+  );
   app.put("/v1/maintenance", async (req, reply) => {
     const refused = writeRefusal(req, "PUT /v1/maintenance");
     if (refused !== undefined) return reply.code(403).send({ error: refused });
