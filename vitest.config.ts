@@ -38,6 +38,7 @@ export const FAST_TESTS = [
   "test/storage/domain-types.test.ts",
   "test/storage/engine-lease.test.ts",
   "test/storage/ovf.test.ts",
+  "test/storage/sector-geometry.test.ts",
   "test/storage/vmconf.test.ts",
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
