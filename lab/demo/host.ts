@@ -4,6 +4,7 @@ import path from "node:path";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
+import { parseDomainType } from "../../src/storage/domain-types.js";
 import { productBin } from "../children.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
@@ -122,7 +123,7 @@ export class DemoHost {
     const conf = new Map(this.spec.sharedConf);
     return mountPlan(
       {
-        domainType: conf.get("domainType") ?? "",
+        domainType: parseDomainType(conf.get("domainType") ?? ""),
         storage: conf.get("storage") ?? "",
         sdUUID: conf.get("sdUUID") ?? "",
         mntOptions: "",

@@ -10,7 +10,7 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
-import { domMdPaths } from "../storage/domain.js";
+import { domMdPaths } from "../storage/domain-types.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -385,7 +385,7 @@ export class AgentDaemon {
       decision.result.action === null ? vmActiveHere : undefined,
       this.config.state.vmConf,
     );
-    await this.publish(collection, decision.ctx, settled.score.score);
+    await this.publish(collection, decision.ctx);
     const fields = {
       state: after,
       score: settled.score.score,
@@ -444,7 +444,7 @@ export class AgentDaemon {
     return false;
   }
 
-  private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
+  private async publish(collection: Collection, ctx: FsmContext): Promise<void> {
     const cfg = this.config.state;
     let block: Buffer;
     try {
@@ -454,8 +454,7 @@ export class AgentDaemon {
           hostname: this.hostname,
           collection,
           data: this.memory.fsm,
-          score,
-          timing: this.timing,
+          ctx,
           confOnSharedStorage: cfg.confOnSharedStorage,
           vmConfRefreshTime: cfg.refreshTime,
           timeEpoch: Math.trunc(this.env.wallSeconds() - this.clock()),
@@ -534,7 +533,7 @@ export class AgentDaemon {
         fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
       };
       const score = stateScore(this.memory.fsm, this.lastCtx).score;
-      await this.publish(this.lastCollection, this.lastCtx, score);
+      await this.publish(this.lastCollection, this.lastCtx);
       const written = await this.waitStoppedWritten();
       this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
     }

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { splitKeyValue } from "../common/keyvalue.js";
+import { domainTypeRule, domainTypesOf, isDomainType } from "./domain-types.js";
 
 export const SHA_CKSUM_KEY = "_SHA_CKSUM";
 
@@ -34,17 +35,17 @@ export class DomainMetadataError extends Error {
 }
 
 /**
- * VDSM's domain TYPE name for hosted-engine.conf's `domainType` (nfs, nfs3, nfs4 are
- * NFS domains; glusterfs, posixfs as named). Block types are out of scope.
+ * VDSM's domain TYPE name of a file domain for hosted-engine.conf's `domainType` (the
+ * table of src/storage/domain-types.ts); block types and unknown names are refused.
  */
 export function domainTypeName(domainType: string): string {
   const t = domainType.toLowerCase();
-  if (t === "nfs" || t === "nfs3" || t === "nfs4") return "NFS";
-  if (t === "glusterfs") return "GLUSTERFS";
-  if (t === "posixfs") return "POSIXFS";
-  throw new RangeError(
-    `domainType "${domainType}" is not a file domain type (nfs, nfs3, nfs4, glusterfs, posixfs)`,
-  );
+  const rule = isDomainType(t) ? domainTypeRule(t) : undefined;
+  if (rule?.kind !== "file")
+    throw new RangeError(
+      `domainType "${domainType}" is not a file domain type (${domainTypesOf("file").join(", ")})`,
+    );
+  return rule.vdsmTypeName;
 }
 
 /** SHA-1 over the lines, each as ASCII with other characters as `&#<code point>;` (as VDSM hashes) */

@@ -12,20 +12,14 @@ import {
 } from "./archive/conf-archive.js";
 import { buildTar } from "./archive/tar.js";
 import { writeAtStart } from "./archive/volume.js";
-import {
-  type DomMdPaths,
-  domMdPaths,
-  haAgentLinks,
-  VOLUME_LEASE_OFFSET,
-  volumeLeasePath,
-  volumePath,
-} from "./domain.js";
+import { haAgentLinks, VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
 import {
   DOMAIN_ALIGNMENT,
   domainTypeName,
   fileDomainMetadata,
   formatDomainMetadata,
 } from "./domain-metadata.js";
+import { type DomMdPaths, domMdPaths } from "./domain-types.js";
 import { type EngineDiskIds, engineDiskOf } from "./engine-disk.js";
 import { refuseOrphanHeVolumes } from "./init-guard.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";

@@ -9,6 +9,13 @@ export function engineHealthUrl(fqdn: string): string {
 
 export type LivelinessResult = { ok: true } | { ok: false; why: string };
 
+/** GET of the engine's health page (checkLiveliness on a host). */
+export type LivelinessCheck = (
+  url: string,
+  timeoutS: number,
+  signal: AbortSignal,
+) => Promise<LivelinessResult>;
+
 /**
  * GET the health page; good only on HTTP 200 within the timeout (behaviour.md §5). The
  * body is not read: the engine answers 200 only while its database is up. node:http, not
