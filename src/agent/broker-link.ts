@@ -162,6 +162,7 @@ export class BrokerLink {
   async monitorValues(
     listed?: ReadonlyArray<{ id: string; value: string | null }>,
   ): Promise<MonitorStrings> {
+    const known = new Set(this.ids.keys());
     await this.ensureMonitors();
     const out: MonitorStrings = {};
     const byId = listed && new Map(listed.map((m) => [m.id, m.value]));
@@ -169,7 +170,10 @@ export class BrokerLink {
       const id = this.ids.get(field);
       if (id === undefined) continue;
       try {
-        if (byId?.has(id)) out[field] = byId.get(id) ?? STATUS_NO_VALUE;
+        // a monitor started just now is not in a status fetched before: ask it directly
+        if (!known.has(field))
+          out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
+        else if (byId?.has(id)) out[field] = byId.get(id) ?? STATUS_NO_VALUE;
         else if (byId) throw new XmlRpcFault(1, `monitor ${id} is not in the broker's status`);
         else out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
       } catch (e) {
