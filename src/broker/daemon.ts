@@ -8,6 +8,7 @@ import { explainCluster } from "../explain/explain.js";
 import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
+import { domainGeometryFor } from "../storage/domain-geometry.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { localVdsmApi, vmBackendFor } from "../vdsm/backend-choice.js";
 import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
@@ -63,12 +64,16 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   const volumes = haVolumes(conf, paths.mountRoot);
   log.info({ metadata: volumes.metadata, lockspace: volumes.lockspace }, "HA volumes");
 
-  const store = new ReopeningMetadataStore(volumes.metadata, log);
+  // the domain's sector size and alignment, every volume checked against it before the
+  // first read or write (a mismatch names the device; the broker serves on, writing nothing)
+  const geometry = domainGeometryFor(volumes);
+  const store = new ReopeningMetadataStore(volumes.metadata, log, geometry);
   const lockspace = new SanlockLockspace({
     hostId: conf.hostId,
     path: volumes.lockspace,
     ioTimeout: conf.sanlockIoTimeout,
     log,
+    geometry,
   });
   // connected on first use and reconnected with backoff: a libvirtd not up yet is no failure
   const hypervisor = new HypervisorConnection(conf.libvirtUri, log);
