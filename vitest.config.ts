@@ -19,6 +19,7 @@ export const FAST_TESTS = [
   "test/agent/liveness.test.ts",
   "test/broker/broker-state.test.ts",
   "test/broker/xmlrpc-codec.test.ts",
+  "test/broker/xml-tree.test.ts",
   "test/cli/aliases.test.ts",
   "test/cli/format.test.ts",
   "test/cli/shared-config.test.ts",
