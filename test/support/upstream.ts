@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { REPO, type Ran, runTool } from "./run.js";
+import { type Ran, REPO, runTool } from "./run.js";
 
 /**
  * The original's source checkouts, for tests that RUN upstream code on our bytes (never
