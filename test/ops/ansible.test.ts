@@ -356,6 +356,16 @@ describe("contrib/ansible against two simulated hosts", () => {
     expect(keys).toEqual(ORIGINAL_KEYS);
   });
 
+  it("the nodejs pre-check's minimum is package.json's engines.node (what the RPM requires)", async () => {
+    const defaults = await readFile(
+      path.join(PLAYBOOKS, "roles/hosted_engine_ha/defaults/main.yml"),
+      "utf8",
+    );
+    const engines = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")).engines
+      .node as string;
+    expect(`>=${/^he_ha_node_min: "([0-9.]+)"/m.exec(defaults)?.[1]}`).toBe(engines);
+  });
+
   it("ansible-playbook --check runs clean on deploy.yml, migrate.yml and rollback.yml and changes nothing", async () => {
     const pids = await allPids();
     const md5 = await volumeMd5();
