@@ -33,6 +33,7 @@ export const FAST_TESTS = [
   "test/ops/log-throttle.test.ts",
   "test/ops/log-line.test.ts",
   "test/broker/metrics-listener.test.ts",
+  "test/cli/local-maintenance.test.ts",
   "test/score/score.test.ts",
   "test/storage/domain.test.ts",
   "test/storage/domain-types.test.ts",

@@ -63,8 +63,8 @@ export interface LogFile {
 }
 
 /**
- * Opens the log file for appending (creating its directory), mode 0640, and reopens it
- * on SIGHUP. Throws, naming the directory, when it cannot be created or written; write
+ * Opens the log file for appending (creating its directory), mode 0640; it is reopened
+ * on SIGHUP once reopenLogFilesOnSignal() is installed (daemonLogger does). Throws, naming the directory, when it cannot be created or written; write
  * errors later are passed to `onError` (the caller then stops writing the file, the
  * journal keeps every line). Writes are asynchronous (sonic-boom), never blocking the loop.
  */
@@ -85,6 +85,22 @@ export function openLogFile(s: LogFileSettings, onError: (err: Error) => void): 
       ? boom
       : { write: (line: string) => boom.write(formatJsonLine(line, `ovirt-ha-${name}`)) };
   const reopen = () => boom.reopen();
-  process.on(LOG_REOPEN_SIGNAL, reopen);
+  reopeners.add(reopen);
   return { stream, reopen };
+}
+
+const reopeners = new Set<() => void>();
+let reopenInstalled = false;
+
+/**
+ * Installs, once, the SIGHUP handler of a daemon: every open log file is reopened. A
+ * daemon without a log file ignores SIGHUP rather than dying of it (Node's default), so
+ * a postrotate signal after the files were turned off harms nothing.
+ */
+export function reopenLogFilesOnSignal(): void {
+  if (reopenInstalled) return;
+  reopenInstalled = true;
+  process.on(LOG_REOPEN_SIGNAL, () => {
+    for (const reopen of reopeners) reopen();
+  });
 }

@@ -184,6 +184,40 @@ describe("log files", () => {
     ]);
   });
 
+  it("survives SIGHUP (logrotate's postrotate) without a log file, and reopens its file with one", async () => {
+    // the child waits for what it checks (the file's content), never a fixed time
+    const script = `import { daemonLogger } from ${JSON.stringify(daemonProcess)};
+      import { readFile, rename } from "node:fs/promises";
+      const dir = process.env.HE_HA_LOG_DIR;
+      const until = async (file, text) => {
+        for (let i = 0; i < 1000; i++) {
+          const t = await readFile(file, "utf8").catch(() => null);
+          if (t !== null && t.includes(text)) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(file + " never got " + text);
+      };
+      const log = daemonLogger("ovirt-ha-broker", {});
+      log.info("before");
+      if (dir) {
+        await until(dir + "/broker.log", "before");
+        await rename(dir + "/broker.log", dir + "/broker.log.1");
+      }
+      process.kill(process.pid, "SIGHUP");
+      // reopened: the file exists again (created empty by the reopen)
+      if (dir) await until(dir + "/broker.log", "");
+      log.info("after");
+      if (dir) await until(dir + "/broker.log", "after");`;
+    const bare = await runNode(script, { env: {} });
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('"msg":"after"');
+    const logDir = path.join(dir, "hup");
+    const withFile = await runNode(script, { env: { HE_HA_LOG_DIR: logDir } });
+    expect(withFile.code).toBe(0);
+    expect(await readFile(path.join(logDir, "broker.log.1"), "utf8")).toMatch(/::before\n$/);
+    expect(await readFile(path.join(logDir, "broker.log"), "utf8")).toMatch(/::after\n$/);
+  });
+
   it("keeps logging to the journal, with one error naming the directory, when the log directory cannot be written", async () => {
     const blocker = path.join(dir, "not-a-dir");
     await writeFile(blocker, "");

@@ -1,7 +1,8 @@
-import { appendFile, readFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
+import { readConfMember } from "../../src/storage/archive/conf-archive.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
 import { runHeHa } from "../cli/harness.js";
 import { startBrokerProcess } from "../support/broker-process.js";
@@ -172,6 +173,78 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
     } finally {
       await vdsm.start();
     }
+  });
+});
+
+describe("he-ha vm start --vm-conf (hosted-engine --vm-start --vm-conf=<file>, the recovery path)", () => {
+  let edited: string;
+  beforeAll(async () => {
+    // an administrator's edited copy of the agent's vm.conf: more memory, no libvirt XML
+    // (so VDSM gets the vm.conf keys and the edit shows in VM.create)
+    const text = await readConfMember(storage.volumes.conf, "vm.conf");
+    edited = path.join(storage.root, "vm.conf.edited");
+    await writeFile(
+      edited,
+      `# edited for recovery\n${text
+        .split("\n")
+        .filter((l) => !l.startsWith("xmlBase64="))
+        .map((l) => (l.startsWith("memSize=") ? "memSize=8192" : l))
+        .join("\n")}`,
+    );
+  });
+
+  it("a file that cannot be read, does not parse or names another VM: refused naming the file, VDSM untouched", async () => {
+    const missing = path.join(storage.root, "no-such-vm.conf");
+    const r = await he(["--vm-start", `--vm-conf=${missing}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`he-ha: --vm-conf ${missing}: cannot read: ENOENT\n`);
+    expect(r.calls).toEqual([]);
+    const bad = path.join(storage.root, "bad-vm.conf");
+    await writeFile(bad, `vmId=${vmId}\nthis line has no equals sign\n`);
+    const b = await he(["vm", "start", "--vm-conf", bad]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toBe(
+      `he-ha: --vm-conf ${bad}:2: expected key=value, got "this line has no equals sign"\n`,
+    );
+    expect(b.calls).toEqual([]);
+    const other = path.join(storage.root, "other-vm.conf");
+    const otherId = "0b7a2f6e-0000-4000-8000-00000000beef";
+    await writeFile(
+      other,
+      (await readFile(edited, "utf8")).replace(`vmId=${vmId}`, `vmId=${otherId}`),
+    );
+    const o = await he(["vm", "start", "--vm-conf", other]);
+    expect(o.code).toBe(1);
+    expect(o.stderr).toBe(
+      `he-ha: --vm-conf ${other}: vmId=${otherId} is not the engine VM of hosted-engine.conf (vmid=${vmId})\n`,
+    );
+    expect(o.calls).toEqual([]);
+  });
+
+  it("--vm-start --vm-conf=<file>: VM.create with the file's parameters", async () => {
+    const r = await he(["--vm-start", `--vm-conf=${edited}`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `engine VM ${vmId} started on VDSM at localhost:${vdsm.port} from ${edited};`,
+    );
+    const create = r.calls.find((c) => c.method === "VM.create");
+    expect(create?.params.vmID).toBe(vmId);
+    const vmParams = create?.params.vmParams as Record<string, unknown>;
+    expect(vmParams.memSize).toBe("8192");
+    expect(vmParams.xml).toBeUndefined();
+  });
+
+  it("refuses while the engine VM exists here (Up), as the original, leaving it running", async () => {
+    const r = await he(["vm", "start", "--vm-conf", edited]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `he-ha: engine VM ${vmId} exists on this host and its status is Up: ${edited} not applied (shut it down first: he-ha vm shutdown)\n`,
+    );
+    expect(methods(r)).not.toContain("VM.create");
+    expect(methods(r)).not.toContain("VM.destroy");
+    expect(vdsm.vms.get(vmId)?.status).toBe("Up");
+    vdsm.vms.delete(vmId);
   });
 });
 
