@@ -10,7 +10,9 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
-import { domMdPaths } from "../storage/domain.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
+import { domMdPaths } from "../storage/domain-types.js";
+import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -48,6 +50,11 @@ export interface AgentDeps {
   onStatus?: (text: string) => void;
   /** connects and watches the storage domain (issue 12; src/storage/connect) */
   storage?: StorageConnector;
+  /**
+   * the domain's sector size and alignment, checked against its volumes before the
+   * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
+   */
+  geometry?: DomainGeometry;
 }
 
 /** How the agent ended: 0 = asked to stop, non-zero = failure. */
@@ -86,7 +93,7 @@ export class AgentDaemon {
   private readonly hostId: number;
   private readonly hostname: string;
   /** `hosted-engine` (whiteboard liveness), then the storage domain's (the engine VM's lease) */
-  private readonly lockspaces: LockspaceSpec[];
+  private lockspaces: LockspaceSpec[];
   /** lockspaces this agent joined (left on exit); one VDSM joined is shared, never left */
   private readonly joinedByUs = new Set<string>();
   private readonly engine: EngineVm;
@@ -146,6 +153,7 @@ export class AgentDaemon {
       this.d.onReady?.();
       await this.waitLocalMaintenance(signal);
       if (!signal.aborted) await this.waitStorage(signal);
+      if (!signal.aborted) await this.waitGeometry(signal);
       if (!signal.aborted) await this.joinLockspace(signal);
       if (!signal.aborted) await this.adoptRunningVm();
       while (!signal.aborted) {
@@ -193,6 +201,42 @@ export class AgentDaemon {
   private async waitStorage(signal: AbortSignal): Promise<void> {
     while (this.storage && !signal.aborted && !(await this.storage.ensure()))
       await this.env.sleep(this.timing.loop_delay * 1000, signal);
+  }
+
+  /**
+   * The domain's sector geometry, checked against its volumes, before anything is joined
+   * or written: a device with another sector size (or a geometry sanlock cannot use) is
+   * logged (once per reason, then throttled) and waited out, touching nothing.
+   */
+  private async waitGeometry(signal: AbortSignal): Promise<void> {
+    const geometry = this.d.geometry;
+    if (!geometry) return;
+    while (!signal.aborted) {
+      try {
+        const g = await geometry.resolve();
+        this.tlog.reset("geometry");
+        if (g) {
+          this.lockspaces = this.lockspaces.map((spec) => ({ ...spec, geometry: g }));
+          this.log.info(
+            { geometry: describeGeometry(g), source: geometry.source },
+            "storage domain sector geometry",
+          );
+        } else
+          this.log.info(
+            { source: geometry.source },
+            "the storage domain declares no sector geometry: sanlock reads it from each lease",
+          );
+        return;
+      } catch (e) {
+        this.d.onStatus?.(`storage not usable: ${(e as Error).message}`);
+        this.tlog.error(
+          "geometry",
+          { err: e as Error },
+          `storage domain sector geometry refused (${(e as Error).message}): touching nothing, will retry`,
+        );
+      }
+      await this.env.sleep(this.timing.loop_delay * 1000, signal);
+    }
   }
 
   /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */

@@ -23,6 +23,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/maintenance.js"),
   () => import("./commands/metadata-clean.js"),
   () => import("./commands/metadata-dump.js"),
+  () => import("./commands/metrics.js"),
   () => import("./commands/ovf.js"),
   () => import("./commands/simulate.js"),
   () => import("./commands/status.js"),

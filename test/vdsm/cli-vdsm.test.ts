@@ -1,9 +1,10 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
 import { runHeHa } from "../cli/harness.js";
+import { startBrokerProcess } from "../support/broker-process.js";
 import type { Ran as CliRun } from "../support/run.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
@@ -168,6 +169,65 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
       const r = await he(["vm", "shutdown"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`VDSM at localhost:${vdsm.port} unavailable`);
+    } finally {
+      await vdsm.start();
+    }
+  });
+});
+
+describe("local maintenance on a VDSM host (hosted-engine --set-maintenance --mode=local)", () => {
+  const haConf = () => readFile(haPaths(storage.root).haConf, "utf8").catch(() => "");
+
+  it("is refused while VDSM's Host.getVMList lists the engine VM, in the original's words; nothing changes", async () => {
+    vdsm.vms.set(vmId, { status: "Up" });
+    const before = await haConf();
+    try {
+      const r = await he(["--set-maintenance", "--mode=local"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        "he-ha: Unable to enter local maintenance mode: the engine VM is running on the current host, please migrate it before entering local maintenance mode.\n",
+      );
+      expect(r.calls).toEqual([
+        { method: "Host.ping2", params: {} },
+        { method: "Host.getVMList", params: {} },
+      ]);
+      expect(await haConf()).toBe(before);
+    } finally {
+      vdsm.vms.delete(vmId);
+    }
+  });
+
+  it("goes ahead when VDSM does not list it (the broker writes the flags)", async () => {
+    const broker = await startBrokerProcess(storage.root, {
+      env: { ...process.env, HE_HA_SOCKET_GROUP: "" },
+      logLevel: "warn",
+    });
+    try {
+      vdsm.vms.set("0b7a2f6e-0000-4000-8000-00000000beef", { status: "Up" }); // another VM
+      const r = await he(["maintenance", "--mode", "local"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("local maintenance: off -> on");
+      expect(methods(r).filter((m) => m === "Host.getVMList")).toHaveLength(1);
+      expect(await haConf()).toMatch(/^local_maintenance=True$/m);
+      const none = await he(["maintenance", "--mode", "none"]);
+      expect(none.code).toBe(0);
+      // only local asks VDSM
+      expect(methods(none)).not.toContain("Host.getVMList");
+    } finally {
+      vdsm.vms.delete("0b7a2f6e-0000-4000-8000-00000000beef");
+      await broker.stop();
+    }
+  }, 60_000);
+
+  it("is refused when VDSM cannot be asked, naming VDSM's address", async () => {
+    await vdsm.stop();
+    try {
+      const r = await he(["maintenance", "--mode", "local"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `he-ha: Failed communicating with VDSM: VDSM at localhost:${vdsm.port} unavailable`,
+      );
     } finally {
       await vdsm.start();
     }

@@ -64,8 +64,15 @@ const insightSeries = new WeakMap<
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
 const XML_TYPE = "text/xml; charset=utf-8";
 
-function baseApp(opts: BrokerApiOptions): FastifyInstance {
+/** What the TCP metrics listener adds: TLS and a check of every request (basic auth). */
+export interface MetricsAccess {
+  https?: { cert: Buffer; key: Buffer };
+  onRequest?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}
+
+function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): FastifyInstance {
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: opts.log.child({ component: "api" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
@@ -80,7 +87,7 @@ function baseApp(opts: BrokerApiOptions): FastifyInstance {
       connectionsCheckingInterval: 1000,
       headersTimeout: opts.headersTimeoutMs ?? 10_000,
     },
-  });
+  }) as unknown as FastifyInstance;
   app.server.maxConnections = opts.maxConnections ?? 1024;
   return app;
 }
@@ -257,9 +264,13 @@ function limitConnections(app: FastifyInstance, opts: BrokerApiOptions, ownUid: 
   });
 }
 
-/** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen`. */
-export function createMetricsApp(opts: BrokerApiOptions): FastifyInstance {
-  const app = baseApp(opts);
+/** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen` (metrics-listener.ts). */
+export function createMetricsApp(
+  opts: BrokerApiOptions,
+  access: MetricsAccess = {},
+): FastifyInstance {
+  const app = baseApp(opts, access.https);
+  if (access.onRequest) app.addHook("onRequest", access.onRequest);
   app.get("/metrics", async (_req, reply) => metricsRoute(opts, reply));
   app.get("/healthz", async () => health(opts.service));
   return app;
@@ -344,17 +355,4 @@ export async function closeUnix(app: FastifyInstance, socketPath: string): Promi
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-}
-
-export class ListenAddressError extends Error {
-  override name = "ListenAddressError";
-}
-
-/** Parses `host:port` (`[v6]:port` too) of metrics_listen. */
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535)
-    throw new ListenAddressError(`metrics_listen="${value}" is not host:port`);
-  return { host: (m[1] ?? m[2])!, port };
 }
