@@ -254,7 +254,7 @@ export function checkSectorSize(f: DoctorFacts): Finding[] {
       finding(
         "info",
         "sector-size",
-        `sector size not checked: ${logical === null ? `the logical sector size of ${volume} is unknown (a file on a mount)` : "the domain metadata has no BLOCK_SIZE"}`,
+        `sector size not checked: ${logical === null ? `the sector size of ${volume} cannot be measured (no O_DIRECT there)` : "no domain metadata (dom_md/metadata) beside the volume"}`,
       ),
     ];
   }

@@ -5,6 +5,8 @@ import type { BrokerStatus } from "../broker/status.js";
 import { type AgentConf, agentConfDigests } from "../common/agent-conf.js";
 import type { HostConfig } from "../common/host-config.js";
 import { parseDomainMetadata } from "../storage/domain-metadata.js";
+import { geometryFromDomainMetadata } from "../storage/sector-geometry.js";
+import { sectorSizeOf } from "../storage/sector-probe.js";
 import type { VmBackend } from "../vdsm/backend-choice.js";
 import { type DoctorFacts, SELINUX_MODULE } from "./checks.js";
 
@@ -33,28 +35,17 @@ const exists = (p: string) =>
     () => false,
   );
 
-/** Logical sector size of the block device under `file` (sysfs), null when not a block device. */
-async function logicalSectorSize(file: string, root: string): Promise<number | null> {
-  try {
-    const st = await stat(file);
-    const dev = st.isBlockDevice() ? st.rdev : st.dev;
-    // Linux dev_t: major in bits 8..19, minor in 0..7 and 20..31
-    const major = (dev >> 8) & 0xfff;
-    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    const sys = path.join(root, `sys/dev/block/${major}:${minor}/queue/logical_block_size`);
-    const n = Number((await readFile(sys, "utf8")).trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
+/** The sector size I/O to the metadata volume must respect (sector-probe.ts), null: unknown. */
+async function volumeSectorSize(file: string): Promise<number | null> {
+  return sectorSizeOf(file).catch(() => null);
 }
 
 /** BLOCK_SIZE of the file domain holding the metadata volume (<domain>/images/<img>/<vol>). */
 async function domainBlockSize(metadataVolume: string): Promise<number | null> {
   const file = path.resolve(metadataVolume, "../../../dom_md/metadata");
   try {
-    const n = Number(parseDomainMetadata(await readFile(file, "utf8"), file).get("BLOCK_SIZE"));
-    return Number.isInteger(n) && n > 0 ? n : null;
+    const fields = parseDomainMetadata(await readFile(file, "utf8"), file);
+    return geometryFromDomainMetadata(fields, file).sectorSize;
   } catch {
     return null;
   }
@@ -107,7 +98,7 @@ export async function gatherDoctorFacts(g: GatherInput): Promise<DoctorFacts> {
   const qemuConf = qemuConfPath(g.root);
   const [logical, blockSize, qemuText, sanlockConf, watchdog, wdmd, selinuxOn, module] =
     await Promise.all([
-      logicalSectorSize(g.metadataVolume, g.root),
+      volumeSectorSize(g.metadataVolume),
       domainBlockSize(g.metadataVolume),
       readFile(qemuConf, "utf8").catch(() => null),
       libvirtConf(path.join(g.root, "etc/libvirt/qemu-sanlock.conf")),
