@@ -149,6 +149,18 @@ describe("he-ha explain (from published blocks and the broker's view)", () => {
     ]).doc;
     expect(away.next_step).toMatchObject({ next_state: "EngineUnexpectedlyDown" });
     expect(away.next_step.reason).toBe("timeout of 40 s in EngineMaybeAway");
+    // a broker without monitors: no agent runs here, nothing is predicted
+    const { status } = statusOf([{ id: 1, data: idle("EngineDown"), age: 1 }]);
+    status.local.monitors = [];
+    const none = explainCluster({
+      status,
+      conf: CONF,
+      ioTimeout: 10,
+      localMaintenance: false,
+      vmMemSizeMb: null,
+    });
+    expect(none.next_step).toMatchObject({ next_state: "EngineDown", action: null });
+    expect(none.next_step.line).toMatch(/^no agent runs here/);
   });
 
   it("the verdict's failover time is within one loop of the simulator's failover-kill scenario", () => {
