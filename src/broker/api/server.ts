@@ -11,8 +11,6 @@ import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
 import type { Finding } from "../../doctor/checks.js";
 import type { ExplainDoc } from "../../explain/explain.js";
-import { DoctorMetrics } from "../doctor-metrics.js";
-import { ExplainMetrics } from "../explain-metrics.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -55,12 +53,6 @@ export interface BrokerApiOptions {
   doctor?: (staleAfterSeconds?: number) => Promise<Finding[]>;
 }
 
-/** The explain and doctor series of each metrics registry, made on its first scrape. */
-const insightSeries = new WeakMap<
-  BrokerMetrics,
-  { explain: ExplainMetrics; doctor: DoctorMetrics }
->();
-
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
 const XML_TYPE = "text/xml; charset=utf-8";
 
@@ -93,16 +85,8 @@ function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): Fastif
 }
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
-  if (opts.explain || opts.doctor) {
-    let series = insightSeries.get(opts.metrics);
-    if (!series) {
-      const registry = opts.metrics.registry;
-      series = { explain: new ExplainMetrics(registry), doctor: new DoctorMetrics(registry) };
-      insightSeries.set(opts.metrics, series);
-    }
-    if (opts.explain) series.explain.update(await opts.explain());
-    if (opts.doctor) series.doctor.update(await opts.doctor());
-  }
+  if (opts.explain) opts.metrics.explain.update(await opts.explain());
+  if (opts.doctor) opts.metrics.doctor.update(await opts.doctor());
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
