@@ -43,6 +43,7 @@ export const FAST_TESTS = [
   "test/storage/vmconf.test.ts",
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
+  "test/whatif/from-live.test.ts",
 ];
 
 export default defineConfig({
