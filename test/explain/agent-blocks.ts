@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { buildContext } from "../../src/agent/fsm/context.js";
 import { stateScore } from "../../src/agent/fsm/score.js";
 import type { FsmData } from "../../src/agent/fsm/types.js";
@@ -149,4 +151,17 @@ export function agentBlock(
     }),
   );
   return { bytes, score: stateScore(v.data, ctx) };
+}
+
+/**
+ * The virtual time of the first line matching `re` in a scenario folder's log.expect:
+ * what the simulator measured for that story (e.g. scenarios/failover-kill).
+ */
+export function scenarioTime(scenario: string, re: RegExp): number {
+  const file = path.join(import.meta.dirname, "../../scenarios", scenario, "log.expect");
+  const line = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => re.test(l));
+  if (line === undefined) throw new Error(`${file}: no line matches ${re}`);
+  return Number(line.trim().split(/\s+/)[0]);
 }

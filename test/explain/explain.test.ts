@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TIMING } from "../../src/common/timing.js";
 import { explainCluster, HOST_ALIVE_TIMER, LEASE_TIMER } from "../../src/explain/explain.js";
 import { formatExplain } from "../../src/explain/format.js";
 import { UP_GOOD } from "../agent/world.js";
-import { DEFAULT_CONF, idle, type Published, statusOf } from "./agent-blocks.js";
+import { DEFAULT_CONF, idle, type Published, scenarioTime, statusOf } from "./agent-blocks.js";
 
 const CONF = DEFAULT_CONF;
 const LOOP = DEFAULT_TIMING.loop_delay;
@@ -165,18 +163,8 @@ describe("he-ha explain (from published blocks and the broker's view)", () => {
 
   it("the verdict's failover time is within one loop of the simulator's failover-kill scenario", () => {
     // the scenario: two hosts, production timing, host1 (engine) killed at 250
-    const dir = path.join(import.meta.dirname, "../../scenarios/failover-kill");
-    const log = readFileSync(path.join(dir, "log.expect"), "utf8");
-    const at = (re: RegExp) =>
-      Number(
-        log
-          .split("\n")
-          .find((l) => re.test(l))!
-          .trim()
-          .split(/\s+/)[0],
-      );
-    const killedAt = at(/>> kill host1/);
-    const startedAt = at(/host2\s+start-vm: engine VM started/);
+    const killedAt = scenarioTime("failover-kill", />> kill host1/);
+    const startedAt = scenarioTime("failover-kill", /host2\s+start-vm: engine VM started/);
     const { doc } = explainOf([
       { id: 1, data: idle("EngineUp"), local: { engine: UP_GOOD }, age: 1 },
       { id: 2, data: idle("EngineDown"), age: 1 },

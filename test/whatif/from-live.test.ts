@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { explainCluster } from "../../src/explain/explain.js";
 import { runScenario } from "../../src/simulator/index.js";
@@ -10,7 +8,7 @@ import {
   predict,
 } from "../../src/whatif/from-live.js";
 import { UP_GOOD } from "../agent/world.js";
-import { DEFAULT_CONF, idle, statusOf } from "../explain/agent-blocks.js";
+import { DEFAULT_CONF, idle, scenarioTime, statusOf } from "../explain/agent-blocks.js";
 
 /** A live two-host cluster: host 1 runs the engine, host 2 stands by (production timing). */
 function seed(): LiveSeed {
@@ -43,19 +41,9 @@ describe("simulate --from-live", () => {
     const p = predict(run.entries, { kind: "kill", host: 1 }, at);
     expect(p).toMatchObject({ engine_host: "host1", started_on: "host2" });
     // the scenario folder's own measurement: kill at 250, host2 EngineUp at 460
-    const log = readFileSync(
-      path.join(import.meta.dirname, "../../scenarios/failover-kill/log.expect"),
-      "utf8",
-    );
-    const t = (re: RegExp) =>
-      Number(
-        log
-          .split("\n")
-          .find((l) => re.test(l))!
-          .trim()
-          .split(/\s+/)[0],
-      );
-    const measured = t(/host2\s+EngineStarting -> EngineUp/) - t(/>> kill host1/);
+    const measured =
+      scenarioTime("failover-kill", /host2\s+EngineStarting -> EngineUp/) -
+      scenarioTime("failover-kill", />> kill host1/);
     expect(Math.abs(p.engine_up_seconds! - measured)).toBeLessThanOrEqual(
       DEFAULT_CONF.timing.loop_delay,
     );
