@@ -28,6 +28,7 @@ export const FAST_TESTS = [
   "test/cluster/mail-sink.test.ts",
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
+  "test/doctor/checks.test.ts",
   "test/explain/explain.test.ts",
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",
@@ -44,6 +45,7 @@ export const FAST_TESTS = [
   "test/storage/vmconf.test.ts",
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
+  "test/whatif/from-live.test.ts",
 ];
 
 export default defineConfig({

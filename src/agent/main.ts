@@ -3,6 +3,7 @@ import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, hostConfigFrom, loadHostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { doctorAtStart } from "../doctor/agent-start.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
@@ -189,6 +190,9 @@ export function createAgent(
     runDir: setup.paths.runDir,
     log,
   });
+  // he-ha doctor's findings as warnings once the cluster has been watched a while
+  const t = setup.agentConf.timing;
+  doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
   return new AgentDaemon({
     ...setup,
     log,
