@@ -80,6 +80,11 @@ export class BrokerLink {
     this.backoff = this.initialBackoff;
   }
 
+  /** Drops the connection to the broker (the agent is stopping). */
+  close(): void {
+    this.api.close();
+  }
+
   /** true while the last call failed with BrokerUnreachableError */
   get unreachable(): boolean {
     return this.unreachableSince !== null;
