@@ -6,6 +6,7 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import type { HaPaths } from "../common/paths.js";
+import type { StateName } from "../common/state-names.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
@@ -115,7 +116,7 @@ export class AgentDaemon {
   }
 
   /** the state machine's current state */
-  get state(): string {
+  get state(): StateName {
     return this.memory.fsm.state;
   }
 

@@ -1,4 +1,5 @@
 import type { ScoreConfig } from "../common/agent-conf.js";
+import type { StateName } from "../common/state-names.js";
 import { DEFAULT_TIMING, type Timing } from "../common/timing.js";
 import { type LoadSample, loadFactor } from "./load-factor.js";
 
@@ -26,12 +27,8 @@ export interface ScoreInput {
   /** monotonic seconds of the last start attempt, null if none */
   lastRetryAt: number | null;
   localMaintenance: boolean;
-  /** the agent is stopped (AgentStopped) */
-  stopped: boolean;
-  /** the agent's state class name */
-  state: string;
-  /** monotonic seconds when the engine VM died unexpectedly on this host, null if not */
-  unexpectedShutdownAt: number | null;
+  /** the state the score is published in */
+  state: StateName;
 }
 
 export interface Penalty {
@@ -47,10 +44,7 @@ export interface ScoreResult {
   zeroReason?: string;
 }
 
-export type ScoreTiming = Pick<
-  Timing,
-  "engine_retry_expiration" | "engine_retry_max_attempts" | "vm_unexpected_shutdown_expiration"
->;
+export type ScoreTiming = Pick<Timing, "engine_retry_expiration" | "engine_retry_max_attempts">;
 
 /** The retry count that still counts at `now`: cleared once the expiry has passed. */
 export function effectiveRetryCount(
@@ -79,26 +73,21 @@ function zero(reason: string): ScoreResult {
 
 /**
  * The host score of behaviour.md §4: base score minus penalties, forced to 0 in local
- * maintenance, when stopped, in ReinitializeFSM, after an unexpected VM shutdown and
- * after too many failed start attempts; never negative.
+ * maintenance, when stopped, in ReinitializeFSM, in EngineUnexpectedlyDown (the state
+ * machine holds that state for vm_unexpected_shutdown_expiration) and after too many
+ * failed start attempts; never negative.
  */
 export function computeScore(
   input: ScoreInput,
   config: ScoreConfig,
   timing: ScoreTiming = DEFAULT_TIMING,
 ): ScoreResult {
-  if (input.stopped || input.state === "AgentStopped") return zero("agent stopped");
+  if (input.state === "AgentStopped") return zero("agent stopped");
   if (input.localMaintenance || input.state === "LocalMaintenance") {
     return zero("local maintenance");
   }
   if (input.state === "ReinitializeFSM") return zero("state ReinitializeFSM");
   if (input.state === "EngineUnexpectedlyDown") return zero("engine VM unexpectedly down");
-  if (
-    input.unexpectedShutdownAt !== null &&
-    input.now - input.unexpectedShutdownAt < timing.vm_unexpected_shutdown_expiration
-  ) {
-    return zero("engine VM unexpectedly down");
-  }
   const retries = effectiveRetryCount(
     input.retryCount,
     input.lastRetryAt,

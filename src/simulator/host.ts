@@ -8,6 +8,7 @@ import type { HostConfig } from "../common/host-config.js";
 import type { HostTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
+import type { StateName } from "../common/state-names.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
@@ -111,7 +112,7 @@ export class SimHost {
   }
 
   /** the agent's current state machine state, null when no agent runs */
-  get state(): string | null {
+  get state(): StateName | null {
     return this.agent?.daemon.state ?? null;
   }
 

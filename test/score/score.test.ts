@@ -22,9 +22,7 @@ function input(over: Partial<ScoreInput> = {}): ScoreInput {
     retryCount: 0,
     lastRetryAt: null,
     localMaintenance: false,
-    stopped: false,
     state: "EngineDown",
-    unexpectedShutdownAt: null,
     ...over,
   };
 }
@@ -145,19 +143,13 @@ describe("score (behaviour.md §4)", () => {
   describe("forced to 0", () => {
     it.each([
       ["local maintenance", { localMaintenance: true }],
-      ["agent stopped", { stopped: true }],
       ["AgentStopped state", { state: "AgentStopped" }],
       ["ReinitializeFSM", { state: "ReinitializeFSM" }],
       ["EngineUnexpectedlyDown", { state: "EngineUnexpectedlyDown" }],
-      ["VM died unexpectedly 559 s ago", { unexpectedShutdownAt: NOW - 559 }],
     ] as [string, Partial<ScoreInput>][])("%s", (_name, over) => {
       const r = score(over);
       expect(r.score).toBe(0);
       expect(r.zeroReason).toBeTruthy();
-    });
-
-    it("560 s after an unexpected shutdown the score recovers", () => {
-      expect(score({ unexpectedShutdownAt: NOW - 560 }).score).toBe(3400);
     });
   });
 
