@@ -5,10 +5,10 @@ import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/bac
 import { engineVmFor } from "../../src/agent/engine-vm-factory.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
-import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
+import { startedHere } from "../../src/common/started-here.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";

@@ -1,8 +1,8 @@
+import { runBounded } from "../../common/bounded-command.js";
 import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
 import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
 import { VdsmError } from "../../vdsm/json-rpc-client.js";
-import { runBounded } from "./bounded-command.js";
 import { PeriodicMonitor } from "./periodic.js";
 import { domainValidOf } from "./vdsm-host.js";
 

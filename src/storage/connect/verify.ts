@@ -1,5 +1,5 @@
 import path from "node:path";
-import { runBounded } from "../../broker/monitors/bounded-command.js";
+import { runBounded } from "../../common/bounded-command.js";
 import { DOMAIN_METADATA, metadataSdUuid } from "../domain-metadata.js";
 import type { StorageCheck } from "./connector.js";
 
