@@ -4,6 +4,7 @@ import path from "node:path";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
+import { parseDomainType } from "../../src/storage/domain-types.js";
 import { productBin } from "../children.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {
@@ -59,6 +60,11 @@ export class DemoHost {
   agent: TrackedChild | undefined;
   /** this host's own path to the shared domain, when it can lose storage (storage-loss) */
   storageView: StorageView | undefined;
+  /**
+   * Extra environment of each HA daemon (e.g. its systemd unit's `Environment=`, which
+   * the resource benchmark applies); read when the daemon starts.
+   */
+  daemonEnv: { broker?: Record<string, string>; agent?: Record<string, string> } = {};
   private bridgeCreated = false;
 
   constructor(private readonly spec: DemoHostSpec) {
@@ -117,7 +123,7 @@ export class DemoHost {
     const conf = new Map(this.spec.sharedConf);
     return mountPlan(
       {
-        domainType: conf.get("domainType") ?? "",
+        domainType: parseDomainType(conf.get("domainType") ?? ""),
         storage: conf.get("storage") ?? "",
         sdUUID: conf.get("sdUUID") ?? "",
         mntOptions: "",
@@ -188,7 +194,7 @@ export class DemoHost {
     if (this.broker && isRunning(this.broker)) return;
     const broker = await spawnTracked(process.execPath, [productBin("ovirt-ha-broker")], {
       logFile: path.join(this.logDir, "broker.log"),
-      env: this.env(),
+      env: { ...this.env(), ...this.daemonEnv.broker },
     });
     this.broker = broker;
     await pollUntil(
@@ -207,7 +213,7 @@ export class DemoHost {
     if (this.agent && isRunning(this.agent)) return;
     this.agent = await spawnTracked(process.execPath, [productBin("ovirt-ha-agent")], {
       logFile: path.join(this.logDir, "agent.log"),
-      env: this.env(),
+      env: { ...this.env(), ...this.daemonEnv.agent },
     });
   }
 

@@ -11,7 +11,8 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError } from "../storage/connect/index.js";
-import { domMdPaths } from "../storage/domain.js";
+import { domMdPaths } from "../storage/domain-types.js";
+import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { BrokerLink } from "./broker-link.js";
@@ -132,6 +133,7 @@ export class AgentDaemon {
       this.d.onReady?.();
       await this.waitLocalMaintenance(signal);
       if (!signal.aborted) await this.waitStorage(signal);
+      if (!signal.aborted) await this.waitGeometry(signal);
       if (!signal.aborted) await this.joinLockspace(signal);
       if (!signal.aborted) await this.adoptRunningVm();
       while (!signal.aborted) {
@@ -179,6 +181,42 @@ export class AgentDaemon {
   private async waitStorage(signal: AbortSignal): Promise<void> {
     while (this.storage && !signal.aborted && !(await this.storage.ensure()))
       await this.env.sleep(this.timing.loop_delay * 1000, signal);
+  }
+
+  /**
+   * The domain's sector geometry, checked against its volumes, before anything is joined
+   * or written: a device with another sector size (or a geometry sanlock cannot use) is
+   * logged (once per reason, then throttled) and waited out, touching nothing.
+   */
+  private async waitGeometry(signal: AbortSignal): Promise<void> {
+    const geometry = this.env.geometry;
+    if (!geometry) return;
+    while (!signal.aborted) {
+      try {
+        const g = await geometry.resolve();
+        this.tlog.reset("geometry");
+        if (g) {
+          this.lockspaces.useGeometry(g);
+          this.log.info(
+            { geometry: describeGeometry(g), source: geometry.source },
+            "storage domain sector geometry",
+          );
+        } else
+          this.log.info(
+            { source: geometry.source },
+            "the storage domain declares no sector geometry: sanlock reads it from each lease",
+          );
+        return;
+      } catch (e) {
+        this.d.onStatus?.(`storage not usable: ${(e as Error).message}`);
+        this.tlog.error(
+          "geometry",
+          { err: e as Error },
+          `storage domain sector geometry refused (${(e as Error).message}): touching nothing, will retry`,
+        );
+      }
+      await this.env.sleep(this.timing.loop_delay * 1000, signal);
+    }
   }
 
   /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */
@@ -335,7 +373,7 @@ export class AgentDaemon {
       decision.result.action === null ? vmActiveHere : undefined,
       this.config.state.vmConf,
     );
-    await this.publish(collection, decision.ctx, settled.score.score);
+    await this.publish(collection, decision.ctx);
     const fields = {
       state: after,
       score: settled.score.score,
@@ -394,7 +432,7 @@ export class AgentDaemon {
     return false;
   }
 
-  private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
+  private async publish(collection: Collection, ctx: FsmContext): Promise<void> {
     const cfg = this.config.state;
     let block: Buffer;
     try {
@@ -404,8 +442,7 @@ export class AgentDaemon {
           hostname: this.hostname,
           collection,
           data: this.memory.fsm,
-          score,
-          timing: this.timing,
+          ctx,
           confOnSharedStorage: cfg.confOnSharedStorage,
           vmConfRefreshTime: cfg.refreshTime,
           timeEpoch: Math.trunc(this.env.wallSeconds() - this.clock()),
@@ -469,7 +506,7 @@ export class AgentDaemon {
         fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
       };
       const score = stateScore(this.memory.fsm, this.lastCtx).score;
-      await this.publish(this.lastCollection, this.lastCtx, score);
+      await this.publish(this.lastCollection, this.lastCtx);
       const written = await this.waitStoppedWritten();
       this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
     }

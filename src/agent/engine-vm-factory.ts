@@ -3,8 +3,10 @@ import type { Logger } from "../common/log.js";
 import type { HaPaths } from "../common/paths.js";
 import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
 import { VmLease } from "../sanlock/vm-lease.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
 import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
 import { vdsmClientOptions } from "../vdsm/backend-choice.js";
 import { VdsmVm } from "../vdsm/vdsm-vm.js";
@@ -29,6 +31,8 @@ export interface EngineVmSetup {
   domainType?: "test" | "kvm" | "qemu";
   /** who runs the engine VM (see backend.ts); libvirt when unset */
   vmBackend?: VmBackendChoice;
+  /** the domain's sector geometry (see domainGeometryFor); sanlock's defaults when unset */
+  geometry?: DomainGeometry;
 }
 
 /** The host's choices for the engine VM: lease holder, domain type, backend (each logged by its reader). */
@@ -86,7 +90,9 @@ export function engineVmFor(
   const killPath = { path: killScriptPath(paths.runDir), args: [] };
   const common = {
     resolveLeases: leaseResolver(setup, opts.vmConfSource),
-    leasePort: (guard: EngineLease) => vmLeasePort(guard, holder, hostConf.hostId, log, killPath),
+    // made after the lockspace join, when the domain's geometry is known
+    leasePort: (guard: EngineLease) =>
+      vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
     runDir: paths.runDir,
     log,
   };
@@ -113,6 +119,7 @@ export function vmLeasePort(
   hostId: number,
   log: Logger,
   killPath?: { path: string; args: string[] },
+  geometry?: SectorGeometry,
 ): VmLeasePort {
   if (choice.holder === "libvirt") return new LibvirtHeldLease();
   const own = new VmLease(
@@ -122,6 +129,7 @@ export function vmLeasePort(
       path: guard.path,
       offset: guard.offset,
       hostId,
+      ...(geometry ? { geometry } : {}),
     },
     { log, ...(killPath ? { killPath } : {}) },
   );

@@ -4,6 +4,7 @@ import type { Logger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
 import type { StorageConnector } from "../storage/connect/connector.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
 import type { BrokerApi } from "./broker-link.js";
 import { ConfigRefresher, type ConfigState } from "./config-refresh.js";
 import type { EngineVm } from "./engine-vm.js";
@@ -36,6 +37,11 @@ export interface AgentEnv extends HostBasics {
   engine: EngineVm;
   /** connects and watches the storage domain (issue 12); none in the simulator */
   storage?: StorageConnector | undefined;
+  /**
+   * the domain's sector size and alignment, checked against its volumes before the
+   * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
+   */
+  geometry?: DomainGeometry | undefined;
 }
 
 /** The time and files part of AgentEnv. */

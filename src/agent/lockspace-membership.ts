@@ -1,6 +1,7 @@
 import type { Logger } from "../common/log.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import type { LockspacePort } from "./ports.js";
 
 /**
@@ -18,9 +19,14 @@ export class LockspaceMembership {
 
   constructor(
     private readonly port: LockspacePort,
-    private readonly specs: readonly LockspaceSpec[],
+    private specs: readonly LockspaceSpec[],
     private readonly log: Logger,
   ) {}
+
+  /** Every later sanlock call on these lockspaces carries the domain's sector geometry. */
+  useGeometry(geometry: SectorGeometry): void {
+    this.specs = this.specs.map((spec) => ({ ...spec, geometry }));
+  }
 
   /** true once every lockspace was joined (or found joined), until `leave` */
   get held(): boolean {

@@ -7,6 +7,7 @@ import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
+import { domainGeometryFor } from "../storage/domain-geometry.js";
 import { vdsmStorageConnector } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
@@ -39,7 +40,8 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const volumes = haVolumes(hostConf, paths.mountRoot);
   const hostname = await publishedHostname(hostConf, paths.root);
   const choices = await engineVmChoices(hostConf, paths.root);
-  return { paths, hostConf, agentConf, volumes, hostname, ...choices };
+  const geometry = domainGeometryFor(volumes);
+  return { paths, hostConf, agentConf, volumes, hostname, ...choices, geometry };
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
@@ -78,6 +80,7 @@ export function createAgent(
         backend === "vdsm"
           ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
           : storageConnectorFor(setup.hostConf, setup.paths),
+      ...(setup.geometry ? { geometry: setup.geometry } : {}),
     },
     ...(onReady ? { onReady } : {}),
     ...(onStatus ? { onStatus } : {}),

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { type DomainType, DomainTypeError, parseDomainType } from "../storage/domain-types.js";
 import { ConfigSyntaxError, parseBool, parseKeyValue } from "./keyvalue.js";
 import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "./libvirt-auth-uri.js";
 import { configText } from "./strict-ini.js";
@@ -11,7 +12,8 @@ export interface HostConfig {
   hostId: number;
   sdUUID: string;
   spUUID: string;
-  domainType: string;
+  /** `domainType` (default nfs), parsed once: see src/storage/domain-types.ts */
+  domainType: DomainType;
   storage: string;
   vmId: string;
   fqdn: string;
@@ -103,13 +105,20 @@ export function hostConfigFrom(raw: Map<string, string>, file: string): HostConf
       `domain_path="${domainPath}" is relative; it must be the absolute path of the storage domain directory`,
     );
   }
+  let domainType: DomainType;
+  try {
+    domainType = parseDomainType(get("domainType", "nfs"));
+  } catch (e) {
+    if (!(e instanceof DomainTypeError)) throw e;
+    throw new HostConfigError(file, e.message);
+  }
   const libvirtAuthfile = get("libvirt_authfile", defaultAuthfile(file));
   return {
     raw,
     hostId,
     sdUUID: get("sdUUID"),
     spUUID: get("spUUID", "00000000-0000-0000-0000-000000000000"),
-    domainType: get("domainType", "nfs"),
+    domainType,
     storage: get("storage"),
     vmId: get("vmid"),
     fqdn: get("fqdn"),

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { splitKeyValue } from "../common/keyvalue.js";
+import { domainTypeRule, domainTypesOf, isDomainType } from "./domain-types.js";
 
 export const SHA_CKSUM_KEY = "_SHA_CKSUM";
 
@@ -34,17 +35,17 @@ export class DomainMetadataError extends Error {
 }
 
 /**
- * VDSM's domain TYPE name for hosted-engine.conf's `domainType` (nfs, nfs3, nfs4 are
- * NFS domains; glusterfs, posixfs as named). Block types are out of scope.
+ * VDSM's domain TYPE name of a file domain for hosted-engine.conf's `domainType` (the
+ * table of src/storage/domain-types.ts); block types and unknown names are refused.
  */
 export function domainTypeName(domainType: string): string {
   const t = domainType.toLowerCase();
-  if (t === "nfs" || t === "nfs3" || t === "nfs4") return "NFS";
-  if (t === "glusterfs") return "GLUSTERFS";
-  if (t === "posixfs") return "POSIXFS";
-  throw new RangeError(
-    `domainType "${domainType}" is not a file domain type (nfs, nfs3, nfs4, glusterfs, posixfs)`,
-  );
+  const rule = isDomainType(t) ? domainTypeRule(t) : undefined;
+  if (rule?.kind !== "file")
+    throw new RangeError(
+      `domainType "${domainType}" is not a file domain type (${domainTypesOf("file").join(", ")})`,
+    );
+  return rule.vdsmTypeName;
 }
 
 /** SHA-1 over the lines, each as ASCII with other characters as `&#<code point>;` (as VDSM hashes) */
@@ -108,13 +109,15 @@ export interface FileDomainMetadataInput {
   /** hosted-engine.conf `storage=` (REMOTE_PATH) */
   remotePath: string;
   description: string;
+  /** BLOCK_SIZE and ALIGNMENT (default 512 and 1 MiB) */
+  geometry?: { sectorSize: number; alignment: number };
 }
 
 /** The keys VDSM writes for a new, unattached file data domain (fileSD._prepareMetadata). */
 export function fileDomainMetadata(m: FileDomainMetadataInput): Map<string, string> {
   return new Map<string, string>([
-    ["ALIGNMENT", String(DOMAIN_ALIGNMENT)],
-    ["BLOCK_SIZE", String(DOMAIN_BLOCK_SIZE)],
+    ["ALIGNMENT", String(m.geometry?.alignment ?? DOMAIN_ALIGNMENT)],
+    ["BLOCK_SIZE", String(m.geometry?.sectorSize ?? DOMAIN_BLOCK_SIZE)],
     ["CLASS", "Data"],
     ["DESCRIPTION", m.description],
     ["IOOPTIMEOUTSEC", String(DOMAIN_LEASE_DEFAULTS.IOOPTIMEOUTSEC)],

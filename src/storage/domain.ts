@@ -1,13 +1,11 @@
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
+import { isBlockDomain, mountParent } from "./domain-types.js";
 
 /** The storage domain directory or a volume path cannot be resolved from hosted-engine.conf. */
 export class DomainPathError extends Error {
   override name = "DomainPathError";
 }
-
-const FILE_DOMAIN_TYPES = new Set(["nfs", "nfs3", "nfs4", "glusterfs", "posixfs"]);
-const BLOCK_DOMAIN_TYPES = new Set(["iscsi", "fc"]);
 
 /**
  * VDSM's normalisation of a remote path before it names the mount point: the part after
@@ -33,14 +31,9 @@ export function escapeRemotePath(remote: string): string {
 export function domainDir(conf: HostConfig, mountRoot: string): string {
   if (conf.domainPath) return conf.domainPath;
   const type = conf.domainType;
-  if (BLOCK_DOMAIN_TYPES.has(type)) {
+  if (isBlockDomain(type)) {
     throw new DomainPathError(
       `domainType=${type}: block storage domains are out of scope; set domain_path in hosted-engine.conf to a file domain directory`,
-    );
-  }
-  if (!FILE_DOMAIN_TYPES.has(type)) {
-    throw new DomainPathError(
-      `domainType="${type}" is not one of nfs, nfs3, nfs4, glusterfs, posixfs, iscsi, fc`,
     );
   }
   if (!conf.storage)
@@ -48,8 +41,7 @@ export function domainDir(conf: HostConfig, mountRoot: string): string {
   if (!conf.sdUUID)
     throw new DomainPathError("hosted-engine.conf has no sdUUID= (and no domain_path=)");
   const mountName = escapeRemotePath(normalizeRemotePath(conf.storage));
-  const parent = type === "glusterfs" ? path.join(mountRoot, "glusterSD") : mountRoot;
-  return path.join(parent, mountName, conf.sdUUID);
+  return path.join(mountParent(type, mountRoot), mountName, conf.sdUUID);
 }
 
 /** `<domain>/images/<image>/<volume>` */
@@ -95,35 +87,6 @@ export function haVolumes(
       links.lockspace,
     ),
     conf: pick("conf", conf.confImageUUID, conf.confVolumeUUID, ""),
-  };
-}
-
-/** The domain's special volumes under `<domain>/dom_md` (VDSM file domains). */
-export interface DomMdPaths {
-  dir: string;
-  /** VDSM's domain metadata (KEY=value lines, _SHA_CKSUM) */
-  metadata: string;
-  /** lockspace `<sdUUID>` at offset 0 */
-  ids: string;
-  /** the SDM resource at 1 MiB */
-  leases: string;
-  /** VM leases, index at 1 MiB (see xleases.ts) */
-  xleases: string;
-  inbox: string;
-  outbox: string;
-}
-
-/** `<domain>/dom_md/*` */
-export function domMdPaths(domain: string): DomMdPaths {
-  const dir = path.join(domain, "dom_md");
-  return {
-    dir,
-    metadata: path.join(dir, "metadata"),
-    ids: path.join(dir, "ids"),
-    leases: path.join(dir, "leases"),
-    xleases: path.join(dir, "xleases"),
-    inbox: path.join(dir, "inbox"),
-    outbox: path.join(dir, "outbox"),
   };
 }
 

@@ -22,7 +22,8 @@
  * Pure except `resolveEngineLeases`, which reads the xleases index for VM leases.
  */
 import { SANLOCK_NAME_MAX } from "../sanlock/names.js";
-import { domMdPaths, VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
+import { VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
+import { domMdPaths } from "./domain-types.js";
 import type { VmConf, VmConfDevice } from "./ovf/vmconf-types.js";
 import {
   attr,

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { escapeRemotePath } from "../storage/domain.js";
+import { type DomainType, mountParent } from "../storage/domain-types.js";
 import type { VdsmApi } from "./api.js";
 import { VdsmError } from "./json-rpc-client.js";
 import { storageConnection } from "./storage-connection.js";
@@ -73,13 +74,12 @@ export async function connectStorageServer(
 
 /** env/path.py canonize_file_path: `<mnt>/[glusterSD/]<escaped remote path>/<sdUUID>`. */
 export function canonicalDomainPath(
-  domainType: string,
+  domainType: DomainType,
   remotePath: string,
   sdUUID: string,
   mountRoot: string,
 ): string {
-  const parent = domainType === "glusterfs" ? path.join(mountRoot, "glusterSD") : mountRoot;
-  return path.join(parent, escapeRemotePath(remotePath), sdUUID);
+  return path.join(mountParent(domainType, mountRoot), escapeRemotePath(remotePath), sdUUID);
 }
 
 const exists = (p: string) =>
@@ -107,7 +107,7 @@ export async function effectiveDomainPath(
   } catch (err) {
     if (!(err instanceof VdsmError)) throw err;
   }
-  const parent = conf.domainType === "glusterfs" ? path.join(mountRoot, "glusterSD") : mountRoot;
+  const parent = mountParent(conf.domainType, mountRoot);
   const names = await readdir(parent).catch(() => [] as string[]);
   for (const name of names) {
     const p = path.join(parent, name, conf.sdUUID);

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
-import { StorageTypeId } from "./wire.js";
+import { domainTypeRule } from "../storage/domain-types.js";
 
 /** One entry of StoragePool.connectStorageServer's `connectionParams` (file domains). */
 export interface FileConnectionParams {
@@ -51,33 +51,17 @@ export function storageConnection(
     user: "kvm",
     id: raw.get("connectionUUID") ?? "",
   };
-  let domainType: number;
-  switch (conf.domainType) {
-    case "nfs": {
-      domainType = StorageTypeId.nfs;
-      const v = raw.get("nfs_version");
-      con.protocol_version = v ? v.replace("v", "").replace("_", ".") : "auto";
-      break;
-    }
-    case "nfs3":
-      domainType = StorageTypeId.nfs;
-      con.protocol_version = "3";
-      break;
-    case "nfs4":
-      domainType = StorageTypeId.nfs;
-      con.protocol_version = "4";
-      break;
-    case "glusterfs":
-      domainType = StorageTypeId.glusterfs;
-      con.vfs_type = "glusterfs";
-      break;
-    default:
-      throw new StorageConnectionError(
-        `domainType=${conf.domainType}: only nfs, nfs3, nfs4 and glusterfs storage is connected through VDSM here`,
-      );
-  }
+  const rule = domainTypeRule(conf.domainType);
+  if (!rule.connectedThroughVdsm || rule.kind !== "file")
+    throw new StorageConnectionError(
+      `domainType=${conf.domainType}: only nfs, nfs3, nfs4 and glusterfs storage is connected through VDSM here`,
+    );
+  if (rule.connection === "nfs") {
+    const v = raw.get("nfs_version");
+    con.protocol_version = rule.nfsVersion ?? (v ? v.replace("v", "").replace("_", ".") : "auto");
+  } else con.vfs_type = "glusterfs";
   if (!con.id) throw new StorageConnectionError("connectionUUID is not set in hosted-engine.conf");
   const mnt = raw.get("mnt_options");
   if (mnt) con.mnt_options = mnt;
-  return { domainType, connectionParams: [con] };
+  return { domainType: rule.vdsmStorageType, connectionParams: [con] };
 }

@@ -70,6 +70,3 @@ export const VmExitReason = {
   migrationSucceeded: 4,
   userShutdown: 7,
 } as const;
-
-/** StoragePool.connectStorageServer domainType ids (hosted-engine's constants.py) */
-export const StorageTypeId = { nfs: 1, fc: 2, iscsi: 3, glusterfs: 7 } as const;

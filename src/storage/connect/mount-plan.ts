@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { HostConfig } from "../../common/host-config.js";
 import { escapeRemotePath, normalizeRemotePath } from "../domain.js";
+import { type DomainType, domainTypeRule, domainTypesOf, mountParent } from "../domain-types.js";
 import { StorageConnectError } from "./errors.js";
 
 /**
@@ -10,7 +11,7 @@ import { StorageConnectError } from "./errors.js";
  */
 export interface MountPlan {
   /** hosted-engine.conf domainType */
-  domainType: string;
+  domainType: DomainType;
   /** the remote path after VDSM's normalisation (fs_spec) */
   source: string;
   /** VDSM's mount point: `<mnt>/<escaped source>` or `<mnt>/glusterSD/<escaped source>` */
@@ -30,12 +31,9 @@ const NFS_DEFAULT_OPTIONS = ["soft", "nosharecache"];
 const NFS_TIMEO = 100;
 const NFS_RETRANS = 3;
 
-const NFS_TYPES = new Set(["nfs", "nfs3", "nfs4"]);
-const BLOCK_TYPES = new Set(["iscsi", "fc"]);
-
 /** The keys of hosted-engine.conf the plan reads. */
 export interface ConnectionConf {
-  domainType: string;
+  domainType: DomainType;
   storage: string;
   sdUUID: string;
   /** `mnt_options` */
@@ -62,9 +60,9 @@ export function connectionConf(conf: HostConfig): ConnectionConf {
  * The NFS protocol version VDSM receives: domainType nfs3/nfs4 fix it; for `nfs` the
  * original turns nfs_version `v4_1` into `4.1`, and empty or `auto` into null (negotiate).
  */
-export function nfsProtocolVersion(domainType: string, nfsVersion: string): string | null {
-  if (domainType === "nfs3") return "3";
-  if (domainType === "nfs4") return "4";
+export function nfsProtocolVersion(domainType: DomainType, nfsVersion: string): string | null {
+  const fixed = domainTypeRule(domainType).nfsVersion;
+  if (fixed) return fixed;
   const v = nfsVersion.trim().replaceAll("v", "").replaceAll("_", ".");
   return v === "" || v === "auto" ? null : v;
 }
@@ -101,39 +99,28 @@ function mountArgv(vfsType: string | null, options: string, source: string, targ
  */
 export function mountPlan(c: ConnectionConf, mountRoot: string): MountPlan {
   const type = c.domainType;
-  if (BLOCK_TYPES.has(type))
+  const rule = domainTypeRule(type);
+  if (rule.kind === "block")
     throw new StorageConnectError(
-      `domainType=${type}: block storage domains are connected by VDSM (iSCSI login, multipath, LVM); he-ha connects file domains only (nfs, glusterfs, posixfs)`,
-    );
-  if (!NFS_TYPES.has(type) && type !== "glusterfs" && type !== "posixfs")
-    throw new StorageConnectError(
-      `domainType="${type}" is not one of nfs, nfs3, nfs4, glusterfs, posixfs, iscsi, fc`,
+      `domainType=${type}: block storage domains are connected by VDSM (iSCSI login, multipath, LVM); he-ha connects file domains only (${domainTypesOf("file").join(", ")})`,
     );
   if (!c.storage) throw new StorageConnectError("hosted-engine.conf has no storage=");
   if (!c.sdUUID) throw new StorageConnectError("hosted-engine.conf has no sdUUID=");
   const source = normalizeRemotePath(c.storage);
-  let vfsType: string | null;
-  let options: string;
-  let parent = mountRoot;
-  if (NFS_TYPES.has(type)) {
+  const vfsType = rule.mountVfsType ?? (c.vfsType || null);
+  let options = c.mntOptions;
+  if (rule.connection === "nfs") {
     if (!/^[^/]+:\//.test(source))
       throw new StorageConnectError(`storage="${c.storage}": an NFS export is server:/path`);
-    vfsType = "nfs";
     options = nfsMountOptions(nfsProtocolVersion(type, c.nfsVersion), c.mntOptions);
-  } else if (type === "glusterfs") {
+  } else if (rule.connection === "glusterfs") {
     const [server, volume] = splitOnce(source, ":");
     if (!server || !volume?.replace(/^\/+|\/+$/g, ""))
       throw new StorageConnectError(`storage="${c.storage}": a GlusterFS volume is server:/volume`);
-    vfsType = "glusterfs";
     // VDSM adds backup-volfile-servers from `gluster volume info` unless mnt_options has it;
-    // here mnt_options is the only source (see README, storage connection)
-    options = c.mntOptions;
-    parent = path.join(mountRoot, "glusterSD");
-  } else {
-    vfsType = c.vfsType || null;
-    options = c.mntOptions;
+    // here mnt_options is the only source (see docs/limitations.md, Gluster backup volfile servers)
   }
-  const mountPoint = path.join(parent, escapeRemotePath(source));
+  const mountPoint = path.join(mountParent(type, mountRoot), escapeRemotePath(source));
   return {
     domainType: type,
     source,

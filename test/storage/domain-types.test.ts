@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { HostConfigError, hostConfigFrom } from "../../src/common/host-config.js";
+import {
+  blockSpecialVolumes,
+  DOMAIN_TYPES,
+  domainTypeRule,
+  domMdPaths,
+  mountParent,
+  parseDomainType,
+  preparedVolumePath,
+} from "../../src/storage/domain-types.js";
+
+const SD = "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b";
+
+describe("storage types: one record each", () => {
+  it("file or block, and VDSM's storage type id and TYPE name (vdsm sd.py)", () => {
+    expect(
+      DOMAIN_TYPES.map((t) => {
+        const r = domainTypeRule(t);
+        return [t, r.kind, r.vdsmStorageType, r.vdsmTypeName];
+      }),
+    ).toEqual([
+      ["nfs", "file", 1, "NFS"],
+      ["nfs3", "file", 1, "NFS"],
+      ["nfs4", "file", 1, "NFS"],
+      ["glusterfs", "file", 7, "GLUSTERFS"],
+      ["posixfs", "file", 6, "POSIXFS"],
+      ["iscsi", "block", 3, "ISCSI"],
+      ["fc", "block", 2, "FCP"],
+    ]);
+  });
+
+  it("only GlusterFS mounts below glusterSD/", () => {
+    const parents = DOMAIN_TYPES.map((t) => mountParent(t, "/mnt"));
+    expect(parents).toEqual(["/mnt", "/mnt", "/mnt", "/mnt/glusterSD", "/mnt", "/mnt", "/mnt"]);
+  });
+
+  it("special volumes: dom_md/* on a file domain, /dev/<sd>/* LVs on a block domain", () => {
+    expect(domMdPaths("/m/sd")).toMatchObject({
+      ids: "/m/sd/dom_md/ids",
+      leases: "/m/sd/dom_md/leases",
+      xleases: "/m/sd/dom_md/xleases",
+      metadata: "/m/sd/dom_md/metadata",
+    });
+    expect(blockSpecialVolumes(SD)).toEqual({
+      dir: `/dev/${SD}`,
+      metadata: `/dev/${SD}/metadata`,
+      ids: `/dev/${SD}/ids`,
+      leases: `/dev/${SD}/leases`,
+      xleases: `/dev/${SD}/xleases`,
+      inbox: `/dev/${SD}/inbox`,
+      outbox: `/dev/${SD}/outbox`,
+    });
+    expect(preparedVolumePath("/run", SD, "img", "vol")).toBe(`/run/vdsm/storage/${SD}/img/vol`);
+  });
+
+  it("a bad domainType is refused once, naming the value and the file", () => {
+    expect(() => parseDomainType("NFS")).toThrow('domainType="NFS" is not one of nfs, nfs3');
+    const parse = () =>
+      hostConfigFrom(
+        new Map([
+          ["host_id", "1"],
+          ["domainType", "cephfs"],
+        ]),
+        "/etc/ovirt-hosted-engine/hosted-engine.conf",
+      );
+    expect(parse).toThrow(HostConfigError);
+    expect(parse).toThrow(
+      '/etc/ovirt-hosted-engine/hosted-engine.conf: domainType="cephfs" is not one of nfs, nfs3, nfs4, glusterfs, posixfs, iscsi, fc',
+    );
+  });
+});
