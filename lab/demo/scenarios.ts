@@ -16,7 +16,7 @@ import {
   waitEngineUp,
   waitStates,
 } from "./scenario-steps.js";
-import type { Scenario, ScenarioFigures } from "./scenario-types.js";
+import type { Scenario } from "./scenario-types.js";
 import { glusterStorageLoss, powerOff } from "./storage-scenarios.js";
 
 /**

@@ -1,4 +1,3 @@
-import { runBounded } from "../../common/bounded-command.js";
 import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
 import { IO_ALIGNMENT, readHead } from "../../storage/direct-io.js";
