@@ -17,6 +17,8 @@ export const FAST_TESTS = [
   "test/agent/fsm.test.ts",
   "test/agent/lease-holder.test.ts",
   "test/agent/liveness.test.ts",
+  "test/agent/lockspace-membership.test.ts",
+  "test/agent/monitor-table.test.ts",
   "test/broker/broker-state.test.ts",
   "test/broker/xmlrpc-codec.test.ts",
   "test/broker/xml-tree.test.ts",

@@ -2,9 +2,10 @@ import { open } from "node:fs/promises";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
 import { signalChild } from "../sim/processes.js";
 import type { DemoProfile } from "../timing.js";
+import type { ChaosTable } from "./chaos-table.js";
 import type { DemoCluster } from "./cluster.js";
 import { startup, waitEngineUp } from "./scenario-steps.js";
-import type { Scenario, ScenarioFigures } from "./scenarios.js";
+import type { Scenario, ScenarioFigures } from "./scenario-types.js";
 
 /**
  * The fault campaign: the demo cluster runs for `duration` seconds while faults chosen
@@ -97,11 +98,7 @@ export function faultPlan(
   }));
 }
 
-export interface ChaosTable {
-  injected: Record<string, number>;
-  violations: { kind: string; detail: string }[];
-  recovery: Record<string, { median: number; max: number; n: number }>;
-}
+export type { ChaosTable } from "./chaos-table.js";
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 

@@ -19,7 +19,7 @@ import { engineOvf } from "../paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../sim/gluster.js";
 import { runCommand } from "../sim/processes.js";
 import { agentConfText, type DemoProfile, demoProfile } from "../timing.js";
-import type { ChaosTable } from "./chaos.js";
+import type { ChaosTable } from "./chaos-table.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";

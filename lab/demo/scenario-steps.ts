@@ -1,6 +1,6 @@
 import type { DemoCluster } from "./cluster.js";
 import { engineUpHost } from "./scenario-rules.js";
-import type { Scenario } from "./scenarios.js";
+import type { Scenario } from "./scenario-types.js";
 
 /** Steps the demo's scenarios share: waiting for states, the cold start. */
 

@@ -16,6 +16,7 @@ import {
   waitEngineUp,
   waitStates,
 } from "./scenario-steps.js";
+import type { Scenario } from "./scenario-types.js";
 import { glusterStorageLoss, powerOff } from "./storage-scenarios.js";
 
 /**
@@ -24,11 +25,7 @@ import { glusterStorageLoss, powerOff } from "./storage-scenarios.js";
  * scenario runs while the cluster's sampler checks all hypervisors twice a second: the
  * caller fails the run if the engine VM was ever seen on two hosts at once.
  */
-export interface ScenarioFigures {
-  [name: string]: number;
-}
-
-export type Scenario = (c: DemoCluster, phase: (p: string) => void) => Promise<ScenarioFigures>;
+export type { Scenario, ScenarioFigures } from "./scenario-types.js";
 
 async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<string> {
   const r = await c.host(hostId).heHa(args);

@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import type { DemoCluster } from "./cluster.js";
 import { coldStartBudget, startup, waitEngineUp } from "./scenario-steps.js";
-import type { Scenario } from "./scenarios.js";
+import type { Scenario } from "./scenario-types.js";
 
 /** The agent's log lines (JSON) that say the storage domain became unusable / usable again. */
 const OUTAGE_MSG = "storage domain unusable: no decision";

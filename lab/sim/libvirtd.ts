@@ -22,7 +22,7 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { authfileText, withAuthfile } from "../../src/libvirt/auth-uri.js";
+import { authfileText, withAuthfile } from "../../src/common/libvirt-auth-uri.js";
 import {
   isRunning,
   runCommand,

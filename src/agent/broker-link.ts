@@ -2,6 +2,7 @@ import { BrokerUnreachableError, XmlRpcFault } from "../broker/client.js";
 import { STATUS_NO_VALUE } from "../broker/monitor-manager.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
+import type { AgentMonitor } from "../common/monitor-table.js";
 import { MONITOR_FIELDS, type MonitorField, type MonitorStrings } from "./monitor-values.js";
 
 /** What the agent needs from ovirt-ha-broker (src/broker/client.ts implements it). */
@@ -27,30 +28,32 @@ export interface BrokerApi {
   close(): void;
 }
 
-/** The monitors the agent starts and their options (behaviour.md §7). */
-export function monitorRequests(conf: HostConfig): Array<{
-  field: MonitorField;
-  type: string;
-  options: Record<string, string | number | boolean>;
-}> {
-  const network: Record<string, string | number | boolean> = {
-    addr: conf.gateway,
-    network_test: conf.networkTest,
-  };
-  if (conf.tcpTAddress) network.tcp_t_address = conf.tcpTAddress;
-  if (conf.tcpTPort) network.tcp_t_port = conf.tcpTPort;
-  return [
-    { field: "network", type: "network", options: network },
-    { field: "mgmt-bridge", type: "mgmt-bridge", options: { bridge_name: conf.bridge } },
-    { field: "mem-free", type: "mem-free", options: {} },
-    { field: "cpu-load-no-engine", type: "cpu-load-no-engine", options: { vm_uuid: conf.vmId } },
-    {
-      field: "engine-health",
-      type: "engine-health",
-      options: { vm_uuid: conf.vmId, fqdn: conf.fqdn },
-    },
-    { field: "storage-domain", type: "storage-domain", options: { sd_uuid: conf.sdUUID } },
-  ];
+type MonitorOptions = Record<string, string | number | boolean>;
+
+/** The options the agent starts each of its monitors with (behaviour.md §7). */
+const MONITOR_OPTIONS: { [K in AgentMonitor]: (conf: HostConfig) => MonitorOptions } = {
+  network: (conf) => {
+    const o: MonitorOptions = { addr: conf.gateway, network_test: conf.networkTest };
+    if (conf.tcpTAddress) o.tcp_t_address = conf.tcpTAddress;
+    if (conf.tcpTPort) o.tcp_t_port = conf.tcpTPort;
+    return o;
+  },
+  "mgmt-bridge": (conf) => ({ bridge_name: conf.bridge }),
+  "mem-free": () => ({}),
+  "cpu-load-no-engine": (conf) => ({ vm_uuid: conf.vmId }),
+  "engine-health": (conf) => ({ vm_uuid: conf.vmId, fqdn: conf.fqdn }),
+  "storage-domain": (conf) => ({ sd_uuid: conf.sdUUID }),
+};
+
+/** The monitors the agent starts and their options, in the table's order. */
+export function monitorRequests(
+  conf: HostConfig,
+): Array<{ field: MonitorField; type: MonitorField; options: MonitorOptions }> {
+  return MONITOR_FIELDS.map((type) => ({
+    field: type,
+    type,
+    options: MONITOR_OPTIONS[type](conf),
+  }));
 }
 
 export interface BrokerLinkOptions {
@@ -85,6 +88,11 @@ export class BrokerLink {
     this.initialBackoff = opts.backoffMs ?? 1000;
     this.maxBackoff = opts.maxBackoffMs ?? 30_000;
     this.backoff = this.initialBackoff;
+  }
+
+  /** Drops the connection to the broker (the agent is stopping). */
+  close(): void {
+    this.api.close();
   }
 
   /** true while the last call failed with BrokerUnreachableError */

@@ -1,12 +1,8 @@
 import type { HaConf } from "../common/ha-conf.js";
+import type { AgentMonitor } from "../common/monitor-table.js";
 import type { EngineStatus, WhiteboardSnapshot } from "../storage/whiteboard/types.js";
-import type { Collection } from "./history.js";
-import {
-  type MonitorStrings,
-  monitorBool,
-  monitorEngineStatus,
-  monitorNumber,
-} from "./monitor-values.js";
+import type { Collection, LocalStats } from "./history.js";
+import { decodeMonitors, type MonitorStrings } from "./monitor-values.js";
 
 export interface CollectInput {
   hostId: number;
@@ -40,6 +36,16 @@ export function reconcileLocalEngine(
   };
 }
 
+/** The LocalStats field each agent monitor fills (a new monitor needs one: monitor-table.ts). */
+const LOCAL_FIELD = {
+  network: "network",
+  "mgmt-bridge": "bridge",
+  "mem-free": "memFreeMb",
+  "cpu-load-no-engine": "cpuLoad",
+  "engine-health": "engine",
+  "storage-domain": "storageOk",
+} as const satisfies Record<AgentMonitor, keyof LocalStats>;
+
 /**
  * One collection from what was read: remote hosts (our own stale segment left out),
  * global maintenance, the too-new flag, monitor values and the local maintenance flags.
@@ -47,7 +53,7 @@ export function reconcileLocalEngine(
 export function collectionFrom(input: CollectInput): Collection {
   const hosts = new Map(input.snapshot.hosts);
   hosts.delete(input.hostId);
-  const m = input.monitors;
+  const v = decodeMonitors(input.monitors);
   return {
     collectStart: input.collectStart,
     collectFinish: input.collectFinish,
@@ -55,12 +61,12 @@ export function collectionFrom(input: CollectInput): Collection {
     globalMaintenance: input.snapshot.global.maintenance,
     tooNew: input.snapshot.tooNew,
     local: {
-      engine: reconcileLocalEngine(monitorEngineStatus(m["engine-health"]), input.vmActiveHere),
-      network: monitorNumber(m.network),
-      bridge: monitorBool(m["mgmt-bridge"]),
-      memFreeMb: monitorNumber(m["mem-free"]),
-      cpuLoad: monitorNumber(m["cpu-load-no-engine"]),
-      storageOk: monitorBool(m["storage-domain"]),
+      [LOCAL_FIELD["engine-health"]]: reconcileLocalEngine(v["engine-health"], input.vmActiveHere),
+      [LOCAL_FIELD.network]: v.network,
+      [LOCAL_FIELD["mgmt-bridge"]]: v["mgmt-bridge"],
+      [LOCAL_FIELD["mem-free"]]: v["mem-free"],
+      [LOCAL_FIELD["cpu-load-no-engine"]]: v["cpu-load-no-engine"],
+      [LOCAL_FIELD["storage-domain"]]: v["storage-domain"],
       localMaintenance: input.haConf.localMaintenance || input.haConf.localMaintenanceManual,
     },
   };

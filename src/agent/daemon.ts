@@ -6,24 +6,24 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import type { HaPaths } from "../common/paths.js";
+import type { StateName } from "../common/state-names.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
-import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
-import type { DomainGeometry } from "../storage/domain-geometry.js";
+import { MountNotPermittedError } from "../storage/connect/index.js";
 import { domMdPaths } from "../storage/domain-types.js";
 import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
-import { type BrokerApi, BrokerLink } from "./broker-link.js";
+import { BrokerLink } from "./broker-link.js";
 import { collectionFrom } from "./collect.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
 import type { EngineVm } from "./engine-vm.js";
-import { type AgentEnv, type ConfigSource, productionEnv } from "./env.js";
+import type { AgentEnv, ConfigSource } from "./env.js";
 import { stateScore } from "./fsm/score.js";
 import type { Action, FsmContext } from "./fsm/types.js";
 import type { Collection } from "./history.js";
-import type { LockspacePort } from "./ports.js";
+import { LockspaceMembership } from "./lockspace-membership.js";
 import { hostBlockInput } from "./publish.js";
 import { brokerStorageProblem, StorageGuard } from "./storage-guard.js";
 
@@ -34,27 +34,14 @@ export interface AgentDeps {
   /** the storage domain's HA volumes (src/storage/domain.ts haVolumes) */
   volumes: { domain: string; metadata: string; lockspace: string; conf: string };
   log: Logger;
-  broker: BrokerApi;
-  lockspace: LockspacePort;
-  /** the engine VM and its lease (engine-vm.ts) */
-  engine: EngineVm;
+  /** everything outside the agent's memory: time, files, broker, sanlock, engine VM, storage */
+  env: AgentEnv;
   /** published in the block; default: the system hostname */
   hostname?: string;
-  /** monotonic seconds; default the machine's monotonic clock (ignored when `env` is given) */
-  clock?: () => number;
-  /** clock, sleep, ha.conf and configuration source; default productionEnv (env.ts) */
-  env?: AgentEnv;
   /** called once the agent runs, before it waits for anything (systemd readiness) */
   onReady?: () => void;
   /** what the agent does or waits for, in a few words (systemd STATUS=) */
   onStatus?: (text: string) => void;
-  /** connects and watches the storage domain (issue 12; src/storage/connect) */
-  storage?: StorageConnector;
-  /**
-   * the domain's sector size and alignment, checked against its volumes before the
-   * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
-   */
-  geometry?: DomainGeometry;
 }
 
 /** How the agent ended: 0 = asked to stop, non-zero = failure. */
@@ -93,41 +80,34 @@ export class AgentDaemon {
   private readonly hostId: number;
   private readonly hostname: string;
   /** `hosted-engine` (whiteboard liveness), then the storage domain's (the engine VM's lease) */
-  private lockspaces: LockspaceSpec[];
-  /** lockspaces this agent joined (left on exit); one VDSM joined is shared, never left */
-  private readonly joinedByUs = new Set<string>();
+  private readonly lockspaces: LockspaceMembership;
   private readonly engine: EngineVm;
   private memory: AgentMemory = initialMemory();
   private lastCollection: Collection | null = null;
   private lastCtx: FsmContext | null = null;
-  private lockspaceHeld = false;
   private haConf: HaConf | null = null;
   private readonly storage: StorageGuard | null;
   private storageDown = false;
 
   constructor(deps: AgentDeps) {
     this.d = deps;
-    this.engine = deps.engine;
+    this.env = deps.env;
+    this.engine = deps.env.engine;
     this.hostId = deps.hostConf.hostId;
     this.log = deps.log.child({ host_id: this.hostId });
     this.tlog = throttledLogger(this.log, { intervalMs: 60_000, now: () => this.clock() * 1000 });
-    this.env =
-      deps.env ??
-      productionEnv({
-        hostConf: deps.hostConf,
-        paths: deps.paths,
-        volumes: deps.volumes,
-        log: this.log,
-        ...(deps.clock ? { clock: deps.clock } : {}),
-      });
     this.clock = this.env.clock;
     this.hostname = deps.hostname ?? osHostname();
-    this.link = new BrokerLink(deps.broker, { conf: deps.hostConf, log: this.log });
+    this.link = new BrokerLink(deps.env.broker, { conf: deps.hostConf, log: this.log });
     this.config = this.env.config;
-    this.lockspaces = agentLockspaces(deps.hostConf, deps.volumes);
-    this.storage = deps.storage
+    this.lockspaces = new LockspaceMembership(
+      deps.env.lockspace,
+      agentLockspaces(deps.hostConf, deps.volumes),
+      this.log,
+    );
+    this.storage = deps.env.storage
       ? new StorageGuard({
-          connector: deps.storage,
+          connector: deps.env.storage,
           log: this.log,
           clock: this.clock,
           onChange: (why) => void this.storageChanged(why),
@@ -137,7 +117,7 @@ export class AgentDaemon {
   }
 
   /** the state machine's current state */
-  get state(): string {
+  get state(): StateName {
     return this.memory.fsm.state;
   }
 
@@ -209,14 +189,14 @@ export class AgentDaemon {
    * logged (once per reason, then throttled) and waited out, touching nothing.
    */
   private async waitGeometry(signal: AbortSignal): Promise<void> {
-    const geometry = this.d.geometry;
+    const geometry = this.env.geometry;
     if (!geometry) return;
     while (!signal.aborted) {
       try {
         const g = await geometry.resolve();
         this.tlog.reset("geometry");
         if (g) {
-          this.lockspaces = this.lockspaces.map((spec) => ({ ...spec, geometry: g }));
+          this.lockspaces.useGeometry(g);
           this.log.info(
             { geometry: describeGeometry(g), source: geometry.source },
             "storage domain sector geometry",
@@ -260,61 +240,26 @@ export class AgentDaemon {
   async joinLockspace(signal: AbortSignal): Promise<void> {
     this.d.onStatus?.("joining the sanlock lockspace");
     while (!signal.aborted) {
-      if (await this.tryJoinLockspaces()) return;
+      try {
+        if (await this.lockspaces.join()) return;
+      } catch (e) {
+        if (e instanceof LockspaceIdConflictError)
+          throw new ExitError({ code: 1, reason: e.message });
+        throw e;
+      }
       await this.env.sleep(this.timing.loop_delay * 1000, signal);
-    }
-  }
-
-  private async tryJoinLockspaces(): Promise<boolean> {
-    for (const spec of this.lockspaces) if (!(await this.tryJoin(spec))) return false;
-    this.lockspaceHeld = true;
-    return true;
-  }
-
-  private async tryJoin(spec: LockspaceSpec): Promise<boolean> {
-    try {
-      const r = await this.d.lockspace.addLockspace(spec);
-      if (r === "joined") this.joinedByUs.add(spec.name);
-      this.log.info(
-        {
-          lockspace: spec.name,
-          path: spec.path,
-          result: r,
-          shared: !this.joinedByUs.has(spec.name),
-        },
-        r === "joined" || this.joinedByUs.has(spec.name)
-          ? "sanlock lockspace joined"
-          : "sanlock lockspace already joined on this host (VDSM or a previous agent): shared, left to its owner",
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof LockspaceIdConflictError)
-        throw new ExitError({ code: 1, reason: e.message });
-      this.lockspaceHeld = false;
-      this.log.error(
-        { err: e as Error, lockspace: spec.name, path: spec.path },
-        "cannot join the sanlock lockspace, will retry",
-      );
-      return false;
     }
   }
 
   /** Checks the lockspaces every loop and rejoins one that was lost. */
   private async ensureLockspace(): Promise<boolean> {
-    for (const spec of this.lockspaces) {
-      try {
-        if (await this.d.lockspace.inqLockspace(spec)) continue;
-        this.log.warn({ lockspace: spec.name }, "sanlock lockspace lost: rejoining");
-      } catch (e) {
-        this.log.error(
-          { err: e as Error, lockspace: spec.name },
-          "cannot inquire the sanlock lockspace: rejoining",
-        );
-      }
-      if (!(await this.tryJoin(spec))) return false;
+    try {
+      return await this.lockspaces.check();
+    } catch (e) {
+      if (e instanceof LockspaceIdConflictError)
+        throw new ExitError({ code: 1, reason: e.message });
+      throw e;
     }
-    this.lockspaceHeld = true;
-    return true;
   }
 
   /** After a restart: a VM still running here keeps its lease (adopted from the orphan). */
@@ -524,7 +469,8 @@ export class AgentDaemon {
     const deadline = this.clock() + Math.max(5, 2 * this.timing.broker_storage_cycle);
     while (this.clock() < deadline) {
       try {
-        const seg = (await this.d.broker.getStats()).get(this.hostId);
+        const stats = await this.link.call("get_stats", (b) => b.getStats());
+        const seg = stats.get(this.hostId);
         const block = seg
           ? decodeSegments(new Map([[this.hostId, seg]])).hosts.get(this.hostId)
           : undefined;
@@ -550,28 +496,12 @@ export class AgentDaemon {
     }
   }
 
-  private async leave(spec: LockspaceSpec): Promise<void> {
-    if (!this.joinedByUs.has(spec.name)) return;
-    try {
-      const r = await this.d.lockspace.remLockspace(spec);
-      this.log.info(
-        { lockspace: spec.name, result: r },
-        r === "busy" ? "lockspace kept: the engine VM runs here with its lease" : "lockspace left",
-      );
-    } catch (e) {
-      this.log.error(
-        { err: e as Error, lockspace: spec.name },
-        "cannot leave the sanlock lockspace",
-      );
-    }
-  }
-
   /**
    * On exit: publish AgentStopped (score 0, stopped), leave the lockspace (sanlock keeps
    * it while the running VM's lease is held), keep the VM and its lease (orphan).
    */
   async stop(): Promise<void> {
-    if (this.lastCollection && this.lastCtx && this.lockspaceHeld) {
+    if (this.lastCollection && this.lastCtx && this.lockspaces.held) {
       this.memory = {
         ...this.memory,
         fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
@@ -581,16 +511,9 @@ export class AgentDaemon {
       const written = await this.waitStoppedWritten();
       this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
     }
-    if (this.lockspaceHeld) {
-      try {
-        // the storage domain's first: it holds the engine VM's lease
-        for (const spec of [...this.lockspaces].reverse()) await this.leave(spec);
-      } finally {
-        this.lockspaceHeld = false;
-      }
-    }
+    await this.lockspaces.leave();
     await this.engine.close();
-    this.d.broker.close();
+    this.link.close();
   }
 }
 

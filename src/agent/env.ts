@@ -3,7 +3,12 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
+import type { StorageConnector } from "../storage/connect/connector.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
+import type { BrokerApi } from "./broker-link.js";
 import { ConfigRefresher, type ConfigState } from "./config-refresh.js";
+import type { EngineVm } from "./engine-vm.js";
+import type { LockspacePort } from "./ports.js";
 
 /** Where the agent's configuration comes from (ConfigRefresher: the shared storage's archive and OVF_STORE). */
 export interface ConfigSource {
@@ -14,11 +19,33 @@ export interface ConfigSource {
 }
 
 /**
- * What the agent takes from its surroundings besides the broker, sanlock and the engine
- * VM: time, waiting, ha.conf and the configuration source. Real in production
- * (productionEnv), in-memory on one virtual clock in the simulator (src/simulator/).
+ * What ovirt-ha-agent reaches outside its own memory, in one place: time and waiting,
+ * its files (ha.conf, the configuration on shared storage), ovirt-ha-broker, sanlock's
+ * lockspaces, the engine VM with its lease (hypervisor or VDSM, sanlock), and the
+ * storage domain's connection. AgentDaemon runs on it. Two implementations: the host's
+ * (createAgent in main.ts: productionEnv's clocks and files, BrokerClient on the socket,
+ * sanlock, engineVmFor's EngineVm, the storage connector) and the simulator's
+ * (src/simulator/host.ts: one virtual clock, the in-process broker, the sanlock model,
+ * the simulated hypervisor).
  */
-export interface AgentEnv {
+export interface AgentEnv extends HostBasics {
+  /** ovirt-ha-broker; the agent calls it only through its BrokerLink */
+  broker: BrokerApi;
+  /** sanlock's lockspaces (joined and left through LockspaceMembership) */
+  lockspace: LockspacePort;
+  /** the engine VM and its lease (engine-vm.ts; built by engineVmFor on a host) */
+  engine: EngineVm;
+  /** connects and watches the storage domain (issue 12); none in the simulator */
+  storage?: StorageConnector | undefined;
+  /**
+   * the domain's sector size and alignment, checked against its volumes before the
+   * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
+   */
+  geometry?: DomainGeometry | undefined;
+}
+
+/** The time and files part of AgentEnv. */
+export interface HostBasics {
   /** monotonic seconds (block timestamps, state timers, liveness) */
   clock(): number;
   /** wall-clock Unix seconds (only for the human-readable ctime lines of a block) */
@@ -53,8 +80,8 @@ export interface ProductionEnvOptions {
   clock?: () => number;
 }
 
-/** The agent's environment on a real host: machine clocks, timers, files and shared storage. */
-export function productionEnv(o: ProductionEnvOptions): AgentEnv {
+/** The time and files of the agent's environment on a real host: machine clocks, timers, files and shared storage. */
+export function productionEnv(o: ProductionEnvOptions): HostBasics {
   const clock = o.clock ?? monotonicSeconds;
   return {
     clock,

@@ -1,10 +1,10 @@
 import { access } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
+import { clearStartedHere, recordStartedHere } from "../common/started-here.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { VmPort } from "./ports.js";
-import { clearStartedHere, recordStartedHere } from "./started-record.js";
 
 export interface LibvirtVmOptions {
   uri: string;

@@ -1,52 +1,26 @@
 import { BrokerClient } from "../broker/client.js";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
-import { type HostConfig, hostConfigFrom, loadHostConfig } from "../common/host-config.js";
+import { hostConfigFrom, loadHostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
-import { type HaPaths, haPaths } from "../common/paths.js";
+import { haPaths } from "../common/paths.js";
 import { doctorAtStart } from "../doctor/agent-start.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
-import { VmLease } from "../sanlock/vm-lease.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
-import { type DomainGeometry, domainGeometryFor } from "../storage/domain-geometry.js";
-import type { EngineLease } from "../storage/engine-lease.js";
-import type { VmConf } from "../storage/ovf/vmconf-types.js";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
-import { lookupXlease } from "../storage/xleases.js";
-import { AutoDetectingLease } from "./auto-lease.js";
-import {
-  type VmBackendChoice,
-  vdsmPortIfChosen,
-  vdsmStorageConnector,
-  vmBackendFor,
-} from "./backend.js";
+import { domainGeometryFor } from "../storage/domain-geometry.js";
+import { vdsmStorageConnector } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
-import { EngineVm } from "./engine-vm.js";
+import { type EngineVmSetup, engineVmChoices, engineVmFor } from "./engine-vm-factory.js";
+import { productionEnv } from "./env.js";
 import { publishedHostname } from "./hostname.js";
-import { killScriptPath } from "./kill-path.js";
-import { type LeaseHolderChoice, leaseHolderFor } from "./lease-holder.js";
-import { LibvirtHeldLease } from "./libvirt-held-lease.js";
-import { domainTypeFor, hostHasKvm, LibvirtVm } from "./libvirt-vm.js";
-import type { VmLeasePort } from "./ports.js";
-import { withTimeouts } from "./vm-timeouts.js";
+import { domainTypeFor } from "./libvirt-vm.js";
 
-export interface AgentSetup {
-  paths: HaPaths;
-  hostConf: HostConfig;
+export interface AgentSetup extends EngineVmSetup {
   agentConf: AgentConf;
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
   /** the hostname published in this host's block (see publishedHostname) */
   hostname?: string;
-  /** who takes the engine VM's lease (see lease-holder.ts); agent when unset */
-  leaseHolder?: LeaseHolderChoice;
-  /** libvirt domain type of the engine VM (see domainTypeFor); from the URI when unset */
-  domainType?: "test" | "kvm" | "qemu";
-  /** who runs the engine VM (see backend.ts); libvirt when unset */
-  vmBackend?: VmBackendChoice;
-  /** the domain's sector geometry (see domainGeometryFor); sanlock's defaults when unset */
-  geometry?: DomainGeometry;
 }
 
 /**
@@ -66,85 +40,9 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const agentConf = await loadAgentConf(paths.agentConf);
   const volumes = haVolumes(hostConf, paths.mountRoot);
   const hostname = await publishedHostname(hostConf, paths.root);
-  const leaseHolder = await leaseHolderFor(hostConf, paths.root);
-  const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
-  const vmBackend = await vmBackendFor(hostConf, paths.root);
+  const choices = await engineVmChoices(hostConf, paths.root);
   const geometry = domainGeometryFor(volumes);
-  return {
-    paths,
-    hostConf,
-    agentConf,
-    volumes,
-    hostname,
-    leaseHolder,
-    domainType,
-    vmBackend,
-    geometry,
-  };
-}
-
-/** The port of the engine VM's guard lease for the chosen holder (see lease-holder.ts). */
-export function vmLeasePort(
-  guard: EngineLease,
-  choice: LeaseHolderChoice,
-  hostId: number,
-  log: Logger,
-  killPath?: { path: string; args: string[] },
-  geometry?: SectorGeometry,
-): VmLeasePort {
-  if (choice.holder === "libvirt") return new LibvirtHeldLease();
-  const own = new VmLease(
-    {
-      lockspace: guard.lockspace,
-      resource: guard.resource,
-      path: guard.path,
-      offset: guard.offset,
-      hostId,
-      ...(geometry ? { geometry } : {}),
-    },
-    { log, ...(killPath ? { killPath } : {}) },
-  );
-  return choice.detect ? new AutoDetectingLease(own, log) : own;
-}
-
-/** oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. */
-export function leaseResolver(
-  setup: Pick<AgentSetup, "hostConf" | "volumes">,
-  source: string,
-): (vmConf: VmConf) => Promise<EngineLease[]> {
-  // loaded when leases are resolved (a VM start), not at start-up: see domainXml below
-  return async (vmConf) =>
-    (await import("../storage/engine-lease.js")).resolveEngineLeases(
-      vmConf,
-      { domainDir: setup.volumes.domain, sdUUID: setup.hostConf.sdUUID, vmConfSource: source },
-      lookupXlease,
-    );
-}
-
-/** The engine VM on this host's libvirt, its domain XML built from vm.conf and its leases. */
-export function libvirtEngineVm(
-  setup: Pick<AgentSetup, "hostConf" | "volumes" | "domainType">,
-  log: Logger,
-  /** the agent's run directory: a VM started here is recorded there (started-record.ts) */
-  runDir?: string,
-): LibvirtVm {
-  const { hostConf, volumes } = setup;
-  const domainType = setup.domainType ?? domainTypeFor(hostConf.libvirtUri);
-  return new LibvirtVm({
-    uri: hostConf.libvirtUri,
-    vmId: hostConf.vmId,
-    // loaded on the first start of the VM, not at start-up: the XML library it uses is
-    // memory every agent would otherwise carry for an event of a few times a month
-    domainXml: async (vmConf, leases) =>
-      (await import("../libvirt/domain-xml.js")).domainXmlFromVmConf(vmConf, {
-        domainType,
-        domainDir: volumes.domain,
-        bridge: hostConf.bridge,
-        leases,
-      }),
-    log,
-    ...(runDir !== undefined ? { runDir } : {}),
-  });
+  return { paths, hostConf, agentConf, volumes, hostname, ...choices, geometry };
 }
 
 /** The agent daemon wired to the real broker socket, sanlock and libvirt. */
@@ -168,44 +66,27 @@ export function createAgent(
       ? "engine VM lease: taken by libvirt's sanlock lock manager for qemu"
       : "engine VM lease: taken by the agent before the VM starts",
   );
-  const killPath = { path: killScriptPath(setup.paths.runDir), args: [] };
-  // VDSM hosts: the engine VM through VDSM (backend.ts), which resolves its leases and
-  // starts it through libvirt, whose lock manager takes them for qemu
-  const vdsm = vdsmPortIfChosen(setup.vmBackend, hostConf, setup.paths.root, log);
-  const holder: LeaseHolderChoice = vdsm
-    ? {
-        holder: "libvirt",
-        why: "VDSM starts the engine VM: libvirt's lock manager takes its lease",
-      }
-    : leaseHolder;
-  const engine = new EngineVm({
-    vm: withTimeouts(vdsm ?? libvirtEngineVm(setup, log, setup.paths.runDir), {
-      queryMs: 5000,
-      actionMs: 60_000,
-    }),
-    resolveLeases: leaseResolver(setup, "vm.conf"),
-    // made after the lockspace join, when the domain's geometry is known
-    leasePort: (guard) =>
-      vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
-    runDir: setup.paths.runDir,
-    log,
-  });
+  const { engine, backend } = engineVmFor(setup, log, { vmConfSource: "vm.conf", caller: "agent" });
   // he-ha doctor's findings as warnings once the cluster has been watched a while
   const t = setup.agentConf.timing;
   doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
   return new AgentDaemon({
     ...setup,
     log,
-    broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
-    lockspace: new Lockspace({ log }),
-    engine,
-    ...(setup.geometry ? { geometry: setup.geometry } : {}),
+    env: {
+      ...productionEnv({ hostConf, paths: setup.paths, volumes: setup.volumes, log }),
+      broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
+      lockspace: new Lockspace({ log }),
+      engine,
+      // connected before the lockspace join, reconnected on loss: through VDSM where it
+      // runs the engine VM (as the original), else mounted by the agent
+      storage:
+        backend === "vdsm"
+          ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
+          : storageConnectorFor(setup.hostConf, setup.paths),
+      ...(setup.geometry ? { geometry: setup.geometry } : {}),
+    },
     ...(onReady ? { onReady } : {}),
-    // connected before the lockspace join, reconnected on loss: through VDSM where it
-    // runs the engine VM (as the original), else mounted by the agent
-    storage: vdsm
-      ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
-      : storageConnectorFor(setup.hostConf, setup.paths),
     ...(onStatus ? { onStatus } : {}),
   });
 }

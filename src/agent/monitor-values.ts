@@ -1,16 +1,26 @@
+import {
+  AGENT_MONITORS,
+  type AgentMonitor,
+  MONITOR_TABLE,
+  type MonitorRow,
+} from "../common/monitor-table.js";
 import type { EngineStatus, Health, VmStatus } from "../storage/whiteboard/types.js";
 
-/** The broker monitors the agent starts (behaviour.md §7), by the field they fill. */
-export const MONITOR_FIELDS = [
-  "network",
-  "mgmt-bridge",
-  "mem-free",
-  "cpu-load-no-engine",
-  "engine-health",
-  "storage-domain",
-] as const;
+/** The broker monitors the agent starts (src/common/monitor-table.ts). */
+export const MONITOR_FIELDS = AGENT_MONITORS;
 
-export type MonitorField = (typeof MONITOR_FIELDS)[number];
+export type MonitorField = AgentMonitor;
+
+interface DecodedKinds {
+  number: number | null;
+  bool: boolean | null;
+  "engine-status": EngineStatus | null;
+}
+
+/** Every agent monitor's value as the agent reads it; null = no value yet. */
+export type MonitorValues = {
+  [K in AgentMonitor]: DecodedKinds[(typeof MONITOR_TABLE)[K]["value"]];
+};
 
 /** status_monitor strings as returned by the broker; null/"None" = no value yet. */
 export type MonitorStrings = Partial<Record<MonitorField, string | null>>;
@@ -65,4 +75,15 @@ export function monitorEngineStatus(v: string | null | undefined): EngineStatus 
   } catch {
     return { vm: "unknown", health: "bad", detail: "serialization error" };
   }
+}
+
+const DECODERS: {
+  [V in MonitorRow["value"]]: (raw: string | null | undefined) => DecodedKinds[V];
+} = { number: monitorNumber, bool: monitorBool, "engine-status": monitorEngineStatus };
+
+/** Decodes every agent monitor's string by its row's kind (monitorNumber, monitorBool, monitorEngineStatus). */
+export function decodeMonitors(m: MonitorStrings): MonitorValues {
+  const out: Partial<Record<AgentMonitor, unknown>> = {};
+  for (const k of AGENT_MONITORS) out[k] = DECODERS[MONITOR_TABLE[k].value](m[k]);
+  return out as MonitorValues;
 }

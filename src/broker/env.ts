@@ -1,6 +1,22 @@
 import type { HostTime } from "../common/host-time.js";
 import type { MonitorFactory } from "./monitor-manager.js";
-import type { HostIdLease, MetadataStore } from "./storage-cycle.js";
+
+/** The metadata volume as the storage cycle needs it (src/storage/direct-io.ts provides it). */
+export interface MetadataStore {
+  readonly path: string;
+  /**
+   * reads every segment from offset 0 (the global block, then hosts 1..2000), handing
+   * each to `visit` as a view valid only during the call; resolves with the count read
+   */
+  scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number>;
+  /** one whole segment at `index * 4096`; never touches a neighbour */
+  writeSegment(index: number, data: Buffer): Promise<void>;
+}
+
+/** Whether this host holds its id in the `hosted-engine` lockspace right now. */
+export interface HostIdLease {
+  holdsHostId(): Promise<boolean>;
+}
 
 export type NotifyResult = "sent" | "ignored";
 

@@ -3,7 +3,7 @@ import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
-import type { MetadataStore } from "./storage-cycle.js";
+import type { MetadataStore } from "./env.js";
 
 /** Open errors after which the volume is still opened for reading. */
 const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);

@@ -3,24 +3,10 @@ import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MAX_HOST_ID, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
+import type { HostIdLease, MetadataStore } from "./env.js";
 import { ShortVolumeError } from "./metadata-store.js";
 
-/** The metadata volume as the cycle needs it (src/storage/direct-io.ts provides it). */
-export interface MetadataStore {
-  readonly path: string;
-  /**
-   * reads every segment from offset 0 (the global block, then hosts 1..2000), handing
-   * each to `visit` as a view valid only during the call; resolves with the count read
-   */
-  scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number>;
-  /** one whole segment at `index * 4096`; never touches a neighbour */
-  writeSegment(index: number, data: Buffer): Promise<void>;
-}
-
-/** Whether this host holds its id in the `hosted-engine` lockspace right now. */
-export interface HostIdLease {
-  holdsHostId(): Promise<boolean>;
-}
+export type { HostIdLease, MetadataStore };
 
 /** What the cycle reports after each read and write (metrics hook). */
 export interface StorageCycleObserver {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "../libvirt/auth-uri.js";
 import { type DomainType, DomainTypeError, parseDomainType } from "../storage/domain-types.js";
 import { ConfigSyntaxError, parseBool, parseKeyValue } from "./keyvalue.js";
+import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "./libvirt-auth-uri.js";
 import { configText } from "./strict-ini.js";
 
 /** hosted-engine.conf (behaviour.md §2, interfaces.md extra keys), typed. */

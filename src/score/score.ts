@@ -1,4 +1,5 @@
 import type { ScoreConfig } from "../common/agent-conf.js";
+import type { StateName } from "../common/state-names.js";
 import { DEFAULT_TIMING, type Timing } from "../common/timing.js";
 import { type LoadSample, loadFactor } from "./load-factor.js";
 
@@ -26,12 +27,8 @@ export interface ScoreInput {
   /** monotonic seconds of the last start attempt, null if none */
   lastRetryAt: number | null;
   localMaintenance: boolean;
-  /** the agent is stopped (AgentStopped) */
-  stopped: boolean;
-  /** the agent's state class name */
-  state: string;
-  /** monotonic seconds when the engine VM died unexpectedly on this host, null if not */
-  unexpectedShutdownAt: number | null;
+  /** the state the score is published in */
+  state: StateName;
 }
 
 /** A monitor value or a threshold as published: a number, a flag, or nothing yet (null). */
@@ -129,8 +126,9 @@ function zero(base: number, p: Omit<Penalty, "points" | "key">): ScoreResult {
 
 /**
  * The host score of behaviour.md §4: base score minus penalties, forced to 0 in local
- * maintenance, when stopped, in ReinitializeFSM, after an unexpected VM shutdown and
- * after too many failed start attempts; never negative.
+ * maintenance, when stopped, in ReinitializeFSM, in EngineUnexpectedlyDown (the state
+ * machine holds that state for vm_unexpected_shutdown_expiration) and after too many
+ * failed start attempts; never negative.
  */
 export function computeScore(
   input: ScoreInput,
@@ -138,7 +136,7 @@ export function computeScore(
   timing: ScoreTiming = DEFAULT_TIMING,
 ): ScoreResult {
   const base = config["base-score"];
-  if (input.stopped || input.state === "AgentStopped") {
+  if (input.state === "AgentStopped") {
     return zero(base, {
       name: "agent-stopped",
       value: input.state,
@@ -162,15 +160,11 @@ export function computeScore(
       reason: "state ReinitializeFSM",
     });
   }
-  const sinceDown =
-    input.unexpectedShutdownAt === null ? null : input.now - input.unexpectedShutdownAt;
-  if (
-    input.state === "EngineUnexpectedlyDown" ||
-    (sinceDown !== null && sinceDown < timing.vm_unexpected_shutdown_expiration)
-  ) {
+  // the state machine holds EngineUnexpectedlyDown for vm_unexpected_shutdown_expiration
+  if (input.state === "EngineUnexpectedlyDown") {
     return zero(base, {
       name: "engine-unexpectedly-down",
-      value: sinceDown ?? input.state,
+      value: input.state,
       threshold: timing.vm_unexpected_shutdown_expiration,
       reason: "engine VM unexpectedly down",
     });

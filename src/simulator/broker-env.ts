@@ -8,6 +8,7 @@ import type { MetadataStore } from "../broker/storage-cycle.js";
 import type { HostTime } from "../common/host-time.js";
 import { formatBool } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
+import { isMonitorType, MONITOR_TABLE, type ScenarioMonitor } from "../common/monitor-table.js";
 import type { SimHypervisor } from "./hypervisor.js";
 import type { SimWhiteboard } from "./whiteboard.js";
 
@@ -80,10 +81,11 @@ class SimIoError extends Error {
 /**
  * The broker's environment on a simulated host (src/broker/env.ts): the cluster's virtual
  * time, the shared in-memory whiteboard (EIO while the host has lost its storage), the
- * sanlock model, and monitors. engine-health is the real monitor (its probe, schedule and
- * mapping) over the simulated hypervisor, the agent's in-memory start-failure record and
- * the simulated engine's health page; the others answer, on the real monitor schedule,
- * the values the scenario set (`set hostN network 0.5`).
+ * sanlock model, and monitors, by the monitor table's `sim` column: engine-health is the
+ * real monitor (its probe, schedule and mapping) over the simulated hypervisor, the
+ * agent's in-memory start-failure record and the simulated engine's health page; the
+ * others answer, on the real monitor schedule, the values the scenario set
+ * (`set hostN network 0.5`, SCENARIO_VALUE).
  */
 export function simBrokerEnv(d: SimBrokerEnvDeps): BrokerEnv {
   const store: MetadataStore = {
@@ -133,33 +135,26 @@ export function simBrokerEnv(d: SimBrokerEnvDeps): BrokerEnv {
         throw new Error("reset_lockspace is not simulated");
       },
     },
-    monitors: (type, options) =>
-      type === "engine-health"
-        ? createMonitor(type, options, deps)
-        : simMonitor(type, options, deps, () => scenarioValue(type, d)),
+    monitors: (type, options) => {
+      // an unknown type is refused by the real factory, as on a host
+      if (!isMonitorType(type) || MONITOR_TABLE[type].sim === "real")
+        return createMonitor(type, options, deps);
+      const read = SCENARIO_VALUE[type as ScenarioMonitor];
+      return simMonitor(type, options, deps, () => read(d));
+    },
     notifier,
   };
 }
 
-/** What a monitor other than engine-health reads on a simulated host, as its wire string. */
-function scenarioValue(type: string, d: SimBrokerEnvDeps): string {
-  const m = d.monitors;
-  switch (type) {
-    case "network":
-      return String(m.network);
-    case "mgmt-bridge":
-      return formatBool(m.bridge);
-    case "mem-free":
-      return String(m.memory);
-    case "cpu-load":
-    case "cpu-load-no-engine":
-      return m.cpu.toFixed(4);
-    case "storage-domain":
-      return formatBool(m.storage && d.storageOk());
-    default:
-      return "None";
-  }
-}
+/** What each monitor the scenario sets reads on a simulated host, as its wire string. */
+const SCENARIO_VALUE: { [K in ScenarioMonitor]: (d: SimBrokerEnvDeps) => string } = {
+  network: (d) => String(d.monitors.network),
+  "mgmt-bridge": (d) => formatBool(d.monitors.bridge),
+  "mem-free": (d) => String(d.monitors.memory),
+  "cpu-load": (d) => d.monitors.cpu.toFixed(4),
+  "cpu-load-no-engine": (d) => d.monitors.cpu.toFixed(4),
+  "storage-domain": (d) => formatBool(d.monitors.storage && d.storageOk()),
+};
 
 /**
  * A monitor of `type` whose probe reads the scenario's value: the real factory checks the
@@ -173,10 +168,10 @@ function simMonitor(
 ): Monitor {
   const real = createMonitor(type, options, deps);
   const interval = (deps.intervalSeconds ?? 10) * 1000;
-  return new ScenarioMonitor(real.type, real.id, deps.log, interval, deps.time, read);
+  return new ScenarioValueMonitor(real.type, real.id, deps.log, interval, deps.time, read);
 }
 
-class ScenarioMonitor extends PeriodicMonitor<string> {
+class ScenarioValueMonitor extends PeriodicMonitor<string> {
   constructor(
     type: string,
     id: string,

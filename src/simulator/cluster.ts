@@ -1,6 +1,7 @@
 import { DEFAULT_SCORE_CONFIG, type ScoreConfig } from "../common/agent-conf.js";
 import { hostConfigFrom } from "../common/host-config.js";
 import { parseBool } from "../common/keyvalue.js";
+import type { StateName } from "../common/state-names.js";
 import { resolveTiming } from "../common/timing.js";
 import { parseVmConf } from "../storage/ovf/vmconf.js";
 import { encodeGlobalBlock } from "../storage/whiteboard/global-block.js";
@@ -38,7 +39,7 @@ export interface SimResult {
   entries: TimelineEntry[];
   violations: InvariantViolation[];
   /** each host's state machine state at the end (null: no agent running) */
-  finalStates: Record<string, string | null>;
+  finalStates: Record<string, StateName | null>;
   /** hosts running the engine VM at the end */
   vmRunningOn: string[];
   /** the whiteboard at the end, as a scenario's `state` file holds it (state.ts) */
@@ -188,7 +189,7 @@ export class SimCluster {
     // validate every command before running any
     for (const c of this.scenario.commands) this.validate(c.words, c.line);
     await this.sched.runUntil(this.duration, () => this.checkInvariants());
-    const finalStates: Record<string, string | null> = {};
+    const finalStates: Record<string, StateName | null> = {};
     for (const h of this.hosts.values()) {
       finalStates[h.name] = h.state;
       this.add(

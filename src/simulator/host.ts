@@ -8,6 +8,7 @@ import type { HostConfig } from "../common/host-config.js";
 import type { HostTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
+import type { StateName } from "../common/state-names.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
@@ -39,6 +40,7 @@ const UPTIME_AT_BOOT = 100;
 const WALL_AT_START = 1_700_000_000;
 
 const never = new Promise<never>(() => {});
+const silent = pino({ level: "silent" });
 
 /**
  * One simulated HA host: sanlock daemon, hypervisor, broker and the real AgentDaemon,
@@ -110,7 +112,7 @@ export class SimHost {
   }
 
   /** the agent's current state machine state, null when no agent runs */
-  get state(): string | null {
+  get state(): StateName | null {
     return this.agent?.daemon.state ?? null;
   }
 
@@ -152,21 +154,21 @@ export class SimHost {
     const gate = <T>(p: Promise<T>): Promise<T> => p.then((v) => (slot.dead ? never : v));
     const log = this.agentLogger(slot);
     const config: ConfigSource = staticConfig(this.s.vmConf, () => this.clock());
+    const lockspace = this.s.sanlock.lockspacePort(this.id);
     const env: AgentEnv = {
       clock: () => this.clock(),
       wallSeconds: () => this.time.wallMs() / 1000,
       sleep: (ms, signal) => gate(sched.sleep(ms, signal)),
       readHaConf: async () => this.haConf,
       config,
+      broker: this.broker.client,
+      lockspace: {
+        addLockspace: (spec) => gate(lockspace.addLockspace(spec)),
+        inqLockspace: (spec) => lockspace.inqLockspace(spec),
+        remLockspace: (spec) => lockspace.remLockspace(spec),
+      },
+      engine: this.engineVm(log),
     };
-    const lockspace = this.s.sanlock.lockspacePort(this.id);
-    const engine = new EngineVm({
-      vm: this.hypervisor,
-      resolveLeases: async () => [this.s.lease],
-      leasePort: (g) => this.s.sanlock.vmLeasePort(this.id, g.lockspace, g.resource),
-      startFailures: this.startFailure,
-      log,
-    });
     slot.abort = abort;
     slot.daemon = new AgentDaemon({
       hostConf: this.hostConf,
@@ -179,13 +181,6 @@ export class SimHost {
         conf: "/sim/sd/conf",
       },
       log,
-      broker: this.broker.client,
-      lockspace: {
-        addLockspace: (spec) => gate(lockspace.addLockspace(spec)),
-        inqLockspace: (spec) => lockspace.inqLockspace(spec),
-        remLockspace: (spec) => lockspace.remLockspace(spec),
-      },
-      engine,
       hostname: this.name,
       env,
     });
@@ -218,24 +213,25 @@ export class SimHost {
 
   /** `he-ha vm start`: lease then VM, through the same owner the agent uses. */
   async vmStart(): Promise<void> {
-    const r = await this.cliEngine().start(this.s.vmConf);
+    const r = await this.engineVm(silent).start(this.s.vmConf);
     this.event(r.started ? "he-ha vm start: started" : `he-ha vm start: refused: ${r.reason}`);
   }
 
   /** `he-ha vm poweroff`: the VM and its lease through the same owner the agent uses. */
   async vmPowerOff(): Promise<void> {
-    const engine = this.cliEngine();
+    const engine = this.engineVm(silent);
     await engine.prepare(this.s.vmConf);
     await engine.powerOff();
   }
 
-  private cliEngine(): EngineVm {
+  /** The engine VM of this host as the agent and `he-ha vm` reach it (one wiring for both). */
+  private engineVm(log: Logger): EngineVm {
     return new EngineVm({
       vm: this.hypervisor,
       resolveLeases: async () => [this.s.lease],
       leasePort: (g) => this.s.sanlock.vmLeasePort(this.id, g.lockspace, g.resource),
       startFailures: this.startFailure,
-      log: pino({ level: "silent" }),
+      log,
     });
   }
 

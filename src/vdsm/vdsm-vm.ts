@@ -1,6 +1,5 @@
-import type { VmPort } from "../agent/ports.js";
-import { clearStartedHere, recordStartedHere } from "../agent/started-record.js";
 import type { Logger } from "../common/log.js";
+import { clearStartedHere, recordStartedHere } from "../common/started-here.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { VdsmApi, type VmStats } from "./api.js";
 import { VdsmClient, type VdsmClientOptions, VdsmError } from "./json-rpc-client.js";
@@ -69,7 +68,7 @@ function isNoSuchVm(err: unknown): boolean {
  * VDSM prepares the images and resolves the `<lease>` placeholders itself; the lease is
  * then taken by libvirt's sanlock lock manager for qemu.
  */
-export class VdsmVm implements VmPort {
+export class VdsmVm {
   readonly api: VdsmApi;
   private readonly o: VdsmVmOptions;
 

@@ -1,7 +1,21 @@
-import type { VdsmVmStats } from "../broker/monitors/vdsm-status.js";
 import type { VdsmApi } from "./api.js";
 import { VdsmError } from "./json-rpc-client.js";
 import { VdsmCode } from "./wire.js";
+
+/** The CPU fields of VM.getStats the cpu-load-no-engine monitor reads. */
+export interface VdsmCpuStats {
+  cpuUser?: string | number | undefined;
+  cpuSys?: string | number | undefined;
+  cpuActual?: boolean | undefined;
+  cpuUsage?: string | undefined;
+}
+
+/** What VM.getStats answered for the engine VM (the fields engine-health and cpu-load-no-engine read). */
+export interface VdsmVmStats extends VdsmCpuStats {
+  status: string;
+  exitMessage?: string | undefined;
+  exitReason?: number | undefined;
+}
 
 /**
  * The engine VM as the broker's engine-health and cpu-load-no-engine watch it through

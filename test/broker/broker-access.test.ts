@@ -9,7 +9,7 @@ import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labArgs } from "../../lab/children.js";
+import { distFile, labArgs } from "../../lab/children.js";
 import { pollFor } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
@@ -19,6 +19,7 @@ import { serializeMethodCall } from "../../src/broker/xmlrpc/serialize.js";
 import { FAULT } from "../../src/broker/xmlrpc/types.js";
 import { haPaths } from "../../src/common/paths.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
+import { readableCopy } from "../support/readable-copy.js";
 import { runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { segmentOnDisk } from "../support/whiteboard.js";
@@ -68,17 +69,38 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
   }
 }
 
-/** A slowloris process (optionally as another user); resolves with its final stats. */
-function flood(
+/**
+ * The built slowloris where any user can read it (with package.json: it is an ES module),
+ * made once for this file's tests and removed after them.
+ */
+let slowloris: ReturnType<typeof readableCopy> | undefined;
+const slowlorisCopy = () =>
+  (slowloris ??= readableCopy("slowloris", ["package.json", "dist/lab/sim/slowloris.js"]));
+afterAll(async () => {
+  await (await slowloris)?.remove();
+});
+
+/**
+ * A slowloris process (optionally as another user); resolves with its final stats. As
+ * another user it runs from a world-readable copy of the built slowloris (readableCopy):
+ * that user may not be able to reach this clone's dist/ (a clone under root's home).
+ */
+async function flood(
   socket: string,
   connections: number,
   seconds: number,
   user?: string,
 ): Promise<{ opened: number; closedByServer: number }> {
-  const node = [
-    process.execPath,
-    ...labArgs("sim/slowloris", socket, String(connections), String(seconds)),
-  ];
+  distFile("lab/sim/slowloris.js"); // names the missing build before anything is copied
+  const program = user
+    ? [
+        (await slowlorisCopy()).file("dist/lab/sim/slowloris.js"),
+        socket,
+        String(connections),
+        String(seconds),
+      ]
+    : labArgs("sim/slowloris", socket, String(connections), String(seconds));
+  const node = [process.execPath, ...program];
   const [cmd, ...args] = user ? ["runuser", "-u", user, "--", ...node] : node;
   return new Promise((resolve, reject) => {
     const c = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });

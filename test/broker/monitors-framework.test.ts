@@ -1,12 +1,6 @@
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  decodeBool,
-  decodeEngineHealth,
-  decodeFloat,
-  decodeLocalMonitors,
-} from "../../src/broker/monitors/decode.js";
-import {
   type Monitor,
   MonitorOptionError,
   UnknownMonitorError,
@@ -214,42 +208,5 @@ describe("Python number formatting", () => {
     expect(pythonFixed4(0.12345)).toBe("0.1235");
     expect(pythonFixed4(1)).toBe("1.0000");
     expect(pythonFixed4(0)).toBe("0.0000");
-  });
-});
-
-describe("decoding monitor values as the agent does", () => {
-  it("reads floats, booleans and the engine status", () => {
-    expect(decodeFloat("0.6")).toBe(0.6);
-    expect(decodeFloat("None")).toBeNull();
-    expect(decodeFloat(null)).toBeNull();
-    expect(decodeBool("True")).toBe(true);
-    expect(decodeBool("False")).toBe(false);
-    expect(decodeEngineHealth('{"vm": "up", "health": "good", "detail": "Up"}')).toEqual({
-      vm: "up",
-      health: "good",
-      detail: "Up",
-    });
-    expect(decodeEngineHealth("{broken")).toEqual({
-      vm: "unknown",
-      health: "unknown",
-      detail: "serialization error",
-    });
-    expect(
-      decodeLocalMonitors({
-        network: "1.0",
-        bridge: "True",
-        "mem-free": "2048",
-        "cpu-load": "0.1234",
-        "engine-health": "None",
-        "storage-domain": "False",
-      }),
-    ).toEqual({
-      network: 1,
-      bridge: true,
-      memFree: 2048,
-      cpuLoad: 0.1234,
-      engineHealth: null,
-      storageDomain: false,
-    });
   });
 });

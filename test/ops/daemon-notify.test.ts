@@ -3,6 +3,7 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
+import { readableCopy } from "../support/readable-copy.js";
 import { runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { NotifyReceiver } from "./harness.js";
@@ -122,7 +123,15 @@ describe("ovirt-ha-agent under Type=notify", () => {
   });
 
   it("as a user who may not mount (vdsm in the unit), exits 1 when the domain is not mounted, for the restart's ExecStartPre to mount it", async () => {
-    const bin = productBin("ovirt-ha-agent");
+    productBin("ovirt-ha-agent"); // names a missing build before anything is copied
+    // user 65534 may not reach this clone's dist/ and node_modules/ (a clone under root's
+    // home is mode 700): the agent runs from a world-readable copy of the build and the
+    // production packages
+    const copy = await readableCopy("agent", ["dist/src", "dist/build-info.json"], {
+      withRuntime: true,
+    });
+    cleanups.push(() => copy.remove());
+    const bin = copy.file("dist/src/bin/ovirt-ha-agent.js");
     const root = await tempDir("sd");
     cleanups.push(() => removeDir(root));
     await mkdir(path.join(root, "etc/ovirt-hosted-engine"), { recursive: true });

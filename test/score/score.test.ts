@@ -22,9 +22,7 @@ function input(over: Partial<ScoreInput> = {}): ScoreInput {
     retryCount: 0,
     lastRetryAt: null,
     localMaintenance: false,
-    stopped: false,
     state: "EngineDown",
-    unexpectedShutdownAt: null,
     ...over,
   };
 }
@@ -151,11 +149,9 @@ describe("score (behaviour.md §4)", () => {
   describe("forced to 0", () => {
     it.each([
       ["local maintenance", { localMaintenance: true }],
-      ["agent stopped", { stopped: true }],
       ["AgentStopped state", { state: "AgentStopped" }],
       ["ReinitializeFSM", { state: "ReinitializeFSM" }],
       ["EngineUnexpectedlyDown", { state: "EngineUnexpectedlyDown" }],
-      ["VM died unexpectedly 559 s ago", { unexpectedShutdownAt: NOW - 559 }],
     ] as [string, Partial<ScoreInput>][])("%s", (_name, over) => {
       const r = score(over);
       expect(r.score).toBe(0);
@@ -164,10 +160,6 @@ describe("score (behaviour.md §4)", () => {
       expect(r.penalties).toHaveLength(1);
       expect(r.penalties[0]!.points).toBe(3400);
       expect(r.penalties[0]!.reason).toBe(r.zeroReason);
-    });
-
-    it("560 s after an unexpected shutdown the score recovers", () => {
-      expect(score({ unexpectedShutdownAt: NOW - 560 }).score).toBe(3400);
     });
   });
 
@@ -196,7 +188,7 @@ describe("score (behaviour.md §4)", () => {
       { retryCount: 2, lastRetryAt: NOW - 10 },
       { retryCount: 4, lastRetryAt: NOW - 10 },
       { localMaintenance: true },
-      { unexpectedShutdownAt: NOW - 5 },
+      { state: "EngineUnexpectedlyDown" },
     ];
     for (const over of cases) {
       const r = score(over);

@@ -1,16 +1,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  chooseVmBackend,
-  vdsmPkiPaths,
-  vdsmPortIfChosen,
-  vmBackendFor,
-} from "../../src/agent/backend.js";
+import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/backend.js";
+import { engineVmFor } from "../../src/agent/engine-vm-factory.js";
+import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
-import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
+import { haPaths } from "../../src/common/paths.js";
+import { startedHere } from "../../src/common/started-here.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
@@ -477,7 +475,7 @@ describe("backend choice", () => {
     });
   });
 
-  it("the agent's wiring: VDSM chosen → a VdsmVm port, libvirt → none (the caller's LibvirtVm); the choice is logged", () => {
+  it("the engine VM factory (agent and he-ha vm): VDSM chosen → a VdsmVm behind libvirt's lock manager, libvirt → a LibvirtVm; the choice is logged", () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({
       name: "t",
@@ -486,8 +484,26 @@ describe("backend choice", () => {
       destination: { write: (l: string) => lines.push(JSON.parse(l)) },
     });
     const c = conf();
-    expect(vdsmPortIfChosen({ backend: "vdsm", why: "test" }, c, dir, log)).toBeInstanceOf(VdsmVm);
-    expect(vdsmPortIfChosen({ backend: "libvirt", why: "test" }, c, dir, log)).toBeUndefined();
+    const setup = {
+      paths: haPaths(dir),
+      hostConf: c,
+      volumes: { domain: dir, metadata: "", lockspace: "", conf: "" },
+    };
+    const opts = { vmConfSource: "vm.conf", caller: "agent" } as const;
+    const viaVdsm = engineVmFor(
+      { ...setup, vmBackend: { backend: "vdsm", why: "test" } },
+      log,
+      opts,
+    );
+    expect(viaVdsm.vm).toBeInstanceOf(VdsmVm);
+    expect(viaVdsm.holder.holder).toBe("libvirt");
+    const viaLibvirt = engineVmFor(
+      { ...setup, vmBackend: { backend: "libvirt", why: "test" } },
+      log,
+      opts,
+    );
+    expect(viaLibvirt.vm).toBeInstanceOf(LibvirtVm);
+    expect(viaLibvirt.holder.holder).toBe("agent");
     expect(lines.map((l) => [l.msg, l.vm_backend, l.reason])).toEqual([
       ["engine VM backend: VDSM (JSON-RPC on localhost)", "vdsm", "test"],
       ["engine VM backend: libvirt", "libvirt", "test"],

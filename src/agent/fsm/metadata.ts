@@ -1,10 +1,10 @@
 import type { Timing } from "../../common/timing.js";
-import { STATE_SPECS } from "./states.js";
+import { STATE_SPECS, type StateName } from "./states.js";
 import type { FsmData } from "./types.js";
 
 /** The state's own keys of the published block (behaviour.md §3, extra lines). */
 export interface StateMetadata {
-  state: string;
+  state: StateName;
   maintenance: boolean;
   stopped: boolean;
   /** monotonic seconds when the running state timer expires; published as `timeout` */

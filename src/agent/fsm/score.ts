@@ -28,9 +28,7 @@ export function stateScore(data: FsmData, ctx: FsmContext): ScoreResult {
       // (the original's EngineUp has no local-maintenance guard and relied on the engine
       // migrating itself away first).
       localMaintenance: data.state === "LocalMaintenance" || current.local.localMaintenance,
-      stopped: data.state === "AgentStopped",
       state: data.state,
-      unexpectedShutdownAt: null,
     },
     ctx.scoreConfig,
     ctx.timing,

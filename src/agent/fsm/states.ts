@@ -1,24 +1,7 @@
+import type { StateName } from "../../common/state-names.js";
 import type { Timing } from "../../common/timing.js";
 
-/** Every state of the agent's state machine (behaviour.md §6), by class name. */
-export const STATE_NAMES = [
-  "ReinitializeFSM",
-  "EngineDown",
-  "EngineStart",
-  "EngineStarting",
-  "EngineUp",
-  "EngineUpBadHealth",
-  "EngineStop",
-  "EngineForceStop",
-  "EngineMaybeAway",
-  "EngineUnexpectedlyDown",
-  "GlobalMaintenance",
-  "LocalMaintenance",
-  "UnknownLocalVmState",
-  "AgentStopped",
-] as const;
-
-export type StateName = (typeof STATE_NAMES)[number];
+export { STATE_NAMES, type StateName } from "../../common/state-names.js";
 
 export type GuardKind = "global-maintenance" | "local-vm-unknown" | "local-maintenance";
 

@@ -5,22 +5,9 @@ import type { PeerCred } from "./peer-cred.js";
  * vdsm) and the CLI read the cluster state; only root and the broker's own user (the
  * agent runs as the same user, vdsm) may change anything. The original's socket is
  * writable by its owner only; ours keeps reads open to the group and checks the
- * caller's SO_PEERCRED uid on every call that changes state.
+ * caller's SO_PEERCRED uid on every call that changes state: the methods whose access is
+ * "write" in the method table (rpc-methods.ts RPC_METHODS), and PUT /v1/maintenance.
  */
-
-/** XML-RPC methods that change state on storage, in sanlock, in monitors or send mail. */
-export const WRITE_METHODS: ReadonlySet<string> = new Set([
-  "put_stats",
-  "push_hosts_state",
-  "notify",
-  "lock_host_id",
-  "release_host_id",
-  "reset_lockspace",
-  "start_monitor",
-  "stop_monitor",
-  "start_domain_monitor",
-  "stop_domain_monitor",
-]);
 
 /** true when a caller with these credentials may change state on a broker running as `ownUid` */
 export function mayWrite(cred: PeerCred | undefined, ownUid: number): boolean {

@@ -86,27 +86,46 @@ function options(method: string, v: XmlRpcValue): Record<string, string> {
   return out;
 }
 
-export const RPC_METHODS: Readonly<Record<string, RpcHandler>> = Object.freeze({
-  start_monitor: async (svc, p) => {
+/**
+ * One XML-RPC method: its handler and who may call it. `write`: it changes state on
+ * storage, in sanlock, in monitors or sends mail, so only root and the broker's own user
+ * may call it (access.ts, checked by SO_PEERCRED); `read`: the `kvm` group may too.
+ * A method without an access rule does not compile.
+ */
+export interface RpcMethod {
+  access: "read" | "write";
+  call: RpcHandler;
+}
+
+const read = (call: RpcHandler): RpcMethod => ({ access: "read", call });
+const write = (call: RpcHandler): RpcMethod => ({ access: "write", call });
+
+/** The method of that name, if the broker has one (never an Object prototype member). */
+export function rpcMethod(name: string): RpcMethod | undefined {
+  return Object.hasOwn(RPC_METHODS, name) ? RPC_METHODS[name] : undefined;
+}
+
+export const RPC_METHODS: Readonly<Record<string, RpcMethod>> = Object.freeze({
+  start_monitor: write(async (svc, p) => {
     arity("start_monitor", p, 2);
     return svc.monitors.start(str("start_monitor", p[0]!, "type"), options("start_monitor", p[1]!));
-  },
-  stop_monitor: async (svc, p) => {
+  }),
+  stop_monitor: write(async (svc, p) => {
     arity("stop_monitor", p, 1);
     await svc.monitors.stop(str("stop_monitor", p[0]!, "id"));
     return "ok";
-  },
-  status_monitor: (svc, p) => {
+  }),
+  status_monitor: read((svc, p) => {
     arity("status_monitor", p, 1);
     return svc.monitors.status(str("status_monitor", p[0]!, "id"));
-  },
-  get_stats: (svc, p) => {
+  }),
+  get_stats: read((svc, p) => {
     arity("get_stats", p, 0);
     const out: XmlRpcStruct = {};
     for (const [id, seg] of svc.stats()) out[String(id)] = seg;
     return out;
-  },
-  put_stats: (svc, p) => {
+  }),
+  put_stats: write((svc, p) => {
     arity("put_stats", p, 2);
     const id = hostId("put_stats", p[0]!);
     const data = p[1]!;
@@ -120,28 +139,28 @@ export const RPC_METHODS: Readonly<Record<string, RpcHandler>> = Object.freeze({
       throw new XmlRpcFault(FAULT.invalidParams, "put_stats: data must be base64 (or a string)");
     svc.putStats(id, buf);
     return "ok";
-  },
-  push_hosts_state: (svc, p) => {
+  }),
+  push_hosts_state: write((svc, p) => {
     arity("push_hosts_state", p, 1);
     const list = p[0];
     if (!Array.isArray(list))
       throw new XmlRpcFault(FAULT.invalidParams, "push_hosts_state: expected an array of host ids");
     svc.pushHostsState(list.map((v) => hostId("push_hosts_state", v, 1)));
     return "ok";
-  },
-  is_host_alive: (svc, p) => {
+  }),
+  is_host_alive: read((svc, p) => {
     arity("is_host_alive", p, 0);
     return svc.isHostAlive();
-  },
-  notify: async (svc, p) => {
+  }),
+  notify: write(async (svc, p) => {
     arity("notify", p, 3);
     return svc.notifier.notify(
       str("notify", p[0]!, "event type"),
       str("notify", p[1]!, "detail"),
       options("notify", p[2]!),
     );
-  },
-  lock_host_id: async (svc, p) => {
+  }),
+  lock_host_id: write(async (svc, p) => {
     arity("lock_host_id", p, 1);
     const id = hostId("lock_host_id", p[0]!, 1);
     if (id !== svc.hostId) {
@@ -153,13 +172,13 @@ export const RPC_METHODS: Readonly<Record<string, RpcHandler>> = Object.freeze({
     // the agent joins the lockspace itself; the broker re-checks it for its writes
     await svc.checkLease();
     return "ok";
-  },
-  release_host_id: (_svc, p) => {
+  }),
+  release_host_id: write((_svc, p) => {
     arity("release_host_id", p, 0);
     // the agent leaves the lockspace itself on exit; nothing is held by the broker
     return "ok";
-  },
-  reset_lockspace: async (svc, p) => {
+  }),
+  reset_lockspace: write(async (svc, p) => {
     // the original takes none; he-ha lockspace reinit --force sends true
     if (p.length > 1) arity("reset_lockspace", p, 0);
     const force = p[0] ?? false;
@@ -170,15 +189,15 @@ export const RPC_METHODS: Readonly<Record<string, RpcHandler>> = Object.freeze({
       throw new XmlRpcFault(FAULT.serverError, new LockspaceResetRefused(blockers).message);
     await svc.resetLockspace();
     return "ok";
-  },
-  start_domain_monitor: (_svc, p) => {
+  }),
+  start_domain_monitor: write((_svc, p) => {
     arity("start_domain_monitor", p, 1);
     hostId("start_domain_monitor", p[0]!, 1);
     // no VDSM domain monitor here: the agent holds the host's lease in the lockspace
     return "ok";
-  },
-  stop_domain_monitor: (_svc, p) => {
+  }),
+  stop_domain_monitor: write((_svc, p) => {
     arity("stop_domain_monitor", p, 0);
     return "ok";
-  },
+  }),
 });

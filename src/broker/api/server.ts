@@ -15,7 +15,7 @@ import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
-import { mayWrite, refusal, WRITE_METHODS } from "./access.js";
+import { mayWrite, refusal } from "./access.js";
 import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { type PeerCred, peerCred } from "./peer-cred.js";
@@ -173,9 +173,7 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
     const body =
       Buffer.isBuffer(req.body) || typeof req.body === "string" ? req.body : Buffer.alloc(0);
-    const xml = await handleXmlRpc(body, svc, log, (method) =>
-      WRITE_METHODS.has(method) ? writeRefusal(req, method) : undefined,
-    );
+    const xml = await handleXmlRpc(body, svc, log, (method) => writeRefusal(req, method));
     void reply.type(XML_TYPE).header("vary", "Accept-Encoding");
     if (Buffer.byteLength(xml) > GZIP_THRESHOLD && acceptsGzip(req.headers["accept-encoding"])) {
       const gz = await gzipReply(xml);

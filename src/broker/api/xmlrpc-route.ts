@@ -5,7 +5,7 @@ import type { BrokerService } from "../service.js";
 import { parseMethodCall } from "../xmlrpc/parse.js";
 import { serializeFault, serializeMethodResponse } from "../xmlrpc/serialize.js";
 import { FAULT, XmlRpcFault, type XmlRpcValue } from "../xmlrpc/types.js";
-import { RPC_METHODS } from "./rpc-methods.js";
+import { RPC_METHODS, rpcMethod } from "./rpc-methods.js";
 
 /**
  * One XML-RPC request body → the response document. Never throws: malformed requests,
@@ -16,21 +16,23 @@ export async function handleXmlRpc(
   body: Buffer | string,
   svc: BrokerService,
   log: Logger,
-  /** why the caller may not call `method` (undefined: allowed); every call is allowed without it */
-  refuse?: (method: string) => string | undefined,
+  /**
+   * why the caller may not call the write method `method` (undefined: allowed); asked only
+   * for methods whose access is "write"; every call is allowed without it
+   */
+  refuseWrite?: (method: string) => string | undefined,
 ): Promise<string | Buffer> {
   let method = "<unparsed>";
   try {
     const call = parseMethodCall(body);
     method = call.method;
     if (method === "get_stats" && call.params.length === 0) return statsResponse(svc);
-    const handler = Object.hasOwn(RPC_METHODS, method) ? RPC_METHODS[method] : undefined;
-    if (!handler)
-      throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
-    const refused = refuse?.(method);
+    const m = rpcMethod(method);
+    if (!m) throw new XmlRpcFault(FAULT.methodNotFound, `method "${method}" is not supported`);
+    const refused = m.access === "write" ? refuseWrite?.(method) : undefined;
     if (refused !== undefined) throw new XmlRpcFault(FAULT.accessDenied, refused);
     log.debug({ method, params: call.params.length }, "xml-rpc call");
-    const result = await handler(svc, call.params);
+    const result = await m.call(svc, call.params);
     return serializeMethodResponse(result);
   } catch (e) {
     const fault = toFault(e);
@@ -64,7 +66,9 @@ function statsResponse(svc: BrokerService): Buffer {
   const version = svc.cycle.dataVersion;
   const hit = statsCache.get(svc);
   if (hit?.version === version) return hit.xml;
-  const xml = Buffer.from(serializeMethodResponse(RPC_METHODS.get_stats!(svc, []) as XmlRpcValue));
+  const xml = Buffer.from(
+    serializeMethodResponse(RPC_METHODS.get_stats!.call(svc, []) as XmlRpcValue),
+  );
   statsCache.set(svc, { version, xml });
   return xml;
 }

@@ -1,5 +1,6 @@
 import { type HostTime, withTimeout } from "../../common/host-time.js";
 import type { Logger } from "../../common/log.js";
+import { startedHere } from "../../common/started-here.js";
 import { pythonJson } from "../../storage/whiteboard/python-json.js";
 import { VdsmUnavailableError } from "../../vdsm/json-rpc-client.js";
 import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
@@ -15,7 +16,6 @@ import { checkLiveliness, type LivelinessCheck } from "./liveliness.js";
 import type { EngineRecords, VmStateSource } from "./monitor.js";
 import { PeriodicMonitor } from "./periodic.js";
 import { freshStartFailure } from "./start-failure.js";
-import { startedHere } from "./started-here.js";
 
 /** The records as the agent's files in `runDir`. */
 export function runDirRecords(runDir: string): EngineRecords {

@@ -1,5 +1,5 @@
 import net from "node:net";
-import { runBounded } from "./bounded-command.js";
+import { runBounded } from "../../common/bounded-command.js";
 
 /**
  * One attempt of each network test of the original's network monitor. Every attempt

@@ -1,3 +1,4 @@
+import { isMonitorType } from "../../common/monitor-table.js";
 import { DEFAULT_TIMING } from "../../common/timing.js";
 import { CpuLoadMonitor } from "./cpu-load.js";
 import { EngineHealthMonitor, runDirRecords } from "./engine-health.js";
@@ -14,20 +15,7 @@ import { NetworkMonitor, networkSettings } from "./network.js";
 import { MonitorOptions, type RawMonitorOptions } from "./options.js";
 import { STORAGE_READ_TIMEOUT_S, StorageDomainMonitor } from "./storage-domain.js";
 
-export const MONITOR_TYPES = [
-  "network",
-  "mgmt-bridge",
-  "mem-free",
-  "cpu-load",
-  "cpu-load-no-engine",
-  "engine-health",
-  "storage-domain",
-] as const;
-export type MonitorType = (typeof MONITOR_TYPES)[number];
-
-export function isMonitorType(t: string): t is MonitorType {
-  return (MONITOR_TYPES as readonly string[]).includes(t);
-}
+export { isMonitorType, MONITOR_TYPES, type MonitorType } from "../../common/monitor-table.js";
 
 /** The original broker's probe interval (agent.conf `[timing] monitor_interval`). */
 export const DEFAULT_MONITOR_INTERVAL_S = DEFAULT_TIMING.monitor_interval;

@@ -1,3 +1,4 @@
+import type { VdsmCpuStats } from "../../vdsm/vm-stats-source.js";
 /**
  * cpu-load-no-engine on VDSM hosts, as the original submonitor computes it from
  * VM.getStats: VDSM's `cpuUser` + `cpuSys` (percent of one CPU) over the host's CPUs is the
@@ -6,12 +7,6 @@
  */
 
 /** The VM.getStats fields the load reads (strings in VDSM's answer). */
-export interface VdsmCpuStats {
-  cpuUser?: string | number | undefined;
-  cpuSys?: string | number | undefined;
-  cpuActual?: boolean | undefined;
-  cpuUsage?: string | undefined;
-}
 
 /** The engine VM as VDSM reports it for the load: not here, or here with its share. */
 export type VdsmCpuObservation = { kind: "absent" } | VdsmCpuPresent;

@@ -1,13 +1,5 @@
+import type { VdsmVmStats } from "../../vdsm/vm-stats-source.js";
 import { VmExitReason, VmStatus } from "../../vdsm/wire.js";
-
-import type { VdsmCpuStats } from "./vdsm-cpu.js";
-
-/** What VM.getStats answered for the engine VM (the fields engine-health and cpu-load-no-engine read). */
-export interface VdsmVmStats extends VdsmCpuStats {
-  status: string;
-  exitMessage?: string | undefined;
-  exitReason?: number | undefined;
-}
 
 /** Why a `Down` VM is plain `down` (not unexpected): the original's two special cases. */
 export type VdsmDownCause = "storage-locked" | "migrated-away";
@@ -63,3 +55,5 @@ export function vdsmStatusDetail(s: VdsmVmStats): VdsmStatusDetail {
       return { detail, as: "running" };
   }
 }
+
+export type { VdsmVmStats };

@@ -15,7 +15,7 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const ctx = await context();
   const { conf, volumes } = ctx;
   const { parseVmConf } = await import("../../storage/ovf/vmconf.js");
-  const { leaseResolver } = await import("../../agent/main.js");
+  const { leaseResolver } = await import("../../agent/engine-vm-factory.js");
   const { agentLockspaces } = await import("../../agent/daemon.js");
   const { leaseHolderFor } = await import("../../agent/lease-holder.js");
   const { VmLease } = await import("../../sanlock/vm-lease.js");

@@ -4,6 +4,8 @@ import { CliError } from "../errors.js";
 import { group, withJson } from "../program.js";
 import { type Context, context, vmConfFromFile, vmConfText } from "../vm-context.js";
 
+type EngineVm = import("../../agent/engine-vm.js").EngineVm;
+
 /**
  * `he-ha vm start|shutdown|poweroff` (hosted-engine --vm-start/--vm-shutdown/--vm-poweroff):
  * the engine VM on this host, through VDSM where the agent
@@ -47,76 +49,61 @@ interface HostVm {
   keepsStart(state: string | null): boolean;
 }
 
-async function hostVm(ctx: Context, root: string): Promise<HostVm> {
-  const { conf, volumes } = ctx;
-  const { vmBackendFor, vdsmClientOptions } = await import("../../vdsm/backend-choice.js");
+/**
+ * The engine VM and its lease as the agent has them, built by the agent's own factory
+ * (engineVmFor: the backend by the host's choice, the same timeouts, oVirt's lease from
+ * vm.conf taken by the agent's rules with sanlock's kill path; through VDSM libvirt's
+ * lock manager takes it for qemu). The CLI closes it without releasing: a lease it took
+ * stays with this host for the agent.
+ */
+async function engineVm(ctx: Context, source: string): Promise<{ engine: EngineVm; host: HostVm }> {
+  const { engineVmFor, engineVmChoices } = await import("../../agent/engine-vm-factory.js");
   const { silentLogger } = await import("../../common/log.js");
-  const choice = await vmBackendFor(conf, root).catch((e: Error) => {
+  const { conf, volumes } = ctx;
+  const paths = haPaths();
+  const choices = await engineVmChoices(conf, paths.root).catch((e: Error) => {
     throw new CliError(e.message);
   });
-  if (choice.backend === "vdsm") {
-    const { VdsmVm, vdsmVmRunning, vmStartStep } = await import("../../vdsm/vdsm-vm.js");
-    const vm = new VdsmVm({
-      vmId: conf.vmId,
-      log: silentLogger,
-      client: vdsmClientOptions(conf, root),
-      runDir: haPaths().runDir,
-      agentCleanup: false,
+  const built = engineVmFor({ paths, hostConf: conf, volumes, ...choices }, silentLogger, {
+    vmConfSource: source,
+    caller: "cli",
+  });
+  if (built.holder.holder === "agent") {
+    // the kill path the lease is registered with: the script the agent writes at start,
+    // written here too for a host whose agent has not run yet
+    const { writeKillScript } = await import("../../agent/kill-path.js");
+    await writeKillScript(paths.runDir, conf.libvirtUri, conf.vmId).catch((e: Error) => {
+      throw new CliError(`cannot write the engine VM's kill path script: ${e.message}`);
     });
+  }
+  if (built.backend === "vdsm") {
+    const { vdsmVmRunning, vmStartStep } = await import("../../vdsm/vdsm-vm.js");
+    const vm = built.vm;
     return {
-      backend: "vdsm",
-      vm,
-      where: `VDSM at ${vm.api.client.endpoint}`,
-      state: () => vm.status(),
-      running: vdsmVmRunning,
-      keepsStart: (s) => vmStartStep(s) === "exists",
+      engine: built.engine,
+      host: {
+        backend: "vdsm",
+        vm,
+        where: `VDSM at ${vm.api.client.endpoint}`,
+        state: () => vm.status(),
+        running: vdsmVmRunning,
+        keepsStart: (s) => vmStartStep(s) === "exists",
+      },
     };
   }
-  const { libvirtEngineVm } = await import("../../agent/main.js");
-  const { domainTypeFor, hostHasKvm } = await import("../../agent/libvirt-vm.js");
-  const domainType = domainTypeFor(conf.libvirtUri, await hostHasKvm());
-  const vm = libvirtEngineVm(
-    { hostConf: conf, volumes, domainType },
-    silentLogger,
-    haPaths().runDir,
-  );
+  const vm = built.vm;
   const running = (s: string | null) => s !== null && ACTIVE.has(s);
   return {
-    backend: "libvirt",
-    vm,
-    where: conf.libvirtUri,
-    state: async () => (await vm.hypervisor.domainState(conf.vmId))?.state ?? null,
-    running,
-    keepsStart: running,
+    engine: built.engine,
+    host: {
+      backend: "libvirt",
+      vm,
+      where: conf.libvirtUri,
+      state: async () => (await vm.hypervisor.domainState(conf.vmId))?.state ?? null,
+      running,
+      keepsStart: running,
+    },
   };
-}
-
-/**
- * The engine VM and its lease as the agent has them (src/agent/engine-vm.ts): oVirt's
- * lease resolved from vm.conf, taken by the agent's rules (lease-holder.ts); through VDSM
- * libvirt's lock manager takes it for qemu, as in the agent. The CLI closes it without
- * releasing: a lease it took stays with this host for the agent.
- */
-async function engineVm(ctx: Context, source: string) {
-  const { EngineVm } = await import("../../agent/engine-vm.js");
-  const { leaseResolver, vmLeasePort } = await import("../../agent/main.js");
-  const { leaseHolderFor } = await import("../../agent/lease-holder.js");
-  const { silentLogger } = await import("../../common/log.js");
-  const { conf, volumes } = ctx;
-  const root = haPaths().root;
-  const host = await hostVm(ctx, root);
-  const holder =
-    host.backend === "vdsm"
-      ? { holder: "libvirt" as const, why: "VDSM starts the engine VM" }
-      : await leaseHolderFor(conf, root);
-  const engine = new EngineVm({
-    vm: host.vm,
-    resolveLeases: leaseResolver({ hostConf: conf, volumes }, source),
-    leasePort: (guard) => vmLeasePort(guard, holder, conf.hostId, silentLogger),
-    runDir: haPaths().runDir,
-    log: silentLogger,
-  });
-  return { engine, host };
 }
 
 const ACTIVE = new Set(["running", "paused", "blocked", "pmsuspended", "shutdown"]);

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { runBounded } from "../../broker/monitors/bounded-command.js";
+import { runBounded } from "../../common/bounded-command.js";
 import type {
   ConnectOutcome,
   DisconnectOutcome,
