@@ -27,7 +27,8 @@ const SRC_LAYERS: readonly (readonly string[])[] = [
   ["vdsm"], // VDSM's JSON-RPC and what rides on it
   ["broker"], // ovirt-ha-broker
   ["agent"], // ovirt-ha-agent
-  ["simulator", "explain"], // both daemons on one virtual clock; why a host acts as it does
+  ["simulator", "explain", "doctor"], // both daemons on one virtual clock; why a host acts as it does; what could make failover fail
+  ["whatif"], // the simulator seeded from the live cluster
   ["cli"], // he-ha
   ["bin"], // the entry points
 ];
@@ -52,6 +53,16 @@ const PENDING_UPWARD: ReadonlyMap<string, string> = new Map([
   ["src/broker/daemon.ts -> src/explain/explain.ts", "explain"],
   ["src/broker/daemon.ts -> src/explain/gather.ts", "explain"],
   ["src/broker/explain-metrics.ts -> src/explain/explain.ts", "explain"],
+  // the broker serves and schedules the doctor's findings, the agent runs it once at start:
+  // the checks (pure) move below the daemons, the gathering stays above them
+  ["src/broker/daemon.ts -> src/doctor/checks.ts", "doctor"],
+  ["src/broker/daemon.ts -> src/doctor/gather.ts", "doctor"],
+  ["src/broker/doctor-metrics.ts -> src/doctor/checks.ts", "doctor"],
+  ["src/broker/api/server.ts -> src/doctor/checks.ts", "doctor"],
+  ["src/agent/main.ts -> src/doctor/agent-start.ts", "doctor"],
+  // the broker publishes the doctor's view of this host's name: publishedHostname moves
+  // down into common/
+  ["src/broker/daemon.ts -> src/agent/hostname.ts", "doctor"],
 ]);
 
 /** Import circles that wait for their owner, as PENDING_UPWARD. */
