@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
+import { volumeBytes } from "../storage/volume-size.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import type { MetadataStore } from "./storage-cycle.js";
 
@@ -82,7 +83,7 @@ export class ReopeningMetadataStore implements MetadataStore {
   private async withVolume<T>(io: (v: OpenVolume) => Promise<T>): Promise<T> {
     if (this.current) await this.checkIdentity();
     const v = await this.open();
-    const { size } = await stat(this.path);
+    const size = await volumeBytes(this.path);
     if (size < WHITEBOARD_BYTES) throw new ShortVolumeError(this.path, size);
     try {
       return await io(v);

@@ -44,6 +44,18 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
   },
   "StorageDomain.getStats": { storagedomainID: { type: "uuid" } },
   "StorageDomain.getInfo": { storagedomainID: { type: "uuid" } },
+  "StorageDomain.getImages": { storagedomainID: { type: "uuid" } },
+  "StorageDomain.getVolumes": {
+    storagedomainID: { type: "uuid" },
+    storagepoolID: { type: "uuid" },
+    imageID: { type: "uuid" },
+  },
+  "Volume.getInfo": {
+    volumeID: { type: "uuid" },
+    storagepoolID: { type: "uuid" },
+    storagedomainID: { type: "uuid" },
+    imageID: { type: "uuid" },
+  },
   "Image.prepare": {
     storagepoolID: { type: "uuid" },
     storagedomainID: { type: "uuid" },

@@ -11,6 +11,7 @@ import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
 import { startedHere } from "../../src/broker/monitors/started-here.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
+import { haVolumes } from "../../src/storage/domain.js";
 import { fileDomainMetadata, formatDomainMetadata } from "../../src/storage/domain-metadata.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
@@ -345,7 +346,10 @@ describe("VDSM storage calls of the original", () => {
       const connector = new VdsmStorageConnector({
         api: new VdsmApi(client()),
         conf,
-        domainDir,
+        volumes: haVolumes(
+          hostConfigFrom(new Map([...conf.raw, ["domain_path", domainDir]]), "hosted-engine.conf"),
+          { root: dir, mountRoot: path.join(dir, "mnt") },
+        ),
         mountRoot: path.join(dir, "mnt"),
         log: silentLogger,
         pollMs: 10,
@@ -413,7 +417,7 @@ describe("VDSM storage calls of the original", () => {
       { connection: "nfs.example.com:/he" },
     ]);
     // disconnect sends the connection as written (the original: normalize_path=False)
-    await disconnectStorageServer(api, slash);
+    await disconnectStorageServer(api, slash, silentLogger);
     expect(vdsm.calls.at(-1)?.params.connectionParams).toMatchObject([
       { connection: "nfs.example.com:/he/" },
     ]);

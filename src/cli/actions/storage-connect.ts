@@ -46,7 +46,7 @@ async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   const api = localVdsmApi(conf, haPaths().root, silentLogger);
   try {
     if (how === "connect") await connectStorageServer(api, conf, silentLogger, haPaths().mountRoot);
-    else await disconnectStorageServer(api, conf);
+    else await disconnectStorageServer(api, conf, silentLogger);
   } catch (e) {
     throw new CliError(`cannot ${how} through VDSM: ${(e as Error).message}`);
   } finally {
@@ -54,7 +54,7 @@ async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   }
   return {
     description: `${conf.domainType} ${conf.storage} through VDSM`,
-    domainDir: haVolumes(conf, haPaths().mountRoot).domain,
+    domainDir: haVolumes(conf, haPaths()).domain,
   };
 }
 
