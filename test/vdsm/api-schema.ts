@@ -37,6 +37,9 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
     domainType: { type: "StorageDomainTypeId" },
     connectionParams: { type: "object[]" },
   },
+  // vdsm-api.yml types this domainType as the StorageDomainType name enum (NFS, ISCSI…),
+  // but the original sends the integer id here too and VDSM's hsm reads that; kept as
+  // the original sends it (vdsm-schema.test.ts shows VDSM's strict schema on both)
   "StoragePool.disconnectStorageServer": {
     storagepoolID: { type: "uuid" },
     domainType: { type: "StorageDomainTypeId" },
