@@ -92,6 +92,12 @@ export class FakeVdsm {
   domainDelay = "0.000512";
   /** TLS connections served so far */
   connections = 0;
+  /** heart-beats (empty lines) sent so far, on every connection */
+  heartBeatsSent = 0;
+  /** VDSM hangs: no heart-beats, no answers (requests are still recorded) */
+  frozen = false;
+  /** the `heart-beat` header of each CONNECT, in order */
+  readonly connectHeartBeats: string[] = [];
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
@@ -166,7 +172,27 @@ export class FakeVdsm {
             sock.write(encodeFrame("ERROR", {}, "Version unsupported"));
             continue;
           }
-          sock.write(encodeFrame("CONNECTED", { version: "1.2", "heart-beat": "0,0" }));
+          // stompserver._cmd_connect: answer `cy,cx` of the client's `cx,cy`, each at
+          // least 1000 ms unless 0, then send a heart-beat every cy ms
+          const asked = f.headers["heart-beat"] ?? "0,0";
+          this.connectHeartBeats.push(asked);
+          const [cx, cy] = asked.split(",").map((n) => {
+            const v = Number(n) || 0;
+            return v === 0 ? 0 : Math.max(v, 1000);
+          });
+          sock.write(
+            encodeFrame("CONNECTED", { version: "1.2", "heart-beat": `${cy ?? 0},${cx ?? 0}` }),
+          );
+          if (cy) {
+            const beat = setInterval(() => {
+              if (sock.destroyed) return clearInterval(beat);
+              if (this.frozen) return;
+              this.heartBeatsSent++;
+              sock.write("\n");
+            }, cy);
+            beat.unref();
+            sock.on("close", () => clearInterval(beat));
+          }
         } else if (f.command === "SUBSCRIBE") {
           const dest = f.headers.destination;
           const id = f.headers.id;
@@ -187,7 +213,7 @@ export class FakeVdsm {
             continue;
           }
           void this.handle(f.body.toString("utf8"), conn).then((answer) => {
-            if (sock.destroyed) return;
+            if (sock.destroyed || this.frozen) return;
             sock.write(
               encodeFrame(
                 "MESSAGE",

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../lab/sim/processes.js";
 import {
   chooseVmBackend,
   vdsmPkiPaths,
@@ -254,6 +255,39 @@ describe("VDSM backend (VmPort) against the VDSM protocol test server", () => {
     expect(active).toBe(true);
     expect(vm.api.client.connects).toBe(2);
     expect(vdsm.methods().filter((m) => m === "Host.ping2")).toHaveLength(2);
+  });
+
+  it("STOMP heart-beats: VDSM's keep an idle connection; a VDSM that goes silent is dropped at the heart-beat timeout (the call in flight fails at once) and the next call reconnects", async () => {
+    await startVdsm();
+    const c = new VdsmClient({
+      port: vdsm.port,
+      tls: { key: pki.client.key, cert: pki.client.cert, ca: pki.ca },
+      log: silentLogger,
+      minBackoffMs: 0,
+      timeoutMs: 60_000,
+      incomingHeartBeatMs: 1500,
+    });
+    closers.push(() => c.close());
+    await c.call("Host.ping2");
+    expect(vdsm.connectHeartBeats).toEqual(["0,1200"]);
+    // idle for longer than the timeout: VDSM's heart-beats keep the connection
+    await pollUntil(
+      "three heart-beats from VDSM",
+      async () => vdsm.heartBeatsSent >= 3,
+      30_000,
+      50,
+    );
+    expect(c.connected).toBe(true);
+    expect(c.connects).toBe(1);
+    // VDSM hangs: no answer, no heart-beat; the call fails when the connection is dropped,
+    // not after its own 60 s
+    vdsm.frozen = true;
+    await expect(c.call("Host.getStats")).rejects.toThrow(
+      /no frame or heart-beat from VDSM within 1500 ms \(heart-beat 1200,0\)/,
+    );
+    vdsm.frozen = false;
+    expect(await c.call("Host.ping2")).toBe(true);
+    expect(c.connects).toBe(2);
   });
 
   it("TLS: refused with a client certificate from another CA, and when VDSM's certificate is not from the trusted CA", async () => {
