@@ -1,9 +1,10 @@
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
 import { type HostConfig, hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
+import { haPaths } from "../../src/common/paths.js";
 import { buildTar } from "../../src/storage/archive/tar.js";
 import { type HaVolumes, haVolumes } from "../../src/storage/domain.js";
 import { resolveEngineLeases } from "../../src/storage/engine-lease.js";
@@ -15,8 +16,9 @@ import { findOvfStoresThroughVdsm, volumeLeaseThroughVdsm } from "../../src/vdsm
 import { connectStorageServer, disconnectStorageServer } from "../../src/vdsm/host-storage.js";
 import { VdsmClient } from "../../src/vdsm/json-rpc-client.js";
 import { VdsmStorageConnector } from "../../src/vdsm/storage-connector.js";
+import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { makeTestPki, type TestPki } from "./certs.js";
+import { installVdsmPki, makeTestPki, type TestPki } from "./certs.js";
 import { FakeVdsm, type FakeVolume } from "./fake-vdsm.js";
 
 /**
@@ -412,6 +414,60 @@ describe("OVF_STORE and the engine disk's lease through VDSM (block domain)", ()
       ),
     ).rejects.toThrow(
       `vm.conf: VDSM's Volume.getInfo reports no lease for volume ${IMG.disk[0]}/${IMG.disk[1]} of storage domain ${SD}: the engine VM's volume lease cannot be located`,
+    );
+  });
+});
+
+describe("he-ha storage connect on a block domain (the built CLI)", () => {
+  /** hosted-engine.conf of the host root, as deployment writes it for iSCSI */
+  async function writeConf(extra: Record<string, string>): Promise<void> {
+    const c = iscsiConf({ storage: "192.0.2.10", port: "3260", ...extra });
+    const file = haPaths(root).hostConf;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, [...c.raw].map(([k, v]) => `${k}=${v}\n`).join(""));
+  }
+
+  it("through VDSM: iscsiadm's bond interfaces, the target from hosted-engine.conf; without VDSM: refused, naming why", async () => {
+    await startVdsm();
+    vdsm.iscsiTargets.push(TARGET);
+    await writeConf({ vdsm_port: String(vdsm.port) });
+    // iscsiadm -m iface as on a host with an iSCSI bond (the real one needs open-iscsi)
+    const bin = path.join(dir, "bin");
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      path.join(bin, "iscsiadm"),
+      "#!/bin/sh\necho 'default tcp,<empty>,<empty>,<empty>,<empty>'\necho 'bond0 tcp,52:54:00:12:34:56,192.0.2.1,eth0,iqn.1994-05.com.redhat:host1'\n",
+      { mode: 0o755 },
+    );
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const pkiRoot = path.join(root, "etc/pki/vdsm");
+    await installVdsmPki(root, pki);
+    try {
+      const r = await runHeHa(root, ["storage", "connect", "--json"], env);
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toEqual({
+        storage:
+          "iscsi iSCSI target iqn=iqn.2026-12.example:he at portal address storage=192.0.2.10 port=3260 (tpgt portal=1) through VDSM",
+        domain: path.join(root, "dev", SD),
+        outcome: "vdsm-connected",
+      });
+      const con = vdsm.calls.find((c) => c.method === "StoragePool.connectStorageServer");
+      expect(con?.params.domainType).toBe(3);
+      expect(con?.params.connectionParams).toEqual([
+        expect.objectContaining({
+          connection: "192.0.2.10",
+          ifaceName: "bond0",
+          netIfaceName: "eth0",
+        }),
+      ]);
+    } finally {
+      await rm(pkiRoot, { recursive: true, force: true });
+    }
+    // the same host without VDSM
+    const r = await runHeHa(root, ["storage", "connect"], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "domainType=iscsi is a block storage domain: its volumes are LVs that only VDSM connects and prepares",
     );
   });
 });

@@ -38,7 +38,7 @@ async function throughVdsm(conf: HostConfig): Promise<boolean> {
  */
 async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   const { localVdsmApi } = await import("../../vdsm/backend-choice.js");
-  const { connectStorageServer, disconnectStorageServer } = await import(
+  const { connectStorageServer, describeConnection, disconnectStorageServer } = await import(
     "../../vdsm/host-storage.js"
   );
   const { silentLogger } = await import("../../common/log.js");
@@ -53,7 +53,7 @@ async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
     api.client.close();
   }
   return {
-    description: `${conf.domainType} ${conf.storage} through VDSM`,
+    description: `${conf.domainType} ${describeConnection(conf)} through VDSM`,
     domainDir: haVolumes(conf, haPaths()).domain,
   };
 }

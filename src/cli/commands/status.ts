@@ -29,13 +29,16 @@ export function register(program: Command): void {
     if (opts.json) {
       // the original's document: host ids and global_maintenance are its only top-level
       // keys (scripts iterate it that way); this host's entry also says which engine VM
-      // backend its agent uses (vdsm or libvirt). The summary is `--summary --json`.
+      // backend its agent uses (vdsm or libvirt) and its storage domain (type, file or
+      // block, the share or iSCSI target). The summary is `--summary --json`.
       const { localVmBackend } = await import("../vm-backend.js");
       const backend = await localVmBackend();
       const doc = vmStatusJson(status);
       const own = backend ? doc[String(backend.hostId)] : undefined;
-      if (backend && own && typeof own === "object" && !Array.isArray(own))
+      if (backend && own && typeof own === "object" && !Array.isArray(own)) {
         own["vm-backend"] = { backend: backend.backend, reason: backend.reason };
+        own.storage = backend.storage;
+      }
       process.stdout.write(`${JSON.stringify(doc)}\n`);
       return;
     }
