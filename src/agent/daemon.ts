@@ -11,6 +11,8 @@ import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
 import type { HaVolumes } from "../storage/domain.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
+import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
@@ -54,6 +56,11 @@ export interface AgentDeps {
    * default: the `.meta` files under the domain directory (ignored when `env` is given)
    */
   ovfStores?: OvfStoreSource;
+  /**
+   * the domain's sector size and alignment, checked against its volumes before the
+   * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
+   */
+  geometry?: DomainGeometry;
 }
 
 /** How the agent ended: 0 = asked to stop, non-zero = failure. */
@@ -92,7 +99,7 @@ export class AgentDaemon {
   private readonly hostId: number;
   private readonly hostname: string;
   /** `hosted-engine` (whiteboard liveness), then the storage domain's (the engine VM's lease) */
-  private readonly lockspaces: LockspaceSpec[];
+  private lockspaces: LockspaceSpec[];
   /** lockspaces this agent joined (left on exit); one VDSM joined is shared, never left */
   private readonly joinedByUs = new Set<string>();
   private readonly engine: EngineVm;
@@ -153,6 +160,7 @@ export class AgentDaemon {
       this.d.onReady?.();
       await this.waitLocalMaintenance(signal);
       if (!signal.aborted) await this.waitStorage(signal);
+      if (!signal.aborted) await this.waitGeometry(signal);
       if (!signal.aborted) await this.joinLockspace(signal);
       if (!signal.aborted) await this.adoptRunningVm();
       while (!signal.aborted) {
@@ -200,6 +208,42 @@ export class AgentDaemon {
   private async waitStorage(signal: AbortSignal): Promise<void> {
     while (this.storage && !signal.aborted && !(await this.storage.ensure()))
       await this.env.sleep(this.timing.loop_delay * 1000, signal);
+  }
+
+  /**
+   * The domain's sector geometry, checked against its volumes, before anything is joined
+   * or written: a device with another sector size (or a geometry sanlock cannot use) is
+   * logged (once per reason, then throttled) and waited out, touching nothing.
+   */
+  private async waitGeometry(signal: AbortSignal): Promise<void> {
+    const geometry = this.d.geometry;
+    if (!geometry) return;
+    while (!signal.aborted) {
+      try {
+        const g = await geometry.resolve();
+        this.tlog.reset("geometry");
+        if (g) {
+          this.lockspaces = this.lockspaces.map((spec) => ({ ...spec, geometry: g }));
+          this.log.info(
+            { geometry: describeGeometry(g), source: geometry.source },
+            "storage domain sector geometry",
+          );
+        } else
+          this.log.info(
+            { source: geometry.source },
+            "the storage domain declares no sector geometry: sanlock reads it from each lease",
+          );
+        return;
+      } catch (e) {
+        this.d.onStatus?.(`storage not usable: ${(e as Error).message}`);
+        this.tlog.error(
+          "geometry",
+          { err: e as Error },
+          `storage domain sector geometry refused (${(e as Error).message}): touching nothing, will retry`,
+        );
+      }
+      await this.env.sleep(this.timing.loop_delay * 1000, signal);
+    }
   }
 
   /** A storage outage began (why) or ended (null): say so (STATUS=, notification). */
@@ -391,7 +435,7 @@ export class AgentDaemon {
       decision.result.action === null ? vmActiveHere : undefined,
       this.config.state.vmConf,
     );
-    await this.publish(collection, decision.ctx, settled.score.score);
+    await this.publish(collection, decision.ctx);
     const fields = {
       state: after,
       score: settled.score.score,
@@ -450,7 +494,7 @@ export class AgentDaemon {
     return false;
   }
 
-  private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
+  private async publish(collection: Collection, ctx: FsmContext): Promise<void> {
     const cfg = this.config.state;
     let block: Buffer;
     try {
@@ -460,8 +504,7 @@ export class AgentDaemon {
           hostname: this.hostname,
           collection,
           data: this.memory.fsm,
-          score,
-          timing: this.timing,
+          ctx,
           confOnSharedStorage: cfg.confOnSharedStorage,
           vmConfRefreshTime: cfg.refreshTime,
           timeEpoch: Math.trunc(this.env.wallSeconds() - this.clock()),
@@ -540,7 +583,7 @@ export class AgentDaemon {
         fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
       };
       const score = stateScore(this.memory.fsm, this.lastCtx).score;
-      await this.publish(this.lastCollection, this.lastCtx, score);
+      await this.publish(this.lastCollection, this.lastCtx);
       const written = await this.waitStoppedWritten();
       this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
     }

@@ -9,8 +9,10 @@ import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { type HaVolumes, haVolumes } from "../storage/domain.js";
+import { type DomainGeometry, domainGeometryFor } from "../storage/domain-geometry.js";
 import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
 import type { VdsmApi } from "../vdsm/api.js";
 import { localVdsmApi } from "../vdsm/backend-choice.js";
@@ -46,6 +48,8 @@ export interface AgentSetup {
   domainType?: "test" | "kvm" | "qemu";
   /** who runs the engine VM (see backend.ts); libvirt when unset */
   vmBackend?: VmBackendChoice;
+  /** the domain's sector geometry (see domainGeometryFor); sanlock's defaults when unset */
+  geometry?: DomainGeometry;
 }
 
 /**
@@ -68,7 +72,18 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
   const leaseHolder = await leaseHolderFor(hostConf, paths.root);
   const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
   const vmBackend = await vmBackendFor(hostConf, paths.root);
-  return { paths, hostConf, agentConf, volumes, hostname, leaseHolder, domainType, vmBackend };
+  const geometry = domainGeometryFor(volumes);
+  return {
+    paths,
+    hostConf,
+    agentConf,
+    volumes,
+    hostname,
+    leaseHolder,
+    domainType,
+    vmBackend,
+    geometry,
+  };
 }
 
 /** The port of the engine VM's guard lease for the chosen holder (see lease-holder.ts). */
@@ -78,6 +93,7 @@ export function vmLeasePort(
   hostId: number,
   log: Logger,
   killPath?: { path: string; args: string[] },
+  geometry?: SectorGeometry,
 ): VmLeasePort {
   if (choice.holder === "libvirt") return new LibvirtHeldLease();
   const own = new VmLease(
@@ -87,6 +103,7 @@ export function vmLeasePort(
       path: guard.path,
       offset: guard.offset,
       hostId,
+      ...(geometry ? { geometry } : {}),
     },
     { log, ...(killPath ? { killPath } : {}) },
   );
@@ -181,7 +198,9 @@ export function createAgent(
       actionMs: 60_000,
     }),
     resolveLeases: leaseResolver(setup, "vm.conf", vdsmStorageApi),
-    leasePort: (guard) => vmLeasePort(guard, holder, hostConf.hostId, log, killPath),
+    // made after the lockspace join, when the domain's geometry is known
+    leasePort: (guard) =>
+      vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
     runDir: setup.paths.runDir,
     log,
   });
@@ -191,6 +210,7 @@ export function createAgent(
     broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
     lockspace: new Lockspace({ log }),
     engine,
+    ...(setup.geometry ? { geometry: setup.geometry } : {}),
     ...(onReady ? { onReady } : {}),
     // connected before the lockspace join, reconnected on loss: through VDSM where it
     // runs the engine VM (as the original), else mounted by the agent

@@ -2,7 +2,8 @@ import type { Logger } from "../common/log.js";
 import { directInitLockspace } from "../sanlock/direct-init.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
-import type { BrokerLockspace } from "./service.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
+import type { BrokerLockspace } from "./env.js";
 
 export class LockspaceResetError extends Error {
   override name = "LockspaceResetError";
@@ -17,6 +18,8 @@ export interface SanlockLockspaceOptions {
   log: Logger;
   /** the sanlock executable (default "sanlock" on PATH) */
   sanlockBin?: string;
+  /** the domain's sector geometry: resolved before a re-initialisation writes anything */
+  geometry?: DomainGeometry;
 }
 
 /**
@@ -38,13 +41,16 @@ export class SanlockLockspace implements BrokerLockspace {
       hostId: this.opts.hostId,
       path: this.opts.path,
       offset: 0,
+      ...(this.opts.geometry?.current ? { geometry: this.opts.geometry.current } : {}),
     });
   }
 
   async reset(): Promise<void> {
     try {
+      const geometry = await this.opts.geometry?.resolve();
       await directInitLockspace(HE_LOCKSPACE, this.opts.path, 0, this.opts.ioTimeout, {
         ...(this.opts.sanlockBin ? { sanlock: this.opts.sanlockBin } : {}),
+        ...(geometry ? { geometry } : {}),
       });
     } catch (e) {
       throw new LockspaceResetError((e as Error).message, { cause: e });

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
+import type { DomainGeometry } from "../storage/domain-geometry.js";
 import { volumeBytes } from "../storage/volume-size.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import type { MetadataStore } from "./storage-cycle.js";
@@ -53,6 +54,12 @@ export class ReopeningMetadataStore implements MetadataStore {
   constructor(
     readonly path: string,
     private readonly log: Logger,
+    /**
+     * the domain's sector geometry, resolved (and every volume checked against it) before
+     * the volume is first opened: a device with another sector size is never read or
+     * written (the error names it)
+     */
+    private readonly geometry?: DomainGeometry,
   ) {}
 
   async scanSegments(visit: (index: number, segment: Buffer) => void): Promise<number> {
@@ -129,13 +136,18 @@ export class ReopeningMetadataStore implements MetadataStore {
   }
 
   private async openVolume(): Promise<OpenVolume> {
+    const sectorSize = (await this.geometry?.resolve())?.sectorSize ?? 512;
     try {
-      const volume = await MetadataVolume.open(this.path, { logger: this.log });
+      const volume = await MetadataVolume.open(this.path, { logger: this.log, sectorSize });
       this.log.info({ path: this.path, direct_io: volume.directIo }, "metadata volume opened");
       return { volume, readOnlyBecause: undefined };
     } catch (e) {
       if (!READ_ONLY_CODES.has(errnoOf(e) ?? "")) throw e;
-      const volume = await MetadataVolume.open(this.path, { logger: this.log, readOnly: true });
+      const volume = await MetadataVolume.open(this.path, {
+        logger: this.log,
+        readOnly: true,
+        sectorSize,
+      });
       this.log.warn(
         { path: this.path, err: e as Error },
         "metadata volume is read-only: reading only",

@@ -5,7 +5,9 @@
  * never blocks the event loop.
  */
 import { execFile } from "node:child_process";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lockspaceString, resourceString } from "./names.js";
+import { directInitGeometryArgs } from "./sector-flags.js";
 
 /** `sanlock direct init` failed: names the command and what sanlock printed. */
 export class SanlockInitError extends Error {
@@ -15,6 +17,8 @@ export class SanlockInitError extends Error {
 export interface DirectInitOptions {
   /** the sanlock program (default `sanlock` on PATH) */
   sanlock?: string;
+  /** the domain's sector size and alignment (`-Z`, `-A`); default: sanlock's 512/1M */
+  geometry?: SectorGeometry;
 }
 
 function runInit(bin: string, args: string[]): Promise<void> {
@@ -43,6 +47,7 @@ export function directInitLockspace(
     "init",
     "-o",
     String(ioTimeout),
+    ...directInitGeometryArgs(opts.geometry),
     "-s",
     lockspaceString(name, 0, path, offset),
   ]);
@@ -59,6 +64,7 @@ export function directInitResource(
   return runInit(opts.sanlock ?? "sanlock", [
     "direct",
     "init",
+    ...directInitGeometryArgs(opts.geometry),
     "-r",
     resourceString(lockspace, resource, path, offset),
   ]);

@@ -4,6 +4,7 @@
  * worker threads; the daemon is the one SANLOCK_RUN_DIR points at (default /run/sanlock).
  */
 import type { Logger } from "../common/log.js";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { LockspaceIdConflictError, LockspaceJoinError, SanlockError } from "./errors.js";
 import {
   callAsync,
@@ -15,6 +16,7 @@ import {
   SanlockRv,
   sanlockNative,
 } from "./native.js";
+import { geometryFlags } from "./sector-flags.js";
 
 export interface LockspaceSpec {
   /** lockspace name, `hosted-engine` for HA */
@@ -26,6 +28,18 @@ export interface LockspaceSpec {
   offset: number;
   /** seconds; 0 or absent = the daemon's default (10 s) */
   ioTimeout?: number;
+  /** the domain's sector size and alignment (absent: sanlock reads the leader's) */
+  geometry?: SectorGeometry;
+}
+
+function lockspaceOf(spec: LockspaceSpec) {
+  return lockspaceValue(
+    spec.name,
+    spec.hostId,
+    spec.path,
+    spec.offset,
+    geometryFlags(spec.geometry),
+  );
 }
 
 export interface LockspaceOptions {
@@ -77,7 +91,7 @@ export class Lockspace {
    */
   async addLockspace(spec: LockspaceSpec): Promise<JoinResult> {
     const native = sanlockNative();
-    const ls = lockspaceValue(spec.name, spec.hostId, spec.path, spec.offset);
+    const ls = lockspaceOf(spec);
     const fields = { lockspace: spec.name, host_id: spec.hostId, path: spec.path };
     let lastRv = 0;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
@@ -110,11 +124,7 @@ export class Lockspace {
   /** true when the daemon holds the lockspace with this id (a join in progress = false). */
   async inqLockspace(spec: LockspaceSpec): Promise<boolean> {
     const native = sanlockNative();
-    const rv = await callAsync(
-      native.inqLockspace,
-      lockspaceValue(spec.name, spec.hostId, spec.path, spec.offset),
-      0,
-    );
+    const rv = await callAsync(native.inqLockspace, lockspaceOf(spec), 0);
     if (rv === 0) return true;
     if (rv === -Errno.ENOENT || rv === -Errno.EINPROGRESS || rv === -Errno.ECONNREFUSED) {
       return false;
@@ -129,11 +139,7 @@ export class Lockspace {
    */
   async remLockspace(spec: LockspaceSpec): Promise<LeaveResult> {
     const native = sanlockNative();
-    const rv = await callAsync(
-      native.remLockspace,
-      lockspaceValue(spec.name, spec.hostId, spec.path, spec.offset),
-      SANLK_REM_UNUSED,
-    );
+    const rv = await callAsync(native.remLockspace, lockspaceOf(spec), SANLK_REM_UNUSED);
     const fields = { lockspace: spec.name, host_id: spec.hostId };
     if (rv === 0) {
       this.log.info(fields, "left sanlock lockspace");

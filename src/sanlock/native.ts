@@ -50,6 +50,14 @@ export const SanlockRv = {
 } as const;
 
 export const SANLK_RES_PERSISTENT = 0x8;
+/**
+ * Sector size and alignment of a lockspace or resource (sanlock.h): the same bits in
+ * sanlk_lockspace.flags (SANLK_LSF_*) and sanlk_resource.flags (SANLK_RES_*). Both an
+ * ALIGN and a SECTOR flag, or neither (then sanlock reads them from the leader).
+ */
+export const SANLK_ALIGN_FLAGS = { 1: 0x10, 2: 0x20, 4: 0x40, 8: 0x80 } as const;
+export const SANLK_SECTOR512 = 0x100;
+export const SANLK_SECTOR4K = 0x200;
 export const SANLK_ACQUIRE_LVB = 0x1;
 export const SANLK_ACQUIRE_ORPHAN_ONLY = 0x4;
 export const SANLK_ACQUIRE_OWNER_NOWAIT = 0x8;
@@ -221,11 +229,17 @@ export function callAsync<T = number>(fn: NativeFn, ...args: unknown[]): Promise
   });
 }
 
-export function lockspaceValue(name: string, hostId: number, path: string, offset: number) {
+export function lockspaceValue(
+  name: string,
+  hostId: number,
+  path: string,
+  offset: number,
+  flags = 0,
+) {
   return {
     name,
     host_id: hostId,
-    flags: 0,
+    flags,
     host_id_disk: { path, offset, pad1: 0, pad2: 0 },
   } satisfies LockspaceValue;
 }

@@ -21,6 +21,7 @@
  * (and so the registration fd) for the agent's whole life.
  */
 import type { Logger } from "../common/log.js";
+import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { LeaseHeldError, SanlockError } from "./errors.js";
 import { resourceString } from "./names.js";
 import {
@@ -36,6 +37,7 @@ import {
   SanlockRv,
   sanlockNative,
 } from "./native.js";
+import { geometryFlags } from "./sector-flags.js";
 
 export interface VmLeaseSpec {
   /** the storage domain UUID (the lockspace joined on dom_md/ids) */
@@ -47,6 +49,8 @@ export interface VmLeaseSpec {
   offset: number;
   /** this host's id in the lockspace */
   hostId: number;
+  /** the domain's sector size and alignment (absent: sanlock reads the leader's) */
+  geometry?: SectorGeometry;
 }
 
 export interface KillPath {
@@ -199,8 +203,8 @@ export class VmLease {
   }
 
   private resource(flags: number): ResourceValue {
-    const { lockspace, resource, path, offset } = this.spec;
-    return resourceValue(lockspace, resource, path, offset, flags);
+    const { lockspace, resource, path, offset, geometry } = this.spec;
+    return resourceValue(lockspace, resource, path, offset, flags | geometryFlags(geometry));
   }
 
   private async registered(): Promise<number> {

@@ -5,7 +5,11 @@ import type { Logger } from "../common/log.js";
 import { silentLogger } from "../common/log.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "./whiteboard/types.js";
 
-/** O_DIRECT needs buffer address, file offset and length aligned; 4096 covers every device. */
+/**
+ * O_DIRECT needs buffer address, file offset and length aligned to the device's logical
+ * sector size; 4096 covers both sizes there are (512 and 4K, sector-geometry.ts), so
+ * every buffer, offset and length here is a multiple of it.
+ */
 export const IO_ALIGNMENT = 4096;
 
 /** Segments per read of MetadataVolume.scanSegments(): 1 MiB, NFS's largest rsize. */
@@ -50,6 +54,11 @@ export interface MetadataVolumeOptions {
   logger?: Logger;
   /** open O_RDONLY (metadata dump): writes then fail */
   readOnly?: boolean;
+  /**
+   * the domain's sector size (512 default): every I/O's offset and length is checked to
+   * be a multiple of it before it is issued, so a 4K device never sees a smaller one
+   */
+  sectorSize?: number;
 }
 
 /**
@@ -73,6 +82,7 @@ export class MetadataVolume {
     private direct: boolean,
     private readonly readOnly: boolean,
     private readonly log: Logger,
+    private readonly sectorSize: number,
   ) {}
 
   /** true while I/O bypasses the page cache (O_DIRECT) */
@@ -83,17 +93,24 @@ export class MetadataVolume {
   static async open(path: string, opts: MetadataVolumeOptions = {}): Promise<MetadataVolume> {
     const log = opts.logger ?? silentLogger;
     const readOnly = opts.readOnly ?? false;
+    const sectorSize = opts.sectorSize ?? 512;
+    if (IO_ALIGNMENT % sectorSize !== 0)
+      throw new MetadataIoError(
+        path,
+        "open",
+        `sector size ${sectorSize} does not divide ${IO_ALIGNMENT}`,
+      );
     const base = (readOnly ? constants.O_RDONLY : constants.O_RDWR) | constants.O_SYNC;
     try {
       const handle = await open(path, base | constants.O_DIRECT);
-      return new MetadataVolume(path, handle, true, readOnly, log);
+      return new MetadataVolume(path, handle, true, readOnly, log, sectorSize);
     } catch (e) {
       if (errnoCode(e) !== "EINVAL") throw ioError(path, "open", e);
     }
     noteFallback(log, path, "open with O_DIRECT returned EINVAL");
     try {
       const handle = await open(path, base);
-      return new MetadataVolume(path, handle, false, readOnly, log);
+      return new MetadataVolume(path, handle, false, readOnly, log, sectorSize);
     } catch (e) {
       throw ioError(path, "open", e);
     }
@@ -191,6 +208,7 @@ export class MetadataVolume {
     await this.withFallback("write", index, async () => {
       let done = 0;
       while (done < SEGMENT_SIZE) {
+        this.checkSectors("write", index * SEGMENT_SIZE + done, SEGMENT_SIZE - done, index);
         const { bytesWritten } = await this.handle.write(
           this.writeBuf,
           done,
@@ -213,12 +231,24 @@ export class MetadataVolume {
   private async fill(buf: Buffer, position: number): Promise<number> {
     let done = 0;
     while (done < buf.length) {
+      this.checkSectors("read", position + done, buf.length - done);
       const { bytesRead } = await this.handle.read(buf, done, buf.length - done, position + done);
       done += bytesRead;
       // at end of file, or at an unaligned end that O_DIRECT cannot continue from
       if (bytesRead === 0 || done % IO_ALIGNMENT !== 0) break;
     }
     return done;
+  }
+
+  /** Refuses an I/O that is not whole sectors of the domain (never sent to the device). */
+  private checkSectors(op: "read" | "write", position: number, length: number, segment?: number) {
+    if (position % this.sectorSize === 0 && length % this.sectorSize === 0) return;
+    throw new MetadataIoError(
+      this.path,
+      op,
+      `${length} bytes at ${position} are not whole ${this.sectorSize}-byte sectors`,
+      segment,
+    );
   }
 
   /**
@@ -289,5 +319,29 @@ export async function isDirectIoSupported(path: string): Promise<boolean> {
   } catch (e) {
     if (errnoCode(e) === "EINVAL") return false;
     throw ioError(path, "open", e);
+  }
+}
+
+/**
+ * Reads the first `IO_ALIGNMENT` bytes of `path` in this process, with O_DIRECT (from
+ * storage, not the page cache) unless `direct` is false, and O_NONBLOCK so that opening
+ * a FIFO or a device that waits for a peer never parks a thread pool thread. Resolves
+ * with the number of bytes read; rejects with the errno error (EINVAL from open: the file
+ * system refuses O_DIRECT).
+ */
+export async function readHead(path: string, direct: boolean): Promise<number> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (direct ? constants.O_DIRECT : 0);
+  const h = await open(path, flags);
+  try {
+    const buf = alignedBuffer(IO_ALIGNMENT);
+    let got = 0;
+    while (got < IO_ALIGNMENT) {
+      const { bytesRead } = await h.read(buf, got, IO_ALIGNMENT - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
+  } finally {
+    await h.close();
   }
 }

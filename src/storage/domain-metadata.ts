@@ -109,13 +109,15 @@ export interface FileDomainMetadataInput {
   /** hosted-engine.conf `storage=` (REMOTE_PATH) */
   remotePath: string;
   description: string;
+  /** BLOCK_SIZE and ALIGNMENT (default 512 and 1 MiB) */
+  geometry?: { sectorSize: number; alignment: number };
 }
 
 /** The keys VDSM writes for a new, unattached file data domain (fileSD._prepareMetadata). */
 export function fileDomainMetadata(m: FileDomainMetadataInput): Map<string, string> {
   return new Map<string, string>([
-    ["ALIGNMENT", String(DOMAIN_ALIGNMENT)],
-    ["BLOCK_SIZE", String(DOMAIN_BLOCK_SIZE)],
+    ["ALIGNMENT", String(m.geometry?.alignment ?? DOMAIN_ALIGNMENT)],
+    ["BLOCK_SIZE", String(m.geometry?.sectorSize ?? DOMAIN_BLOCK_SIZE)],
     ["CLASS", "Data"],
     ["DESCRIPTION", m.description],
     ["IOOPTIMEOUTSEC", String(DOMAIN_LEASE_DEFAULTS.IOOPTIMEOUTSEC)],

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { constants } from "node:fs";
 import { chmod, mkdir, open, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseKeyValue, splitKeyValue } from "../common/keyvalue.js";
@@ -12,6 +13,7 @@ import {
 } from "./archive/conf-archive.js";
 import { buildTar } from "./archive/tar.js";
 import { writeAtStart } from "./archive/volume.js";
+import { alignedBuffer } from "./direct-io.js";
 import { haAgentLinks, VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
 import {
   DOMAIN_ALIGNMENT,
@@ -24,13 +26,23 @@ import { type EngineDiskIds, engineDiskOf } from "./engine-disk.js";
 import { refuseOrphanHeVolumes } from "./init-guard.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "./ovf/vmconf.js";
+import {
+  blockVolumeLeaseOffset,
+  DEFAULT_GEOMETRY,
+  describeGeometry,
+  type SectorGeometry,
+} from "./sector-geometry.js";
+import { blockDeviceBytes, blockDeviceSectorSize } from "./sector-probe.js";
 import { BLANK_UUID, ovfStoreDescription, volumeMetaPath, writeVolumeMeta } from "./volume-meta.js";
 import { writeXleasesIndex } from "./xleases.js";
 
 const MiB = 1024 * 1024;
 /** 2001 whiteboard segments of 4096 bytes, rounded up to whole MiB */
 export const METADATA_VOLUME_SIZE = Math.ceil((2001 * 4096) / MiB) * MiB;
-/** the delta leases of lockspace `hosted-engine` (2000 hosts × 512 bytes, 1 MiB aligned) */
+/**
+ * the delta leases of lockspace `hosted-engine`: one alignment slot (2000 hosts × 512
+ * bytes at 512/1M; 250 × 4096 at 4K/1M …)
+ */
 export const LOCKSPACE_VOLUME_SIZE = MiB;
 export const CONF_VOLUME_SIZE = 1024 * MiB;
 export const OVF_STORE_VOLUME_SIZE = 128 * MiB;
@@ -42,7 +54,7 @@ export const MAILBOX_SIZE = 16 * MiB;
 export const DOMAIN_FILE_MODE = 0o660;
 /** mode of dom_md/ (VDSM creates it 0775) */
 export const DOM_MD_DIR_MODE = 0o775;
-/** VDSM's SDM lease: resource `SDM` in dom_md/leases at slot 1 */
+/** VDSM's SDM lease: resource `SDM` in dom_md/leases at slot 1 (one alignment in) */
 export const SDM_LEASE_NAME = "SDM";
 export const SDM_LEASE_OFFSET = 1 * DOMAIN_ALIGNMENT;
 /** DESCRIPTION of the domain (hosted-engine setup's default storage domain name) */
@@ -94,14 +106,42 @@ export interface StorageInitOptions {
   /** the sanlock program (default `sanlock`) */
   sanlock?: string;
   logger?: Logger;
+  /**
+   * the domain's sector size and alignment (default 512/1M): written in dom_md/metadata
+   * (BLOCK_SIZE, ALIGNMENT) and passed to every `sanlock direct init` (-Z, -A)
+   */
+  geometry?: SectorGeometry;
+  /**
+   * block devices standing in for the LVs of a block domain (loop devices here; no
+   * device-mapper): each named area is a symlink to its device, as VDSM links
+   * `dom_md/<lv>` and `images/<img>/<vol>` to `/dev/<sd>/<lv>`. With `leases` given,
+   * the volume leases live on it at `(100 + slot) × alignment` (VDSM blockSD) instead of
+   * in `.lease` files. Each device's logical sector size must be the domain's.
+   */
+  devices?: InitDevices;
+}
+
+/** The areas `storage init` can put on block devices. */
+export interface InitDevices {
+  ids?: string;
+  leases?: string;
+  xleases?: string;
+  /** the HA metadata volume (the whiteboard) */
+  heMetadata?: string;
+  /** the HA lockspace volume (`hosted-engine`) */
+  heLockspace?: string;
 }
 
 export interface InitVolume {
   imageUUID: string;
   volumeUUID: string;
   path: string;
-  /** `<path>.lease`: resource `<volumeUUID>` of lockspace `<sdUUID>` at offset 0 */
+  /**
+   * the volume lease, resource `<volumeUUID>` of lockspace `<sdUUID>`: `<path>.lease` at
+   * offset 0, or on a block-style domain the `leases` device at `(100 + slot) × alignment`
+   */
   leasePath: string;
+  leaseOffset: number;
 }
 
 export interface StorageInitResult {
@@ -109,6 +149,7 @@ export interface StorageInitResult {
   sdUUID: string;
   vmId: string;
   ioTimeout: number;
+  geometry: SectorGeometry;
   domMd: DomMdPaths;
   volumes: { metadata: InitVolume; lockspace: InitVolume; conf: InitVolume; ovfStore?: InitVolume };
   /** the engine VM's disk (from vm.conf); its volume lease guards the engine VM */
@@ -146,6 +187,58 @@ interface Ctx {
   sdUUID: string;
   sanlock: string;
   created: string[];
+  geometry: SectorGeometry;
+  /** the `leases` device of a block-style domain (volume leases by slot) */
+  leasesDevice: string | undefined;
+  /** the next volume metadata slot (block-style: its lease slot) */
+  nextSlot: number;
+}
+
+/**
+ * `file` as a symlink to block device `device` (a stand-in LV): refuses a device that is
+ * not a block device, has another sector size than the domain, or is smaller than `size`.
+ */
+async function linkDevice(ctx: Ctx, file: string, device: string, size: number): Promise<void> {
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(device);
+  } catch (e) {
+    throw new StorageInitError(`device ${device}: ${(e as Error).message}`);
+  }
+  if (!st.isBlockDevice()) throw new StorageInitError(`device ${device} is not a block device`);
+  const sector = await blockDeviceSectorSize(device);
+  if (sector !== ctx.geometry.sectorSize)
+    throw new StorageInitError(
+      `device ${device} has ${sector}-byte sectors; the domain is ${describeGeometry(ctx.geometry)}`,
+    );
+  const bytes = await blockDeviceBytes(device);
+  if (bytes < size)
+    throw new StorageInitError(`device ${device} has ${bytes} bytes; ${file} needs ${size}`);
+  await symlink(device, file);
+}
+
+/** Zeroes the first `size` bytes of a device with O_DIRECT, whole MiB at a time. */
+async function zeroDevice(device: string, size: number): Promise<void> {
+  const chunk = alignedBuffer(MiB).fill(0);
+  const fh = await open(device, constants.O_WRONLY | constants.O_DIRECT | constants.O_SYNC);
+  try {
+    for (let at = 0; at < size; at += MiB) await fh.write(chunk, 0, MiB, at);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A new area: a sparse file, or a link to its device (zeroed when `zero`). */
+async function createArea(
+  ctx: Ctx,
+  file: string,
+  size: number,
+  device: string | undefined,
+  zero = false,
+): Promise<void> {
+  if (device === undefined) return createSparse(file, size);
+  await linkDevice(ctx, file, device, size);
+  if (zero) await zeroDevice(device, size);
 }
 
 /** Image directory + volume path for the given (or new) UUIDs. */
@@ -161,7 +254,16 @@ async function newVolume(
   await mkdir(imageDir, { recursive: true });
   ctx.created.push(imageDir);
   const p = volumePath(ctx.domain, imageUUID, volumeUUID);
-  return { imageUUID, volumeUUID, path: p, leasePath: volumeLeasePath(p) };
+  if (ctx.leasesDevice === undefined)
+    return { imageUUID, volumeUUID, path: p, leasePath: volumeLeasePath(p), leaseOffset: 0 };
+  const slot = ctx.nextSlot++;
+  return {
+    imageUUID,
+    volumeUUID,
+    path: p,
+    leasePath: domMdPaths(ctx.domain).leases,
+    leaseOffset: blockVolumeLeaseOffset(slot, ctx.geometry),
+  };
 }
 
 interface VolumeSpec {
@@ -171,6 +273,8 @@ interface VolumeSpec {
   diskType: string;
   /** writes the volume's contents once the sparse file exists */
   fill?: (volumePath: string) => Promise<void>;
+  /** a block device standing in for the volume's LV (zeroed first) */
+  device?: string;
 }
 
 /**
@@ -179,7 +283,7 @@ interface VolumeSpec {
  * `<sdUUID>` at offset 0.
  */
 async function createVolume(ctx: Ctx, vol: InitVolume, spec: VolumeSpec): Promise<void> {
-  await createSparse(vol.path, spec.size);
+  await createArea(ctx, vol.path, spec.size, spec.device, true);
   await spec.fill?.(vol.path);
   await writeVolumeMeta(vol.path, {
     domainUUID: ctx.sdUUID,
@@ -189,11 +293,15 @@ async function createVolume(ctx: Ctx, vol: InitVolume, spec: VolumeSpec): Promis
     diskType: spec.diskType,
   });
   await chmod(volumeMetaPath(vol.path), DOMAIN_FILE_MODE);
-  await createSparse(vol.leasePath, 0);
+  if (ctx.leasesDevice === undefined) await createSparse(vol.leasePath, 0);
   await sanlockStep(() =>
-    directInitResource(ctx.sdUUID, vol.volumeUUID, vol.leasePath, VOLUME_LEASE_OFFSET, {
-      sanlock: ctx.sanlock,
-    }),
+    directInitResource(
+      ctx.sdUUID,
+      vol.volumeUUID,
+      vol.leasePath,
+      ctx.leasesDevice === undefined ? VOLUME_LEASE_OFFSET : vol.leaseOffset,
+      { sanlock: ctx.sanlock, geometry: ctx.geometry },
+    ),
   );
 }
 
@@ -332,7 +440,18 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
   } catch (e) {
     throw new StorageInitError((e as Error).message);
   }
-  const ctx: Ctx = { domain, sdUUID, sanlock: opts.sanlock ?? "sanlock", created };
+  const geometry = opts.geometry ?? DEFAULT_GEOMETRY;
+  const dev = opts.devices ?? {};
+  const ctx: Ctx = {
+    domain,
+    sdUUID,
+    sanlock: opts.sanlock ?? "sanlock",
+    created,
+    geometry,
+    leasesDevice: dev.leases,
+    nextSlot: 1,
+  };
+  const sanlockOpts = { sanlock: ctx.sanlock, geometry };
   const log = opts.logger;
   if (path.basename(domain) !== sdUUID)
     log?.warn(
@@ -344,18 +463,14 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
   await mkdir(md.dir);
   created.push(md.dir);
   await chmod(md.dir, DOM_MD_DIR_MODE);
-  await createSparse(md.ids, 0);
+  await createArea(ctx, md.ids, 0, dev.ids);
+  await sanlockStep(() => directInitLockspace(sdUUID, md.ids, 0, ioTimeout, sanlockOpts));
+  await createArea(ctx, md.leases, 0, dev.leases);
   await sanlockStep(() =>
-    directInitLockspace(sdUUID, md.ids, 0, ioTimeout, { sanlock: ctx.sanlock }),
+    directInitResource(sdUUID, SDM_LEASE_NAME, md.leases, geometry.alignment, sanlockOpts),
   );
-  await createSparse(md.leases, 0);
-  await sanlockStep(() =>
-    directInitResource(sdUUID, SDM_LEASE_NAME, md.leases, SDM_LEASE_OFFSET, {
-      sanlock: ctx.sanlock,
-    }),
-  );
-  await createSparse(md.xleases, 0);
-  await writeXleasesIndex(md.xleases, sdUUID, DOMAIN_ALIGNMENT);
+  await createArea(ctx, md.xleases, 0, dev.xleases);
+  await writeXleasesIndex(md.xleases, sdUUID, geometry.alignment);
   await createSparse(md.inbox, MAILBOX_SIZE);
   await createSparse(md.outbox, MAILBOX_SIZE);
   const metadataText = formatDomainMetadata(
@@ -364,29 +479,32 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
       type,
       remotePath: hostConf.get("storage") ?? "",
       description: DEFAULT_DOMAIN_DESCRIPTION,
+      geometry,
     }),
   );
   await writeFile(md.metadata, metadataText, { mode: DOMAIN_FILE_MODE, flag: "wx" });
   await chmod(md.metadata, DOMAIN_FILE_MODE);
-  log?.info({ path: md.dir, sd_uuid: sdUUID, io_timeout: ioTimeout }, "dom_md initialised");
+  log?.info(
+    { path: md.dir, sd_uuid: sdUUID, io_timeout: ioTimeout, geometry: describeGeometry(geometry) },
+    "dom_md initialised",
+  );
 
   const metadata = await newVolume(ctx);
   await createVolume(ctx, metadata, {
     size: METADATA_VOLUME_SIZE,
     description: "hosted-engine.metadata",
     diskType: "HEMD",
+    ...(dev.heMetadata ? { device: dev.heMetadata } : {}),
   });
   log?.info({ path: metadata.path }, "metadata volume created");
 
   const lockspace = await newVolume(ctx);
   await createVolume(ctx, lockspace, {
-    size: LOCKSPACE_VOLUME_SIZE,
+    size: Math.max(LOCKSPACE_VOLUME_SIZE, geometry.alignment),
     description: "hosted-engine.lockspace",
     diskType: "HESD",
-    fill: (p) =>
-      sanlockStep(() =>
-        directInitLockspace(HE_LOCKSPACE, p, 0, ioTimeout, { sanlock: ctx.sanlock }),
-      ),
+    fill: (p) => sanlockStep(() => directInitLockspace(HE_LOCKSPACE, p, 0, ioTimeout, sanlockOpts)),
+    ...(dev.heLockspace ? { device: dev.heLockspace } : {}),
   });
   log?.info({ path: lockspace.path, io_timeout: ioTimeout }, "lockspace volume initialised");
 
@@ -453,5 +571,5 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
 
   const volumes: StorageInitResult["volumes"] = { metadata, lockspace, conf };
   if (ovfStore) volumes.ovfStore = ovfStore;
-  return { domain, sdUUID, vmId, ioTimeout, domMd: md, volumes, engineDisk, confLines };
+  return { domain, sdUUID, vmId, ioTimeout, geometry, domMd: md, volumes, engineDisk, confLines };
 }

@@ -9,6 +9,12 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import type { SectorGeometry } from "../../src/storage/sector-geometry.js";
+
+/** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */
+function geometryWords(g: SectorGeometry | undefined): string {
+  return g ? ` ${g.alignment} ${g.sectorSize}` : "";
+}
 
 const SCRIPT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -83,8 +89,27 @@ export class PythonHost {
   }
 
   /** the lease's owners as sanlock reads them from storage: `host_id:generation,…` */
-  owners(l: LeaseRef): Promise<string> {
-    return this.command(`owners ${l.lockspace} ${l.resource} ${l.path} ${l.offset}`);
+  owners(l: LeaseRef, g?: SectorGeometry): Promise<string> {
+    return this.command(
+      `owners ${l.lockspace} ${l.resource} ${l.path} ${l.offset}${geometryWords(g)}`,
+    );
+  }
+
+  /** sanlock.write_lockspace with align= and sector=, as VDSM creates a domain's ids */
+  writeLockspace(lockspace: string, path: string, g: SectorGeometry): Promise<string> {
+    return this.command(`write_lockspace ${lockspace} ${path} 0${geometryWords(g)}`);
+  }
+
+  /** sanlock.write_resource with align= and sector=, as VDSM creates a volume lease */
+  writeResource(l: LeaseRef, g: SectorGeometry): Promise<string> {
+    return this.command(
+      `write_resource ${l.lockspace} ${l.resource} ${l.path} ${l.offset}${geometryWords(g)}`,
+    );
+  }
+
+  /** sanlock.read_resource: `ok read_resource <lockspace> <resource>` as written there */
+  readResource(path: string, offset: number, g: SectorGeometry): Promise<string> {
+    return this.command(`read_resource ${path} ${offset}${geometryWords(g)}`);
   }
 
   async stop(): Promise<void> {

@@ -14,6 +14,12 @@ Commands on stdin, one per line; one answer line each on stdout:
   release <lockspace> <resource> <path> <offset> -> ok release | err release ...
   owners <lockspace> <resource> <path> <offset>  -> ok owners <host_id>:<generation>,... | err ...
   leave <lockspace> <host_id> <ids path>         -> ok leave | err leave ...
+As VDSM creates a domain's areas (sector size 512|4096, alignment in bytes, through the
+daemon):
+  write_lockspace <lockspace> <path> <offset> <align> <sector>            -> ok write_lockspace
+  write_resource <lockspace> <resource> <path> <offset> <align> <sector>  -> ok write_resource
+  read_resource <path> <offset> <align> <sector> -> ok read_resource <lockspace> <resource>
+  owners ... <align> <sector>: owners read with that geometry
 EOF at stdin: exit (sanlock releases what this process held).
 """
 import sys
@@ -50,10 +56,37 @@ def main():
                 sanlock.release(b(ls), b(res), [(path, int(offset))], slkfd=fd)
                 out = "ok release"
             elif cmd == "owners":
-                ls, res, path, offset = args
-                owners = sanlock.read_resource_owners(b(ls), b(res), [(path, int(offset))])
+                ls, res, path, offset = args[:4]
+                geometry = {}
+                if len(args) == 6:
+                    geometry = {"align": int(args[4]), "sector": int(args[5])}
+                owners = sanlock.read_resource_owners(
+                    b(ls), b(res), [(path, int(offset))], **geometry
+                )
                 out = "ok owners " + ",".join(
                     "%d:%d" % (o["host_id"], o["generation"]) for o in owners
+                )
+            elif cmd == "write_lockspace":
+                ls, path, offset, align, sector = args
+                sanlock.write_lockspace(
+                    b(ls), path, offset=int(offset), iotimeout=1,
+                    align=int(align), sector=int(sector),
+                )
+                out = "ok write_lockspace"
+            elif cmd == "write_resource":
+                ls, res, path, offset, align, sector = args
+                sanlock.write_resource(
+                    b(ls), b(res), [(path, int(offset))],
+                    align=int(align), sector=int(sector),
+                )
+                out = "ok write_resource"
+            elif cmd == "read_resource":
+                path, offset, align, sector = args
+                r = sanlock.read_resource(
+                    path, offset=int(offset), align=int(align), sector=int(sector)
+                )
+                out = "ok read_resource %s %s" % (
+                    r["lockspace"].decode(), r["resource"].decode()
                 )
             elif cmd == "leave":
                 ls, host_id, path = args

@@ -21,6 +21,20 @@ export function register(program: Command): void {
       .option("--ovf <file>", "engine VM OVF: generates vm.conf and an OVF_STORE volume")
       .option("--io-timeout <seconds>", "sanlock io timeout written in both lockspaces", "10")
       .option(
+        "--sector-size <bytes>",
+        "the domain's sector size, 512 or 4096 (4K storage): dom_md/metadata BLOCK_SIZE, sanlock -Z",
+        "512",
+      )
+      .option(
+        "--alignment <size>",
+        "sanlock lease alignment, 1M (512 or 4K), 2M, 4M, 8M (4K only): dom_md/metadata ALIGNMENT, sanlock -A",
+        "1M",
+      )
+      .option(
+        "--device <area=device...>",
+        "a block device standing in for an LV of a block domain (area: ids, leases, xleases, he-metadata, he-lockspace); with leases, volume leases go on it at (100 + slot) x alignment",
+      )
+      .option(
         "--sd-uuid <uuid>",
         "storage domain UUID (default: the engine disk's domainID in vm.conf, else the directory name if it is a UUID, else new)",
       ),
