@@ -2,6 +2,8 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
 import type { StorageConnector } from "../storage/connect/connector.js";
+import type { HaVolumes } from "../storage/domain.js";
+import type { VdsmApi } from "../vdsm/api.js";
 import { localVdsmApi } from "../vdsm/backend-choice.js";
 import { VdsmStorageConnector } from "../vdsm/storage-connector.js";
 
@@ -22,13 +24,14 @@ export {
 export function vdsmStorageConnector(
   conf: HostConfig,
   root: string,
-  domainDir: string,
+  volumes: HaVolumes,
   log: Logger,
+  api: VdsmApi = localVdsmApi(conf, root, log),
 ): StorageConnector {
   return new VdsmStorageConnector({
-    api: localVdsmApi(conf, root, log),
+    api,
     conf,
-    domainDir,
+    volumes,
     mountRoot: haPaths(root).mountRoot,
     log,
   });

@@ -11,6 +11,7 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError } from "../storage/connect/index.js";
+import type { HaVolumes } from "../storage/domain.js";
 import { domMdPaths } from "../storage/domain-types.js";
 import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
@@ -32,7 +33,7 @@ export interface AgentDeps {
   agentConf: AgentConf;
   paths: HaPaths;
   /** the storage domain's HA volumes (src/storage/domain.ts haVolumes) */
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  volumes: HaVolumes;
   log: Logger;
   /** everything outside the agent's memory: time, files, broker, sanlock, engine VM, storage */
   env: AgentEnv;
@@ -520,16 +521,16 @@ export class AgentDaemon {
 /**
  * The lockspaces the agent holds: `hosted-engine` on the HA lockspace volume (a host
  * writes its whiteboard segment only while it holds its id there) and the storage
- * domain's own, `<sdUUID>` on `<domain>/dom_md/ids`, where oVirt's leases live, the
+ * domain's own, `<sdUUID>` on its `ids` volume (`<domain>/dom_md/ids`, or the `ids` LV
+ * `/dev/<sdUUID>/ids` of a block domain), where oVirt's leases live, the
  * engine VM's among them (VDSM joins it on oVirt hosts: then it is shared).
  */
 export function agentLockspaces(
   hostConf: HostConfig,
-  volumes: { domain: string; lockspace: string },
+  volumes: { lockspace: string; ids: string },
 ): LockspaceSpec[] {
   const common = { hostId: hostConf.hostId, offset: 0, ioTimeout: hostConf.sanlockIoTimeout };
   const out: LockspaceSpec[] = [{ name: HE_LOCKSPACE, path: volumes.lockspace, ...common }];
-  if (hostConf.sdUUID)
-    out.push({ name: hostConf.sdUUID, path: domMdPaths(volumes.domain).ids, ...common });
+  if (hostConf.sdUUID) out.push({ name: hostConf.sdUUID, path: volumes.ids, ...common });
   return out;
 }

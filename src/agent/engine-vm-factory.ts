@@ -2,12 +2,15 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import type { HaPaths } from "../common/paths.js";
 import { VmLease } from "../sanlock/vm-lease.js";
+import type { HaVolumes } from "../storage/domain.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
-import { vdsmClientOptions } from "../vdsm/backend-choice.js";
+import type { VdsmApi } from "../vdsm/api.js";
+import { localVdsmApi, vdsmClientOptions } from "../vdsm/backend-choice.js";
+import { volumeLeaseThroughVdsm } from "../vdsm/domain-content.js";
 import { VdsmVm } from "../vdsm/vdsm-vm.js";
 import { AutoDetectingLease } from "./auto-lease.js";
 import { LIBVIRT, type VmBackendChoice, vmBackendFor } from "./backend.js";
@@ -23,7 +26,7 @@ import { withTimeouts } from "./vm-timeouts.js";
 export interface EngineVmSetup {
   paths: HaPaths;
   hostConf: HostConfig;
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  volumes: HaVolumes;
   /** who takes the engine VM's lease (see lease-holder.ts); agent when unset */
   leaseHolder?: LeaseHolderChoice;
   /** libvirt domain type of the engine VM (see domainTypeFor); from the URI when unset */
@@ -54,6 +57,11 @@ export type HostEngineVm = {
   engine: EngineVm;
   /** the lease holder in effect (libvirt's lock manager on VDSM hosts) */
   holder: LeaseHolderChoice;
+  /**
+   * VDSM hosts: the VDSM connection of the storage calls (the engine disk's lease through
+   * Volume.getInfo here; the agent's storage connection and OVF_STORE look-up too)
+   */
+  storageApi?: VdsmApi;
 } & ({ backend: "vdsm"; vm: VdsmVm } | { backend: "libvirt"; vm: LibvirtVm });
 
 /**
@@ -87,14 +95,14 @@ export function engineVmFor(
         }
       : (setup.leaseHolder ?? { holder: "agent", why: "default" });
   const killPath = { path: killScriptPath(paths.runDir), args: [] };
-  const common = {
-    resolveLeases: leaseResolver(setup, opts.vmConfSource),
+  const common = (storageApi?: VdsmApi) => ({
+    resolveLeases: leaseResolver(setup, opts.vmConfSource, storageApi),
     // made after the lockspace join, when the domain's geometry is known
     leasePort: (guard: EngineLease) =>
       vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
     runDir: paths.runDir,
     log,
-  };
+  });
   if (choice.backend === "vdsm") {
     const vm = new VdsmVm({
       vmId: hostConf.vmId,
@@ -103,11 +111,16 @@ export function engineVmFor(
       runDir: paths.runDir,
       ...(opts.caller === "cli" ? { agentCleanup: false } : {}),
     });
-    const engine = new EngineVm({ vm: withTimeouts(vm, ENGINE_VM_TIMEOUTS), ...common });
-    return { engine, holder, backend: "vdsm", vm };
+    // the CLI asks on the VM's own connection; the agent keeps one of its own for storage
+    const storageApi = opts.caller === "cli" ? vm.api : localVdsmApi(hostConf, paths.root, log);
+    const engine = new EngineVm({
+      vm: withTimeouts(vm, ENGINE_VM_TIMEOUTS),
+      ...common(storageApi),
+    });
+    return { engine, holder, backend: "vdsm", vm, storageApi };
   }
   const vm = libvirtEngineVm(setup, log, paths.runDir);
-  const engine = new EngineVm({ vm: withTimeouts(vm, ENGINE_VM_TIMEOUTS), ...common });
+  const engine = new EngineVm({ vm: withTimeouts(vm, ENGINE_VM_TIMEOUTS), ...common() });
   return { engine, holder, backend: "libvirt", vm };
 }
 
@@ -135,17 +148,29 @@ export function vmLeasePort(
   return choice.detect ? new AutoDetectingLease(own, log) : own;
 }
 
-/** oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. */
+/**
+ * oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. With
+ * `vdsm` (VDSM hosts) a disk's volume lease is where VDSM's Volume.getInfo says, never
+ * computed here; VM leases are looked up in the domain's xleases volume.
+ */
 export function leaseResolver(
   setup: Pick<EngineVmSetup, "hostConf" | "volumes">,
   source: string,
+  vdsm?: VdsmApi,
 ): (vmConf: VmConf) => Promise<EngineLease[]> {
+  const { hostConf, volumes } = setup;
   // loaded when leases are resolved (a VM start), not at start-up: see libvirtEngineVm
   return async (vmConf) =>
     (await import("../storage/engine-lease.js")).resolveEngineLeases(
       vmConf,
-      { domainDir: setup.volumes.domain, sdUUID: setup.hostConf.sdUUID, vmConfSource: source },
+      {
+        domainDir: volumes.domain,
+        sdUUID: hostConf.sdUUID,
+        vmConfSource: source,
+        xleases: volumes.xleases,
+      },
       lookupXlease,
+      vdsm ? (img, vol) => volumeLeaseThroughVdsm(vdsm, hostConf, img, vol) : undefined,
     );
 }
 

@@ -6,7 +6,7 @@ import type { HaPaths } from "../common/paths.js";
 import type { StorageConnector } from "../storage/connect/connector.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
 import type { BrokerApi } from "./broker-link.js";
-import { ConfigRefresher, type ConfigState } from "./config-refresh.js";
+import { ConfigRefresher, type ConfigState, type OvfStoreSource } from "./config-refresh.js";
 import type { EngineVm } from "./engine-vm.js";
 import type { LockspacePort } from "./ports.js";
 
@@ -78,6 +78,8 @@ export interface ProductionEnvOptions {
   log: Logger;
   /** monotonic seconds; default the machine's monotonic clock */
   clock?: () => number;
+  /** where the OVF_STORE volumes are; default the domain directory's (config-refresh.ts) */
+  ovfStores?: OvfStoreSource;
 }
 
 /** The time and files of the agent's environment on a real host: machine clocks, timers, files and shared storage. */
@@ -94,6 +96,7 @@ export function productionEnv(o: ProductionEnvOptions): HostBasics {
       volumes: o.volumes,
       log: o.log,
       clock,
+      ...(o.ovfStores ? { ovfStores: o.ovfStores } : {}),
     }),
   };
 }

@@ -9,6 +9,7 @@ import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
 import { domainGeometryFor } from "../storage/domain-geometry.js";
+import { findOvfStoresThroughVdsm } from "../vdsm/domain-content.js";
 import { vdsmStorageConnector } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
@@ -38,7 +39,7 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
     );
   }
   const agentConf = await loadAgentConf(paths.agentConf);
-  const volumes = haVolumes(hostConf, paths.mountRoot);
+  const volumes = haVolumes(hostConf, paths);
   const hostname = await publishedHostname(hostConf, paths.root);
   const choices = await engineVmChoices(hostConf, paths.root);
   const geometry = domainGeometryFor(volumes);
@@ -66,7 +67,12 @@ export function createAgent(
       ? "engine VM lease: taken by libvirt's sanlock lock manager for qemu"
       : "engine VM lease: taken by the agent before the VM starts",
   );
-  const { engine, backend } = engineVmFor(setup, log, { vmConfSource: "vm.conf", caller: "agent" });
+  // on VDSM hosts one more VDSM connection carries the storage calls (connect,
+  // Image.prepare, Volume.getInfo, the OVF_STORE look-up)
+  const { engine, storageApi } = engineVmFor(setup, log, {
+    vmConfSource: "vm.conf",
+    caller: "agent",
+  });
   // he-ha doctor's findings as warnings once the cluster has been watched a while
   const t = setup.agentConf.timing;
   doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
@@ -74,16 +80,25 @@ export function createAgent(
     ...setup,
     log,
     env: {
-      ...productionEnv({ hostConf, paths: setup.paths, volumes: setup.volumes, log }),
+      ...productionEnv({
+        hostConf,
+        paths: setup.paths,
+        volumes: setup.volumes,
+        log,
+        // VDSM hosts find the OVF_STORE as the original does: through VDSM, on file and
+        // block domains alike (a block domain has no directory to scan)
+        ...(storageApi
+          ? { ovfStores: () => findOvfStoresThroughVdsm(storageApi, hostConf, log) }
+          : {}),
+      }),
       broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
       lockspace: new Lockspace({ log }),
       engine,
       // connected before the lockspace join, reconnected on loss: through VDSM where it
       // runs the engine VM (as the original), else mounted by the agent
-      storage:
-        backend === "vdsm"
-          ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
-          : storageConnectorFor(setup.hostConf, setup.paths),
+      storage: storageApi
+        ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes, log, storageApi)
+        : storageConnectorFor(setup.hostConf, setup.paths),
       ...(setup.geometry ? { geometry: setup.geometry } : {}),
     },
     ...(onReady ? { onReady } : {}),

@@ -40,6 +40,8 @@ function print(opts: VmOpts, outcome: Outcome): void {
 interface HostVm {
   backend: "vdsm" | "libvirt";
   vm: import("../../agent/ports.js").VmPort;
+  /** VDSM's verbs on VDSM hosts (the engine disk's lease: Volume.getInfo) */
+  api?: import("../../vdsm/api.js").VdsmApi;
   /** where it runs: `VDSM at localhost:54321` or the libvirt URI */
   where: string;
   state(): Promise<string | null>;

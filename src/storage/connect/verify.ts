@@ -59,3 +59,27 @@ async function dirOnly(domainDir: string, timeoutMs: number): Promise<StorageChe
     return { state: "unreachable", why: `${domainDir}: Transport endpoint is not connected` };
   return { state: "missing", why: `${domainDir}: ${r.err.code ?? r.err.message}` };
 }
+
+/**
+ * A block domain has no directory to look at: reads one byte of each of `volumes` (the
+ * prepared HA volumes and the `ids` LV), bounded like verifyDomain. `ok` names
+ * `domainDir` (the VG's device folder).
+ */
+export async function verifyBlockVolumes(
+  domainDir: string,
+  volumes: string[],
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<StorageCheck> {
+  for (const file of volumes) {
+    const r = await bounded(file, timeoutMs, new AbortController().signal, () =>
+      readSmallFile(file, 1),
+    );
+    if (r.ok) continue;
+    if (r.why !== "error")
+      return { state: "unreachable", why: `${file}: no answer within ${timeoutMs / 1000} s` };
+    if (r.err.code === "ENOENT")
+      return { state: "missing", why: `${file}: no such file or device` };
+    return { state: "unreachable", why: `${file}: ${r.err.message}` };
+  }
+  return { state: "ok", domainDir };
+}
