@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
+import { volumeBytes } from "../storage/sector-probe.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import type { MetadataStore } from "./storage-cycle.js";
 
@@ -89,7 +90,7 @@ export class ReopeningMetadataStore implements MetadataStore {
   private async withVolume<T>(io: (v: OpenVolume) => Promise<T>): Promise<T> {
     if (this.current) await this.checkIdentity();
     const v = await this.open();
-    const { size } = await stat(this.path);
+    const size = await volumeBytes(this.path);
     if (size < WHITEBOARD_BYTES) throw new ShortVolumeError(this.path, size);
     try {
       return await io(v);

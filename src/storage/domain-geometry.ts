@@ -9,7 +9,7 @@
  * Then each volume's measured sector size (sector-probe.ts) must be the domain's: a
  * mismatch is SectorSizeMismatchError naming the device, and the caller touches nothing.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { parseDomainMetadata } from "./domain-metadata.js";
 import { domMdPaths } from "./domain-types.js";
 import {
@@ -87,7 +87,8 @@ export class DomainGeometry {
         if (isMissing(e)) continue;
         throw e;
       }
-      checkDeviceSectorSize(g, v, measured, source);
+      const real = await realpath(v);
+      checkDeviceSectorSize(g, real === v ? v : `${v} (${real})`, measured, source);
     }
     this.value = g;
     return g;

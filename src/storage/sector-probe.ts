@@ -72,3 +72,9 @@ export async function sectorSizeOf(file: string): Promise<number | null> {
     await fh.close();
   }
 }
+
+/** The size of a volume in bytes: a regular file's length, or a block device's capacity. */
+export async function volumeBytes(file: string): Promise<number> {
+  const st = await stat(file);
+  return st.isBlockDevice() ? blockDeviceBytes(file) : st.size;
+}
