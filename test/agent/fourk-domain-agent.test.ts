@@ -16,6 +16,7 @@ import { runCommand } from "../../lab/sim/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { MiB, type SectorGeometry } from "../../src/storage/sector-geometry.js";
 import { sectorSizeOf } from "../../src/storage/sector-probe.js";
+import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
 import { type LeaseRef, PythonHost } from "./python-host.js";
@@ -83,6 +84,9 @@ describe("our agent on a 4K file domain (ext4 on a 4096-byte-sector loop device)
     expect(await python!.join(storage.sdUUID, 2, storage.domMd.ids)).toBe("ok join");
     expect(await python!.acquire(lease)).toMatch(/^err acquire -?(243|244|245|11) /);
     expect(await python!.owners(lease, FOURK)).toMatch(/^ok owners 1:\d+$/);
+    const r = await runHeHa(ours!.root, ["lease", "status", "--json"], ours!.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).owner).toMatchObject({ hostId: 1 });
     // the broker wrote our block to the 4K whiteboard (O_DIRECT, whole sectors)
     expect((await ours!.ownBlock())?.hostId).toBe(1);
     expect(await ours!.brokerLog()).toMatch(/"direct_io":true[^\n]*metadata volume opened/);

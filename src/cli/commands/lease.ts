@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { haPaths } from "../../common/paths.js";
+import type { SectorGeometry } from "../../storage/sector-geometry.js";
 import { CliError } from "../errors.js";
 import type { LeaseStatus } from "../format/lease-status.js";
 import { group, withJson } from "../program.js";
@@ -22,6 +23,7 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const { parseClientStatus } = await import("../../sanlock/names.js");
   const { execFile } = await import("node:child_process");
   const { silentLogger } = await import("../../common/log.js");
+  const { domainGeometryFor } = await import("../../storage/domain-geometry.js");
   const vmConf = await vmConfText(ctx);
   let leases: LeaseStatus["leases"];
   try {
@@ -63,7 +65,19 @@ async function leaseStatus(): Promise<LeaseStatus> {
   status.heldHere = seen.resources
     .filter((r) => r.lockspace === guard.lockspace && r.resource === guard.resource)
     .map((r) => r.holder);
-  const lease = new VmLease({ ...guard, hostId: conf.hostId }, { log: silentLogger });
+  let geometry: SectorGeometry | null;
+  try {
+    // the domain's sector geometry, as the agent asks sanlock with it; a volume of
+    // another sector size is reported, and sanlock is not asked
+    geometry = await domainGeometryFor(volumes).resolve();
+  } catch (e) {
+    status.sanlockError = (e as Error).message;
+    return status;
+  }
+  const lease = new VmLease(
+    { ...guard, hostId: conf.hostId, ...(geometry ? { geometry } : {}) },
+    { log: silentLogger },
+  );
   try {
     status.owner = await lease.owner();
     status.ownGeneration = await lease.generation();
