@@ -15,8 +15,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { productArgs } from "../lab/children.js";
+import { procUsage } from "../lab/proc-usage.js";
 import {
   isRunning,
   pollUntil,
@@ -31,6 +31,7 @@ import { haPaths } from "../src/common/paths.js";
 import { encodeGlobalBlock, encodeHostBlock } from "../src/storage/whiteboard/index.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../src/storage/whiteboard/types.js";
 import { type BenchResult, summarize } from "./types.js";
+import { envNote, unitEnvironment } from "./unit-env.js";
 
 const HOSTS = 64;
 const REQUESTS = 2000;
@@ -42,19 +43,6 @@ export interface BrokerBenchOptions {
   idleSeconds?: number;
   /** apply the unit's `Environment=` settings to the broker (default true) */
   unitEnvironment?: boolean;
-}
-
-/** The `Environment=KEY=value` settings of systemd/ovirt-ha-broker.service. */
-async function unitEnvironment(): Promise<Record<string, string>> {
-  const here = fileURLToPath(import.meta.url);
-  const root = here.endsWith(".ts") ? ".." : "../..";
-  const unit = path.join(path.dirname(here), root, "systemd/ovirt-ha-broker.service");
-  const text = await readFile(unit, "utf8");
-  const env: Record<string, string> = {};
-  for (const m of text.matchAll(/^Environment="?([A-Za-z_][A-Za-z0-9_]*)=([^"\n]*)"?$/gm)) {
-    env[m[1]!] = m[2]!.trim();
-  }
-  return env;
 }
 
 /**
@@ -215,22 +203,12 @@ function rawRequest(
   });
 }
 
-/** utime+stime (clock ticks) and RSS (kB) of a process, from /proc. */
-async function procUsage(pid: number): Promise<{ ticks: number; rssKb: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
-  return { ticks, rssKb };
-}
-
 export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]> {
   const requests = opts.requests ?? REQUESTS;
   const concurrency = opts.concurrency ?? CONCURRENCY;
   const idleSeconds = opts.idleSeconds ?? Number(process.env.BENCH_BROKER_IDLE_S ?? 60);
   const withUnitEnv = opts.unitEnvironment ?? process.env.BENCH_BROKER_UNIT_ENV !== "0";
-  const unitEnv = withUnitEnv ? await unitEnvironment() : {};
+  const unitEnv = withUnitEnv ? await unitEnvironment("ovirt-ha-broker") : {};
   const dir = await mkdtemp(path.join(os.tmpdir(), "he-ha-bench-broker-"));
   let proc: TrackedChild | undefined;
   let client: BrokerClient | undefined;
@@ -290,18 +268,16 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
 
     // idle: no requests, one storage cycle every 10 s
     c.close();
-    const ticksPerSecond = 100;
     const before = await procUsage(p.pid);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const after = await procUsage(p.pid);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpuPercent = ((after.ticks - before.ticks) / ticksPerSecond / wall) * 100;
+    const cpuPercent = ((after.cpuOwnSeconds - before.cpuOwnSeconds) / wall) * 100;
 
     const note = `${HOSTS} hosts, ${requests} requests, concurrency ${concurrency}, unix socket, keep-alive; latency includes queueing`;
     const singleNote = `${HOSTS} hosts, ${requests} requests, one client one request at a time (as VDSM and hosted-engine call), taking turns with the other 1-client rows, unix socket, keep-alive`;
-    const settings = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`);
-    const flags = settings.length === 0 ? "without the unit's Environment=" : settings.join(" ");
+    const flags = envNote(unitEnv);
     return [
       {
         name: "xml-rpc get_stats latency, 1 client",
@@ -366,14 +342,14 @@ export async function run(opts: BrokerBenchOptions = {}): Promise<BenchResult[]>
       {
         name: "broker RSS at start",
         unit: "MiB",
-        median: atStart.rssKb / 1024,
+        median: atStart.rssKiB / 1024,
         samples: 1,
         note: `64 hosts read; ${flags}`,
       },
       {
         name: "broker RSS",
         unit: "MiB",
-        median: after.rssKb / 1024,
+        median: after.rssKiB / 1024,
         samples: 1,
         target: "< 80 MB (76.3 MiB)",
         note: `after the load and the idle period; ${flags}`,

@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   lease: () => import("./lease.js"),
   failover: () => import("./failover.js"),
   flood: () => import("./flood.js"),
+  resources: () => import("./resources.js"),
 };
 
 function fmt(n: number | undefined): string {

@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { promisify } from "node:util";
+import { packageRoot } from "../src/common/package-root.js";
 import { MetadataVolume } from "../src/storage/direct-io.js";
 import {
   decodeWhiteboard,
@@ -44,11 +47,7 @@ function fullWhiteboard(): Buffer {
 }
 
 /** Wall-clock ms per call, and the process's CPU ms per call (robust on a busy machine). */
-async function sample(
-  n: number,
-  warmup: number,
-  fn: () => Promise<void> | void,
-): Promise<{ wall: number[]; cpu: number[] }> {
+async function sample(n: number, warmup: number, fn: () => Promise<void> | void): Promise<Samples> {
   for (let i = 0; i < warmup; i++) await fn();
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -70,6 +69,59 @@ function result(
   extra: Partial<BenchResult> = {},
 ): BenchResult {
   return { name, unit, samples: samples.length, ...summarize(samples), ...extra };
+}
+
+const ORIGINAL_RUNS = 50;
+
+type Samples = { wall: number[]; cpu: number[] };
+
+/**
+ * The original's read + decode of the same file (bench/original-whiteboard.py: its own
+ * metadata.py parse functions, from the checkout named by HE_HA_ORIGINAL_SRC), or why
+ * it was not run.
+ */
+async function originalReadDecode(file: string): Promise<Samples | string> {
+  const src = process.env.HE_HA_ORIGINAL_SRC;
+  if (!src) return "HE_HA_ORIGINAL_SRC (a checkout of oVirt/ovirt-hosted-engine-ha) is not set";
+  const script = path.join(packageRoot(), "bench", "original-whiteboard.py");
+  const { stdout } = await promisify(execFile)(
+    "python3",
+    [script, file, String(ORIGINAL_RUNS), "5"],
+    { env: { ...process.env, PYTHONPATH: src }, maxBuffer: 1 << 20 },
+  );
+  const r = JSON.parse(stdout) as Samples & { hosts: number };
+  if (r.hosts !== MAX_HOST_ID)
+    throw new Error(`the original decoded ${r.hosts} hosts, expected ${MAX_HOST_ID}`);
+  return r;
+}
+
+/** The original's figures beside ours, and the ratios (medians over medians). */
+function originalRows(original: Samples | string, ours: Samples, load: string): BenchResult[] {
+  const name = "original (Python) read + decode, 2000 hosts";
+  if (typeof original === "string")
+    return [{ name, unit: "ms", median: Number.NaN, samples: 0, note: `not run: ${original}` }];
+  const how = "its metadata.py parse functions on the same file, read as its get_raw_stats()";
+  const ratio = (a: number[], b: number[]) => summarize(a).median / summarize(b).median;
+  return [
+    result(name, "ms", original.wall, { note: `${how}; ${load}` }),
+    result(`${name} (CPU time)`, "ms", original.cpu, { note: how }),
+    {
+      name: "read + decode: original ÷ ours (wall)",
+      unit: "×",
+      median: ratio(original.wall, ours.wall),
+      samples: 1,
+      target: "≥ 5",
+      note: `medians, measured side by side; ${load}`,
+    },
+    {
+      name: "read + decode: original ÷ ours (CPU time)",
+      unit: "×",
+      median: ratio(original.cpu, ours.cpu),
+      samples: 1,
+      target: "≥ 5",
+      note: "medians of process CPU time per read + decode (robust on a busy machine)",
+    },
+  ];
 }
 
 /**
@@ -99,12 +151,14 @@ export async function run(): Promise<BenchResult[]> {
       const block = wb.subarray(SEGMENT_SIZE, 2 * SEGMENT_SIZE);
       const writes = await sample(200, 10, () => volume.writeSegment(1, block));
       const load = `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`;
+      const original = await originalReadDecode(file);
       return [
         result("whiteboard read + decode, 2000 hosts", "ms", full.wall, {
           target: "median < 20 ms",
           note: `${io}; ${load}`,
         }),
         result("whiteboard read + decode, 2000 hosts (CPU time)", "ms", full.cpu, { note: io }),
+        ...originalRows(original, full, load),
         result("whiteboard read only (2001 segments, 8 MB)", "ms", readOnly.wall, { note: io }),
         result("whiteboard decode only, 2000 hosts", "ms", decodeOnly.wall),
         result("whiteboard decode only, 2000 hosts (CPU time)", "ms", decodeOnly.cpu),

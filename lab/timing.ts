@@ -1,4 +1,5 @@
 import { DEFAULT_TIMING, type Timing } from "../src/common/timing.js";
+import { hostDeadSeconds } from "../src/sanlock/timeouts.js";
 
 /**
  * The lab's timing profiles, one home for every scaled-down agent.conf `[timing]`
@@ -14,8 +15,6 @@ import { DEFAULT_TIMING, type Timing } from "../src/common/timing.js";
  *   that a slow start on a loaded 2-core machine is not mistaken for a failure.
  */
 export const PRODUCTION_IO_TIMEOUT = 10;
-/** sanlock's fixed delay between a host missing renewals and its leases becoming free */
-export const SANLOCK_WATCHDOG_FIRE_SECONDS = 60;
 
 export interface DemoProfile {
   ioTimeout: number;
@@ -45,7 +44,7 @@ export function demoProfile(ioTimeout = 1): DemoProfile {
     ioTimeout,
     scale,
     timing,
-    hostDeadSeconds: 8 * ioTimeout + SANLOCK_WATCHDOG_FIRE_SECONDS,
+    hostDeadSeconds: hostDeadSeconds(ioTimeout),
   };
 }
 

@@ -34,6 +34,9 @@ for unit in ovirt-ha-broker ovirt-ha-agent; do
     "$stage/dropins/$unit.service.d/50-hosted-engine-ha.conf"
 done
 cp -a packaging/rpm/sysconfig "$stage/sysconfig"
+mkdir -p "$stage/logrotate" "$stage/sos"
+cp packaging/logrotate/hosted-engine-ha "$stage/logrotate/"
+cp packaging/sos/ovirt_hosted_engine_ha_ts.py "$stage/sos/"
 mkdir -p "$stage/selinux"
 cp packaging/selinux/hosted-engine-ha-killpath.te "$stage/selinux/"
 

@@ -5,7 +5,7 @@
 # client that is not our code; GlusterFS and xfsprogs for real storage domains; SASL for
 # libvirtd with auth_unix_rw = "sasl"; rpm, ansible-core and
 # ansible (its community.general collection has the archive module) for packaging and
-# deployment), the users and
+# deployment; logrotate and sosreport for the shipped log rotation and sos plugin), the users and
 # groups libvirtd expects, and the npm dependencies (only when package-lock.json changed).
 # Used by `npm test` and `npm run demo`; safe to run again and again.
 set -euo pipefail
@@ -21,6 +21,7 @@ packages=(
   glusterfs-server glusterfs-client xfsprogs
   sasl2-bin libsasl2-modules
   rpm ansible-core ansible
+  logrotate sosreport
 )
 
 missing=()

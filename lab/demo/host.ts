@@ -60,6 +60,11 @@ export class DemoHost {
   agent: TrackedChild | undefined;
   /** this host's own path to the shared domain, when it can lose storage (storage-loss) */
   storageView: StorageView | undefined;
+  /**
+   * Extra environment of each HA daemon (e.g. its systemd unit's `Environment=`, which
+   * the resource benchmark applies); read when the daemon starts.
+   */
+  daemonEnv: { broker?: Record<string, string>; agent?: Record<string, string> } = {};
   private bridgeCreated = false;
 
   constructor(private readonly spec: DemoHostSpec) {
@@ -189,7 +194,7 @@ export class DemoHost {
     if (this.broker && isRunning(this.broker)) return;
     const broker = await spawnTracked(process.execPath, [productBin("ovirt-ha-broker")], {
       logFile: path.join(this.logDir, "broker.log"),
-      env: this.env(),
+      env: { ...this.env(), ...this.daemonEnv.broker },
     });
     this.broker = broker;
     await pollUntil(
@@ -208,7 +213,7 @@ export class DemoHost {
     if (this.agent && isRunning(this.agent)) return;
     this.agent = await spawnTracked(process.execPath, [productBin("ovirt-ha-agent")], {
       logFile: path.join(this.logDir, "agent.log"),
-      env: this.env(),
+      env: { ...this.env(), ...this.daemonEnv.agent },
     });
   }
 

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import type { Logger } from "../../src/common/log.js";
 import { productBin } from "../children.js";
+import { procUsage } from "../proc-usage.js";
 import { type ChaosTable, chaos } from "./chaos.js";
 import { DemoCluster } from "./cluster.js";
 import { holdHint } from "./hold-hint.js";
@@ -56,21 +56,15 @@ export interface DemoResult {
   logs?: string[];
 }
 
-const CLK_TCK = 100;
-
-/** RSS and CPU time of the given processes, from /proc. */
 export async function usageOf(pids: number[]): Promise<ProcessUsage> {
   let rss = 0;
   let cpu = 0;
   let n = 0;
   for (const pid of pids) {
     try {
-      const status = await readFile(`/proc/${pid}/status`, "utf8");
-      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-      const m = /VmRSS:\s+(\d+) kB/.exec(status);
-      rss += m ? Number(m[1]) : 0;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      cpu += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      const u = await procUsage(pid);
+      rss += u.rssKiB;
+      cpu += u.cpuOwnSeconds;
       n++;
     } catch {
       // the process ended meanwhile

@@ -186,6 +186,19 @@ export class StorageView {
     await this.request("restore");
   }
 
+  /**
+   * The server stops answering, as a hard-mounted NFS server that went away: the helper
+   * is stopped (SIGSTOP), so every I/O through the view waits until `resume()`.
+   */
+  freeze(): void {
+    signalChild(this.proc, "SIGSTOP");
+  }
+
+  /** The server answers again: the I/O waiting since `freeze()` completes. */
+  resume(): void {
+    signalChild(this.proc, "SIGCONT");
+  }
+
   async status(): Promise<StorageViewStatus> {
     const [mode, errno] = (await this.request("status")).split(" ");
     return { mode: mode as StorageViewMode, errno: errno as CutErrno };
@@ -197,6 +210,7 @@ export class StorageView {
    * open through the view then fail with ENOTCONN. Safe to call twice.
    */
   async unmount(graceMs = 5000): Promise<void> {
+    this.resume();
     if (await isMountPoint(this.mountpoint)) {
       await runCommand("umount", ["-l", this.mountpoint]);
     }

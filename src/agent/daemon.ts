@@ -428,7 +428,7 @@ export class AgentDaemon {
       decision.result.action === null ? vmActiveHere : undefined,
       this.config.state.vmConf,
     );
-    await this.publish(collection, decision.ctx, settled.score.score);
+    await this.publish(collection, decision.ctx);
     const fields = {
       state: after,
       score: settled.score.score,
@@ -487,7 +487,7 @@ export class AgentDaemon {
     return false;
   }
 
-  private async publish(collection: Collection, ctx: FsmContext, score: number): Promise<void> {
+  private async publish(collection: Collection, ctx: FsmContext): Promise<void> {
     const cfg = this.config.state;
     let block: Buffer;
     try {
@@ -497,8 +497,7 @@ export class AgentDaemon {
           hostname: this.hostname,
           collection,
           data: this.memory.fsm,
-          score,
-          timing: this.timing,
+          ctx,
           confOnSharedStorage: cfg.confOnSharedStorage,
           vmConfRefreshTime: cfg.refreshTime,
           timeEpoch: Math.trunc(this.env.wallSeconds() - this.clock()),
@@ -577,7 +576,7 @@ export class AgentDaemon {
         fsm: { ...this.memory.fsm, state: "AgentStopped", timeoutStart: null },
       };
       const score = stateScore(this.memory.fsm, this.lastCtx).score;
-      await this.publish(this.lastCollection, this.lastCtx, score);
+      await this.publish(this.lastCollection, this.lastCtx);
       const written = await this.waitStoppedWritten();
       this.log.info({ state: "AgentStopped", score, written }, "published AgentStopped");
     }

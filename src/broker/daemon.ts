@@ -1,26 +1,23 @@
 import type { FastifyInstance } from "fastify";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
+import { systemTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { explainCluster } from "../explain/explain.js";
+import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { domainGeometryFor } from "../storage/domain-geometry.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { localVdsmApi, vmBackendFor } from "../vdsm/backend-choice.js";
 import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
-import {
-  closeUnix,
-  createBrokerApp,
-  createMetricsApp,
-  listenUnix,
-  parseListen,
-} from "./api/server.js";
+import { startMetrics } from "./api/metrics-listener.js";
+import { closeUnix, createBrokerApp, listenUnix } from "./api/server.js";
 import { chooseSocketGroup } from "./api/unix-socket.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
 import { BrokerMetrics } from "./metrics.js";
-import { MonitorManager } from "./monitor-manager.js";
 import type { MonitorDeps } from "./monitors/monitor.js";
 import { createMonitor } from "./monitors/registry.js";
 import { Notifier } from "./notifications/notifier.js";
@@ -106,7 +103,6 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     storage: { metadata: volumes.metadata, lockspace: volumes.lockspace },
     ...opts.monitorDeps,
   };
-  const monitors = new MonitorManager((type, options) => createMonitor(type, options, deps), log);
   const notifier = new Notifier({
     configFile: paths.brokerConf,
     templatesDir: paths.notificationsDir,
@@ -116,10 +112,13 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   const service = new BrokerService({
     hostId: conf.hostId,
     timing: agentConf.timing,
-    store,
-    lockspace,
-    monitors,
-    notifier,
+    env: {
+      time: systemTime,
+      store,
+      lockspace,
+      monitors: (type, options) => createMonitor(type, options, deps),
+      notifier,
+    },
     decode: decodeWhiteboard,
     encodeGlobal: encodeGlobalBlock,
     log,
@@ -132,19 +131,21 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
 
   serviceRef = service;
-  const apiOpts = { service, metrics, log };
+  const explain = async () =>
+    explainCluster({
+      status: service.status(),
+      conf: agentConf,
+      ioTimeout: conf.sanlockIoTimeout,
+      ...(await gatherLocalFacts(paths)),
+    });
+  const apiOpts = { service, metrics, log, explain };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;
   try {
     const group = chooseSocketGroup(opts.socketGroup, conf.raw.get("socket_group"));
     await listenUnix(app, paths.brokerSocket, { group, log });
-    if (conf.metricsListen) {
-      const { host, port } = parseListen(conf.metricsListen);
-      metricsApp = createMetricsApp(apiOpts);
-      metricsAddress = await metricsApp.listen({ host, port });
-      log.info({ address: metricsAddress }, "metrics listening on TCP");
-    }
+    ({ app: metricsApp, address: metricsAddress } = await startMetrics(conf.raw, apiOpts));
   } catch (e) {
     // start-up failed: the error thrown below is what matters; closing is best effort
     await metricsApp?.close().catch(() => undefined);

@@ -3,7 +3,7 @@ import { directInitLockspace } from "../sanlock/direct-init.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
-import type { BrokerLockspace } from "./service.js";
+import type { BrokerLockspace } from "./env.js";
 
 export class LockspaceResetError extends Error {
   override name = "LockspaceResetError";

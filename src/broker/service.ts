@@ -1,33 +1,18 @@
 import type { Logger } from "../common/log.js";
-import { type Clock, systemClock } from "../common/monotonic.js";
 import type { Timing } from "../common/timing.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import type { BrokerEnv, Notifier } from "./env.js";
 import { brokerResetBlockers } from "./lockspace-guard.js";
-import type { MonitorManager } from "./monitor-manager.js";
+import { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
 import { type BrokerStatus, buildStatus } from "./status.js";
-import { type HostIdLease, type MetadataStore, StorageCycle } from "./storage-cycle.js";
+import { StorageCycle } from "./storage-cycle.js";
 
 /** Whole-whiteboard decoder (src/storage/whiteboard decodeWhiteboard). */
 export type WhiteboardDecoder = (buf: Buffer) => WhiteboardSnapshot;
 /** Global block encoder (src/storage/whiteboard encodeGlobalBlock). */
 export type GlobalBlockEncoder = (block: WhiteboardSnapshot["global"]) => Buffer;
-
-export type NotifyResult = "sent" | "ignored";
-
-/** notify(event_type, detail, options) of behaviour.md §10 (src/broker/notifications). */
-export interface Notifier {
-  notify(eventType: string, detail: string, options: Record<string, string>): Promise<NotifyResult>;
-  /** messages sent and failed so far */
-  readonly stats: { readonly sent: number; readonly failed: number; readonly suppressed: number };
-}
-
-/** The lockspace operations the broker performs itself. */
-export interface BrokerLockspace extends HostIdLease {
-  /** re-initialises the `hosted-engine` lockspace (sanlock direct init) */
-  reset(): Promise<void>;
-}
 
 export class NotThisHostError extends Error {
   override name = "NotThisHostError";
@@ -36,14 +21,11 @@ export class NotThisHostError extends Error {
 export interface BrokerServiceOptions {
   hostId: number;
   timing: Pick<Timing, "broker_storage_cycle" | "host_alive_timeout" | "hosts_state_ttl">;
-  store: MetadataStore;
-  lockspace: BrokerLockspace;
-  monitors: MonitorManager;
-  notifier: Notifier;
+  /** time, storage, sanlock, monitors and mail of the host (or of a simulated one) */
+  env: BrokerEnv;
   decode: WhiteboardDecoder;
   encodeGlobal: GlobalBlockEncoder;
   log: Logger;
-  clock?: Clock;
   /** first storage retry delay in seconds (default 1) */
   retryInitialSeconds?: number;
   /** extra hooks for metrics */
@@ -61,7 +43,7 @@ export class BrokerService {
   readonly cycle: StorageCycle;
   readonly monitors: MonitorManager;
   readonly notifier: Notifier;
-  private readonly clock: Clock;
+  private readonly clock: BrokerEnv["time"];
   private readonly pushed: PushedHostsState;
   private readonly observed: ObservedLiveness;
   private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
@@ -71,18 +53,19 @@ export class BrokerService {
 
   constructor(private readonly opts: BrokerServiceOptions) {
     this.hostId = opts.hostId;
-    this.clock = opts.clock ?? systemClock;
-    this.monitors = opts.monitors;
-    this.notifier = opts.notifier;
+    const env = opts.env;
+    this.clock = env.time;
+    this.monitors = new MonitorManager(env.monitors, opts.log);
+    this.notifier = env.notifier;
     this.pushed = new PushedHostsState(opts.timing.hosts_state_ttl);
     this.observed = new ObservedLiveness(opts.timing.host_alive_timeout);
     this.cycle = new StorageCycle({
-      store: opts.store,
-      lease: opts.lockspace,
+      store: env.store,
+      lease: env.lockspace,
       hostId: opts.hostId,
       cycleSeconds: opts.timing.broker_storage_cycle,
       log: opts.log,
-      clock: this.clock,
+      time: env.time,
       retryInitialSeconds: opts.retryInitialSeconds,
       observer: {
         readDone: (s, ok) => opts.onRead?.(s, ok),
@@ -199,7 +182,7 @@ export class BrokerService {
 
   /** Re-checks the lease now (lock_host_id) and answers whether it is held. */
   async checkLease(): Promise<boolean> {
-    return this.opts.lockspace.holdsHostId();
+    return this.opts.env.lockspace.holdsHostId();
   }
 
   /** Why reset_lockspace must refuse now (src/broker/lockspace-guard.ts); empty when safe. */
@@ -222,7 +205,7 @@ export class BrokerService {
   }
 
   async resetLockspace(): Promise<void> {
-    await this.opts.lockspace.reset();
+    await this.opts.env.lockspace.reset();
     this.opts.log.warn({ lockspace: HE_LOCKSPACE }, `lockspace ${HE_LOCKSPACE} re-initialised`);
   }
 

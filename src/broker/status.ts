@@ -1,4 +1,10 @@
-import type { EngineStatus, WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import {
+  type EngineStatus,
+  type HostBlock,
+  METADATA_FEATURE_VERSION,
+  METADATA_PARSE_VERSION,
+  type WhiteboardSnapshot,
+} from "../storage/whiteboard/types.js";
 import type { MonitorView } from "./monitor-manager.js";
 import type { StorageHealth } from "./storage-cycle.js";
 
@@ -181,5 +187,28 @@ export function buildStatus(input: StatusInput): BrokerStatus {
         h.lastReadOkMonotonic === undefined ||
         input.now - h.lastReadOkMonotonic > 3 * input.cycleSeconds,
     },
+  };
+}
+
+/**
+ * A host of the broker's status document back as the decoded block it came from. The
+ * document carries no metadata versions: a block the broker decoded is one our version reads.
+ */
+export function hostBlockOf(h: HostStatus): HostBlock {
+  return {
+    parseVersion: METADATA_PARSE_VERSION,
+    featureVersion: METADATA_FEATURE_VERSION,
+    timestamp: h.timestamp,
+    hostId: h.host_id,
+    score: h.score,
+    engineStatusRaw: h.engine_status_raw,
+    engineStatus: h.engine_status ?? undefined,
+    hostname: h.hostname,
+    maintenance: h.local_maintenance,
+    stopped: h.stopped,
+    crc32: h.crc32,
+    confOnSharedStorage: h.conf_on_shared_storage,
+    vmConfRefreshTime: h.vm_conf_refresh_time,
+    extra: h.extra,
   };
 }

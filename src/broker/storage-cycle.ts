@@ -1,6 +1,6 @@
+import { type HostTime, systemTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../common/log-throttle.js";
-import { type Clock, systemClock } from "../common/monotonic.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MAX_HOST_ID, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import { ShortVolumeError } from "./metadata-store.js";
@@ -40,7 +40,8 @@ export interface StorageCycleOptions {
   /** seconds between cycles (timing.broker_storage_cycle) */
   cycleSeconds: number;
   log: Logger;
-  clock?: Clock;
+  /** the host's clocks and timers (default systemTime; the simulator's virtual time) */
+  time?: HostTime;
   /** first retry delay after a failure, seconds (doubles up to cycleSeconds) */
   retryInitialSeconds?: number;
   observer?: StorageCycleObserver;
@@ -132,11 +133,11 @@ export function padSegment(data: Buffer, hostId: number): Buffer {
  * and never runs twice at once.
  */
 export class StorageCycle {
-  private readonly clock: Clock;
+  private readonly time: HostTime;
   private readonly pending = new Map<number, Buffer>();
   private segs = new Map<number, Buffer>();
   private version = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -149,11 +150,11 @@ export class StorageCycle {
   private readonly tlog: ThrottledLogger;
 
   constructor(private readonly opts: StorageCycleOptions) {
-    this.clock = opts.clock ?? systemClock;
-    const clock = this.clock;
+    this.time = opts.time ?? systemTime;
+    const time = this.time;
     this.tlog = throttledLogger(opts.log, {
       intervalMs: (opts.errorLogIntervalSeconds ?? 60) * 1000,
-      now: () => clock.now() * 1000,
+      now: () => time.now() * 1000,
     });
     this.retryDelay = opts.retryInitialSeconds ?? 1;
     this.h = {
@@ -190,17 +191,17 @@ export class StorageCycle {
    */
   async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
     if (!this.running) return;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel = () => {};
     await Promise.race([
       this.running,
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
+        cancel = this.time.after(waitMs / 1000, resolve);
       }),
     ]);
-    clearTimeout(timer);
+    cancel();
   }
 
   /**
@@ -222,7 +223,7 @@ export class StorageCycle {
       this.again = true;
       return;
     }
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
     this.running = this.cycle().finally(() => {
       this.running = undefined;
@@ -302,11 +303,10 @@ export class StorageCycle {
     } else {
       this.retryDelay = this.opts.retryInitialSeconds ?? 1;
     }
-    this.timer = setTimeout(() => {
+    this.timer = this.time.after(delay, () => {
       this.timer = undefined;
       this.kick();
-    }, delay * 1000);
-    this.timer.unref();
+    });
   }
 
   private async cycle(): Promise<void> {
@@ -342,13 +342,13 @@ export class StorageCycle {
           continue;
         }
       }
-      this.h.inFlightSince = this.clock.now();
-      const started = this.clock.now();
+      this.h.inFlightSince = this.time.now();
+      const started = this.time.now();
       try {
         await this.opts.store.writeSegment(hostId, seg);
-        const took = this.clock.now() - started;
+        const took = this.time.now() - started;
         this.opts.observer?.writeDone?.(took, true);
-        this.h.lastWriteOkAt = Date.now();
+        this.h.lastWriteOkAt = this.time.wallMs();
         this.h.lastWriteError = undefined;
         this.tlog.reset(`write:${hostId}`);
         // newer block queued meanwhile stays pending
@@ -361,11 +361,11 @@ export class StorageCycle {
         }
         this.opts.log.debug({ segment: hostId, seconds: took }, "whiteboard segment written");
       } catch (e) {
-        this.opts.observer?.writeDone?.(this.clock.now() - started, false);
+        this.opts.observer?.writeDone?.(this.time.now() - started, false);
         this.noteShort(e);
         this.h.writeErrors++;
         this.h.lastWriteError = (e as Error).message;
-        this.h.lastWriteErrorAt = Date.now();
+        this.h.lastWriteErrorAt = this.time.wallMs();
         this.tlog.error(
           `write:${hostId}`,
           { segment: hostId, path: this.opts.store.path, err: e as Error },
@@ -405,12 +405,12 @@ export class StorageCycle {
   }
 
   private async read(): Promise<void> {
-    this.h.inFlightSince = this.clock.now();
-    const started = this.clock.now();
+    this.h.inFlightSince = this.time.now();
+    const started = this.time.now();
     try {
       const collector = new SegmentCollector(this.segs);
       await this.opts.store.scanSegments((i, seg) => collector.add(i, seg));
-      const took = this.clock.now() - started;
+      const took = this.time.now() - started;
       this.opts.observer?.readDone?.(took, true);
       const segs = collector.segments;
       this.opts.observer?.readData?.(segs);
@@ -427,16 +427,16 @@ export class StorageCycle {
       this.h.consecutiveReadFailures = 0;
       this.h.volumeShort = undefined;
       this.tlog.reset("read");
-      this.h.lastReadOkAt = Date.now();
-      this.h.lastReadOkMonotonic = this.clock.now();
+      this.h.lastReadOkAt = this.time.wallMs();
+      this.h.lastReadOkMonotonic = this.time.now();
       this.h.lastReadError = undefined;
     } catch (e) {
-      this.opts.observer?.readDone?.(this.clock.now() - started, false);
+      this.opts.observer?.readDone?.(this.time.now() - started, false);
       this.noteShort(e);
       this.h.readErrors++;
       this.h.consecutiveReadFailures++;
       this.h.lastReadError = (e as Error).message;
-      this.h.lastReadErrorAt = Date.now();
+      this.h.lastReadErrorAt = this.time.wallMs();
       this.changed();
       this.tlog.error(
         "read",

@@ -1,12 +1,7 @@
 import { BrokerClient, BrokerUnreachableError } from "../broker/client.js";
-import type { HostStatus as BrokerHostStatus, BrokerStatus } from "../broker/status.js";
+import { type BrokerStatus, hostBlockOf } from "../broker/status.js";
 import { haPaths } from "../common/paths.js";
-import {
-  type DecodeErrorKind,
-  type HostBlock,
-  METADATA_FEATURE_VERSION,
-  METADATA_PARSE_VERSION,
-} from "../storage/whiteboard/types.js";
+import type { DecodeErrorKind } from "../storage/whiteboard/types.js";
 import { CliError } from "./errors.js";
 import type { ClusterStatus } from "./format/cluster-status.js";
 
@@ -35,29 +30,6 @@ export async function withBroker<T>(fn: (broker: BrokerClient) => Promise<T>): P
 }
 
 /**
- * A host of the broker's status document back as the decoded block it came from. The
- * document carries no metadata versions: a block the broker decoded is one our version reads.
- */
-function blockOf(h: BrokerHostStatus): HostBlock {
-  return {
-    parseVersion: METADATA_PARSE_VERSION,
-    featureVersion: METADATA_FEATURE_VERSION,
-    timestamp: h.timestamp,
-    hostId: h.host_id,
-    score: h.score,
-    engineStatusRaw: h.engine_status_raw,
-    engineStatus: h.engine_status ?? undefined,
-    hostname: h.hostname,
-    maintenance: h.local_maintenance,
-    stopped: h.stopped,
-    crc32: h.crc32,
-    confOnSharedStorage: h.conf_on_shared_storage,
-    vmConfRefreshTime: h.vm_conf_refresh_time,
-    extra: h.extra,
-  };
-}
-
-/**
  * The cluster as the broker sees it (GET /v1/status): its last whiteboard read, decoded
  * by the same code as `metadata dump`, and the live hosts the local agent pushed (what
  * is_host_alive answers). One JSON request instead of get_stats + is_host_alive over
@@ -80,7 +52,7 @@ export function toClusterStatus(s: BrokerStatus, socketPath: string): ClusterSta
   return {
     globalMaintenance: s.global_maintenance,
     hosts: s.hosts
-      .map((h) => ({ block: blockOf(h), live: h.alive, updatedAgo: h.updated_age_seconds }))
+      .map((h) => ({ block: hostBlockOf(h), live: h.alive, updatedAgo: h.updated_age_seconds }))
       .sort((a, b) => a.block.hostId - b.block.hostId),
     errors: s.decode_errors
       .map((e) => ({ kind: e.kind as DecodeErrorKind, hostId: e.host_id, reason: e.reason }))

@@ -45,3 +45,34 @@ export async function vmConfText(ctx: Context): Promise<{ text: string; source: 
   }
   throw new CliError(`no vm.conf for the engine VM: ${tried.join("; ")}`);
 }
+
+/**
+ * `--vm-conf <file>` (hosted-engine --vm-start --vm-conf=, the recovery path): the file
+ * must be readable and parse as vm.conf (vdsm_helper create parses it the same way), and
+ * its vmId must be this deployment's engine VM (hosted-engine.conf vmid): the state
+ * check, the lease and the agent all follow that id. Every failure names the file.
+ */
+export async function vmConfFromFile(
+  ctx: Context,
+  file: string,
+): Promise<{ text: string; source: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CliError(`--vm-conf ${file}: cannot read: ${err.code ?? err.message}`);
+  }
+  const { parseVmConf } = await import("../storage/ovf/vmconf.js");
+  let vmId: string;
+  try {
+    vmId = parseVmConf(text, file).vmId;
+  } catch (e) {
+    throw new CliError(`--vm-conf ${(e as Error).message}`);
+  }
+  if (vmId !== ctx.conf.vmId)
+    throw new CliError(
+      `--vm-conf ${file}: vmId=${vmId} is not the engine VM of hosted-engine.conf (vmid=${ctx.conf.vmId})`,
+    );
+  return { text, source: file };
+}

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { ConfigSyntaxError } from "./keyvalue.js";
 import { configText, type IniSchema, parseStrictIni } from "./strict-ini.js";
@@ -88,4 +89,18 @@ export async function loadAgentConf(file: string): Promise<AgentConf> {
     }
   }
   return parseAgentConf(text, file);
+}
+
+/** A short digest of one section's effective values (keys sorted): equal values, equal digest. */
+function sectionDigest(values: object): string {
+  const sorted = Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 12);
+}
+
+/**
+ * Digests of the effective `[score]` and `[timing]` (defaults applied), published in each
+ * host's block so `he-ha doctor` can tell hosts whose weights or timeouts differ.
+ */
+export function agentConfDigests(conf: AgentConf): { score: string; timing: string } {
+  return { score: sectionDigest(conf.score), timing: sectionDigest(conf.timing) };
 }

@@ -1,6 +1,6 @@
 import type { DaemonOptions } from "./daemon-cli.js";
 import { createLogger, type Logger, resolveLogLevel } from "./log.js";
-import { type LogFileSettings, logFileSettings } from "./log-file.js";
+import { type LogFileSettings, logFileSettings, reopenLogFilesOnSignal } from "./log-file.js";
 import { setSystemdNotifyLogger } from "./systemd-notify.js";
 
 /** How long a daemon waits for pino to flush its last lines before exiting. */
@@ -15,6 +15,8 @@ export function daemonLogger(
   name: string,
   args: Pick<DaemonOptions, "logLevel" | "logPretty">,
 ): Logger {
+  // first: logrotate's SIGHUP must never kill a daemon, with or without a log file
+  reopenLogFilesOnSignal();
   let file: LogFileSettings | null = null;
   let fileError: unknown;
   try {

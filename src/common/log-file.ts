@@ -1,38 +1,31 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import type { createStream as CreateStream, RotatingFileStream } from "rotating-file-stream";
+import pino, { type DestinationStream } from "pino";
+import { formatJsonLine } from "./log-line.js";
 
 /**
- * rotating-file-stream is loaded only when a log file is configured (off by default):
- * it and what it pulls in cost ~2.7 MiB of RSS, and the agent's budget is 80 MB.
- * Synchronously (its CommonJS build), because loggers are made synchronously at start.
- */
-function loadCreateStream(): typeof CreateStream {
-  const require = createRequire(import.meta.url);
-  return (require("rotating-file-stream") as { createStream: typeof CreateStream }).createStream;
-}
-
-/**
- * Optional log files beside the journal, for sosreport and log collectors that read
- * /var/log/ovirt-hosted-engine-ha/{agent,broker}.log as they did with the Python
- * services. Off unless HE_HA_LOG_DIR is set (the units' EnvironmentFile,
- * /etc/default/ovirt-ha-{agent,broker} or /etc/sysconfig/...). Rotation is logrotate's
- * classic scheme done in-process by rotating-file-stream: agent.log, agent.log.1, ...
+ * The log files beside the journal, where sosreport and support engineers look as they
+ * did with the Python services: /var/log/ovirt-hosted-engine-ha/{agent,broker}.log. On
+ * for the installed services (the units set HE_HA_LOG_DIR; an empty value in
+ * /etc/sysconfig/ovirt-ha-{agent,broker} turns them off), off for a daemon started by
+ * hand without it. One text line per record (log-line.ts), or pino's JSON lines with
+ * HE_HA_LOG_FILE_FORMAT=json.
+ *
+ * Rotation is logrotate's (packaging/logrotate/ovirt-hosted-engine-ha: daily, 7 kept,
+ * like the original's TimedRotatingFileHandler('d', 1, 7)); after moving the file it
+ * sends SIGHUP, on which the daemon reopens its log file by name.
  */
 export const LOG_DIR_ENV = "HE_HA_LOG_DIR";
-export const LOG_FILE_SIZE_ENV = "HE_HA_LOG_FILE_SIZE";
-export const LOG_FILE_KEEP_ENV = "HE_HA_LOG_FILE_KEEP";
-export const DEFAULT_LOG_FILE_SIZE = "10M";
-export const DEFAULT_LOG_FILE_KEEP = 5;
+export const LOG_FILE_FORMAT_ENV = "HE_HA_LOG_FILE_FORMAT";
+export const LOG_FILE_FORMATS = ["text", "json"] as const;
+export type LogFileFormat = (typeof LOG_FILE_FORMATS)[number];
+/** The signal logrotate's postrotate sends; the daemon then reopens its log file. */
+export const LOG_REOPEN_SIGNAL = "SIGHUP";
 
 export interface LogFileSettings {
-  /** the file written now, e.g. /var/log/ovirt-hosted-engine-ha/agent.log */
+  /** the file written, e.g. /var/log/ovirt-hosted-engine-ha/agent.log */
   file: string;
-  /** rotate when the file reaches this size (rotating-file-stream syntax: 10M, 500K, 1G) */
-  size: string;
-  /** rotated files kept (agent.log.1 … agent.log.N) */
-  keep: number;
+  format: LogFileFormat;
 }
 
 export class LogFileConfigError extends Error {
@@ -46,33 +39,36 @@ export function logFileName(program: string): string {
 
 /**
  * Pure: the log file settings from the environment, or null when HE_HA_LOG_DIR is unset
- * or empty. Bad sizes and counts throw LogFileConfigError naming the variable.
+ * or empty. A relative directory or an unknown format throws LogFileConfigError naming
+ * the variable.
  */
 export function logFileSettings(program: string, env: NodeJS.ProcessEnv): LogFileSettings | null {
   const dir = env[LOG_DIR_ENV]?.trim();
   if (!dir) return null;
   if (!path.isAbsolute(dir))
     throw new LogFileConfigError(`${LOG_DIR_ENV}="${dir}" is not an absolute directory path`);
-  const size = env[LOG_FILE_SIZE_ENV]?.trim() || DEFAULT_LOG_FILE_SIZE;
-  if (!/^[1-9]\d*[BKMG]$/.test(size))
+  const format = (env[LOG_FILE_FORMAT_ENV]?.trim().toLowerCase() || "text") as LogFileFormat;
+  if (!LOG_FILE_FORMATS.includes(format))
     throw new LogFileConfigError(
-      `${LOG_FILE_SIZE_ENV}="${size}" is not a size like 500K, 10M or 1G`,
+      `${LOG_FILE_FORMAT_ENV}="${env[LOG_FILE_FORMAT_ENV]}" is not one of ${LOG_FILE_FORMATS.join(", ")}`,
     );
-  const keepRaw = env[LOG_FILE_KEEP_ENV]?.trim() || String(DEFAULT_LOG_FILE_KEEP);
-  const keep = Number(keepRaw);
-  if (!/^\d+$/.test(keepRaw) || keep < 1 || keep > 1000)
-    throw new LogFileConfigError(
-      `${LOG_FILE_KEEP_ENV}="${keepRaw}" is not a whole number of files from 1 to 1000`,
-    );
-  return { file: path.join(dir, logFileName(program)), size, keep };
+  return { file: path.join(dir, logFileName(program)), format };
+}
+
+export interface LogFile {
+  /** takes pino's JSON lines */
+  stream: DestinationStream;
+  /** reopens the file by name (after logrotate moved it) */
+  reopen(): void;
 }
 
 /**
- * Opens the rotating log file (creating its directory). Throws, naming the path, when the
- * directory cannot be created or written; write errors later are passed to `onError`
- * (the file is then abandoned, the journal keeps every line).
+ * Opens the log file for appending (creating its directory), mode 0640; it is reopened
+ * on SIGHUP once reopenLogFilesOnSignal() is installed (daemonLogger does). Throws, naming the directory, when it cannot be created or written; write
+ * errors later are passed to `onError` (the caller then stops writing the file, the
+ * journal keeps every line). Writes are asynchronous (sonic-boom), never blocking the loop.
  */
-export function openLogFile(s: LogFileSettings, onError: (err: Error) => void): RotatingFileStream {
+export function openLogFile(s: LogFileSettings, onError: (err: Error) => void): LogFile {
   const dir = path.dirname(s.file);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
@@ -81,12 +77,30 @@ export function openLogFile(s: LogFileSettings, onError: (err: Error) => void): 
     const err = e as NodeJS.ErrnoException;
     throw new LogFileConfigError(`cannot write log files in ${dir}: ${err.code ?? err.message}`);
   }
-  const stream = loadCreateStream()(path.basename(s.file), {
-    path: dir,
-    size: s.size,
-    rotate: s.keep,
-    mode: 0o640,
+  const boom = pino.destination({ dest: s.file, append: true, sync: false, mode: 0o640 });
+  boom.on("error", onError);
+  const name = path.basename(s.file, ".log");
+  const stream: DestinationStream =
+    s.format === "json"
+      ? boom
+      : { write: (line: string) => boom.write(formatJsonLine(line, `ovirt-ha-${name}`)) };
+  const reopen = () => boom.reopen();
+  reopeners.add(reopen);
+  return { stream, reopen };
+}
+
+const reopeners = new Set<() => void>();
+let reopenInstalled = false;
+
+/**
+ * Installs, once, the SIGHUP handler of a daemon: every open log file is reopened. A
+ * daemon without a log file ignores SIGHUP rather than dying of it (Node's default), so
+ * a postrotate signal after the files were turned off harms nothing.
+ */
+export function reopenLogFilesOnSignal(): void {
+  if (reopenInstalled) return;
+  reopenInstalled = true;
+  process.on(LOG_REOPEN_SIGNAL, () => {
+    for (const reopen of reopeners) reopen();
   });
-  stream.on("error", onError);
-  return stream;
 }

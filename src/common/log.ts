@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
-import { type LogFileSettings, openLogFile } from "./log-file.js";
+import { type LogFile, type LogFileSettings, openLogFile } from "./log-file.js";
 import { stdoutIsJournal, withPriorityPrefix } from "./log-journal.js";
 
 export type { Logger };
@@ -76,7 +76,7 @@ export interface LogOptions {
    * given `destination`
    */
   journal?: boolean;
-  /** also write every line to this rotating file (JSON output only) */
+  /** also write every line to this log file (text or JSON lines; not with pretty) */
   file?: LogFileSettings | null;
 }
 
@@ -119,13 +119,13 @@ export function createLogger(opts: LogOptions): Logger {
   const file = opts.file;
   let failed: Error | undefined;
   let log: Logger | undefined;
-  let fileStream: ReturnType<typeof openLogFile>;
+  let fileStream: LogFile["stream"];
   try {
     fileStream = openLogFile(file, (err) => {
       if (failed) return;
       failed = err;
       log?.error({ err, path: file.file }, "log file failed: logging to the journal only");
-    });
+    }).stream;
   } catch (err) {
     log = pino(options, main);
     log.error({ err, path: file.file }, "log file disabled: logging to the journal only");

@@ -34,14 +34,48 @@ export interface ScoreInput {
   unexpectedShutdownAt: number | null;
 }
 
+/** A monitor value or a threshold as published: a number, a flag, or nothing yet (null). */
+export type PenaltyValue = number | boolean | string | null;
+
+/**
+ * One named deduction from the base score. `points` is what it takes off; `value` is the
+ * monitor value (or count) that caused it, `threshold` the limit it is measured against,
+ * `key` the agent.conf key that sets the points (`[score]`) or the limit (`[timing]`).
+ */
 export interface Penalty {
-  name: string;
-  amount: number;
+  name: PenaltyName;
+  points: number;
+  value: PenaltyValue;
+  threshold: PenaltyValue;
+  key: string;
   reason: string;
 }
 
+/**
+ * Every penalty name (the `reason` label of ovirt_ha_score_penalty) and the agent.conf key
+ * that sets it. The last five force the score to 0: their points are the base score.
+ */
+export const PENALTY_KEYS = {
+  "not-uptodate-config": "not-uptodate-config-penalty",
+  network: "network-score-penalty",
+  "mgmt-bridge": "mgmt-bridge-score-penalty",
+  "cpu-load": "cpu-load-score-penalty",
+  "free-memory": "free-memory-score-penalty",
+  "engine-retry": "engine-retry-score-penalty",
+  "agent-stopped": "base-score",
+  "local-maintenance": "base-score",
+  reinitializing: "base-score",
+  "engine-unexpectedly-down": "vm_unexpected_shutdown_expiration",
+  "start-failures": "engine_retry_max_attempts",
+} as const;
+
+export type PenaltyName = keyof typeof PENALTY_KEYS;
+
 export interface ScoreResult {
+  /** base score minus the penalties' points, never below 0 */
   score: number;
+  /** base-score of agent.conf, what the penalties are taken from */
+  base: number;
   penalties: Penalty[];
   /** why the score is forced to 0, when it is */
   zeroReason?: string;
@@ -73,8 +107,24 @@ export function cpuLoadPenalty(load: number, config: ScoreConfig): number {
   return Math.max(0, Math.min(full, linear));
 }
 
-function zero(reason: string): ScoreResult {
-  return { score: 0, penalties: [], zeroReason: reason };
+function penalty(
+  name: PenaltyName,
+  points: number,
+  value: PenaltyValue,
+  threshold: PenaltyValue,
+  reason: string,
+): Penalty {
+  return { name, points, value, threshold, key: PENALTY_KEYS[name], reason };
+}
+
+/** A score forced to 0: one penalty of the whole base score, named for the cause. */
+function zero(base: number, p: Omit<Penalty, "points" | "key">): ScoreResult {
+  return {
+    score: 0,
+    base,
+    penalties: [penalty(p.name, base, p.value, p.threshold, p.reason)],
+    zeroReason: p.reason,
+  };
 }
 
 /**
@@ -87,17 +137,43 @@ export function computeScore(
   config: ScoreConfig,
   timing: ScoreTiming = DEFAULT_TIMING,
 ): ScoreResult {
-  if (input.stopped || input.state === "AgentStopped") return zero("agent stopped");
-  if (input.localMaintenance || input.state === "LocalMaintenance") {
-    return zero("local maintenance");
+  const base = config["base-score"];
+  if (input.stopped || input.state === "AgentStopped") {
+    return zero(base, {
+      name: "agent-stopped",
+      value: input.state,
+      threshold: null,
+      reason: "agent stopped",
+    });
   }
-  if (input.state === "ReinitializeFSM") return zero("state ReinitializeFSM");
-  if (input.state === "EngineUnexpectedlyDown") return zero("engine VM unexpectedly down");
+  if (input.localMaintenance || input.state === "LocalMaintenance") {
+    return zero(base, {
+      name: "local-maintenance",
+      value: true,
+      threshold: false,
+      reason: "local maintenance",
+    });
+  }
+  if (input.state === "ReinitializeFSM") {
+    return zero(base, {
+      name: "reinitializing",
+      value: input.state,
+      threshold: null,
+      reason: "state ReinitializeFSM",
+    });
+  }
+  const sinceDown =
+    input.unexpectedShutdownAt === null ? null : input.now - input.unexpectedShutdownAt;
   if (
-    input.unexpectedShutdownAt !== null &&
-    input.now - input.unexpectedShutdownAt < timing.vm_unexpected_shutdown_expiration
+    input.state === "EngineUnexpectedlyDown" ||
+    (sinceDown !== null && sinceDown < timing.vm_unexpected_shutdown_expiration)
   ) {
-    return zero("engine VM unexpectedly down");
+    return zero(base, {
+      name: "engine-unexpectedly-down",
+      value: sinceDown ?? input.state,
+      threshold: timing.vm_unexpected_shutdown_expiration,
+      reason: "engine VM unexpectedly down",
+    });
   }
   const retries = effectiveRetryCount(
     input.retryCount,
@@ -106,52 +182,89 @@ export function computeScore(
     timing.engine_retry_expiration,
   );
   if (retries > timing.engine_retry_max_attempts) {
-    return zero(`${retries} failed engine VM start attempts`);
+    return zero(base, {
+      name: "start-failures",
+      value: retries,
+      threshold: timing.engine_retry_max_attempts,
+      reason: `${retries} failed engine VM start attempts`,
+    });
   }
 
   const penalties: Penalty[] = [];
-  const add = (name: string, amount: number, reason: string) => {
-    if (amount > 0) penalties.push({ name, amount, reason });
+  const add = (p: Penalty) => {
+    if (p.points > 0) penalties.push(p);
   };
 
   if (!input.confUpToDate) {
     add(
-      "not-uptodate-config",
-      config["not-uptodate-config-penalty"],
-      "configuration not yet from shared storage",
+      penalty(
+        "not-uptodate-config",
+        config["not-uptodate-config-penalty"],
+        false,
+        true,
+        "configuration not yet from shared storage",
+      ),
     );
   }
   const network = input.networkRatio ?? 1;
   if (network < 1) {
     add(
-      "network",
-      Math.trunc((1 - network) * config["network-score-penalty"]),
-      `network status ${network}`,
+      penalty(
+        "network",
+        Math.trunc((1 - network) * config["network-score-penalty"]),
+        network,
+        1,
+        `network status ${network}`,
+      ),
     );
   }
   if (input.bridgeUp !== true) {
-    add("mgmt-bridge", config["mgmt-bridge-score-penalty"], "management bridge down");
+    add(
+      penalty(
+        "mgmt-bridge",
+        config["mgmt-bridge-score-penalty"],
+        input.bridgeUp,
+        true,
+        "management bridge down",
+      ),
+    );
   }
   const load = loadFactor(input.cpuLoadHistory);
-  add("cpu-load", cpuLoadPenalty(load, config), `cpu load ${load.toFixed(4)}`);
+  add(
+    penalty(
+      "cpu-load",
+      cpuLoadPenalty(load, config),
+      Number(load.toFixed(4)),
+      config["cpu-load-penalty-min"],
+      `cpu load ${load.toFixed(4)}`,
+    ),
+  );
   if (!input.engineRunsHere && !input.globalMaintenance && input.vmMemSizeMb !== null) {
     const free = input.freeMemoryMb ?? 0;
     if (free < input.vmMemSizeMb) {
       add(
-        "free-memory",
-        config["free-memory-score-penalty"],
-        `free memory ${free} MB below required ${input.vmMemSizeMb} MB`,
+        penalty(
+          "free-memory",
+          config["free-memory-score-penalty"],
+          free,
+          input.vmMemSizeMb,
+          `free memory ${free} MB below required ${input.vmMemSizeMb} MB`,
+        ),
       );
     }
   }
   if (retries > 0) {
     add(
-      "engine-retry",
-      config["engine-retry-score-penalty"] * retries,
-      `${retries} failed engine VM start attempts`,
+      penalty(
+        "engine-retry",
+        config["engine-retry-score-penalty"] * retries,
+        retries,
+        0,
+        `${retries} failed engine VM start attempts`,
+      ),
     );
   }
-  let score = config["base-score"];
-  for (const p of penalties) score -= p.amount;
-  return { score: Math.max(0, score), penalties };
+  let score = base;
+  for (const p of penalties) score -= p.points;
+  return { score: Math.max(0, score), base, penalties };
 }

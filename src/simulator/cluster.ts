@@ -4,12 +4,13 @@ import { parseBool } from "../common/keyvalue.js";
 import { resolveTiming } from "../common/timing.js";
 import { parseVmConf } from "../storage/ovf/vmconf.js";
 import { encodeGlobalBlock } from "../storage/whiteboard/global-block.js";
-import { DEFAULT_MONITORS, type SimMonitors } from "./broker.js";
+import { DEFAULT_MONITORS, type SimMonitors } from "./broker-env.js";
 import { SimHost } from "./host.js";
 import { SeededRandom } from "./random.js";
 import { SimSanlock } from "./sanlock.js";
 import { type Scenario, ScenarioError } from "./scenario.js";
 import { VirtualScheduler } from "./scheduler.js";
+import { formatState } from "./state.js";
 import type { TimelineEntry } from "./timeline.js";
 import { SimWhiteboard } from "./whiteboard.js";
 
@@ -40,6 +41,8 @@ export interface SimResult {
   finalStates: Record<string, string | null>;
   /** hosts running the engine VM at the end */
   vmRunningOn: string[];
+  /** the whiteboard at the end, as a scenario's `state` file holds it (state.ts) */
+  state: string;
 }
 
 export interface RunOptions {
@@ -156,6 +159,7 @@ export class SimCluster {
     for (const id of this.hosts.keys())
       if (bootList === null || bootList.has(id))
         this.bootAt.set(id, random ? random.int(agentConf.timing.loop_delay) : 0);
+    for (const [index, seg] of scenario.state ?? []) this.whiteboard.write(index, seg);
     if (parseBool(conf.get("global_maintenance")))
       this.whiteboard.write(0, encodeGlobalBlock({ maintenance: true, unknown: {} }));
   }
@@ -197,6 +201,7 @@ export class SimCluster {
       violations: this.violations,
       finalStates,
       vmRunningOn: [...this.hosts.values()].filter((h) => h.hypervisor.running).map((h) => h.name),
+      state: formatState(this.whiteboard.read()),
     };
   }
 

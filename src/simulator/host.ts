@@ -5,13 +5,15 @@ import type { AgentEnv, ConfigSource } from "../agent/env.js";
 import type { AgentConf } from "../common/agent-conf.js";
 import type { HaConf } from "../common/ha-conf.js";
 import type { HostConfig } from "../common/host-config.js";
+import type { HostTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { type AgentRecord, timelineText } from "./agent-log.js";
-import { SimBroker, type SimMonitors, SimStartFailure } from "./broker.js";
+import { type SimMonitors, SimStartFailure } from "./broker-env.js";
+import { SimBrokerProcess } from "./broker-process.js";
 import { SimHypervisor } from "./hypervisor.js";
 import type { SimSanlock } from "./sanlock.js";
 import type { VirtualScheduler } from "./scheduler.js";
@@ -33,6 +35,8 @@ export interface SimShared {
 
 /** A host's monotonic clock starts at this many seconds of uptime when it boots. */
 const UPTIME_AT_BOOT = 100;
+/** The wall clock (Unix seconds) when the simulated cluster starts. */
+const WALL_AT_START = 1_700_000_000;
 
 const never = new Promise<never>(() => {});
 
@@ -43,7 +47,9 @@ const never = new Promise<never>(() => {});
 export class SimHost {
   readonly name: string;
   readonly hypervisor: SimHypervisor;
-  readonly broker: SimBroker;
+  readonly broker: SimBrokerProcess;
+  /** the host's clocks and timers on the cluster's virtual clock */
+  readonly time: HostTime;
   readonly startFailure: SimStartFailure;
   readonly monitors: SimMonitors;
   readonly haConf: HaConf = {
@@ -65,23 +71,27 @@ export class SimHost {
   ) {
     this.name = `host${id}`;
     this.monitors = { ...monitors };
-    this.startFailure = new SimStartFailure(s.sched);
+    this.time = {
+      now: () => this.clock(),
+      wallMs: () => (WALL_AT_START + s.sched.now) * 1000,
+      after: (seconds, fn) => s.sched.after(seconds, fn),
+    };
+    this.startFailure = new SimStartFailure(() => this.time.wallMs());
     this.hypervisor = new SimHypervisor(
       s.sched,
       { engineBootSeconds: s.engineBootSeconds, guestShutdownSeconds: s.guestShutdownSeconds },
       (text) => this.event(text),
     );
-    this.broker = new SimBroker({
+    this.broker = new SimBrokerProcess({
       hostId: id,
-      sched: s.sched,
+      time: this.time,
+      timing: s.agentConf.timing,
       whiteboard: s.whiteboard,
       hypervisor: this.hypervisor,
       monitors: this.monitors,
       startFailure: this.startFailure,
       storageOk: () => this.storageOk,
       holdsHostId: () => s.sanlock.holds(id, HE_LOCKSPACE),
-      cycleSeconds: s.agentConf.timing.broker_storage_cycle,
-      monitorSeconds: s.agentConf.timing.monitor_interval,
       event: (text) => this.event(text),
     });
   }
@@ -144,7 +154,7 @@ export class SimHost {
     const config: ConfigSource = staticConfig(this.s.vmConf, () => this.clock());
     const env: AgentEnv = {
       clock: () => this.clock(),
-      wallSeconds: () => 1_700_000_000 + sched.now,
+      wallSeconds: () => this.time.wallMs() / 1000,
       sleep: (ms, signal) => gate(sched.sleep(ms, signal)),
       readHaConf: async () => this.haConf,
       config,
@@ -169,7 +179,7 @@ export class SimHost {
         conf: "/sim/sd/conf",
       },
       log,
-      broker: this.broker,
+      broker: this.broker.client,
       lockspace: {
         addLockspace: (spec) => gate(lockspace.addLockspace(spec)),
         inqLockspace: (spec) => lockspace.inqLockspace(spec),

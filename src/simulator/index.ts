@@ -4,6 +4,7 @@ import { formatTimeline } from "./timeline.js";
 
 export type { InvariantViolation, RunOptions, SimResult } from "./cluster.js";
 export { loadScenario, parseCommands, type Scenario, ScenarioError } from "./scenario.js";
+export { formatState, parseState } from "./state.js";
 export { formatEntry, formatTimeline, type TimelineEntry } from "./timeline.js";
 
 export interface ScenarioRun extends SimResult {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseKeyValue } from "../common/keyvalue.js";
+import { parseState } from "./state.js";
 
 /** One timed command of a scenario: `<seconds> <command> [args...]`. */
 export interface ScenarioCommand {
@@ -10,7 +11,7 @@ export interface ScenarioCommand {
   line: number;
 }
 
-/** A scenario folder: README (one line), cluster.conf, cmds, log.expect. */
+/** A scenario folder: README (one line), cluster.conf, cmds, log.expect, optional state. */
 export interface Scenario {
   name: string;
   dir: string;
@@ -20,6 +21,8 @@ export interface Scenario {
   commands: ScenarioCommand[];
   /** log.expect, null when absent */
   expect: string | null;
+  /** the whiteboard the cluster starts from (`state`, see state.ts); none: empty */
+  state?: Map<number, Buffer> | undefined;
 }
 
 export class ScenarioError extends Error {
@@ -68,6 +71,8 @@ export async function loadScenario(dir: string): Promise<Scenario> {
   const cmdsFile = path.join(dir, "cmds");
   const cmds = await readOptional(cmdsFile);
   if (cmds === null) throw new ScenarioError(cmdsFile, 0, "missing");
+  const stateFile = path.join(dir, "state");
+  const stateText = await readOptional(stateFile);
   const confFile = path.join(dir, "cluster.conf");
   const conf = (await readOptional(confFile)) ?? "";
   return {
@@ -77,5 +82,9 @@ export async function loadScenario(dir: string): Promise<Scenario> {
     config: parseKeyValue(conf, confFile),
     commands: parseCommands(cmds, cmdsFile),
     expect: await readOptional(path.join(dir, "log.expect")),
+    state:
+      stateText === null
+        ? undefined
+        : parseState(stateText, (line, why) => new ScenarioError(stateFile, line, why)),
   };
 }

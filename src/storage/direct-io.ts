@@ -321,3 +321,27 @@ export async function isDirectIoSupported(path: string): Promise<boolean> {
     throw ioError(path, "open", e);
   }
 }
+
+/**
+ * Reads the first `IO_ALIGNMENT` bytes of `path` in this process, with O_DIRECT (from
+ * storage, not the page cache) unless `direct` is false, and O_NONBLOCK so that opening
+ * a FIFO or a device that waits for a peer never parks a thread pool thread. Resolves
+ * with the number of bytes read; rejects with the errno error (EINVAL from open: the file
+ * system refuses O_DIRECT).
+ */
+export async function readHead(path: string, direct: boolean): Promise<number> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (direct ? constants.O_DIRECT : 0);
+  const h = await open(path, flags);
+  try {
+    const buf = alignedBuffer(IO_ALIGNMENT);
+    let got = 0;
+    while (got < IO_ALIGNMENT) {
+      const { bytesRead } = await h.read(buf, got, IO_ALIGNMENT - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
+  } finally {
+    await h.close();
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * The VDSM verbs hosted-engine HA uses, with the arguments and names the Python original
- * sends (see the call table in the README). Results are typed as far as we read them.
+ * sends (see the call table in docs/vdsm.md). Results are typed as far as we read them.
  */
 import type { VdsmClient } from "./json-rpc-client.js";
 
@@ -12,6 +12,9 @@ export interface VmStats {
   statusTime?: string | number;
   [k: string]: unknown;
 }
+
+/** An entry of Host.getVMList: a ShortStatus (the default), or a uuid with onlyUUID */
+export type VmListEntry = { vmId: string; status?: string; [k: string]: unknown } | string;
 
 export interface StorageDomainVitals {
   valid: boolean;
@@ -133,8 +136,8 @@ export class VdsmApi {
     return this.client.call("VM.destroy", { vmID });
   }
 
-  /** Host.getVMList (set_maintenance); answers uuids with onlyUUID */
-  vmList(): Promise<unknown[]> {
+  /** Host.getVMList (set_maintenance: refuses local maintenance while it lists the engine VM) */
+  vmList(): Promise<VmListEntry[]> {
     return this.client.call("Host.getVMList", {});
   }
 

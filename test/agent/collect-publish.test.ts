@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { collectionFrom, reconcileLocalEngine } from "../../src/agent/collect.js";
+import { buildContext } from "../../src/agent/fsm/context.js";
+import type { Collection } from "../../src/agent/history.js";
 import { monitorEngineStatus } from "../../src/agent/monitor-values.js";
 import { hostBlockInput } from "../../src/agent/publish.js";
+import { DEFAULT_SCORE_CONFIG } from "../../src/common/agent-conf.js";
 import { DEFAULT_TIMING } from "../../src/common/timing.js";
 import {
   decodeHostBlock,
@@ -20,9 +23,18 @@ function whiteboard(blocks: Map<number, Buffer>, globalMaintenance: boolean): Bu
   return buf;
 }
 
+/** The step context of a one-collection history, with this base score. */
+function ctxOf(hostId: number, collection: Collection, baseScore = 3400) {
+  return buildContext(hostId, [collection], {
+    scoreConfig: { ...DEFAULT_SCORE_CONFIG, "base-score": baseScore },
+    timing: DEFAULT_TIMING,
+    confUpToDate: true,
+    vmMemSizeMb: 4096,
+  });
+}
+
 const base = {
   hostname: "h.example.com",
-  timing: DEFAULT_TIMING,
   confOnSharedStorage: true,
   vmConfRefreshTime: 900,
   timeEpoch: 1_700_000_000,
@@ -43,7 +55,7 @@ describe("publish and collect", () => {
       hostId: 3,
       collection,
       data: { state: "EngineStop", timeoutStart: 1000, retryCount: 0, retryTime: null },
-      score: 3400,
+      ctx: ctxOf(3, collection),
     });
     const r = decodeHostBlock(encodeHostBlock(input), 3);
     if (!r?.ok) throw new Error(`decode failed: ${JSON.stringify(r)}`);
@@ -76,7 +88,7 @@ describe("publish and collect", () => {
       ...base,
       hostId: 1,
       collection,
-      score: 0,
+      ctx: ctxOf(1, collection),
       data: { state: "AgentStopped", timeoutStart: null, retryCount: 0, retryTime: null },
     });
     expect(stopped).toMatchObject({ stopped: true, maintenance: false, score: 0 });
@@ -84,7 +96,7 @@ describe("publish and collect", () => {
       ...base,
       hostId: 1,
       collection,
-      score: 0,
+      ctx: ctxOf(1, collection),
       data: { state: "LocalMaintenance", timeoutStart: null, retryCount: 0, retryTime: null },
     });
     expect(lm).toMatchObject({ stopped: false, maintenance: true });
@@ -106,7 +118,7 @@ describe("publish and collect", () => {
           ...base,
           hostId,
           collection,
-          score: 100 * hostId,
+          ctx: ctxOf(hostId, collection, 100 * hostId),
           data: { state: "EngineDown", timeoutStart: null, retryCount: 0, retryTime: null },
         }),
       );

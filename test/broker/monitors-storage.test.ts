@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
-import { rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, rm, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { StorageView } from "../../lab/sim/storage-view.js";
 import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { readVolumeHead } from "../../src/broker/monitors/storage-domain.js";
@@ -64,7 +65,7 @@ describe("storage-domain", () => {
     await becomes(m, "False");
   });
 
-  it("is False when a read hangs past the timeout (a FIFO nobody writes), and recovers", async () => {
+  it("is False on a FIFO nobody writes (opened without waiting for a writer), and recovers", async () => {
     const vols = await volumes(dir, "b");
     const m = sdMonitor(vols, 0.3);
     await becomes(m, "True");
@@ -74,6 +75,34 @@ describe("storage-domain", () => {
     await rm(vols.metadata);
     await writeFile(vols.metadata, Buffer.alloc(1 << 20, 1));
     await becomes(m, "True");
+  });
+
+  it("is False while the server hangs (FUSE view frozen), starts no second read meanwhile, and recovers", async () => {
+    const src = path.join(dir, "frozen-src");
+    await mkdir(src, { recursive: true });
+    await volumes(src, "f");
+    const view = await StorageView.mount({
+      source: src,
+      mountpoint: path.join(dir, "frozen-view"),
+      logFile: path.join(dir, "frozen-view.log"),
+    });
+    try {
+      const through = {
+        metadata: path.join(view.mountpoint, "f.metadata"),
+        lockspace: path.join(view.mountpoint, "f.lockspace"),
+      };
+      const m = sdMonitor(through, 0.3);
+      await becomes(m, "True");
+      view.freeze();
+      await becomes(m, "False");
+      // the hung read is still outstanding: a direct call is refused, not started
+      const again = await readVolumeHead(through.metadata, 0.3, new AbortController().signal, true);
+      expect(again).toMatchObject({ ok: false, why: expect.stringMatching(/earlier read/) });
+      view.resume();
+      await becomes(m, "True");
+    } finally {
+      await view.unmount();
+    }
   });
 
   it("falls back to a plain read on a file system that refuses O_DIRECT (procfs)", async () => {

@@ -44,15 +44,25 @@ describe("he-ha against a running ovirt-ha-broker", () => {
   });
 
   describe("status of an empty whiteboard", () => {
-    it("prints nothing and fails like hosted-engine --vm-status; --json is just the global flag", async () => {
+    it("exits 1 in every output form (text, --json, --table, --summary), each still printing its document", async () => {
       const r = await runHeHa(host.root, ["status"]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr).toBe("he-ha: no host has published a valid metadata block yet\n");
+      // the original's --json exits 0 here; ours follows the text rule (docs/cli.md)
       const j = await runHeHa(host.root, ["status", "--json"]);
-      expect(j.code).toBe(0);
+      expect(j.code).toBe(1);
+      expect(j.stderr).toBe("he-ha: no host has published a valid metadata block yet\n");
       // the original's document exactly: no host, so nowhere to say this host's backend
       expect(JSON.parse(j.stdout)).toEqual({ global_maintenance: false });
+      for (const form of [["--table"], ["--summary"], ["--summary", "--json"]]) {
+        const f = await runHeHa(host.root, ["status", ...form]);
+        expect(f.code, form.join(" ")).toBe(1);
+        expect(f.stderr).toBe("he-ha: no host has published a valid metadata block yet\n");
+        expect(f.stdout.length, form.join(" ")).toBeGreaterThan(0);
+      }
+      const summary = await runHeHa(host.root, ["status", "--summary", "--json"]);
+      expect(JSON.parse(summary.stdout)).toMatchObject({ maintenance: "none", hosts: 0 });
     });
   });
 

@@ -40,7 +40,7 @@ describe("he-ha simulate", () => {
     expect(r.out).toMatch(/^# failover-kill: /);
     expect(r.out).toMatch(/\n {3}250 -- {5}>> kill host1\n/);
     expect(r.out).toMatch(/host2 {2}start-vm: warn: Storage of VM is locked/);
-    expect(r.out).toMatch(/\n {3}460 host2 {2}EngineStarting -> EngineUp: engine up and healthy\n/);
+    expect(r.out).toMatch(/\n {3}450 host2 {2}EngineStarting -> EngineUp: engine up and healthy\n/);
     expect(r.out).toMatch(/# invariants held/);
     expect(r.out).toMatch(/# matches log\.expect\n$/);
   });

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distFile } from "../../lab/children.js";
@@ -13,7 +13,7 @@ import { removeDir, tempDir } from "../support/temp.js";
 import { runNode } from "./harness.js";
 
 /**
- * Journald priorities per line and the optional rotating log files. The journal side is
+ * Journald priorities per line and the log files. The journal side is
  * tested against a real systemd-journald (Debian's systemd package) started in a private
  * mount namespace: this machine has no systemd as PID 1, so there are no units and
  * `journalctl -u` cannot be shown; `-t` (the identifier systemd-cat gives, as a unit's
@@ -126,7 +126,7 @@ describe("a daemon's lines in a real journald", () => {
   });
 });
 
-describe("optional log files", () => {
+describe("log files", () => {
   let dir: string;
   let daemonProcess: string;
   beforeAll(async () => {
@@ -137,52 +137,85 @@ describe("optional log files", () => {
     await removeDir(dir);
   });
 
-  it("reads HE_HA_LOG_DIR, HE_HA_LOG_FILE_SIZE and HE_HA_LOG_FILE_KEEP, off by default", () => {
+  it("reads HE_HA_LOG_DIR and HE_HA_LOG_FILE_FORMAT (text unless json), off without a directory", () => {
     expect(logFileSettings("ovirt-ha-agent", {})).toBeNull();
+    expect(logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "" })).toBeNull();
     expect(
       logFileSettings("ovirt-ha-broker", { HE_HA_LOG_DIR: "/var/log/ovirt-hosted-engine-ha" }),
-    ).toEqual({
-      file: "/var/log/ovirt-hosted-engine-ha/broker.log",
-      size: "10M",
-      keep: 5,
-    });
+    ).toEqual({ file: "/var/log/ovirt-hosted-engine-ha/broker.log", format: "text" });
+    expect(
+      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_FORMAT: "JSON" }),
+    ).toEqual({ file: "/l/agent.log", format: "json" });
     expect(() => logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "logs" })).toThrow(
       /HE_HA_LOG_DIR="logs" is not an absolute/,
     );
     expect(() =>
-      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_SIZE: "lots" }),
+      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_FORMAT: "xml" }),
     ).toThrow(LogFileConfigError);
-    expect(() =>
-      logFileSettings("ovirt-ha-agent", { HE_HA_LOG_DIR: "/l", HE_HA_LOG_FILE_KEEP: "0" }),
-    ).toThrow(/HE_HA_LOG_FILE_KEEP="0"/);
   });
 
-  it("writes agent.log as JSON lines (no journal prefixes) and rotates it to agent.log.1 … .N", async () => {
-    const logDir = path.join(dir, "var/log/ovirt-hosted-engine-ha");
+  it("writes agent.log as text lines, or JSON lines with HE_HA_LOG_FILE_FORMAT=json; the journal gets JSON either way", async () => {
     const script = `import { daemonLogger } from ${JSON.stringify(daemonProcess)};
-      const log = daemonLogger("ovirt-ha-agent", {});
-      for (let i = 0; i < 200; i++) log.info({ n: i, pad: "x".repeat(40) }, "line");
-      log.error("last line");`;
+      const log = daemonLogger("ovirt-ha-agent", {}).child({ host_id: 2 });
+      log.info({ state: "EngineUp", score: 3400 }, "Current state EngineUp");
+      log.error({ err: new Error("disk gone") }, "last line");`;
+    const text = path.join(dir, "text");
     const res = await runNode(script, {
-      env: {
-        HE_HA_LOG_DIR: logDir,
-        HE_HA_LOG_FILE_SIZE: "4K",
-        HE_HA_LOG_FILE_KEEP: "2",
-        HE_HA_LOG_JOURNAL_PREFIX: "1",
-      },
+      env: { HE_HA_LOG_DIR: text, HE_HA_LOG_JOURNAL_PREFIX: "1" },
     });
     expect(res.code).toBe(0);
-    // stdout (the journal) carries prefixes; the files do not
+    // stdout (the journal) carries prefixes and JSON; the file neither
     expect(res.stdout.split("\n").filter(Boolean).pop()).toMatch(/^<3>\{"level":50/);
-    expect((await readdir(logDir)).sort()).toEqual(["agent.log", "agent.log.1", "agent.log.2"]);
-    const current = (await readFile(path.join(logDir, "agent.log"), "utf8")).trim().split("\n");
-    expect(JSON.parse(current.at(-1) ?? "")).toMatchObject({ level: 50, msg: "last line" });
-    const older = (await readFile(path.join(logDir, "agent.log.2"), "utf8")).trim().split("\n");
-    const newer = (await readFile(path.join(logDir, "agent.log.1"), "utf8")).trim().split("\n");
-    const n = (l: string | undefined) => (JSON.parse(l ?? "{}") as { n: number }).n;
-    expect(n(older.at(-1))).toBeLessThan(n(newer[0]));
-    // the oldest lines were rotated away: 2 files kept besides the current one
-    expect(n(older[0])).toBeGreaterThan(0);
+    const lines = (await readFile(path.join(text, "agent.log"), "utf8")).split("\n");
+    expect(lines[0]).toMatch(
+      /^MainThread::INFO::\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}::agent::ovirt-ha-agent::Current state EngineUp host_id=2 state=EngineUp score=3400$/,
+    );
+    expect(lines[1]).toMatch(/::ERROR::.*::last line host_id=2 err="disk gone"$/);
+    expect(lines[2]).toBe("Error: disk gone");
+    const json = path.join(dir, "json");
+    await runNode(script, { env: { HE_HA_LOG_DIR: json, HE_HA_LOG_FILE_FORMAT: "json" } });
+    const records = (await readFile(path.join(json, "agent.log"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(records.map((r) => [r.level, r.msg])).toEqual([
+      [30, "Current state EngineUp"],
+      [50, "last line"],
+    ]);
+  });
+
+  it("survives SIGHUP (logrotate's postrotate) without a log file, and reopens its file with one", async () => {
+    // the child waits for what it checks (the file's content), never a fixed time
+    const script = `import { daemonLogger } from ${JSON.stringify(daemonProcess)};
+      import { readFile, rename } from "node:fs/promises";
+      const dir = process.env.HE_HA_LOG_DIR;
+      const until = async (file, text) => {
+        for (let i = 0; i < 1000; i++) {
+          const t = await readFile(file, "utf8").catch(() => null);
+          if (t !== null && t.includes(text)) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(file + " never got " + text);
+      };
+      const log = daemonLogger("ovirt-ha-broker", {});
+      log.info("before");
+      if (dir) {
+        await until(dir + "/broker.log", "before");
+        await rename(dir + "/broker.log", dir + "/broker.log.1");
+      }
+      process.kill(process.pid, "SIGHUP");
+      // reopened: the file exists again (created empty by the reopen)
+      if (dir) await until(dir + "/broker.log", "");
+      log.info("after");
+      if (dir) await until(dir + "/broker.log", "after");`;
+    const bare = await runNode(script, { env: {} });
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('"msg":"after"');
+    const logDir = path.join(dir, "hup");
+    const withFile = await runNode(script, { env: { HE_HA_LOG_DIR: logDir } });
+    expect(withFile.code).toBe(0);
+    expect(await readFile(path.join(logDir, "broker.log.1"), "utf8")).toMatch(/::before\n$/);
+    expect(await readFile(path.join(logDir, "broker.log"), "utf8")).toMatch(/::after\n$/);
   });
 
   it("keeps logging to the journal, with one error naming the directory, when the log directory cannot be written", async () => {

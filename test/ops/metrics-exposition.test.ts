@@ -10,7 +10,7 @@ import { REPO, runTool } from "../support/run.js";
 /**
  * The broker's /metrics text as Prometheus sees it: `promtool check metrics` (Debian's
  * prometheus package) accepts the whole exposition, prom-client's defaults included;
- * figures carry base units; the README's metrics tables name what is exported, with the
+ * figures carry base units; docs/metrics.md's tables name what is exported, with the
  * labels exported.
  */
 const METADATA = "/rhev/data-center/mnt/srv:_he/sd/ha_agent/hosted-engine.metadata";
@@ -136,7 +136,7 @@ describe("broker metrics exposition", () => {
     ).toBe(1);
   });
 
-  it("labels the storage figures with `volume`, as the README says, and the README lists every exported metric", async () => {
+  it("labels the storage figures with `volume`, as docs/metrics.md says, and docs/metrics.md lists every exported metric", async () => {
     const metrics = new BrokerMetrics({ defaultMetrics: false });
     const text = await metrics.render(status(), NOTIFICATIONS);
     for (const name of [
@@ -146,11 +146,7 @@ describe("broker metrics exposition", () => {
     ]) {
       expect([...samples(text, name).keys()], name).toEqual([`{volume="${METADATA}"}`]);
     }
-    const readme = await readFile(path.join(REPO, "README.md"), "utf8");
-    const section = readme.slice(
-      readme.indexOf("### Metrics"),
-      readme.indexOf("### Troubleshooting"),
-    );
+    const section = await readFile(path.join(REPO, "docs", "metrics.md"), "utf8");
     const rows = new Map<string, string>();
     for (const m of section.matchAll(/^\| `(ovirt_ha_[a-z_]+)` \|([^\n]*)$/gm))
       rows.set(m[1] ?? "", m[2] ?? "");

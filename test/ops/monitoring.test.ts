@@ -173,3 +173,44 @@ describe("Grafana dashboard", () => {
     expect(res.code).toBe(0);
   });
 });
+
+describe("scrape configuration and firewalld service", () => {
+  const SCRAPE = path.join(REPO, "contrib/prometheus-scrape.yml");
+  const FIREWALLD = path.join(REPO, "contrib/firewalld/ovirt-ha-metrics.xml");
+
+  it("the scrape configuration passes promtool check config, over https with tls_config and basic_auth", async () => {
+    const res = await promtool(["check", "config", SCRAPE]);
+    expect(res.out).toContain("is valid prometheus config file syntax");
+    expect(res.code).toBe(0);
+    const text = await readFile(SCRAPE, "utf8");
+    expect(text).toMatch(/^\s+scheme: https$/m);
+    expect(text).toMatch(/^\s+tls_config:\n\s+#[^\n]*\n\s+#[^\n]*\n\s+ca_file: /m);
+    expect(text).toMatch(/^\s+basic_auth:\n\s+username: \S+\n\s+#[^\n]*\n\s+password_file: /m);
+  });
+
+  it("the firewalld service is well-formed XML opening the port the scrape configuration scrapes", async () => {
+    // python3's XML parser (not ours) reads it as firewalld would: <service> with <port>s
+    const parsed = await runTool("/usr/bin/python3", [
+      "-c",
+      `import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(json.dumps({"tag": root.tag, "short": root.findtext("short"),
+  "ports": [p.attrib for p in root.findall("port")]}))`,
+      FIREWALLD,
+    ]);
+    expect(parsed.code, parsed.stderr).toBe(0);
+    const doc = JSON.parse(parsed.stdout) as {
+      tag: string;
+      short: string;
+      ports: Array<{ protocol: string; port: string }>;
+    };
+    expect(doc.tag).toBe("service");
+    expect(doc.short).toBeTruthy();
+    expect(doc.ports).toEqual([{ protocol: "tcp", port: "9420" }]);
+    const targets = [...(await readFile(SCRAPE, "utf8")).matchAll(/^\s+- \S+:(\d+)$/gm)].map(
+      (m) => m[1],
+    );
+    expect(targets.length).toBeGreaterThan(0);
+    expect(new Set(targets)).toEqual(new Set(["9420"]));
+  });
+});

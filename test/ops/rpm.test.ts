@@ -117,11 +117,12 @@ describe("the RPM", () => {
       "/usr/lib/hosted-engine-ha/dist/build-info.json",
       "/usr/lib/hosted-engine-ha/dist/src/bin/ovirt-ha-agent.js",
       "/usr/lib/hosted-engine-ha/node_modules/pino/package.json",
-      "/usr/lib/hosted-engine-ha/node_modules/rotating-file-stream/package.json",
       "/usr/lib/systemd/system/ovirt-ha-agent.service.d/50-hosted-engine-ha.conf",
       "/usr/lib/systemd/system/ovirt-ha-broker.service.d/50-hosted-engine-ha.conf",
       "/etc/sysconfig/ovirt-ha-agent",
       "/etc/sysconfig/ovirt-ha-broker",
+      "/etc/logrotate.d/hosted-engine-ha",
+      "/usr/lib/python3.9/site-packages/sos/report/plugins/ovirt_hosted_engine_ha_ts.py",
       "/usr/share/hosted-engine-ha/selinux/hosted-engine-ha-killpath.te",
     ])
       expect(files).toContain(f);
@@ -137,9 +138,14 @@ describe("the RPM", () => {
     expect(files).not.toContain("/usr/lib/systemd/system/ovirt-ha-agent.service");
     expect(files.filter((f) => f.startsWith("/etc/ovirt-hosted-engine"))).toEqual([]);
     const config = (await rpmQuery("--configfiles")).trim().split("\n");
-    expect(config).toEqual(["/etc/sysconfig/ovirt-ha-agent", "/etc/sysconfig/ovirt-ha-broker"]);
+    expect(config.sort()).toEqual([
+      "/etc/logrotate.d/hosted-engine-ha",
+      "/etc/sysconfig/ovirt-ha-agent",
+      "/etc/sysconfig/ovirt-ha-broker",
+    ]);
     const noreplace = await rpmQuery("--queryformat", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]");
     expect(noreplace).toMatch(/^\/etc\/sysconfig\/ovirt-ha-agent cn$/m);
+    expect(noreplace).toMatch(/^\/etc\/logrotate\.d\/hosted-engine-ha cn$/m);
   });
 
   it("bundles a libvirt binding that loads on EL 8 and 9 (glibc <= 2.28, libstdc++ <= 3.4.25, libvirt symbols)", async () => {

@@ -91,6 +91,10 @@ describe("systemd units", () => {
       expect(one("Service.RuntimeDirectory")).toBe("ovirt-hosted-engine-ha");
       expect(one("Service.RuntimeDirectoryPreserve")).toBe("yes");
       expect(one("Service.LogsDirectory")).toBe("ovirt-hosted-engine-ha"); // HE_HA_LOG_DIR, writable by vdsm
+      // the log file is on by default, where sos and support engineers look
+      expect(u.get("Service.Environment")).toContain(
+        "HE_HA_LOG_DIR=/var/log/ovirt-hosted-engine-ha",
+      );
       expect(one("Service.ProtectSystem")).toBe("full");
       expect(one("Service.NoNewPrivileges")).toBe("yes");
       expect(one("Service.PrivateDevices")).toBeUndefined(); // block storage domains live in /dev

@@ -36,7 +36,7 @@ const loads = (...values: number[]) =>
 
 describe("score (behaviour.md §4)", () => {
   it("a healthy host scores the base score with no penalty", () => {
-    expect(score({})).toEqual({ score: 3400, penalties: [] });
+    expect(score({})).toEqual({ score: 3400, base: 3400, penalties: [] });
   });
 
   it("config not from shared storage: −1000", () => {
@@ -111,7 +111,13 @@ describe("score (behaviour.md §4)", () => {
     it("below the VM's memSize: −400", () => {
       const r = score({ freeMemoryMb: 4095 });
       expect(r.score).toBe(3000);
-      expect(r.penalties[0]).toMatchObject({ name: "free-memory", amount: 400 });
+      expect(r.penalties[0]).toMatchObject({
+        name: "free-memory",
+        points: 400,
+        value: 4095,
+        threshold: 4096,
+        key: "free-memory-score-penalty",
+      });
       expect(score({ freeMemoryMb: 4096 }).score).toBe(3400);
       expect(score({ freeMemoryMb: null }).score).toBe(3000);
     });
@@ -154,6 +160,10 @@ describe("score (behaviour.md §4)", () => {
       const r = score(over);
       expect(r.score).toBe(0);
       expect(r.zeroReason).toBeTruthy();
+      // the breakdown names the cause and takes the whole base score
+      expect(r.penalties).toHaveLength(1);
+      expect(r.penalties[0]!.points).toBe(3400);
+      expect(r.penalties[0]!.reason).toBe(r.zeroReason);
     });
 
     it("560 s after an unexpected shutdown the score recovers", () => {
@@ -172,9 +182,41 @@ describe("score (behaviour.md §4)", () => {
       lastRetryAt: NOW,
     });
     expect(r.score).toBe(0);
-    expect(r.penalties.reduce((a, p) => a + p.amount, 0)).toBe(
+    expect(r.penalties.reduce((a, p) => a + p.points, 0)).toBe(
       1000 + 1600 + 600 + 1000 + 400 + 150,
     );
+  });
+
+  it("the score is always the base minus the penalties' points (clamped at 0)", () => {
+    const cases: Partial<ScoreInput>[] = [
+      {},
+      { networkRatio: 0.5 },
+      { bridgeUp: null, confUpToDate: false },
+      { cpuLoadHistory: loads(0.7, 0.7), freeMemoryMb: 10 },
+      { retryCount: 2, lastRetryAt: NOW - 10 },
+      { retryCount: 4, lastRetryAt: NOW - 10 },
+      { localMaintenance: true },
+      { unexpectedShutdownAt: NOW - 5 },
+    ];
+    for (const over of cases) {
+      const r = score(over);
+      const sum = r.penalties.reduce((a, p) => a + p.points, 0);
+      expect(r.score).toBe(Math.max(0, r.base - sum));
+      for (const p of r.penalties) expect(p.key).toBeTruthy();
+    }
+    expect(score({ networkRatio: 0.5 }).penalties[0]).toMatchObject({
+      name: "network",
+      points: 800,
+      value: 0.5,
+      threshold: 1,
+      key: "network-score-penalty",
+    });
+    expect(score({ retryCount: 4, lastRetryAt: NOW - 10 }).penalties[0]).toMatchObject({
+      name: "start-failures",
+      value: 4,
+      threshold: 3,
+      key: "engine_retry_max_attempts",
+    });
   });
 
   it("uses the configured values", () => {

@@ -1,9 +1,11 @@
-import { appendFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haPaths } from "../../src/common/paths.js";
+import { readConfMember } from "../../src/storage/archive/conf-archive.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
 import { runHeHa } from "../cli/harness.js";
+import { startBrokerProcess } from "../support/broker-process.js";
 import type { Ran as CliRun } from "../support/run.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
@@ -168,6 +170,137 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
       const r = await he(["vm", "shutdown"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`VDSM at localhost:${vdsm.port} unavailable`);
+    } finally {
+      await vdsm.start();
+    }
+  });
+});
+
+describe("he-ha vm start --vm-conf (hosted-engine --vm-start --vm-conf=<file>, the recovery path)", () => {
+  let edited: string;
+  beforeAll(async () => {
+    // an administrator's edited copy of the agent's vm.conf: more memory, no libvirt XML
+    // (so VDSM gets the vm.conf keys and the edit shows in VM.create)
+    const text = await readConfMember(storage.volumes.conf, "vm.conf");
+    edited = path.join(storage.root, "vm.conf.edited");
+    await writeFile(
+      edited,
+      `# edited for recovery\n${text
+        .split("\n")
+        .filter((l) => !l.startsWith("xmlBase64="))
+        .map((l) => (l.startsWith("memSize=") ? "memSize=8192" : l))
+        .join("\n")}`,
+    );
+  });
+
+  it("a file that cannot be read, does not parse or names another VM: refused naming the file, VDSM untouched", async () => {
+    const missing = path.join(storage.root, "no-such-vm.conf");
+    const r = await he(["--vm-start", `--vm-conf=${missing}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`he-ha: --vm-conf ${missing}: cannot read: ENOENT\n`);
+    expect(r.calls).toEqual([]);
+    const bad = path.join(storage.root, "bad-vm.conf");
+    await writeFile(bad, `vmId=${vmId}\nthis line has no equals sign\n`);
+    const b = await he(["vm", "start", "--vm-conf", bad]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toBe(
+      `he-ha: --vm-conf ${bad}:2: expected key=value, got "this line has no equals sign"\n`,
+    );
+    expect(b.calls).toEqual([]);
+    const other = path.join(storage.root, "other-vm.conf");
+    const otherId = "0b7a2f6e-0000-4000-8000-00000000beef";
+    await writeFile(
+      other,
+      (await readFile(edited, "utf8")).replace(`vmId=${vmId}`, `vmId=${otherId}`),
+    );
+    const o = await he(["vm", "start", "--vm-conf", other]);
+    expect(o.code).toBe(1);
+    expect(o.stderr).toBe(
+      `he-ha: --vm-conf ${other}: vmId=${otherId} is not the engine VM of hosted-engine.conf (vmid=${vmId})\n`,
+    );
+    expect(o.calls).toEqual([]);
+  });
+
+  it("--vm-start --vm-conf=<file>: VM.create with the file's parameters", async () => {
+    const r = await he(["--vm-start", `--vm-conf=${edited}`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `engine VM ${vmId} started on VDSM at localhost:${vdsm.port} from ${edited};`,
+    );
+    const create = r.calls.find((c) => c.method === "VM.create");
+    expect(create?.params.vmID).toBe(vmId);
+    const vmParams = create?.params.vmParams as Record<string, unknown>;
+    expect(vmParams.memSize).toBe("8192");
+    expect(vmParams.xml).toBeUndefined();
+  });
+
+  it("refuses while the engine VM exists here (Up), as the original, leaving it running", async () => {
+    const r = await he(["vm", "start", "--vm-conf", edited]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `he-ha: engine VM ${vmId} exists on this host and its status is Up: ${edited} not applied (shut it down first: he-ha vm shutdown)\n`,
+    );
+    expect(methods(r)).not.toContain("VM.create");
+    expect(methods(r)).not.toContain("VM.destroy");
+    expect(vdsm.vms.get(vmId)?.status).toBe("Up");
+    vdsm.vms.delete(vmId);
+  });
+});
+
+describe("local maintenance on a VDSM host (hosted-engine --set-maintenance --mode=local)", () => {
+  const haConf = () => readFile(haPaths(storage.root).haConf, "utf8").catch(() => "");
+
+  it("is refused while VDSM's Host.getVMList lists the engine VM, in the original's words; nothing changes", async () => {
+    vdsm.vms.set(vmId, { status: "Up" });
+    const before = await haConf();
+    try {
+      const r = await he(["--set-maintenance", "--mode=local"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        "he-ha: Unable to enter local maintenance mode: the engine VM is running on the current host, please migrate it before entering local maintenance mode.\n",
+      );
+      expect(r.calls).toEqual([
+        { method: "Host.ping2", params: {} },
+        { method: "Host.getVMList", params: {} },
+      ]);
+      expect(await haConf()).toBe(before);
+    } finally {
+      vdsm.vms.delete(vmId);
+    }
+  });
+
+  it("goes ahead when VDSM does not list it (the broker writes the flags)", async () => {
+    const broker = await startBrokerProcess(storage.root, {
+      env: { ...process.env, HE_HA_SOCKET_GROUP: "" },
+      logLevel: "warn",
+    });
+    try {
+      vdsm.vms.set("0b7a2f6e-0000-4000-8000-00000000beef", { status: "Up" }); // another VM
+      const r = await he(["maintenance", "--mode", "local"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("local maintenance: off -> on");
+      expect(methods(r).filter((m) => m === "Host.getVMList")).toHaveLength(1);
+      expect(await haConf()).toMatch(/^local_maintenance=True$/m);
+      const none = await he(["maintenance", "--mode", "none"]);
+      expect(none.code).toBe(0);
+      // only local asks VDSM
+      expect(methods(none)).not.toContain("Host.getVMList");
+    } finally {
+      vdsm.vms.delete("0b7a2f6e-0000-4000-8000-00000000beef");
+      await broker.stop();
+    }
+  }, 60_000);
+
+  it("is refused when VDSM cannot be asked, naming VDSM's address", async () => {
+    await vdsm.stop();
+    try {
+      const r = await he(["maintenance", "--mode", "local"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `he-ha: Failed communicating with VDSM: VDSM at localhost:${vdsm.port} unavailable`,
+      );
     } finally {
       await vdsm.start();
     }

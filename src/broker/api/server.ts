@@ -9,6 +9,8 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
+import type { ExplainDoc } from "../../explain/explain.js";
+import { ExplainMetrics } from "../explain-metrics.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -45,13 +47,25 @@ export interface BrokerApiOptions {
   ownUid?: number;
   /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
   credentials?: (req: FastifyRequest) => PeerCred | undefined;
+  /** `he-ha explain`'s document (GET /v1/explain and its metrics); absent: not served */
+  explain?: () => Promise<ExplainDoc>;
 }
+
+/** The explain series of each metrics registry, made on its first scrape. */
+const explainSeries = new WeakMap<BrokerMetrics, ExplainMetrics>();
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
 const XML_TYPE = "text/xml; charset=utf-8";
 
-function baseApp(opts: BrokerApiOptions): FastifyInstance {
+/** What the TCP metrics listener adds: TLS and a check of every request (basic auth). */
+export interface MetricsAccess {
+  https?: { cert: Buffer; key: Buffer };
+  onRequest?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+}
+
+function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): FastifyInstance {
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: opts.log.child({ component: "api" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
@@ -66,12 +80,20 @@ function baseApp(opts: BrokerApiOptions): FastifyInstance {
       connectionsCheckingInterval: 1000,
       headersTimeout: opts.headersTimeoutMs ?? 10_000,
     },
-  });
+  }) as unknown as FastifyInstance;
   app.server.maxConnections = opts.maxConnections ?? 1024;
   return app;
 }
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
+  if (opts.explain) {
+    let series = explainSeries.get(opts.metrics);
+    if (!series) {
+      series = new ExplainMetrics(opts.metrics.registry);
+      explainSeries.set(opts.metrics, series);
+    }
+    series.update(await opts.explain());
+  }
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
@@ -174,6 +196,9 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
 
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
+  app.get("/v1/explain", async (_req, reply) =>
+    opts.explain ? opts.explain() : reply.code(404).send({ error: "explain is not served here" }),
+  );
   app.put("/v1/maintenance", async (req, reply) => {
     const refused = writeRefusal(req, "PUT /v1/maintenance");
     if (refused !== undefined) return reply.code(403).send({ error: refused });
@@ -221,9 +246,13 @@ function limitConnections(app: FastifyInstance, opts: BrokerApiOptions, ownUid: 
   });
 }
 
-/** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen`. */
-export function createMetricsApp(opts: BrokerApiOptions): FastifyInstance {
-  const app = baseApp(opts);
+/** `/metrics` and `/healthz` only, for the TCP listener of `metrics_listen` (metrics-listener.ts). */
+export function createMetricsApp(
+  opts: BrokerApiOptions,
+  access: MetricsAccess = {},
+): FastifyInstance {
+  const app = baseApp(opts, access.https);
+  if (access.onRequest) app.addHook("onRequest", access.onRequest);
   app.get("/metrics", async (_req, reply) => metricsRoute(opts, reply));
   app.get("/healthz", async () => health(opts.service));
   return app;
@@ -308,17 +337,4 @@ export async function closeUnix(app: FastifyInstance, socketPath: string): Promi
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-}
-
-export class ListenAddressError extends Error {
-  override name = "ListenAddressError";
-}
-
-/** Parses `host:port` (`[v6]:port` too) of metrics_listen. */
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535)
-    throw new ListenAddressError(`metrics_listen="${value}" is not host:port`);
-  return { host: (m[1] ?? m[2])!, port };
 }

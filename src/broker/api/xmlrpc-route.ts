@@ -69,7 +69,8 @@ function statsResponse(svc: BrokerService): Buffer {
   return xml;
 }
 
-function toFault(e: unknown): XmlRpcFault {
+/** What a handler threw, as the fault the caller receives. */
+export function toFault(e: unknown): XmlRpcFault {
   if (e instanceof XmlRpcFault) return e;
   if (e instanceof MonitorNotFoundError) return new XmlRpcFault(FAULT.serverError, e.message);
   const err = e instanceof Error ? e : new Error(String(e));

@@ -1,3 +1,4 @@
+import { type HostTime, withTimeout } from "../../common/host-time.js";
 import type { Logger } from "../../common/log.js";
 import { pythonJson } from "../../storage/whiteboard/python-json.js";
 import { VdsmUnavailableError } from "../../vdsm/json-rpc-client.js";
@@ -10,11 +11,19 @@ import {
   type VmObservation,
   withStartRecord,
 } from "./engine-status.js";
-import { checkLiveliness } from "./liveliness.js";
-import type { VmStateSource } from "./monitor.js";
+import { checkLiveliness, type LivelinessCheck } from "./liveliness.js";
+import type { EngineRecords, VmStateSource } from "./monitor.js";
 import { PeriodicMonitor } from "./periodic.js";
 import { freshStartFailure } from "./start-failure.js";
 import { startedHere } from "./started-here.js";
+
+/** The records as the agent's files in `runDir`. */
+export function runDirRecords(runDir: string): EngineRecords {
+  return {
+    startedHere: (vmUuid) => startedHere(runDir, vmUuid),
+    freshStartFailure: () => freshStartFailure(runDir),
+  };
+}
 
 export interface EngineHealthSettings {
   vmUuid: string;
@@ -24,7 +33,12 @@ export interface EngineHealthSettings {
   healthTimeoutS: number;
   /** seconds for the hypervisor to answer before the state counts as unknown */
   hypervisorTimeoutS: number;
-  runDir: string | undefined;
+  /** the agent's records; engine-health ignores them without */
+  records: EngineRecords | undefined;
+  /** the health page check (default checkLiveliness, HTTP) */
+  liveliness?: LivelinessCheck | undefined;
+  /** the host's timers (default systemTime) */
+  time?: HostTime | undefined;
   /** true when another live host reports the engine VM up: a recorded refused start no longer applies */
   engineUpElsewhere?: (() => boolean) | undefined;
   /**
@@ -59,7 +73,7 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     private readonly hypervisor: VmStateSource | undefined,
     private readonly settings: EngineHealthSettings,
   ) {
-    super("engine-health", id, log, intervalMs);
+    super("engine-health", id, log, intervalMs, { time: settings.time });
   }
 
   protected encode(v: EngineHealthStatus): string {
@@ -71,15 +85,15 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
     const seen = s.vdsm !== undefined ? await this.observeVdsm(s.vdsm) : await this.observe();
     if (seen === undefined) return undefined;
     const obs =
-      seen.kind === "missing" && s.runDir !== undefined && s.vdsm === undefined
-        ? withStartRecord(seen, await startedHere(s.runDir, s.vmUuid))
+      seen.kind === "missing" && s.records !== undefined && s.vdsm === undefined
+        ? withStartRecord(seen, await s.records.startedHere(s.vmUuid))
         : seen;
     let liveliness = false;
     if (needsLiveliness(obs)) {
       if (s.healthUrl === undefined) {
         this.throttled.warn("liveliness", {}, "no engine fqdn: cannot check the engine's health");
       } else {
-        const r = await checkLiveliness(s.healthUrl, s.healthTimeoutS, signal);
+        const r = await (s.liveliness ?? checkLiveliness)(s.healthUrl, s.healthTimeoutS, signal);
         liveliness = r.ok;
         if (r.ok) this.throttled.reset("liveliness");
         else
@@ -87,11 +101,11 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
       }
     }
     const lockFailure =
-      s.runDir !== undefined &&
+      s.records !== undefined &&
       s.vdsm === undefined &&
       !needsLiveliness(obs) &&
       s.engineUpElsewhere?.() !== true
-        ? await freshStartFailure(s.runDir)
+        ? await s.records.freshStartFailure()
         : undefined;
     const d = decideEngineStatus(this.tracked, obs, lockFailure, liveliness);
     if (d.tracked !== this.tracked || d.status.vm !== this.current()?.vm) {
@@ -124,19 +138,12 @@ export class EngineHealthMonitor extends PeriodicMonitor<EngineHealthStatus> {
   /** `p`, or HypervisorTimeout after `hypervisor_timeout` seconds */
   private async bounded<T>(p: Promise<T>, who: string): Promise<T> {
     const { hypervisorTimeoutS } = this.settings;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HypervisorTimeout(`${who} did not answer within ${hypervisorTimeoutS} s`)),
-        hypervisorTimeoutS * 1000,
-      );
-      timer.unref();
-    });
-    try {
-      return await Promise.race([p, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(
+      this.time,
+      p,
+      hypervisorTimeoutS,
+      () => new HypervisorTimeout(`${who} did not answer within ${hypervisorTimeoutS} s`),
+    );
   }
 
   private async observe(): Promise<VmObservation> {

@@ -1,7 +1,9 @@
+import type { HostTime } from "../../common/host-time.js";
 import type { Logger } from "../../common/log.js";
 import type { Timing } from "../../common/timing.js";
 import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
 import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
+import type { LivelinessCheck } from "./liveliness.js";
 
 /**
  * One running host monitor of behaviour.md §7. `value()` is the last value as the string
@@ -34,6 +36,17 @@ export interface VmStateSource {
   domainState(uuid: string): Promise<DomainStateInfo | null>;
 }
 
+/**
+ * What the agent records for engine-health on this host: that it started the VM here,
+ * and a start refused on the VM lease (files of the run directory on a host,
+ * `runDirRecords`; in memory in the simulator).
+ */
+export interface EngineRecords {
+  startedHere(vmUuid: string): Promise<boolean>;
+  /** the reason of a refused start while younger than START_FAILURE_TTL_MS */
+  freshStartFailure(): Promise<string | undefined>;
+}
+
 export interface MonitorDeps {
   log: Logger;
   /** required by engine-health (unless vdsm); cpu-load-no-engine counts the VM's share as 0 without it */
@@ -48,6 +61,12 @@ export interface MonitorDeps {
   sysRoot?: string;
   /** where the agent writes engine-start-failure.json; engine-health ignores the file without it */
   runDir?: string;
+  /** the agent's records as engine-health reads them, instead of runDir's files (the simulator) */
+  engineRecords?: EngineRecords;
+  /** the engine's health page check (default HTTP, checkLiveliness) */
+  liveliness?: LivelinessCheck;
+  /** the host's clock and timers (default systemTime) */
+  time?: HostTime;
   /**
    * whether another live host reports the engine VM up (the broker's whiteboard view):
    * a refused start recorded here is then stale news, and engine-health drops its

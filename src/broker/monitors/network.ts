@@ -61,7 +61,7 @@ export class NetworkMonitor extends PeriodicMonitor<number> {
     intervalMs: number,
     private readonly settings: NetworkSettings,
   ) {
-    super("network", id, log, intervalMs, 1.0);
+    super("network", id, log, intervalMs, { initial: 1.0 });
   }
 
   protected encode(v: number): string {

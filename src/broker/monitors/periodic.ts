@@ -1,10 +1,12 @@
+import { type HostTime, systemTime } from "../../common/host-time.js";
 import type { Logger } from "../../common/log.js";
 import { type ThrottledLogger, throttledLogger } from "../../common/log-throttle.js";
 import type { Monitor } from "./monitor.js";
 
 /**
  * The schedule every monitor shares: probe, store the value, sleep until `interval`
- * after the probe started (at once when the probe overran), on an unref'd timer. A
+ * after the probe started (at once when the probe overran), on the host's timers
+ * (`time`: unref'd real timers on a host, the cluster's virtual clock in the simulator). A
  * probe that throws is logged (throttled) and retried on the next tick; the loop never
  * dies. `stop()` aborts `signal` so probes can cancel their children and sockets.
  */
@@ -13,7 +15,8 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
   /** a failure repeating with the same message is logged once a minute (count held back) */
   protected readonly throttled: ThrottledLogger;
   private last: T | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: (() => void) | undefined;
+  protected readonly time: HostTime;
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private started = false;
@@ -24,11 +27,16 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
     readonly id: string,
     log: Logger,
     protected readonly intervalMs: number,
-    initial?: T,
+    opts: { initial?: T; time?: HostTime | undefined } = {},
   ) {
+    this.time = opts.time ?? systemTime;
     this.log = log.child({ monitor: type });
-    this.throttled = throttledLogger(this.log, { intervalMs: 60_000 });
-    this.last = initial;
+    const time = this.time;
+    this.throttled = throttledLogger(this.log, {
+      intervalMs: 60_000,
+      now: () => time.now() * 1000,
+    });
+    this.last = opts.initial;
   }
 
   /** One measurement; undefined keeps the previous value. */
@@ -54,7 +62,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
     await this.running;
   }
@@ -83,15 +91,14 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
 
   private schedule(delayMs: number): void {
     if (this.abort.signal.aborted) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.time.after(delayMs / 1000, () => {
       this.timer = undefined;
       this.running = this.tick();
-    }, delayMs);
-    this.timer.unref();
+    });
   }
 
   private async tick(): Promise<void> {
-    const began = performance.now();
+    const began = this.time.now();
     try {
       const v = await this.probe(this.abort.signal);
       if (v !== undefined && !this.abort.signal.aborted) this.last = v;
@@ -102,7 +109,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
       }
     }
     this.probes += 1;
-    const spent = performance.now() - began;
+    const spent = (this.time.now() - began) * 1000;
     this.schedule(Math.max(0, this.nextDelayMs() - spent));
   }
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_TIMING } from "../../common/timing.js";
 import { CpuLoadMonitor } from "./cpu-load.js";
-import { EngineHealthMonitor } from "./engine-health.js";
+import { EngineHealthMonitor, runDirRecords } from "./engine-health.js";
 import { engineHealthUrl } from "./liveliness.js";
 import { MemFreeMonitor } from "./mem-free.js";
 import { MgmtBridgeMonitor } from "./mgmt-bridge.js";
@@ -102,7 +102,9 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
           opts.get("health_url") ?? (fqdn !== undefined ? engineHealthUrl(fqdn) : undefined),
         healthTimeoutS: opts.number("health_timeout", DEFAULT_HEALTH_TIMEOUT_S, { min: 0.001 }),
         hypervisorTimeoutS: opts.number("hypervisor_timeout", 10, { min: 0.001 }),
-        runDir: deps.runDir,
+        records: deps.engineRecords ?? (deps.runDir ? runDirRecords(deps.runDir) : undefined),
+        liveliness: deps.liveliness,
+        time: deps.time,
         engineUpElsewhere: deps.engineUpElsewhere,
         vdsm: deps.vdsm,
       });

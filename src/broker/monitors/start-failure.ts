@@ -29,6 +29,15 @@ export async function freshStartFailure(
   } catch {
     return undefined;
   }
+  return startFailureReason(doc, nowMs);
+}
+
+/**
+ * The reason of a start-failure record (`{"reason", "at": <unix ms>}`) while it is younger
+ * than START_FAILURE_TTL_MS at `nowMs`; undefined for anything else. The file above and
+ * the simulator's in-memory record both answer through this rule.
+ */
+export function startFailureReason(doc: unknown, nowMs: number): string | undefined {
   if (typeof doc !== "object" || doc === null) return undefined;
   const { reason, at } = doc as { reason?: unknown; at?: unknown };
   if (typeof at !== "number" || !Number.isFinite(at)) return undefined;

@@ -2,12 +2,11 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../../common/log.js";
+import type { NotifyResult } from "../env.js";
 import { loadNotifyConfig, type SmtpSettings, splitAddresses } from "./config.js";
 import { buildMessage } from "./message.js";
 import { RepeatLimiter } from "./repeat-limit.js";
 import { DEFAULT_TEMPLATES, formatTemplate } from "./template.js";
-
-export type NotifyResult = "sent" | "ignored";
 
 /** Counters for metrics (`ovirt_ha_notifications_*_total`). */
 export interface NotificationStats {

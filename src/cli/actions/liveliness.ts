@@ -1,4 +1,5 @@
 import { loadHostConfig } from "../../common/host-config.js";
+import { httpGet } from "../../common/http-get.js";
 import { haPaths } from "../../common/paths.js";
 import { CliError, UsageError } from "../errors.js";
 
@@ -15,16 +16,10 @@ export interface LivelinessResult {
 export async function checkLiveliness(fqdn: string, timeoutMs: number): Promise<LivelinessResult> {
   const url = `http://${fqdn}/ovirt-engine/services/health`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
-    const body = (await res.text()).trim().split("\n")[0] ?? "";
-    return { url, healthy: res.status === 200, status: res.status, detail: body };
+    const res = await httpGet(url, { timeoutMs });
+    return { url, healthy: res.status === 200, status: res.status, detail: res.firstLine };
   } catch (e) {
-    const err = e as Error & { cause?: Error };
-    const why =
-      err.name === "TimeoutError"
-        ? `no answer within ${timeoutMs} ms`
-        : (err.cause?.message ?? err.message);
-    return { url, healthy: false, detail: why };
+    return { url, healthy: false, detail: (e as Error).message };
   }
 }
 

@@ -19,7 +19,10 @@ export function register(program: Command): void {
       )
       .requiredOption("--from <dir>", "directory holding the member files (version is optional)")
       .requiredOption("--out <file>", "archive file or volume to write at offset 0")
-      .option("--gzip", "gzip-compress the archive (readers accept both)"),
+      .option(
+        "--gzip",
+        "gzip-compress the archive (a reader test input: he-ha reads it, the Python heconflib does not; never write it to a cluster's volume)",
+      ),
   ).action(async (opts: { from: string; out: string; gzip?: boolean; json?: boolean }) =>
     (await actions()).createArchive(opts),
   );

@@ -26,7 +26,8 @@ function describe(before: Flags, after: Flags): string {
 /**
  * As hosted-engine --set-maintenance: every mode sets both flags. global → global on and
  * local off; local → local on (local_maintenance and local_maintenance_manual) and global
- * off; none → both off. The global block is written through the broker first, so a
+ * off; none → both off. Local on a VDSM host is refused while VDSM's Host.getVMList
+ * lists the engine VM, as set_maintenance.py does. The global block is written through the broker first, so a
  * broker that cannot be reached leaves ha.conf untouched.
  */
 export function register(program: Command): void {
@@ -41,6 +42,9 @@ export function register(program: Command): void {
       ),
   ).action(async (opts: { mode: Mode; json?: boolean }) => {
     // loaded here, not at startup: every he-ha run registers every command
+    // local on a VDSM host: refused while VDSM lists the engine VM, before anything changes
+    if (opts.mode === "local")
+      await (await import("../actions/local-maintenance.js")).refuseIfEngineRunsHere();
     const { readHaConf, writeHaConf } = await import("../../common/ha-conf.js");
     const { fetchClusterStatus, withBroker } = await import("../broker-connection.js");
     const haConfFile = haPaths().haConf;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { haPaths } from "../../common/paths.js";
 import { CliError } from "../errors.js";
 import { group, withJson } from "../program.js";
-import { type Context, context, vmConfText } from "../vm-context.js";
+import { type Context, context, vmConfFromFile, vmConfText } from "../vm-context.js";
 
 /**
  * `he-ha vm start|shutdown|poweroff` (hosted-engine --vm-start/--vm-shutdown/--vm-poweroff):
@@ -124,15 +124,21 @@ const ACTIVE = new Set(["running", "paused", "blocked", "pmsuspended", "shutdown
 const leaseName = (g: { lockspace: string; resource: string } | null) =>
   g ? `${g.lockspace}:${g.resource}` : "(not resolved)";
 
-async function start(): Promise<Outcome> {
+async function start(vmConfFile?: string): Promise<Outcome> {
   const ctx = await context();
   const { conf } = ctx;
   const { parseVmConf } = await import("../../storage/ovf/vmconf.js");
   const { LeaseHeldError } = await import("../../sanlock/errors.js");
-  const vmConf = await vmConfText(ctx);
+  const vmConf = vmConfFile ? await vmConfFromFile(ctx, vmConfFile) : await vmConfText(ctx);
   const { engine, host } = await engineVm(ctx, vmConf.source);
   try {
     const state = await host.state();
+    if (vmConfFile && host.keepsStart(state)) {
+      // as the original: a VM that exists (other than Down or Paused) is not replaced
+      throw new CliError(
+        `engine VM ${conf.vmId} exists on this host and its status is ${state}: ${vmConfFile} not applied (shut it down first: he-ha vm shutdown)`,
+      );
+    }
     if (host.keepsStart(state)) {
       return {
         vmId: conf.vmId,
@@ -223,8 +229,12 @@ export function register(program: Command): void {
       .command("start")
       .description(
         "start the engine VM here, taking its sanlock lease first (hosted-engine --vm-start)",
+      )
+      .option(
+        "--vm-conf <file>",
+        "start from this vm.conf instead of the agent's (hosted-engine --vm-start --vm-conf=, the recovery path)",
       ),
-  ).action(async (opts: VmOpts) => print(opts, await start()));
+  ).action(async (opts: VmOpts & { vmConf?: string }) => print(opts, await start(opts.vmConf)));
   withJson(
     vm
       .command("shutdown")

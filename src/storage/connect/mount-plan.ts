@@ -118,7 +118,7 @@ export function mountPlan(c: ConnectionConf, mountRoot: string): MountPlan {
     if (!server || !volume?.replace(/^\/+|\/+$/g, ""))
       throw new StorageConnectError(`storage="${c.storage}": a GlusterFS volume is server:/volume`);
     // VDSM adds backup-volfile-servers from `gluster volume info` unless mnt_options has it;
-    // here mnt_options is the only source (see README, storage connection)
+    // here mnt_options is the only source (see docs/limitations.md, Gluster backup volfile servers)
   }
   const mountPoint = path.join(mountParent(type, mountRoot), escapeRemotePath(source));
   return {

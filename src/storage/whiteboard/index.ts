@@ -4,6 +4,7 @@ export { WhiteboardEncodeError, type WhiteboardEncodeErrorKind } from "./errors.
 export { decodeGlobalBlock, defaultGlobalBlock, encodeGlobalBlock } from "./global-block.js";
 export { decodeHostBlock, isEmptySegment } from "./host-block-decode.js";
 export { encodeHostBlock } from "./host-block-encode.js";
+export * from "./published-facts.js";
 export { pythonJson, pythonJsonString } from "./python-json.js";
 export { decodeSegments, decodeWhiteboard } from "./snapshot.js";
 export * from "./types.js";

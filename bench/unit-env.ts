@@ -1,0 +1,24 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { packageRoot } from "../src/common/package-root.js";
+
+/**
+ * The `Environment=KEY=value` settings of `systemd/<unit>.service` (NODE_OPTIONS,
+ * MALLOC_ARENA_MAX): the benchmarks start each daemon with exactly what its unit sets.
+ */
+export async function unitEnvironment(
+  unit: "ovirt-ha-broker" | "ovirt-ha-agent",
+): Promise<Record<string, string>> {
+  const text = await readFile(path.join(packageRoot(), "systemd", `${unit}.service`), "utf8");
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^Environment="?([A-Za-z_][A-Za-z0-9_]*)=([^"\n]*)"?$/gm)) {
+    env[m[1]!] = m[2]!.trim();
+  }
+  return env;
+}
+
+/** `KEY=value KEY=value`, for a benchmark's note. */
+export function envNote(env: Record<string, string>): string {
+  const s = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return s.length === 0 ? "without the unit's Environment=" : s.join(" ");
+}
