@@ -10,11 +10,11 @@
  * A device of another sector size is refused by name, and nothing is written to it.
  */
 import { constants } from "node:fs";
-import { mkdir, open, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
-import { pollUntil, runCommand } from "../../lab/sim/processes.js";
+import { pollUntil, runCommand, spawnTracked, terminate } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
@@ -59,6 +59,81 @@ async function directBlock(dev: string, index: number): Promise<Buffer> {
   const buf = await readFile(out);
   await rm(out);
   return buf;
+}
+
+interface IoCall {
+  call: "pread64" | "pwrite64";
+  fd: number;
+  count: number;
+  offset: number;
+  result: number;
+}
+
+/**
+ * pread64/pwrite64 lines of `strace -f -o` output: `<tid> pwrite64(<fd>, <buf>, <count>,
+ * <offset>) = <n>`; a resumed call that failed is reported with result -1
+ */
+function parseIo(text: string): IoCall[] {
+  const out: IoCall[] = [];
+  // a call another thread interrupts is split: `… <unfinished ...>`, later `<... resumed>) = n`
+  const re =
+    /^\d+\s+(pread64|pwrite64)\((\d+), .*, (\d+), (\d+)(?:\)\s+=\s+(-?\d+)| <unfinished \.\.\.>)/;
+  for (const line of text.split("\n")) {
+    if (/<\.\.\. p(read|write)64 resumed>.*= -1/.test(line))
+      out.push({ call: "pwrite64", fd: -1, count: 0, offset: 0, result: -1 });
+    const m = re.exec(line);
+    if (m)
+      out.push({
+        call: m[1] as IoCall["call"],
+        fd: Number(m[2]),
+        count: Number(m[3]),
+        offset: Number(m[4]),
+        result: m[5] === undefined ? 0 : Number(m[5]),
+      });
+  }
+  return out;
+}
+
+/** the descriptors of process `pid` open on `dev` */
+async function fdsOf(pid: number, dev: string): Promise<Set<number>> {
+  const fds = new Set<number>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    if (target === dev) fds.add(Number(fd));
+  }
+  return fds;
+}
+
+/** strace attached to every thread of `pid`, tracing positional reads and writes */
+async function traceIo(pid: number, file: string) {
+  const log = `${file}.log`;
+  const proc = await spawnTracked(
+    "strace",
+    [
+      "-f",
+      "-qq",
+      "-e",
+      "trace=pread64,pwrite64,preadv,pwritev,preadv2,pwritev2",
+      "-o",
+      file,
+      "-p",
+      String(pid),
+    ],
+    { logFile: log },
+  );
+  // strace is attached once the traced process's reads show up in the file
+  await pollUntil(
+    "strace attached",
+    async () => /pread64\(/.test(await readFile(file, "utf8").catch(() => "")),
+    20_000,
+    100,
+  );
+  return {
+    file,
+    async stop() {
+      await terminate(proc, 5000);
+    },
+  };
 }
 
 let root: string;
@@ -206,22 +281,37 @@ describe("our services on the 4K devices", () => {
     }
   });
 
-  it("the broker writes the whiteboard with O_DIRECT in whole 4096-byte sectors; a 512-byte O_DIRECT write there fails", async () => {
+  it("the broker writes the whiteboard with O_DIRECT in whole 4096-byte sectors (strace sees every pread64/pwrite64 it makes there); a 512-byte O_DIRECT write there fails", async () => {
     broker = await startBrokerProcess(root, {
       env: { ...process.env, HE_HA_SOCKET_GROUP: "" },
       logLevel: "info",
       ready: "stats",
     });
-    const block = hostBlock(1, 2000, 3000);
-    await broker.client.putStats(1, block);
     const dev = loops["he-metadata"]!.device;
-    await pollUntil(
-      "segment 1 on the 4K device",
-      async () => (await directBlock(dev, 1)).subarray(0, block.length).equals(block),
-      30_000,
-      100,
-    );
-    expect(await broker.log()).toMatch(/"direct_io":true[^\n]*metadata volume opened/);
+    const trace = await traceIo(broker.proc.pid, path.join(root, "broker.strace"));
+    const block = hostBlock(1, 2000, 3000);
+    try {
+      await broker.client.putStats(1, block);
+      await pollUntil(
+        "segment 1 on the 4K device",
+        async () => (await directBlock(dev, 1)).subarray(0, block.length).equals(block),
+        30_000,
+        100,
+      );
+    } finally {
+      await trace.stop();
+    }
+    const fds = await fdsOf(broker.proc.pid, dev);
+    const traced = parseIo(await readFile(trace.file, "utf8"));
+    expect(traced.filter((c) => c.result < 0)).toEqual([]);
+    const calls = traced.filter((c) => fds.has(c.fd));
+    expect(calls.filter((c) => c.call === "pwrite64").length).toBeGreaterThan(0);
+    expect(calls.filter((c) => c.call === "pread64").length).toBeGreaterThan(0);
+    const unaligned = calls.filter((c) => c.count % 4096 !== 0 || c.offset % 4096 !== 0);
+    expect(unaligned).toEqual([]);
+    const log = await broker.log();
+    expect(log).toMatch(/"direct_io":true[^\n]*metadata volume opened/);
+    expect(log).not.toContain("does not support O_DIRECT");
     // the device refuses what our code never sends
     const fh = await open(dev, constants.O_WRONLY | constants.O_DIRECT);
     try {
