@@ -2,7 +2,8 @@
 # Installs what hosted-engine-ha needs on a Debian 12 machine, idempotently:
 # Debian packages (libvirt, sanlock, QEMU and libvirt's sanlock lock manager for the
 # lock-manager tests, network probes, systemd tools; python3-sanlock as a second sanlock
-# client that is not our code; GlusterFS and xfsprogs for real storage domains; SASL for
+# client that is not our code; python3-yaml for VDSM's own API schema (vdsm-api.yml) in
+# the request checks; GlusterFS and xfsprogs for real storage domains; SASL for
 # libvirtd with auth_unix_rw = "sasl"; rpm, ansible-core and
 # ansible (its community.general collection has the archive module) for packaging and
 # deployment; logrotate and sosreport for the shipped log rotation and sos plugin), the users and
@@ -17,7 +18,7 @@ packages=(
   sanlock libsanlock-dev libsanlock1
   iputils-ping dnsutils netcat-openbsd iproute2
   strace python3 python3-fuse systemd util-linux procps tar gzip prometheus openssl
-  python3-sanlock
+  python3-sanlock python3-yaml
   glusterfs-server glusterfs-client xfsprogs
   sasl2-bin libsasl2-modules
   rpm ansible-core ansible

@@ -2,6 +2,8 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
 import type { StorageConnector } from "../storage/connect/connector.js";
+import type { HaVolumes } from "../storage/domain.js";
+import type { VdsmApi } from "../vdsm/api.js";
 import {
   LIBVIRT,
   localVdsmApi,
@@ -43,13 +45,14 @@ export function vdsmVmPort(conf: HostConfig, root: string, log: Logger): VmPort 
 export function vdsmStorageConnector(
   conf: HostConfig,
   root: string,
-  domainDir: string,
+  volumes: HaVolumes,
   log: Logger,
+  api: VdsmApi = localVdsmApi(conf, root, log),
 ): StorageConnector {
   return new VdsmStorageConnector({
-    api: localVdsmApi(conf, root, log),
+    api,
     conf,
-    domainDir,
+    volumes,
     mountRoot: haPaths(root).mountRoot,
     log,
   });

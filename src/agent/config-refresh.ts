@@ -10,7 +10,11 @@ import {
 import type { HaPaths } from "../common/paths.js";
 import { readConfArchive } from "../storage/archive/conf-archive.js";
 import { ovfToVmConfOffThread } from "../storage/ovf/off-thread.js";
-import { findOvfStoreVolumes, readOvfFromStore } from "../storage/ovf/store.js";
+import {
+  findOvfStoreVolumes,
+  type OvfStoreVolume,
+  readOvfFromStore,
+} from "../storage/ovf/store.js";
 import { parseVmConf } from "../storage/ovf/vmconf.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import { pythonCtime } from "../storage/whiteboard/ctime.js";
@@ -35,7 +39,15 @@ export interface ConfigRefreshOptions {
   log: Logger;
   /** monotonic seconds */
   clock: () => number;
+  /**
+   * the OVF_STORE volumes, in the order to try them; default: the `.meta` files of the
+   * domain directory (hosts without VDSM). VDSM hosts ask VDSM (ovf_store.py's way).
+   */
+  ovfStores?: OvfStoreSource;
 }
+
+/** Finds the OVF_STORE volumes of the storage domain (their readable paths). */
+export type OvfStoreSource = () => Promise<OvfStoreVolume[]>;
 
 /** Header the original writes in front of a generated vm.conf. */
 export function vmConfHeader(wallSeconds: number): string {
@@ -144,7 +156,8 @@ export class ConfigRefresher {
   private async vmConfFromOvfStore(): Promise<string | null> {
     let volumes: string[];
     try {
-      volumes = (await findOvfStoreVolumes(this.o.volumes.domain)).map((v) => v.path);
+      const find = this.o.ovfStores ?? (() => findOvfStoreVolumes(this.o.volumes.domain));
+      volumes = (await find()).map((v) => v.path);
     } catch (e) {
       this.tlog.error(
         "ovf",

@@ -10,13 +10,14 @@ import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError, type StorageConnector } from "../storage/connect/index.js";
+import type { HaVolumes } from "../storage/domain.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
-import { domMdPaths } from "../storage/domain-types.js";
 import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";
 import { type BrokerApi, BrokerLink } from "./broker-link.js";
 import { collectionFrom } from "./collect.js";
+import type { OvfStoreSource } from "./config-refresh.js";
 import { type AgentMemory, decide, initialMemory, settleDecision } from "./decide.js";
 import type { EngineVm } from "./engine-vm.js";
 import { type AgentEnv, type ConfigSource, productionEnv } from "./env.js";
@@ -32,7 +33,7 @@ export interface AgentDeps {
   agentConf: AgentConf;
   paths: HaPaths;
   /** the storage domain's HA volumes (src/storage/domain.ts haVolumes) */
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  volumes: HaVolumes;
   log: Logger;
   broker: BrokerApi;
   lockspace: LockspacePort;
@@ -50,6 +51,11 @@ export interface AgentDeps {
   onStatus?: (text: string) => void;
   /** connects and watches the storage domain (issue 12; src/storage/connect) */
   storage?: StorageConnector;
+  /**
+   * where the OVF_STORE volumes are (VDSM hosts: asked of VDSM, src/vdsm/domain-content.ts);
+   * default: the `.meta` files under the domain directory (ignored when `env` is given)
+   */
+  ovfStores?: OvfStoreSource;
   /**
    * the domain's sector size and alignment, checked against its volumes before the
    * lockspace join (every sanlock call then carries it); absent: sanlock's defaults
@@ -119,6 +125,7 @@ export class AgentDaemon {
         volumes: deps.volumes,
         log: this.log,
         ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(deps.ovfStores ? { ovfStores: deps.ovfStores } : {}),
       });
     this.clock = this.env.clock;
     this.hostname = deps.hostname ?? osHostname();
@@ -596,16 +603,16 @@ export class AgentDaemon {
 /**
  * The lockspaces the agent holds: `hosted-engine` on the HA lockspace volume (a host
  * writes its whiteboard segment only while it holds its id there) and the storage
- * domain's own, `<sdUUID>` on `<domain>/dom_md/ids`, where oVirt's leases live, the
+ * domain's own, `<sdUUID>` on its `ids` volume (`<domain>/dom_md/ids`, or the `ids` LV
+ * `/dev/<sdUUID>/ids` of a block domain), where oVirt's leases live, the
  * engine VM's among them (VDSM joins it on oVirt hosts: then it is shared).
  */
 export function agentLockspaces(
   hostConf: HostConfig,
-  volumes: { domain: string; lockspace: string },
+  volumes: { lockspace: string; ids: string },
 ): LockspaceSpec[] {
   const common = { hostId: hostConf.hostId, offset: 0, ioTimeout: hostConf.sanlockIoTimeout };
   const out: LockspaceSpec[] = [{ name: HE_LOCKSPACE, path: volumes.lockspace, ...common }];
-  if (hostConf.sdUUID)
-    out.push({ name: hostConf.sdUUID, path: domMdPaths(volumes.domain).ids, ...common });
+  if (hostConf.sdUUID) out.push({ name: hostConf.sdUUID, path: volumes.ids, ...common });
   return out;
 }

@@ -3,7 +3,7 @@ import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { monotonicSeconds } from "../common/monotonic.js";
 import type { HaPaths } from "../common/paths.js";
-import { ConfigRefresher, type ConfigState } from "./config-refresh.js";
+import { ConfigRefresher, type ConfigState, type OvfStoreSource } from "./config-refresh.js";
 
 /** Where the agent's configuration comes from (ConfigRefresher: the shared storage's archive and OVF_STORE). */
 export interface ConfigSource {
@@ -51,6 +51,8 @@ export interface ProductionEnvOptions {
   log: Logger;
   /** monotonic seconds; default the machine's monotonic clock */
   clock?: () => number;
+  /** where the OVF_STORE volumes are; default the domain directory's (config-refresh.ts) */
+  ovfStores?: OvfStoreSource;
 }
 
 /** The agent's environment on a real host: machine clocks, timers, files and shared storage. */
@@ -67,6 +69,7 @@ export function productionEnv(o: ProductionEnvOptions): AgentEnv {
       volumes: o.volumes,
       log: o.log,
       clock,
+      ...(o.ovfStores ? { ovfStores: o.ovfStores } : {}),
     }),
   };
 }

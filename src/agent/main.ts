@@ -8,12 +8,15 @@ import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
-import { haVolumes } from "../storage/domain.js";
+import { type HaVolumes, haVolumes } from "../storage/domain.js";
 import { type DomainGeometry, domainGeometryFor } from "../storage/domain-geometry.js";
 import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
+import type { VdsmApi } from "../vdsm/api.js";
+import { localVdsmApi } from "../vdsm/backend-choice.js";
+import { findOvfStoresThroughVdsm, volumeLeaseThroughVdsm } from "../vdsm/domain-content.js";
 import { AutoDetectingLease } from "./auto-lease.js";
 import {
   type VmBackendChoice,
@@ -36,7 +39,7 @@ export interface AgentSetup {
   paths: HaPaths;
   hostConf: HostConfig;
   agentConf: AgentConf;
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  volumes: HaVolumes;
   /** the hostname published in this host's block (see publishedHostname) */
   hostname?: string;
   /** who takes the engine VM's lease (see lease-holder.ts); agent when unset */
@@ -64,7 +67,7 @@ export async function loadAgentSetup(root: string, hostId?: number): Promise<Age
     );
   }
   const agentConf = await loadAgentConf(paths.agentConf);
-  const volumes = haVolumes(hostConf, paths.mountRoot);
+  const volumes = haVolumes(hostConf, paths);
   const hostname = await publishedHostname(hostConf, paths.root);
   const leaseHolder = await leaseHolderFor(hostConf, paths.root);
   const domainType = domainTypeFor(hostConf.libvirtUri, await hostHasKvm());
@@ -107,16 +110,28 @@ export function vmLeasePort(
   return choice.detect ? new AutoDetectingLease(own, log) : own;
 }
 
-/** oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. */
+/**
+ * oVirt's leases of the engine VM from a vm.conf, on this host's storage domain. With
+ * `vdsm` (VDSM hosts) a disk's volume lease is where VDSM's Volume.getInfo says, never
+ * computed here; VM leases are looked up in the domain's xleases volume.
+ */
 export function leaseResolver(
   setup: Pick<AgentSetup, "hostConf" | "volumes">,
   source: string,
+  vdsm?: VdsmApi,
 ): (vmConf: VmConf) => Promise<EngineLease[]> {
+  const { hostConf, volumes } = setup;
   return (vmConf) =>
     resolveEngineLeases(
       vmConf,
-      { domainDir: setup.volumes.domain, sdUUID: setup.hostConf.sdUUID, vmConfSource: source },
+      {
+        domainDir: volumes.domain,
+        sdUUID: hostConf.sdUUID,
+        vmConfSource: source,
+        xleases: volumes.xleases,
+      },
       lookupXlease,
+      vdsm ? (img, vol) => volumeLeaseThroughVdsm(vdsm, hostConf, img, vol) : undefined,
     );
 }
 
@@ -175,12 +190,14 @@ export function createAgent(
         why: "VDSM starts the engine VM: libvirt's lock manager takes its lease",
       }
     : leaseHolder;
+  // one VDSM connection for the storage calls (connect, Image.prepare, Volume.getInfo)
+  const vdsmStorageApi = vdsm ? localVdsmApi(hostConf, setup.paths.root, log) : undefined;
   const engine = new EngineVm({
     vm: withTimeouts(vdsm ?? libvirtEngineVm(setup, log, setup.paths.runDir), {
       queryMs: 5000,
       actionMs: 60_000,
     }),
-    resolveLeases: leaseResolver(setup, "vm.conf"),
+    resolveLeases: leaseResolver(setup, "vm.conf", vdsmStorageApi),
     // made after the lockspace join, when the domain's geometry is known
     leasePort: (guard) =>
       vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
@@ -197,10 +214,15 @@ export function createAgent(
     ...(onReady ? { onReady } : {}),
     // connected before the lockspace join, reconnected on loss: through VDSM where it
     // runs the engine VM (as the original), else mounted by the agent
-    storage: vdsm
-      ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes.domain, log)
+    storage: vdsmStorageApi
+      ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes, log, vdsmStorageApi)
       : storageConnectorFor(setup.hostConf, setup.paths),
     ...(onStatus ? { onStatus } : {}),
+    // VDSM hosts find the OVF_STORE as the original does: through VDSM, on file and
+    // block domains alike (a block domain has no directory to scan)
+    ...(vdsmStorageApi
+      ? { ovfStores: () => findOvfStoresThroughVdsm(vdsmStorageApi, hostConf, log) }
+      : {}),
   });
 }
 

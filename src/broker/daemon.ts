@@ -61,7 +61,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   const conf = await loadHostConfig(paths.hostConf);
   const agentConf = await loadAgentConf(paths.agentConf);
   const log = opts.log.child({ host_id: conf.hostId });
-  const volumes = haVolumes(conf, paths.mountRoot);
+  const volumes = haVolumes(conf, paths);
   log.info({ metadata: volumes.metadata, lockspace: volumes.lockspace }, "HA volumes");
 
   // the domain's sector size and alignment, every volume checked against it before the

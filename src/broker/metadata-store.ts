@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { MetadataVolume } from "../storage/direct-io.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
-import { volumeBytes } from "../storage/sector-probe.js";
+import { volumeBytes } from "../storage/volume-size.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE, WHITEBOARD_BYTES } from "../storage/whiteboard/types.js";
 import type { MetadataStore } from "./storage-cycle.js";
 

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { HostConfig } from "../common/host-config.js";
 import { haPaths } from "../common/paths.js";
+import type { HaVolumes } from "../storage/domain.js";
 import { CliError } from "./errors.js";
 
 /**
@@ -9,7 +10,7 @@ import { CliError } from "./errors.js";
  */
 export interface Context {
   conf: HostConfig;
-  volumes: { domain: string; metadata: string; lockspace: string; conf: string };
+  volumes: HaVolumes;
 }
 
 export async function context(): Promise<Context> {
@@ -18,7 +19,7 @@ export async function context(): Promise<Context> {
   const paths = haPaths();
   const conf = await loadHostConfig(paths.hostConf);
   if (!conf.vmId) throw new CliError(`${paths.hostConf}: vmid (the engine VM uuid) is not set`);
-  return { conf, volumes: haVolumes(conf, paths.mountRoot) };
+  return { conf, volumes: haVolumes(conf, paths) };
 }
 
 /** vm.conf as the agent would use it: the generated file, its fallback, then the archive's copy. */

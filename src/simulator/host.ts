@@ -177,6 +177,8 @@ export class SimHost {
         metadata: "/sim/sd/metadata",
         lockspace: "/sim/sd/lockspace",
         conf: "/sim/sd/conf",
+        ids: `/sim/sd/${this.hostConf.sdUUID}/dom_md/ids`,
+        xleases: `/sim/sd/${this.hostConf.sdUUID}/dom_md/xleases`,
       },
       log,
       broker: this.broker.client,

@@ -1,6 +1,12 @@
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
-import { isBlockDomain, mountParent } from "./domain-types.js";
+import {
+  blockSpecialVolumes,
+  domMdPaths,
+  isBlockDomain,
+  mountParent,
+  preparedVolumePath,
+} from "./domain-types.js";
 
 /** The storage domain directory or a volume path cannot be resolved from hosted-engine.conf. */
 export class DomainPathError extends Error {
@@ -33,7 +39,7 @@ export function domainDir(conf: HostConfig, mountRoot: string): string {
   const type = conf.domainType;
   if (isBlockDomain(type)) {
     throw new DomainPathError(
-      `domainType=${type}: block storage domains are out of scope; set domain_path in hosted-engine.conf to a file domain directory`,
+      `domainType=${type}: a block storage domain has no directory (its volumes are LVs, reached through VDSM's Image.prepare); domain_path names a directory laid out as a file domain`,
     );
   }
   if (!conf.storage)
@@ -57,36 +63,73 @@ export function haAgentLinks(domain: string): { metadata: string; lockspace: str
   };
 }
 
+/** The HA volumes and the domain's lockspace and VM-lease volumes, as the services use them. */
+export interface HaVolumes {
+  /** file: the domain directory; block: `/dev/<sdUUID>`, the VG's LVs (no images/ tree) */
+  domain: string;
+  metadata: string;
+  lockspace: string;
+  /** "" when the configuration volume UUIDs are not configured */
+  conf: string;
+  /** the domain's lockspace volume (`<sdUUID>` at offset 0): dom_md/ids or the `ids` LV */
+  ids: string;
+  /** the domain's VM leases: dom_md/xleases or the `xleases` LV */
+  xleases: string;
+}
+
+/** Where a host keeps its mounts and devices (HaPaths' root and mountRoot). */
+export interface HostStorageRoots {
+  /** `$HE_HA_ROOT`: `<root>/dev` and `<root>/run` stand for /dev and /run */
+  root: string;
+  mountRoot: string;
+}
+
 /**
- * The three HA volumes of hosted-engine.conf. Metadata and lockspace fall back to the
- * older `ha_agent/` links when their UUIDs are not configured; `conf` is "" when the
- * configuration volume UUIDs are not configured (configuration not on shared storage).
+ * The HA volumes of hosted-engine.conf.
+ * - File domains: `<domain>/images/<img>/<vol>`; metadata and lockspace fall back to the
+ *   older `ha_agent/` links when their UUIDs are not configured; `conf` is "" when the
+ *   configuration volume UUIDs are not configured (configuration not on shared storage).
+ * - Block domains (reached through VDSM only): the paths Image.prepare gives,
+ *   `/run/vdsm/storage/<sd>/<img>/<vol>` (links to the LVs), and the special LVs
+ *   `/dev/<sd>/ids`, `/dev/<sd>/xleases`; every volume UUID must be configured (no
+ *   `ha_agent/` links on a block domain).
  */
-export function haVolumes(
-  conf: HostConfig,
-  mountRoot: string,
-): { domain: string; metadata: string; lockspace: string; conf: string } {
-  const domain = domainDir(conf, mountRoot);
-  const links = haAgentLinks(domain);
-  const pick = (what: string, img: string, vol: string, fallback: string): string => {
-    if (img && vol) return volumePath(domain, img, vol);
+export function haVolumes(conf: HostConfig, roots: HostStorageRoots): HaVolumes {
+  const block = isBlockDomain(conf.domainType) && !conf.domainPath;
+  const domain = block ? "" : domainDir(conf, roots.mountRoot);
+  const links = block ? undefined : haAgentLinks(domain);
+  const prepared = (img: string, vol: string) =>
+    preparedVolumePath(path.join(roots.root, "run"), conf.sdUUID, img, vol);
+  const pick = (what: string, img: string, vol: string, fallback: string | undefined): string => {
+    if (img && vol) return block ? prepared(img, vol) : volumePath(domain, img, vol);
     if (img || vol) {
       throw new DomainPathError(
         `hosted-engine.conf sets only one of ${what}_image_UUID and ${what}_volume_UUID`,
       );
     }
+    if (fallback === undefined)
+      throw new DomainPathError(
+        `domainType=${conf.domainType}: hosted-engine.conf has no ${what}_image_UUID and ${what}_volume_UUID; a block storage domain has no ha_agent/ links to fall back to`,
+      );
     return fallback;
   };
+  if (block && !conf.sdUUID)
+    throw new DomainPathError("hosted-engine.conf has no sdUUID= (the block domain's VG name)");
+  const special = block
+    ? blockSpecialVolumes(conf.sdUUID, path.join(roots.root, "dev"))
+    : domMdPaths(domain);
   return {
-    domain,
-    metadata: pick("metadata", conf.metadataImageUUID, conf.metadataVolumeUUID, links.metadata),
+    domain: block ? special.dir : domain,
+    metadata: pick("metadata", conf.metadataImageUUID, conf.metadataVolumeUUID, links?.metadata),
     lockspace: pick(
       "lockspace",
       conf.lockspaceImageUUID,
       conf.lockspaceVolumeUUID,
-      links.lockspace,
+      links?.lockspace,
     ),
-    conf: pick("conf", conf.confImageUUID, conf.confVolumeUUID, ""),
+    conf: pick("conf", conf.confImageUUID, conf.confVolumeUUID, block ? undefined : ""),
+    ids: special.ids,
+    xleases: special.xleases,
   };
 }
 

@@ -50,6 +50,8 @@ export interface EngineLease {
   source: EngineLeaseSource;
   /** human words: which element or disk it came from */
   from: string;
+  /** a volume lease found from a disk: the disk's image and volume */
+  disk?: { imageID: string; volumeID: string };
 }
 
 /** A lease still to be found in the xleases index (VM leases). */
@@ -65,7 +67,18 @@ export interface EngineLeaseContext {
   sdUUID: string;
   /** where vm.conf came from, for error messages (file, or "OVF_STORE …") */
   vmConfSource: string;
+  /** the domain's VM-lease volume; default `<domainDir>/dom_md/xleases` (file domains) */
+  xleases?: string;
 }
+
+/**
+ * Where a disk volume's lease is, asked of VDSM (Volume.getInfo `lease`) on VDSM hosts:
+ * then it is never computed here.
+ */
+export type VolumeLeaseLookup = (
+  imageID: string,
+  volumeID: string,
+) => Promise<{ path: string; offset: number }>;
 
 /** The engine VM has no usable lease: it must not be started. */
 export class EngineLeaseError extends Error {
@@ -108,9 +121,20 @@ export async function resolveEngineLeases(
   vmConf: VmConf,
   ctx: EngineLeaseContext,
   lookupVmLease: (xleasesPath: string, leaseId: string) => Promise<{ offset: number }>,
+  lookupVolumeLease?: VolumeLeaseLookup,
 ): Promise<EngineLease[]> {
   const out: EngineLease[] = [];
   for (const req of engineLeaseRequests(vmConf, ctx)) {
+    if (req.offset !== null && req.disk && lookupVolumeLease) {
+      let at: { path: string; offset: number };
+      try {
+        at = await lookupVolumeLease(req.disk.imageID, req.disk.volumeID);
+      } catch (e) {
+        throw new EngineLeaseError(`${ctx.vmConfSource}: ${(e as Error).message}`);
+      }
+      out.push({ ...req, ...at, from: `${req.from}, located by VDSM (Volume.getInfo)` });
+      continue;
+    }
     if (req.offset !== null) {
       out.push(req);
       continue;
@@ -178,6 +202,7 @@ function fromExclusiveDisks(vmConf: VmConf, ctx: EngineLeaseContext): EngineLeas
       kind: "volume",
       source: "exclusive-disk",
       from: `volume lease of the shared=exclusive disk ${imageID}/${volumeID}`,
+      disk: { imageID, volumeID },
     });
   }
   return out;
@@ -244,12 +269,13 @@ function resolveXmlLease(
       kind: "volume",
       source: "ovf-lease",
       from: `EngineXml <lease>: volume lease of disk ${disk.name} (${disk.imageID}/${disk.volumeID})`,
+      disk: { imageID: disk.imageID, volumeID: disk.volumeID },
     };
   }
   return {
     lockspace: lease.lockspace,
     resource: lease.key,
-    path: domMdPaths(ctx.domainDir).xleases,
+    path: ctx.xleases ?? domMdPaths(ctx.domainDir).xleases,
     offset: null,
     kind: "vm",
     source: "ovf-lease",

@@ -37,12 +37,6 @@ async function sectorSizeAt(sys: string): Promise<number> {
   throw new Error(`no queue/logical_block_size under ${sys}`);
 }
 
-/** The size of block device `dev` in bytes (sysfs `size` counts 512-byte units). */
-export async function blockDeviceBytes(dev: string): Promise<number> {
-  const text = await readFile(path.join(await sysfsDir(dev), "size"), "utf8");
-  return Number(text.trim()) * 512;
-}
-
 /** The logical sector size of block device `dev` (BLKSSZGET's answer, through sysfs). */
 export async function blockDeviceSectorSize(dev: string): Promise<number> {
   return sectorSizeAt(await sysfsDir(dev));
@@ -65,10 +59,4 @@ export async function sectorSizeOf(file: string): Promise<number | null> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
   }
-}
-
-/** The size of a volume in bytes: a regular file's length, or a block device's capacity. */
-export async function volumeBytes(file: string): Promise<number> {
-  const st = await stat(file);
-  return st.isBlockDevice() ? blockDeviceBytes(file) : st.size;
 }

@@ -23,6 +23,22 @@ export interface StorageDomainVitals {
   [k: string]: unknown;
 }
 
+/** VolumeLeaseStatus of vdsm-api.yml (Volume.getInfo `lease`) */
+export interface VolumeLeaseStatus {
+  path: string;
+  offset: number;
+  owners?: number[];
+  version?: number | null;
+}
+
+/** The parts of Volume.getInfo (VolumeInfo) we read */
+export interface VolumeInfo {
+  description?: string;
+  /** null or absent: the domain keeps no lease for the volume */
+  lease?: VolumeLeaseStatus | null;
+  [k: string]: unknown;
+}
+
 export interface ConnectionStatus {
   id: string;
   status: number;
@@ -101,6 +117,39 @@ export class VdsmApi {
       volumeID,
     });
     return r.path;
+  }
+
+  /** StorageDomain.getImages (image.Image.get_images_list, ovf_store.OVFStore.scan) */
+  storageDomainImages(storagedomainID: string): Promise<string[]> {
+    return this.client.call("StorageDomain.getImages", { storagedomainID });
+  }
+
+  /** StorageDomain.getVolumes of one image (ovf_store.OVFStore.scan) */
+  storageDomainVolumes(
+    storagepoolID: string,
+    storagedomainID: string,
+    imageID: string,
+  ): Promise<string[]> {
+    return this.client.call("StorageDomain.getVolumes", {
+      storagedomainID,
+      storagepoolID,
+      imageID,
+    });
+  }
+
+  /** Volume.getInfo (ovf_store.OVFStore.scan: `description`; the volume's `lease`) */
+  volumeInfo(
+    storagepoolID: string,
+    storagedomainID: string,
+    imageID: string,
+    volumeID: string,
+  ): Promise<VolumeInfo> {
+    return this.client.call("Volume.getInfo", {
+      volumeID,
+      imageID,
+      storagepoolID,
+      storagedomainID,
+    });
   }
 
   /** Host.startMonitoringDomain (storage_broker.start_domain_monitor) */

@@ -2,6 +2,7 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
+import { domainTypesOf, isBlockDomain } from "../storage/domain-types.js";
 import { VdsmApi } from "./api.js";
 import { VdsmClient, type VdsmClientOptions } from "./json-rpc-client.js";
 import { VDSM_PKI, VDSM_PORT } from "./wire.js";
@@ -36,14 +37,28 @@ export function chooseVmBackend(
 ): VmBackendChoice {
   const setting = conf.raw.get("vm_backend") || "auto";
   if (setting === "vdsm" || setting === "libvirt")
-    return { backend: setting, why: `vm_backend=${setting}` };
+    return requireVdsmForBlock(conf, { backend: setting, why: `vm_backend=${setting}` });
   if (setting !== "auto")
     throw new VmBackendError(
       `vm_backend="${setting}" in hosted-engine.conf is not one of auto, vdsm, libvirt`,
     );
-  return vdsmPki.present
+  const choice: VmBackendChoice = vdsmPki.present
     ? { backend: "vdsm", why: `VDSM's key and certificate found under ${vdsmPki.where}` }
     : { backend: "libvirt", why: `no VDSM key and certificate under ${vdsmPki.where}` };
+  return requireVdsmForBlock(conf, choice);
+}
+
+/**
+ * A block storage domain (iscsi, fc) is reached only through VDSM: its volumes are LVs
+ * that VDSM activates and links (Image.prepare), behind an iSCSI login or FC LUNs and
+ * multipath that VDSM sets up. Without VDSM: VmBackendError naming why.
+ */
+function requireVdsmForBlock(conf: HostConfig, choice: VmBackendChoice): VmBackendChoice {
+  if (choice.backend === "vdsm" || !isBlockDomain(conf.domainType) || conf.domainPath)
+    return choice;
+  throw new VmBackendError(
+    `domainType=${conf.domainType} is a block storage domain: its volumes are LVs that only VDSM connects and prepares (${conf.domainType === "iscsi" ? "iSCSI login, " : ""}multipath, LVM, Image.prepare), and this host does not use VDSM (${choice.why}); install and configure VDSM, or use a file domain (${domainTypesOf("file").join(", ")})`,
+  );
 }
 
 /** VDSM's PKI files under `root` (see VDSM_PKI). */

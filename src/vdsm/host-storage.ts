@@ -1,12 +1,21 @@
+import { execFile } from "node:child_process";
 import { access, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { escapeRemotePath } from "../storage/domain.js";
-import { type DomainType, mountParent } from "../storage/domain-types.js";
-import type { VdsmApi } from "./api.js";
+import { type DomainType, domainTypeRule, mountParent } from "../storage/domain-types.js";
+import type { ConnectionStatus, VdsmApi } from "./api.js";
 import { VdsmError } from "./json-rpc-client.js";
-import { storageConnection } from "./storage-connection.js";
+import {
+  type ConnectionParams,
+  DEFAULT_ISCSI_IFACE,
+  type FileConnectionParams,
+  type IscsiConnectionParams,
+  type IscsiIface,
+  parseIscsiIfaces,
+  storageConnection,
+} from "./storage-connection.js";
 
 /** The HA volumes as hosted-engine.conf names them: [image uuid, volume uuid] */
 export function haVolumeIds(conf: HostConfig): { name: string; image: string; volume: string }[] {
@@ -42,15 +51,44 @@ export async function connectHaStorage(
   return paths;
 }
 
+/** Where the iSCSI bond interfaces come from (default: `iscsiadm -m iface`). */
+export type IscsiIfaceSource = () => Promise<IscsiIface[]>;
+
+/**
+ * storage_server._get_iscsi_ifaces: `iscsiadm -m iface` (the original runs it through
+ * sudo; the HA services run as root here), parsed by parseIscsiIfaces. A failure (no
+ * iscsiadm, an error exit) is logged and gives the default path, as in the original.
+ */
+export function iscsiadmIfaces(log: Logger): IscsiIfaceSource {
+  return () =>
+    new Promise((resolve) => {
+      execFile("iscsiadm", ["-m", "iface"], { timeout: 30_000 }, (err, stdout, stderr) => {
+        if (err) {
+          log.warn(
+            { err },
+            `Failed fetching iSCSI interface list: ${(stderr || err.message).trim()}`,
+          );
+          resolve([DEFAULT_ISCSI_IFACE]);
+          return;
+        }
+        resolve(parseIscsiIfaces(stdout));
+      });
+    });
+}
+
 /**
  * storage_server.connect_storage_server (the agent's first step, and all of
- * `hosted-engine --connect-storage`), for file domains:
- * 1. `_validate_pre_connected_path`: StorageDomain.getInfo(sdUUID); when VDSM knows the
- *    domain, its mount must be at the canonical path of the normalised connection
- *    (effectiveDomainPath, a second getInfo), else VdsmStorageError (the original's
- *    DuplicateStorageConnectionException: an old mount on a path with a trailing `/`);
+ * `hosted-engine --connect-storage`):
+ * 1. file domains, `_validate_pre_connected_path`: StorageDomain.getInfo(sdUUID); when
+ *    VDSM knows the domain, its mount must be at the canonical path of the normalised
+ *    connection (effectiveDomainPath, a second getInfo), else VdsmStorageError (the
+ *    original's DuplicateStorageConnectionException: an old mount on a path with a
+ *    trailing `/`);
  * 2. StoragePool.connectStorageServer(spUUID, domainType, connectionParams) with the
- *    normalised connection — at least one connection with status 0;
+ *    normalised connection (iSCSI: one per bond interface and portal, see
+ *    storage-connection.ts; FC: none, so no call) — at least one connection with status
+ *    0; with several, each failed one is logged, and with more than one failed iSCSI
+ *    path the `iscsi_paths_blacklist` value that would skip them;
  * 3. StorageDomain.getStats(sdUUID) to refresh the domain tree (its failure only logged).
  */
 export async function connectStorageServer(
@@ -58,18 +96,79 @@ export async function connectStorageServer(
   conf: HostConfig,
   log: Logger,
   mountRoot: string,
+  iscsiIfaces: IscsiIfaceSource = iscsiadmIfaces(log),
 ): Promise<void> {
-  const { domainType, connectionParams } = storageConnection(conf, { normalizePath: true });
-  const connection = connectionParams[0]?.connection ?? conf.storage;
-  await validatePreConnectedPath(api, conf, connection, mountRoot, log);
-  const statuses = await api.connectStorageServer(conf.spUUID, domainType, connectionParams);
-  if (!statuses.some((s) => s.status === 0))
-    throw new VdsmStorageError(
-      `Connection to storage server failed: ${JSON.stringify(statuses)} for ${conf.storage}`,
-    );
+  const { domainType, connectionParams } = await conlist(conf, true, iscsiIfaces);
+  if (domainTypeRule(conf.domainType).kind === "file") {
+    const connection = (connectionParams[0] as FileConnectionParams).connection;
+    await validatePreConnectedPath(api, conf, connection, mountRoot, log);
+  }
+  if (connectionParams.length > 0) {
+    const statuses = await api.connectStorageServer(conf.spUUID, domainType, connectionParams);
+    checkConnected(statuses, connectionParams, conf, log);
+  }
   await api.storageDomainStats(conf.sdUUID).catch((err: Error) => {
     log.debug({ err, sd_uuid: conf.sdUUID }, "Error refreshing storage domain");
   });
+}
+
+/** storage_server._get_conlist: the iSCSI interfaces asked for only for an iSCSI domain. */
+async function conlist(conf: HostConfig, normalizePath: boolean, iscsiIfaces: IscsiIfaceSource) {
+  const iscsi = domainTypeRule(conf.domainType).connection === "iscsi";
+  return storageConnection(conf, {
+    normalizePath,
+    ...(iscsi ? { iscsiIfaces: await iscsiIfaces() } : {}),
+  });
+}
+
+/** connect_storage_server's reading of VDSM's statuses (see connectStorageServer). */
+function checkConnected(
+  statuses: ConnectionStatus[],
+  sent: ConnectionParams[],
+  conf: HostConfig,
+  log: Logger,
+): void {
+  const failed: ConnectionParams[] = [];
+  for (const s of statuses) {
+    if (s.status === 0 || statuses.length < 2) continue;
+    const con = sent.find((c) => c.id === s.id);
+    log.warn(
+      { connection: redacted(con), status: s.status },
+      "A connection path to the storage server is not active",
+    );
+    if (con) failed.push(con);
+  }
+  if (!statuses.some((s) => s.status === 0))
+    throw new VdsmStorageError(
+      `Connection to storage server failed: ${JSON.stringify(statuses)} for ${describeConnection(conf)}`,
+    );
+  const example = failed
+    .filter((c): c is IscsiConnectionParams => "ifaceName" in c && c.ifaceName !== undefined)
+    .map((c) => `${c.ifaceName}<>${c.connection}`)
+    .join(",");
+  if (failed.length > 1 && example)
+    log.warn(
+      `Many paths of your iSCSI multipath configurations are failing, if it's by design you can blacklist them setting "iscsi_paths_blacklist=${example}" in the hosted-engine configuration.`,
+    );
+}
+
+/** A connection for the log, its password left out. */
+function redacted(con: ConnectionParams | undefined): object | undefined {
+  if (!con || !("password" in con)) return con;
+  return { ...con, password: con.password ? "********" : "" };
+}
+
+/** What is being connected, for messages: the file share or the iSCSI target and portals. */
+export function describeConnection(conf: HostConfig): string {
+  const get = (k: string) => conf.raw.get(k) ?? "";
+  switch (domainTypeRule(conf.domainType).connection) {
+    case "iscsi":
+      return `iSCSI target iqn=${get("iqn")} at portal address storage=${get("storage")} port=${get("port")} (tpgt portal=${get("portal")})`;
+    case "fc":
+      return `Fibre Channel storage domain ${conf.sdUUID}`;
+    default:
+      return conf.storage;
+  }
 }
 
 /** env/path.py canonize_file_path: `<mnt>/[glusterSD/]<escaped remote path>/<sdUUID>`. */
@@ -142,11 +241,18 @@ async function validatePreConnectedPath(
 /**
  * storage_server.disconnect_storage_server (`hosted-engine --disconnect-storage`):
  * StoragePool.disconnectStorageServer(spUUID, domainType, connectionParams) with the
- * connection as hosted-engine.conf names it. VDSM unmounts; nothing else is called.
+ * connection as hosted-engine.conf names it (iSCSI: the same paths as the connect; FC:
+ * none, so no call). VDSM unmounts or logs out; nothing else is called.
  */
-export async function disconnectStorageServer(api: VdsmApi, conf: HostConfig): Promise<void> {
-  const { domainType, connectionParams } = storageConnection(conf, { normalizePath: false });
-  await api.disconnectStorageServer(conf.spUUID, domainType, connectionParams);
+export async function disconnectStorageServer(
+  api: VdsmApi,
+  conf: HostConfig,
+  log: Logger,
+  iscsiIfaces: IscsiIfaceSource = iscsiadmIfaces(log),
+): Promise<void> {
+  const { domainType, connectionParams } = await conlist(conf, false, iscsiIfaces);
+  if (connectionParams.length > 0)
+    await api.disconnectStorageServer(conf.spUUID, domainType, connectionParams);
 }
 
 /**

@@ -5,7 +5,11 @@
  * 1. TLS to localhost:54321 with the host's VDSM key and certificate; VDSM's certificate
  *    must chain to VDSM's CA (the host name is not checked: VDSM's certificate names the
  *    host's FQDN, we connect to localhost, as the Python client does).
- * 2. `CONNECT` (`accept-version:1.2`, `heart-beat:0,24000`) → `CONNECTED`.
+ * 2. `CONNECT` (`accept-version:1.2`, `heart-beat:0,24000`) → `CONNECTED`. VDSM then
+ *    sends a heart-beat (an empty line) every 24 s; nothing at all from VDSM for 30 s
+ *    (its `heart-beat` answer, see heartBeatTimeoutMs) drops the connection as the
+ *    python client's reconnect does: pending calls fail at once, the next call connects
+ *    again. The client sends no heart-beats (outgoing 0), as the python client.
  * 3. `SUBSCRIBE` to a private response destination (a fresh uuid, as SimpleClient does),
  *    `ack:auto`, subscription `id` another uuid.
  * 4. Each call: `SEND` to `jms.topic.vdsm_requests`, `content-type:application/json`,
@@ -24,8 +28,10 @@ import type { Logger } from "../common/log.js";
 import { Reconnect } from "../common/reconnect.js";
 import { encodeFrame, type StompFrame, StompParser } from "./stomp-frame.js";
 import {
-  CLIENT_HEART_BEAT,
+  clientHeartBeat,
   Header,
+  heartBeatTimeoutMs,
+  INCOMING_HEART_BEAT_MS,
   REQUEST_DESTINATION,
   STOMP_VERSION,
   VDSM_PORT,
@@ -53,6 +59,8 @@ export interface VdsmClientOptions {
   maxBackoffMs?: number;
   /** how long to wait for VDSM to finish recovering (code 99) after a connect (default 60 s) */
   recoveryWaitMs?: number;
+  /** silence from VDSM that drops the connection (default 30 s, stomp.DEFAULT_INCOMING) */
+  incomingHeartBeatMs?: number;
 }
 
 /** VDSM answered with an error (`code` is VDSM's, e.g. 1 = no such VM). */
@@ -88,6 +96,8 @@ interface Pending {
 interface Connection {
   socket: tls.TLSSocket;
   responseDestination: string;
+  /** fires after the heart-beat timeout without a byte from VDSM; refreshed on each */
+  silence?: NodeJS.Timeout;
 }
 
 export class VdsmClient {
@@ -112,6 +122,7 @@ export class VdsmClient {
       minBackoffMs: opts.minBackoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       recoveryWaitMs: opts.recoveryWaitMs ?? 60_000,
+      incomingHeartBeatMs: opts.incomingHeartBeatMs ?? INCOMING_HEART_BEAT_MS,
     };
     this.endpoint = `${this.o.host}:${this.o.port}`;
     const { endpoint } = this;
@@ -222,6 +233,7 @@ export class VdsmClient {
     return new Promise((resolve, reject) => {
       const parser = new StompParser();
       const responseDestination = randomUUID();
+      let conn: Connection | undefined;
       let settled = false;
       const fail = (reason: string) => {
         if (settled) return;
@@ -247,7 +259,7 @@ export class VdsmClient {
         socket.write(
           encodeFrame("CONNECT", {
             [Header.acceptVersion]: STOMP_VERSION,
-            [Header.heartBeat]: CLIENT_HEART_BEAT,
+            [Header.heartBeat]: clientHeartBeat(this.o.incomingHeartBeatMs),
           }),
         );
       });
@@ -255,10 +267,12 @@ export class VdsmClient {
         if (!settled) fail(err.message);
       });
       socket.on("close", () => {
+        clearTimeout(conn?.silence);
         if (!settled) fail("connection closed during the STOMP handshake");
         else if (this.conn?.socket === socket) this.drop("VDSM closed the connection");
       });
       socket.on("data", (chunk: Buffer) => {
+        conn?.silence?.refresh();
         let frames: StompFrame[];
         try {
           frames = parser.push(chunk);
@@ -280,7 +294,9 @@ export class VdsmClient {
                   [Header.id]: randomUUID(),
                 }),
               );
-              resolve({ socket, responseDestination });
+              conn = { socket, responseDestination };
+              this.watchHeartBeat(conn, f.headers[Header.heartBeat]);
+              resolve(conn);
             } else if (f.command === "ERROR") {
               fail(`STOMP ERROR: ${f.body.toString("utf8") || f.headers.message || "?"}`);
             }
@@ -290,6 +306,18 @@ export class VdsmClient {
         }
       });
     });
+  }
+
+  /** Drops `conn` after the heart-beat timeout VDSM's CONNECTED header gives, without a byte. */
+  private watchHeartBeat(conn: Connection, serverHeader: string | undefined): void {
+    const ms = heartBeatTimeoutMs(serverHeader, this.o.incomingHeartBeatMs);
+    if (ms === null) return;
+    conn.silence = setTimeout(() => {
+      if (this.conn === conn)
+        this.drop(`no frame or heart-beat from VDSM within ${ms} ms (heart-beat ${serverHeader})`);
+      else conn.socket.destroy();
+    }, ms);
+    conn.silence.unref();
   }
 
   private onFrame(f: StompFrame): void {
@@ -338,6 +366,7 @@ export class VdsmClient {
     const conn = this.conn;
     this.conn = null;
     if (conn) {
+      clearTimeout(conn.silence);
       if (!this.closed) this.opts.log.warn({ endpoint: this.endpoint, reason }, "lost VDSM");
       conn.socket.destroy();
     }

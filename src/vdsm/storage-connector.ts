@@ -6,15 +6,27 @@ import type {
   StorageCheck,
   StorageConnector,
 } from "../storage/connect/connector.js";
-import { verifyDomain } from "../storage/connect/verify.js";
+import { verifyBlockVolumes, verifyDomain } from "../storage/connect/verify.js";
+import type { HaVolumes } from "../storage/domain.js";
+import { isBlockDomain } from "../storage/domain-types.js";
 import type { VdsmApi } from "./api.js";
-import { connectHaStorage, startDomainMonitor, stopDomainMonitor } from "./host-storage.js";
+import {
+  connectHaStorage,
+  describeConnection,
+  startDomainMonitor,
+  stopDomainMonitor,
+  VdsmStorageError,
+} from "./host-storage.js";
 
 export interface VdsmStorageConnectorOptions {
   api: VdsmApi;
   conf: HostConfig;
-  /** where VDSM mounts the domain (`<mnt>/<server:_path>/<sdUUID>`, src/storage/domain.ts) */
-  domainDir: string;
+  /**
+   * where the services read the domain (src/storage/domain.ts haVolumes): a file domain
+   * where VDSM mounts it (`<mnt>/<server:_path>/<sdUUID>`), a block domain's prepared
+   * volumes (`/run/vdsm/storage/<sd>/<img>/<vol>`) and LVs (`/dev/<sd>/ids`)
+   */
+  volumes: HaVolumes;
   /** VDSM's mount parent (`/rhev/data-center/mnt` under the host root) */
   mountRoot: string;
   log: Logger;
@@ -27,29 +39,52 @@ export interface VdsmStorageConnectorOptions {
  * The storage domain on a VDSM host, connected as the original connects it: through
  * VDSM (StoragePool.connectStorageServer, StorageDomain.getStats, Image.prepare of the
  * HA volumes, then Host.startMonitoringDomain until VDSM holds our host id in the
- * domain's lockspace). VDSM owns the mount: `disconnect` only stops the domain monitor
- * and never unmounts. `check` reads `dom_md/metadata` as the mount connector does, and
- * says "missing" until this connector went through VDSM once, so that an agent always
- * brings the domain up through VDSM at start, as the original does, even when VDSM
- * already mounted it.
+ * domain's lockspace). VDSM owns the mount and the LVs: `disconnect` only stops the
+ * domain monitor and never unmounts. `check` reads `dom_md/metadata` as the mount
+ * connector does (file domains), or one byte of each prepared HA volume and of the `ids`
+ * LV (block domains), and says "missing" until this connector went through VDSM once,
+ * so that an agent always brings the domain up through VDSM at start, as the original
+ * does, even when VDSM already mounted it.
  */
 export class VdsmStorageConnector implements StorageConnector {
   readonly description: string;
   readonly domainDir: string;
+  private readonly block: boolean;
   private connected = false;
 
   constructor(private readonly o: VdsmStorageConnectorOptions) {
-    this.description = `${o.conf.domainType} ${o.conf.storage} through VDSM`;
-    this.domainDir = o.domainDir;
+    this.description = `${o.conf.domainType} ${describeConnection(o.conf)} through VDSM`;
+    this.domainDir = o.volumes.domain;
+    this.block = isBlockDomain(o.conf.domainType) && !o.conf.domainPath;
   }
 
   async connect(): Promise<ConnectOutcome> {
-    const before = await verifyDomain(this.domainDir, this.o.conf.sdUUID);
+    const before = await this.look();
     const { api, conf, log } = this.o;
-    await connectHaStorage(api, conf, log, this.o.mountRoot);
+    const prepared = await connectHaStorage(api, conf, log, this.o.mountRoot);
+    if (this.block) this.checkPrepared(prepared);
     await startDomainMonitor(api, conf.sdUUID, conf.hostId, log, this.o.pollMs, this.o.timeoutMs);
     this.connected = true;
     return before.state === "ok" ? "already-connected" : "mounted";
+  }
+
+  /**
+   * A block domain's volumes are read where Image.prepare puts them; VDSM answering
+   * another path means the services would read something else: refused, naming both.
+   */
+  private checkPrepared(prepared: Record<string, string>): void {
+    const v = this.o.volumes;
+    const expected: Record<string, string> = {
+      metadata: v.metadata,
+      lockspace: v.lockspace,
+      conf: v.conf,
+    };
+    for (const [name, at] of Object.entries(prepared)) {
+      if (expected[name] !== undefined && expected[name] !== at)
+        throw new VdsmStorageError(
+          `VDSM prepared the ${name} volume at ${at}, but the HA services read it at ${expected[name]} (Image.prepare's run directory, /run/vdsm/storage under the host root)`,
+        );
+    }
   }
 
   async disconnect(): Promise<DisconnectOutcome> {
@@ -58,9 +93,16 @@ export class VdsmStorageConnector implements StorageConnector {
   }
 
   async check(): Promise<StorageCheck> {
-    const seen = await verifyDomain(this.domainDir, this.o.conf.sdUUID);
+    const seen = await this.look();
     if (seen.state === "ok" && !this.connected)
       return { state: "missing", why: "not yet connected through VDSM" };
     return seen;
+  }
+
+  private look(): Promise<StorageCheck> {
+    const v = this.o.volumes;
+    return this.block
+      ? verifyBlockVolumes(v.domain, [v.metadata, v.lockspace, v.ids])
+      : verifyDomain(this.domainDir, this.o.conf.sdUUID);
   }
 }

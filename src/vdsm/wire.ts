@@ -13,11 +13,36 @@ export const REQUEST_DESTINATION = "jms.topic.vdsm_requests";
 /** STOMP version VDSM accepts (anything else gets an ERROR frame "Version unsupported") */
 export const STOMP_VERSION = "1.2";
 
+/** how long the python client waits for anything from VDSM before it reconnects (stomp.DEFAULT_INCOMING) */
+export const INCOMING_HEART_BEAT_MS = 30_000;
+
+/** stomp.GRACE_PERIOD_FACTOR: the client asks for heart-beats that much more often than it needs them */
+export const HEART_BEAT_GRACE = 0.2;
+
 /**
- * heart-beat the python client asks for: outgoing 0 × 1.2, incoming 30000 × 0.8
- * (stomp.DEFAULT_OUTGOING/DEFAULT_INCOMING with GRACE_PERIOD_FACTOR 0.2)
+ * The `heart-beat` header of CONNECT, as stompclient.handle_connect writes it: outgoing
+ * 0 × 1.2 (the client sends none), incoming × 0.8: `0,24000` for 30 s.
  */
-export const CLIENT_HEART_BEAT = "0,24000";
+export function clientHeartBeat(incomingMs = INCOMING_HEART_BEAT_MS): string {
+  return `0,${Math.trunc(incomingMs * (1 - HEART_BEAT_GRACE))}`;
+}
+
+/**
+ * How long the client waits for a frame or heart-beat before it counts the connection
+ * lost, from CONNECTED's `heart-beat: sx,sy` (VDSM's stompserver answers `cy,cx` of the
+ * client's header, each at least 1000 ms): none when VDSM sends none (sx 0), else the
+ * client's incoming interval (VDSM sends every sx = 0.8 × that), or sx with the grace
+ * period when VDSM said it sends less often. A malformed header counts as none.
+ */
+export function heartBeatTimeoutMs(
+  serverHeader: string | undefined,
+  incomingMs: number,
+): number | null {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(serverHeader ?? "");
+  const sx = m ? Number(m[1]) : 0;
+  if (sx === 0 || incomingMs === 0) return null;
+  return Math.max(incomingMs, Math.ceil(sx * (1 + HEART_BEAT_GRACE)));
+}
 
 /** STOMP header names VDSM uses */
 export const Header = {

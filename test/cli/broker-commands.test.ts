@@ -158,6 +158,12 @@ describe("he-ha against a running ovirt-ha-broker", () => {
         backend: "libvirt",
         reason: expect.stringMatching(/^no VDSM key and certificate under /),
       });
+      // and its storage domain: type, file or block, the share
+      expect((s[String(host.hostId)] as Record<string, unknown>).storage).toEqual({
+        domainType: "nfs",
+        kind: "file",
+        connection: expect.any(String),
+      });
       expect(s.global_maintenance).toBe(d.global.maintenance);
       for (const [id, b] of Object.entries(d.hosts)) {
         const h = s[id] as Record<string, unknown>;

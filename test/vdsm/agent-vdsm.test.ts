@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
+import { ovfStoreDescription } from "../../src/storage/volume-meta.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { installVdsmPki, makeTestPki } from "./certs.js";
@@ -48,6 +49,20 @@ beforeAll(async () => {
   });
   // the host's bridge (hosted-engine.conf bridge=lo) as VDSM reports it to the broker
   vdsm.network = { lo: { state: "up" } };
+  // the volumes VDSM reports of the domain: the engine disk with its volume lease (the
+  // `.lease` file of a file domain, as VDSM's Volume.getInfo gives it) and the OVF_STORE
+  const disk = storage.engineDisk;
+  vdsm.volumes.set(`${storage.sdUUID}/${disk.imageUUID}/${disk.volumeUUID}`, {
+    path: disk.path,
+    description: "hosted-engine disk",
+    lease: { path: disk.leasePath, offset: 0, owners: [], version: null },
+  });
+  const ovf = storage.volumes.ovfStore;
+  if (ovf)
+    vdsm.volumes.set(`${storage.sdUUID}/${ovf.imageUUID}/${ovf.volumeUUID}`, {
+      path: ovf.path,
+      description: ovfStoreDescription(storage.sdUUID, 1024 * 1024),
+    });
   await vdsm.start();
   // the host's VDSM PKI, where the agent looks for it
   await installVdsmPki(host.root, pki);
@@ -124,6 +139,17 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
       else expect(c.method).toBe("Host.getStats");
     }
     expect(vmCalls[create]?.params.vmID).toBe(storage.vmId);
+    // OVF_STORE found through VDSM (ovf_store.py's calls), the engine disk's lease asked of
+    // VDSM (Volume.getInfo), both on the storage connector's connection
+    const storageCalls = vdsm.callsOn(storageConn ?? 0).map((c) => c.method);
+    expect(storageCalls).toContain("StorageDomain.getImages");
+    const leaseAsked = vdsm
+      .callsOn(storageConn ?? 0)
+      .filter(
+        (c) => c.method === "Volume.getInfo" && c.params.volumeID === storage.engineDisk.volumeUUID,
+      );
+    expect(leaseAsked.length).toBeGreaterThan(0);
+    expect(await host.agentLog()).toContain("Found OVF_STORE");
     expect(vdsm.violations).toEqual([]);
     expect(await host.vmState()).toBe("running");
   }, 180_000);

@@ -37,6 +37,9 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
     domainType: { type: "StorageDomainTypeId" },
     connectionParams: { type: "object[]" },
   },
+  // vdsm-api.yml types this domainType as the StorageDomainType name enum (NFS, ISCSI…),
+  // but the original sends the integer id here too and VDSM's hsm reads that; kept as
+  // the original sends it (vdsm-schema.test.ts shows VDSM's strict schema on both)
   "StoragePool.disconnectStorageServer": {
     storagepoolID: { type: "uuid" },
     domainType: { type: "StorageDomainTypeId" },
@@ -44,6 +47,18 @@ export const VERBS: Record<string, Record<string, ParamSpec>> = {
   },
   "StorageDomain.getStats": { storagedomainID: { type: "uuid" } },
   "StorageDomain.getInfo": { storagedomainID: { type: "uuid" } },
+  "StorageDomain.getImages": { storagedomainID: { type: "uuid" } },
+  "StorageDomain.getVolumes": {
+    storagedomainID: { type: "uuid" },
+    storagepoolID: { type: "uuid" },
+    imageID: { type: "uuid" },
+  },
+  "Volume.getInfo": {
+    volumeID: { type: "uuid" },
+    storagepoolID: { type: "uuid" },
+    storagedomainID: { type: "uuid" },
+    imageID: { type: "uuid" },
+  },
   "Image.prepare": {
     storagepoolID: { type: "uuid" },
     storagedomainID: { type: "uuid" },

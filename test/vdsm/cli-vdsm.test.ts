@@ -45,6 +45,12 @@ beforeAll(async () => {
   vmId = storage.confLines.vmid ?? "";
   const pki = await makeTestPki(path.join(storage.root, "pki"));
   vdsm = new FakeVdsm({ ca: pki.ca, key: pki.server.key, cert: pki.server.cert });
+  // the engine disk as VDSM reports it: its volume lease (the `.lease` file of this file domain)
+  const d = storage.engineDisk;
+  vdsm.volumes.set(`${storage.sdUUID}/${d.imageUUID}/${d.volumeUUID}`, {
+    path: d.path,
+    lease: { path: d.leasePath, offset: 0, owners: [], version: null },
+  });
   await vdsm.start();
   await installVdsmPki(storage.root, pki);
   await appendFile(
@@ -73,12 +79,13 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
     expect(methods(r)).toEqual([
       "Host.ping2",
       "VM.getStats", // he-ha: already running here?
+      "Volume.getInfo", // the engine disk's lease, where VDSM says
       "VM.getStats", // checkVmStatus
       "VM.create",
       "VM.getStats", // WaitForLaunch
       "VM.getStats", // Powering up: launched
     ]);
-    const create = r.calls[3];
+    const create = r.calls[4];
     expect(create?.params.vmID).toBe(vmId);
     const vmParams = create?.params.vmParams as Record<string, unknown>;
     expect(vmParams.vmId ?? vmId).toBe(vmId);
@@ -119,6 +126,7 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
     expect(methods(r)).toEqual([
       "Host.ping2",
       "VM.getStats", // he-ha: already running here? (Down: no)
+      "Volume.getInfo", // the engine disk's lease
       "VM.getStats", // checkVmStatus: Down
       "VM.destroy",
       "VM.create",
@@ -135,6 +143,15 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
     expect(r.calls).toEqual([
       { method: "Host.ping2", params: {} },
       { method: "VM.getStats", params: { vmID: vmId } },
+      {
+        method: "Volume.getInfo", // the lease named in the report
+        params: {
+          storagepoolID: "00000000-0000-0000-0000-000000000000",
+          storagedomainID: storage.sdUUID,
+          imageID: storage.engineDisk.imageUUID,
+          volumeID: storage.engineDisk.volumeUUID,
+        },
+      },
       { method: "VM.destroy", params: { vmID: vmId } },
     ]);
     expect(vdsm.vms.has(vmId)).toBe(false);
@@ -155,9 +172,15 @@ describe("he-ha vm through VDSM (hosted-engine --vm-start/--vm-shutdown/--vm-pow
       );
       expect(r.stderr).toContain(LOCKED);
       const m = methods(r);
-      expect(m.slice(0, 4)).toEqual(["Host.ping2", "VM.getStats", "VM.getStats", "VM.create"]);
+      expect(m.slice(0, 5)).toEqual([
+        "Host.ping2",
+        "VM.getStats",
+        "Volume.getInfo",
+        "VM.getStats",
+        "VM.create",
+      ]);
       // after the create only looks: nothing destroyed behind the user's back
-      expect(m.slice(4).every((x) => x === "VM.getStats")).toBe(true);
+      expect(m.slice(5).every((x) => x === "VM.getStats")).toBe(true);
     } finally {
       vdsm.createGoesDown = null;
       vdsm.vms.delete(vmId);
@@ -377,5 +400,29 @@ describe("he-ha storage connect|disconnect through VDSM (hosted-engine --connect
 
   it("every request fit VDSM's schema", () => {
     expect(vdsm.violations).toEqual([]);
+  });
+});
+
+describe("he-ha lease status on a VDSM host", () => {
+  it("the guard's path and offset as VDSM's Volume.getInfo reports them, and the storage domain it is on", async () => {
+    const r = await he(["lease", "status", "--json"]);
+    expect(r.stderr).toBe("");
+    const s = JSON.parse(r.stdout) as {
+      guard: { path: string; offset: number; from: string };
+      storage: Record<string, string>;
+    };
+    expect(s.guard).toMatchObject({ path: storage.engineDisk.leasePath, offset: 0 });
+    expect(s.guard.from).toContain("located by VDSM (Volume.getInfo)");
+    expect(s.storage).toEqual({
+      domainType: "nfs",
+      kind: "file",
+      connection: "nfs.example.com:/he",
+      through: "VDSM",
+    });
+    expect(methods(r)).toEqual(["Host.ping2", "Volume.getInfo"]);
+    const text = await he(["lease", "status"]);
+    expect(text.stdout).toContain(
+      "Storage domain:       nfs (file) nfs.example.com:/he, connected by VDSM",
+    );
   });
 });

@@ -21,6 +21,24 @@ export interface FakeVm {
   cpu?: { cpuUser: string; cpuSys: string; cpuActual?: boolean; cpuUsage?: string };
 }
 
+/** A volume of a storage domain as VDSM knows it (StorageDomain.getVolumes, Volume.getInfo, Image.prepare). */
+export interface FakeVolume {
+  /** Volume.getInfo `description` (the engine's OVF_STORE JSON for its stores) */
+  description?: string;
+  /** Volume.getInfo `lease` (VolumeLeaseStatus); undefined: no `lease` key */
+  lease?: { path: string; offset: number; owners: number[]; version: number | null } | null;
+  /** Image.prepare's `path`: where the test made the volume (a file, a link to a loop device) */
+  path: string;
+}
+
+/** An iSCSI target VDSM can log in to: a portal address and port, a target name. */
+export interface FakeIscsiTarget {
+  connection: string;
+  port: string;
+  iqn: string;
+  tpgt: string;
+}
+
 export interface Call {
   method: string;
   params: Record<string, unknown>;
@@ -59,7 +77,14 @@ export class FakeVdsm {
   /** every call of this method fails with this VDSM error until cleared */
   readonly failing = new Map<string, { code: number; message: string }>();
   /** storage domains VDSM knows (StorageDomain.getInfo answers them), by sdUUID */
-  readonly domains = new Map<string, { remotePath: string }>();
+  readonly domains = new Map<string, { remotePath: string; type?: string }>();
+  /**
+   * the volumes of each domain, `<sd>/<img>/<vol>` → volume. Image.prepare of a volume
+   * not listed answers a path under a made-up NFS mount (as before volumes were listed).
+   */
+  readonly volumes = new Map<string, FakeVolume>();
+  /** the iSCSI targets a connectStorageServer with domainType 3 can reach; others fail (464) */
+  readonly iscsiTargets: FakeIscsiTarget[] = [];
   /** Host.getStats: `memFree` (MiB) and `network` (by name: `{state}`; undefined: no key) */
   memFree = 12_000;
   network: Record<string, { state: string }> | undefined = {};
@@ -67,6 +92,12 @@ export class FakeVdsm {
   domainDelay = "0.000512";
   /** TLS connections served so far */
   connections = 0;
+  /** heart-beats (empty lines) sent so far, on every connection */
+  heartBeatsSent = 0;
+  /** VDSM hangs: no heart-beats, no answers (requests are still recorded) */
+  frozen = false;
+  /** the `heart-beat` header of each CONNECT, in order */
+  readonly connectHeartBeats: string[] = [];
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
@@ -141,7 +172,27 @@ export class FakeVdsm {
             sock.write(encodeFrame("ERROR", {}, "Version unsupported"));
             continue;
           }
-          sock.write(encodeFrame("CONNECTED", { version: "1.2", "heart-beat": "0,0" }));
+          // stompserver._cmd_connect: answer `cy,cx` of the client's `cx,cy`, each at
+          // least 1000 ms unless 0, then send a heart-beat every cy ms
+          const asked = f.headers["heart-beat"] ?? "0,0";
+          this.connectHeartBeats.push(asked);
+          const [cx, cy] = asked.split(",").map((n) => {
+            const v = Number(n) || 0;
+            return v === 0 ? 0 : Math.max(v, 1000);
+          });
+          sock.write(
+            encodeFrame("CONNECTED", { version: "1.2", "heart-beat": `${cy ?? 0},${cx ?? 0}` }),
+          );
+          if (cy) {
+            const beat = setInterval(() => {
+              if (sock.destroyed) return clearInterval(beat);
+              if (this.frozen) return;
+              this.heartBeatsSent++;
+              sock.write("\n");
+            }, cy);
+            beat.unref();
+            sock.on("close", () => clearInterval(beat));
+          }
         } else if (f.command === "SUBSCRIBE") {
           const dest = f.headers.destination;
           const id = f.headers.id;
@@ -162,7 +213,7 @@ export class FakeVdsm {
             continue;
           }
           void this.handle(f.body.toString("utf8"), conn).then((answer) => {
-            if (sock.destroyed) return;
+            if (sock.destroyed || this.frozen) return;
             sock.write(
               encodeFrame(
                 "MESSAGE",
@@ -254,7 +305,10 @@ export class FakeVdsm {
         this.monitored.delete(p.sdUUID as string);
         return null;
       case "StoragePool.connectStorageServer":
-        return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
+        return (p.connectionParams as Array<Record<string, string>>).map((c) => ({
+          id: c.id,
+          status: p.domainType === 3 ? this.iscsiLogin(c) : 0,
+        }));
       case "StoragePool.disconnectStorageServer":
         return (p.connectionParams as { id: string }[]).map((c) => ({ id: c.id, status: 0 }));
       case "StorageDomain.getInfo": {
@@ -274,12 +328,46 @@ export class FakeVdsm {
       }
       case "StorageDomain.getStats":
         return { disktotal: "107374182400", diskfree: "96636764160", mdavalid: true };
-      case "Image.prepare":
+      case "Image.prepare": {
+        const v = this.volumes.get(`${p.storagedomainID}/${p.imageID}/${p.volumeID}`);
         return {
-          path: `/rhev/data-center/mnt/server:_he/${p.storagedomainID}/images/${p.imageID}/${p.volumeID}`,
-          info: { type: "file", path: "" },
+          path:
+            v?.path ??
+            `/rhev/data-center/mnt/server:_he/${p.storagedomainID}/images/${p.imageID}/${p.volumeID}`,
+          info: { type: v ? "block" : "file", path: v?.path ?? "" },
           imgVolumesInfo: [],
         };
+      }
+      case "StorageDomain.getImages": {
+        const sd = p.storagedomainID as string;
+        const imgs = [...this.volumes.keys()]
+          .filter((k) => k.startsWith(`${sd}/`))
+          .map((k) => k.split("/")[1]!);
+        return [...new Set(imgs)];
+      }
+      case "StorageDomain.getVolumes": {
+        const prefix = `${p.storagedomainID}/${p.imageID}/`;
+        const vols = [...this.volumes.keys()].filter((k) => k.startsWith(prefix));
+        if (vols.length === 0)
+          throw {
+            code: 268,
+            message: `Image does not exist in domain: 'image=${p.imageID}, domain=${p.storagedomainID}'`,
+          };
+        return vols.map((k) => k.split("/")[2]!);
+      }
+      case "Volume.getInfo": {
+        const v = this.volumes.get(`${p.storagedomainID}/${p.imageID}/${p.volumeID}`);
+        if (!v) throw { code: 201, message: `Volume does not exist: ('${p.volumeID}',)` };
+        return {
+          uuid: p.volumeID,
+          domain: p.storagedomainID,
+          image: p.imageID,
+          description: v.description ?? "",
+          status: "OK",
+          generation: 0,
+          ...(v.lease !== undefined ? { lease: v.lease } : {}),
+        };
+      }
       case "Host.getVMList":
         return [...this.vms.keys()].map((vmId) => ({ vmId, status: this.vms.get(vmId)?.status }));
       case "Host.getAllVmStats":
@@ -337,6 +425,15 @@ export class FakeVdsm {
       default:
         throw { code: JSONRPC_METHOD_NOT_FOUND, message: `no method ${method}` };
     }
+  }
+
+  /** VDSM's iSCSI login: 0 when a listed target answers at that address, port and name, else 464. */
+  private iscsiLogin(c: Record<string, string>): number {
+    const ok = this.iscsiTargets.some(
+      (t) =>
+        t.connection === c.connection && t.port === c.port && t.iqn === c.iqn && t.tpgt === c.tpgt,
+    );
+    return ok ? 0 : 464;
   }
 
   private stats(vmId: string, vm: FakeVm): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeFrame, StompFrameError, StompParser } from "../../src/vdsm/stomp-frame.js";
+import { clientHeartBeat, heartBeatTimeoutMs } from "../../src/vdsm/wire.js";
 
 describe("STOMP 1.2 frames as VDSM writes them", () => {
   it("encodes a request as yajsonrpc's client sends it (content-length from the body, NUL at the end)", () => {
@@ -65,5 +66,21 @@ describe("STOMP 1.2 frames as VDSM writes them", () => {
     expect(() => new StompParser().push(Buffer.from("MESSAGE\ncontent-length:2\n\nabc\0"))).toThrow(
       StompFrameError,
     );
+  });
+});
+
+describe("STOMP heart-beats as yajsonrpc's client and server agree on them", () => {
+  it("CONNECT asks for none outgoing and incoming × 0.8 (stompclient.handle_connect)", () => {
+    expect(clientHeartBeat()).toBe("0,24000");
+    expect(clientHeartBeat(1500)).toBe("0,1200");
+  });
+
+  it("silence that drops the connection: none when VDSM sends none, else the incoming interval (or VDSM's, with the grace period)", () => {
+    expect(heartBeatTimeoutMs("24000,0", 30_000)).toBe(30_000);
+    expect(heartBeatTimeoutMs("0,0", 30_000)).toBeNull();
+    expect(heartBeatTimeoutMs(undefined, 30_000)).toBeNull();
+    expect(heartBeatTimeoutMs("nonsense", 30_000)).toBeNull();
+    expect(heartBeatTimeoutMs("50000,0", 30_000)).toBe(60_000);
+    expect(heartBeatTimeoutMs("24000,0", 0)).toBeNull();
   });
 });

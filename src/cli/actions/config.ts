@@ -49,7 +49,7 @@ export async function loadSources(type: string | undefined): Promise<Loaded> {
   const wantArchive = type === undefined || ARCHIVE_MEMBERS[type as ConfigType] !== undefined;
   let archive: ConfArchive | undefined;
   if (wantArchive) {
-    const volume = haVolumes(conf, paths.mountRoot).conf;
+    const volume = haVolumes(conf, paths).conf;
     if (!volume) {
       throw new CliError(
         `${paths.hostConf}: conf_image_UUID/conf_volume_UUID are not set: the configuration is not on shared storage`,

@@ -95,7 +95,7 @@ async function locateVolume(file: string | undefined): Promise<string> {
   if (file !== undefined) return file;
   const paths = haPaths();
   const conf = await loadHostConfig(paths.hostConf);
-  return haVolumes(conf, paths.mountRoot).metadata;
+  return haVolumes(conf, paths).metadata;
 }
 
 /** `he-ha metadata dump`: reads the volume (O_DIRECT when it can) and prints every block. */

@@ -38,7 +38,7 @@ async function throughVdsm(conf: HostConfig): Promise<boolean> {
  */
 async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   const { localVdsmApi } = await import("../../vdsm/backend-choice.js");
-  const { connectStorageServer, disconnectStorageServer } = await import(
+  const { connectStorageServer, describeConnection, disconnectStorageServer } = await import(
     "../../vdsm/host-storage.js"
   );
   const { silentLogger } = await import("../../common/log.js");
@@ -46,15 +46,15 @@ async function viaVdsm(conf: HostConfig, how: "connect" | "disconnect") {
   const api = localVdsmApi(conf, haPaths().root, silentLogger);
   try {
     if (how === "connect") await connectStorageServer(api, conf, silentLogger, haPaths().mountRoot);
-    else await disconnectStorageServer(api, conf);
+    else await disconnectStorageServer(api, conf, silentLogger);
   } catch (e) {
     throw new CliError(`cannot ${how} through VDSM: ${(e as Error).message}`);
   } finally {
     api.client.close();
   }
   return {
-    description: `${conf.domainType} ${conf.storage} through VDSM`,
-    domainDir: haVolumes(conf, haPaths().mountRoot).domain,
+    description: `${conf.domainType} ${describeConnection(conf)} through VDSM`,
+    domainDir: haVolumes(conf, haPaths()).domain,
   };
 }
 

@@ -24,21 +24,42 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const { execFile } = await import("node:child_process");
   const { silentLogger } = await import("../../common/log.js");
   const { domainGeometryFor } = await import("../../storage/domain-geometry.js");
+  const { vmBackendFor, localVdsmApi } = await import("../../vdsm/backend-choice.js");
+  const { describeConnection } = await import("../../vdsm/host-storage.js");
+  const { domainTypeRule } = await import("../../storage/domain-types.js");
   const vmConf = await vmConfText(ctx);
+  let backend: Awaited<ReturnType<typeof vmBackendFor>>;
+  try {
+    backend = await vmBackendFor(conf, haPaths().root);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  // VDSM hosts: the disk's volume lease as VDSM's Volume.getInfo reports it
+  const vdsm =
+    backend.backend === "vdsm" ? localVdsmApi(conf, haPaths().root, silentLogger) : undefined;
   let leases: LeaseStatus["leases"];
   try {
     leases = await leaseResolver(
       { hostConf: conf, volumes },
       vmConf.source,
+      vdsm,
     )(parseVmConf(vmConf.text, vmConf.source));
   } catch (e) {
     throw new CliError((e as Error).message);
+  } finally {
+    vdsm?.client.close();
   }
   const guard = leases[0]!;
   const holder = await leaseHolderFor(conf, haPaths().root);
   const wanted = agentLockspaces(conf, volumes);
   const status: LeaseStatus = {
     hostId: conf.hostId,
+    storage: {
+      domainType: conf.domainType,
+      kind: domainTypeRule(conf.domainType).kind,
+      connection: describeConnection(conf),
+      through: backend.backend === "vdsm" ? "VDSM" : "he-ha",
+    },
     vmConf: vmConf.source,
     guard,
     leases,

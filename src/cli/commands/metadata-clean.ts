@@ -57,7 +57,7 @@ export function register(program: Command): void {
     const requested = opts.hostId === undefined ? undefined : parseHostId(opts.hostId);
     const conf = await loadHostConfig(paths.hostConf);
     const hostId = requested ?? conf.hostId;
-    const file = haVolumes(conf, paths.mountRoot).metadata;
+    const file = haVolumes(conf, paths).metadata;
     const volume = await MetadataVolume.open(file);
     try {
       const segment = await volume.readSegment(hostId);

@@ -18,14 +18,17 @@ async function render(
   if (opts.json) {
     // the original's document: host ids and global_maintenance are its only top-level
     // keys (scripts iterate it that way); this host's entry also says which engine VM
-    // backend its agent uses (vdsm or libvirt). The summary is `--summary --json`.
+    // backend its agent uses (vdsm or libvirt) and its storage domain (type, file or
+    // block, the share or iSCSI target). The summary is `--summary --json`.
     const { vmStatusJson } = await import("../format/vm-status.js");
     const { localVmBackend } = await import("../vm-backend.js");
     const backend = await localVmBackend();
     const doc = vmStatusJson(status);
     const own = backend ? doc[String(backend.hostId)] : undefined;
-    if (backend && own && typeof own === "object" && !Array.isArray(own))
+    if (backend && own && typeof own === "object" && !Array.isArray(own)) {
       own["vm-backend"] = { backend: backend.backend, reason: backend.reason };
+      own.storage = backend.storage;
+    }
     return `${JSON.stringify(doc)}\n`;
   }
   if (opts.table) return (await import("../format/status-table.js")).formatStatusTable(status);

@@ -38,6 +38,8 @@ function print(opts: VmOpts, outcome: Outcome): void {
 interface HostVm {
   backend: "vdsm" | "libvirt";
   vm: import("../../agent/ports.js").VmPort;
+  /** VDSM's verbs on VDSM hosts (the engine disk's lease: Volume.getInfo) */
+  api?: import("../../vdsm/api.js").VdsmApi;
   /** where it runs: `VDSM at localhost:54321` or the libvirt URI */
   where: string;
   state(): Promise<string | null>;
@@ -66,6 +68,7 @@ async function hostVm(ctx: Context, root: string): Promise<HostVm> {
     return {
       backend: "vdsm",
       vm,
+      api: vm.api,
       where: `VDSM at ${vm.api.client.endpoint}`,
       state: () => vm.status(),
       running: vdsmVmRunning,
@@ -111,7 +114,8 @@ async function engineVm(ctx: Context, source: string) {
       : await leaseHolderFor(conf, root);
   const engine = new EngineVm({
     vm: host.vm,
-    resolveLeases: leaseResolver({ hostConf: conf, volumes }, source),
+    // on VDSM hosts the disk's volume lease is where VDSM's Volume.getInfo says
+    resolveLeases: leaseResolver({ hostConf: conf, volumes }, source, host.api),
     leasePort: (guard) => vmLeasePort(guard, holder, conf.hostId, silentLogger),
     runDir: haPaths().runDir,
     log: silentLogger,

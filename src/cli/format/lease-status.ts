@@ -3,6 +3,8 @@ import type { EngineLease } from "../../storage/engine-lease.js";
 /** What `he-ha lease status` reports (also its --json document). */
 export interface LeaseStatus {
   hostId: number;
+  /** the storage domain: its type, file or block, what is connected and by whom */
+  storage: { domainType: string; kind: string; connection: string; through: "VDSM" | "he-ha" };
   /** where vm.conf came from */
   vmConf: string;
   /** the lease that guards the engine VM (the first of `leases`) */
@@ -41,6 +43,9 @@ export function formatLeaseStatus(s: LeaseStatus): string {
     lines.push(
       `${pad("Also in the XML")}${extra.lockspace}:${extra.resource} at ${extra.path}:${extra.offset}`,
     );
+  lines.push(
+    `${pad("Storage domain")}${s.storage.domainType} (${s.storage.kind}) ${s.storage.connection}, connected by ${s.storage.through}`,
+  );
   lines.push(`Lockspaces of host ${s.hostId}:`);
   for (const ls of s.lockspaces)
     lines.push(`  ${ls.joined ? "joined    " : "NOT joined"} ${ls.name} on ${ls.path}`);

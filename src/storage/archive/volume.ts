@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
+import { volumeBytes } from "../volume-size.js";
 import { ArchiveError } from "./errors.js";
 import { GzipError, gunzipFirstMember, isGzip } from "./gzip.js";
 import { INPUT_LIMITS } from "./limits.js";
@@ -39,7 +40,7 @@ export function md5Hex(buf: Buffer): string {
 export async function readRegion(volume: string, length: number): Promise<Buffer> {
   const fh = await openForReading(volume);
   try {
-    const size = (await fh.stat()).size;
+    const size = await volumeBytes(volume, await fh.stat());
     const want = Math.min(length, size);
     const buf = Buffer.alloc(want);
     let got = 0;
@@ -68,7 +69,7 @@ async function openForReading(volume: string): Promise<FileHandle> {
 async function volumeSize(volume: string): Promise<number> {
   const fh = await openForReading(volume);
   try {
-    return (await fh.stat()).size;
+    return await volumeBytes(volume, await fh.stat());
   } finally {
     await fh.close();
   }

@@ -102,7 +102,7 @@ export function mountPlan(c: ConnectionConf, mountRoot: string): MountPlan {
   const rule = domainTypeRule(type);
   if (rule.kind === "block")
     throw new StorageConnectError(
-      `domainType=${type}: block storage domains are connected by VDSM (iSCSI login, multipath, LVM); he-ha connects file domains only (${domainTypesOf("file").join(", ")})`,
+      `domainType=${type}: block storage domains are connected by VDSM (iSCSI login, multipath, LVM, Image.prepare), and this host does not use VDSM; he-ha mounts file domains only (${domainTypesOf("file").join(", ")})`,
     );
   if (!c.storage) throw new StorageConnectError("hosted-engine.conf has no storage=");
   if (!c.sdUUID) throw new StorageConnectError("hosted-engine.conf has no sdUUID=");

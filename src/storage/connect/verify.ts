@@ -59,3 +59,32 @@ async function dirOnly(domainDir: string, timeoutMs: number): Promise<StorageChe
   if (ENOTCONN.test(err)) return { state: "unreachable", why: `${domainDir}: ${err}` };
   return { state: "missing", why: `${domainDir}: ${err || "absent"}` };
 }
+
+/**
+ * A block domain has no directory to look at: reads one byte of each of `volumes` (the
+ * prepared HA volumes and the `ids` LV) in a child process, bounded like verifyDomain.
+ * `ok` names `domainDir` (the VG's device folder).
+ */
+export async function verifyBlockVolumes(
+  domainDir: string,
+  volumes: string[],
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<StorageCheck> {
+  for (const file of volumes) {
+    const r = await runBounded(
+      "head",
+      ["-c", "1", "--", file],
+      timeoutMs,
+      new AbortController().signal,
+    );
+    if (r.code === null)
+      return { state: "unreachable", why: `${file}: no answer within ${timeoutMs / 1000} s` };
+    if (r.code !== 0) {
+      const err = r.stderr.trim().replace(/^head: /, "");
+      if (/No such file or directory/.test(err))
+        return { state: "missing", why: `${file}: no such file or device` };
+      return { state: "unreachable", why: err || `${file}: cannot read` };
+    }
+  }
+  return { state: "ok", domainDir };
+}
