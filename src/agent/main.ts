@@ -9,7 +9,11 @@ import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { type HaVolumes, haVolumes } from "../storage/domain.js";
-import { type DomainGeometry, domainGeometryFor } from "../storage/domain-geometry.js";
+import {
+  type DomainGeometry,
+  domainGeometryFor,
+  geometryThroughVdsm,
+} from "../storage/domain-geometry.js";
 import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { SectorGeometry } from "../storage/sector-geometry.js";
@@ -192,6 +196,10 @@ export function createAgent(
     : leaseHolder;
   // one VDSM connection for the storage calls (connect, Image.prepare, Volume.getInfo)
   const vdsmStorageApi = vdsm ? localVdsmApi(hostConf, setup.paths.root, log) : undefined;
+  // the domain's sector geometry: VDSM's StorageDomain.getInfo where VDSM runs
+  const geometry = vdsmStorageApi
+    ? domainGeometryFor(setup.volumes, geometryThroughVdsm(vdsmStorageApi, hostConf.sdUUID))
+    : setup.geometry;
   const engine = new EngineVm({
     vm: withTimeouts(vdsm ?? libvirtEngineVm(setup, log, setup.paths.runDir), {
       queryMs: 5000,
@@ -200,7 +208,7 @@ export function createAgent(
     resolveLeases: leaseResolver(setup, "vm.conf", vdsmStorageApi),
     // made after the lockspace join, when the domain's geometry is known
     leasePort: (guard) =>
-      vmLeasePort(guard, holder, hostConf.hostId, log, killPath, setup.geometry?.current),
+      vmLeasePort(guard, holder, hostConf.hostId, log, killPath, geometry?.current),
     runDir: setup.paths.runDir,
     log,
   });
@@ -210,7 +218,7 @@ export function createAgent(
     broker: new BrokerClient(setup.paths.brokerSocket, { timeoutMs: 30_000 }),
     lockspace: new Lockspace({ log }),
     engine,
-    ...(setup.geometry ? { geometry: setup.geometry } : {}),
+    ...(geometry ? { geometry } : {}),
     ...(onReady ? { onReady } : {}),
     // connected before the lockspace join, reconnected on loss: through VDSM where it
     // runs the engine VM (as the original), else mounted by the agent

@@ -89,8 +89,9 @@ async function leaseStatus(): Promise<LeaseStatus> {
   let geometry: SectorGeometry | null;
   try {
     // the domain's sector geometry, as the agent asks sanlock with it; a volume of
-    // another sector size is reported, and sanlock is not asked
-    geometry = await domainGeometryFor(volumes).resolve();
+    // another sector size is reported, and sanlock is not asked. On VDSM hosts none:
+    // sanlock reads each lease's own (reading owners writes nothing)
+    geometry = vdsm ? null : await domainGeometryFor(volumes).resolve();
   } catch (e) {
     status.sanlockError = (e as Error).message;
     return status;
