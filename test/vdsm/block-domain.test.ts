@@ -2,14 +2,19 @@ import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
+import { pollUntil } from "../../lab/sim/processes.js";
+import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { type HostConfig, hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
+import { directInitLockspace } from "../../src/sanlock/direct-init.js";
+import { HE_LOCKSPACE } from "../../src/sanlock/names.js";
 import { buildTar } from "../../src/storage/archive/tar.js";
 import { type HaVolumes, haVolumes } from "../../src/storage/domain.js";
 import { resolveEngineLeases } from "../../src/storage/engine-lease.js";
 import { readOvfFromStore } from "../../src/storage/ovf/store.js";
 import { ovfStoreDescription } from "../../src/storage/volume-meta.js";
+import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
 import { chooseVmBackend } from "../../src/vdsm/backend-choice.js";
 import { findOvfStoresThroughVdsm, volumeLeaseThroughVdsm } from "../../src/vdsm/domain-content.js";
@@ -17,7 +22,9 @@ import { connectStorageServer, disconnectStorageServer } from "../../src/vdsm/ho
 import { VdsmClient } from "../../src/vdsm/json-rpc-client.js";
 import { VdsmStorageConnector } from "../../src/vdsm/storage-connector.js";
 import { runHeHa } from "../cli/harness.js";
+import { startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
+import { blockInput, segmentOnDisk, writeHostBlock, writeHostConf } from "../support/whiteboard.js";
 import { installVdsmPki, makeTestPki, type TestPki } from "./certs.js";
 import { FakeVdsm, type FakeVolume } from "./fake-vdsm.js";
 
@@ -470,4 +477,66 @@ describe("he-ha storage connect on a block domain (the built CLI)", () => {
       "domainType=iscsi is a block storage domain: its volumes are LVs that only VDSM connects and prepares",
     );
   });
+});
+
+describe("ovirt-ha-broker on a block domain (the built broker, VDSM host)", () => {
+  it("reads and writes the whiteboard on the prepared block device (its size from sysfs), never a directory", async () => {
+    await startVdsm();
+    const broot = path.join(dir, "broker-host");
+    await mkdir(broot, { recursive: true });
+    // this host's prepared links, as VDSM's Image.prepare left them
+    for (const name of ["metadata", "lockspace", "conf"] as const) {
+      const [img, vol] = IMG[name];
+      const link = path.join(broot, "run/vdsm/storage", SD, img, vol);
+      await mkdir(path.dirname(link), { recursive: true });
+      await symlink(lv[name]!.device, link);
+    }
+    await mkdir(path.join(broot, "dev", SD), { recursive: true });
+    await symlink(lv.ids!.device, path.join(broot, "dev", SD, "ids"));
+    // another host's block, already on the shared LV
+    await writeHostBlock(lv.metadata!.device, blockInput(2));
+    const c = iscsiConf({ storage: "192.0.2.10", port: "3260", vdsm_port: String(vdsm.port) });
+    await writeHostConf(broot, Object.fromEntries(c.raw));
+    const p = haPaths(broot);
+    await mkdir(path.dirname(p.agentConf), { recursive: true });
+    await writeFile(p.agentConf, "[timing]\nbroker_storage_cycle=0.2\n");
+    await installVdsmPki(broot, pki);
+    // a real sanlock daemon; the `hosted-engine` lockspace on the lockspace LV
+    const sanlock = await SanlockDaemon.start({
+      runDir: path.join(dir, "sanlock-block"),
+      hostName: "block-host1",
+    });
+    await directInitLockspace(HE_LOCKSPACE, lv.lockspace!.device, 0, 1);
+    const broker = await startBrokerProcess(broot, { env: sanlock.env, ready: "stats" });
+    try {
+      const stats = await broker.client.getStats();
+      expect(stats.get(2)).toEqual(encodeHostBlock(blockInput(2)));
+      // this host joins the lockspace on the prepared lockspace LV (as its agent does),
+      // then the broker writes its block
+      const joined = await sanlock.addLockspace(
+        HE_LOCKSPACE,
+        1,
+        path.join(broot, "run/vdsm/storage", SD, ...IMG.lockspace),
+      );
+      expect(joined.output).toContain("done 0");
+      const mine = encodeHostBlock(blockInput(1, { score: 2400 }));
+      await broker.client.putStats(1, mine);
+      await pollUntil(
+        "host 1's block on the metadata LV",
+        async () => (await segmentOnDisk(lv.metadata!.device, 1)).equals(mine),
+        30_000,
+        100,
+      );
+      const log = await broker.log();
+      expect(log).toContain(path.join(broot, "run/vdsm/storage", SD, ...IMG.metadata));
+      expect(log).not.toMatch(/ShortVolume|is 0 bytes/);
+      const ls = await sanlock.client(["client", "status"]);
+      expect(ls.output).toContain(
+        `s ${HE_LOCKSPACE}:1:${path.join(broot, "run/vdsm/storage", SD, ...IMG.lockspace)}:0`,
+      );
+    } finally {
+      await broker.stop();
+      await sanlock.stop();
+    }
+  }, 120_000);
 });
