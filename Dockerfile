@@ -35,7 +35,7 @@ RUN npm install --no-save --no-audit --no-fund --omit=dev
 
 # ---- runtime: shared libraries, ping, the built code ----
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
-# libvirt0: @unraid/libvirt's binding; libsanlock1/libsanlock-client1: sanlock via koffi;
+# libvirt0 (libvirt.so.0) and libsanlock1/libsanlock-client1: opened through koffi;
 # libsystemd0 (already in the base image): sd_notify; iputils-ping, dnsutils (dig): the
 # network monitor (network_test=ping / dns).
 RUN apt-get update \

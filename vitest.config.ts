@@ -19,6 +19,7 @@ export const FAST_TESTS = [
   "test/agent/liveness.test.ts",
   "test/broker/broker-state.test.ts",
   "test/broker/xmlrpc-codec.test.ts",
+  "test/broker/xml-tree.test.ts",
   "test/cli/aliases.test.ts",
   "test/cli/format.test.ts",
   "test/cli/shared-config.test.ts",
@@ -27,6 +28,7 @@ export const FAST_TESTS = [
   "test/cluster/mail-sink.test.ts",
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
+  "test/doctor/checks.test.ts",
   "test/explain/explain.test.ts",
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",
@@ -43,6 +45,7 @@ export const FAST_TESTS = [
   "test/storage/vmconf.test.ts",
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
+  "test/whatif/from-live.test.ts",
 ];
 
 export default defineConfig({

@@ -12,6 +12,7 @@ import {
   encodeHostBlock,
 } from "../src/storage/whiteboard/index.js";
 import { type BenchResult, summarize } from "./types.js";
+import { envNote, unitEnvironment } from "./unit-env.js";
 
 const HOSTS = 64;
 const LOCAL_ID = 1;
@@ -122,11 +123,12 @@ export async function run(): Promise<BenchResult[]> {
   ];
 }
 
-/** The systemd unit's memory settings (systemd/ovirt-ha-agent.service): keep them equal. */
-const UNIT_ENV = {
-  NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS ?? "--max-semi-space-size=1 --jitless",
-  MALLOC_ARENA_MAX: "2",
-};
+/** The systemd unit's settings (systemd/ovirt-ha-agent.service); NODE_OPTIONS may be overridden. */
+async function agentUnitEnv(): Promise<Record<string, string>> {
+  const env = await unitEnvironment("ovirt-ha-agent");
+  const override = process.env.BENCH_AGENT_NODE_OPTIONS;
+  return override === undefined ? env : { ...env, NODE_OPTIONS: override };
+}
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 60);
 
 /**
@@ -150,7 +152,8 @@ function setEnv(vars: Record<string, string | undefined>): Record<string, string
  * settling period and CPU over IDLE_S seconds while it loops (collect, decide, publish).
  */
 async function agentProcess(): Promise<BenchResult[]> {
-  const saved = setEnv(UNIT_ENV);
+  const unitEnv = await agentUnitEnv();
+  const saved = setEnv(unitEnv);
   const cluster = await DemoCluster.create({ hosts: 1, ioTimeout: 10 });
   try {
     const host = cluster.host(1);
@@ -164,9 +167,7 @@ async function agentProcess(): Promise<BenchResult[]> {
     const after = await usageOf([pid]);
     if (after.processes !== 1) throw new Error("the agent exited during the measurement");
     const cpuPct = ((after.cpuSeconds - before.cpuSeconds) / IDLE_S) * 100;
-    const note = `one host, 10 s loop, ${Object.entries(UNIT_ENV)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(" ")}`;
+    const note = `one host, 10 s loop, ${envNote(unitEnv)}`;
     return [
       {
         name: "agent RSS (compiled, looping)",

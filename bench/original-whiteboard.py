@@ -2,7 +2,7 @@
 The original's whiteboard read + decode, run on our bytes (bench/whiteboard.ts).
 
 Imports ovirt_hosted_engine_ha.lib.metadata from the checkout on PYTHONPATH
-(HE_HA_ORIGINAL_SRC) and calls its own parse functions on every non-empty segment, after
+($HE_HA_UPSTREAM/ovirt-hosted-engine-ha, bench/whiteboard.ts) and calls its own parse functions on every non-empty segment, after
 reading the file the way its StorageBroker.get_raw_stats() does (one O_DIRECT | O_SYNC
 read of 2001 segments into an mmap'ed buffer, decoded as UTF-8 and split into 4 KiB
 segments). Only what metadata.py imports but the parse functions never use is stood in
@@ -23,8 +23,7 @@ import time
 import types
 from contextlib import closing
 
-src = os.environ["HE_HA_ORIGINAL_SRC"]
-pkg_dir = os.path.join(src, "ovirt_hosted_engine_ha")
+pkg_dir = os.path.join(os.environ["PYTHONPATH"].split(os.pathsep)[0], "ovirt_hosted_engine_ha")
 
 class _Stub(types.ModuleType):
     """Any attribute is another stub: enough for module-level imports never called."""

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -77,12 +78,14 @@ type Samples = { wall: number[]; cpu: number[] };
 
 /**
  * The original's read + decode of the same file (bench/original-whiteboard.py: its own
- * metadata.py parse functions, from the checkout named by HE_HA_ORIGINAL_SRC), or why
- * it was not run.
+ * metadata.py parse functions, from the checkout $HE_HA_UPSTREAM/ovirt-hosted-engine-ha,
+ * default /work/upstream as for the tests: test/support/upstream.ts), or why it was not run.
  */
 async function originalReadDecode(file: string): Promise<Samples | string> {
-  const src = process.env.HE_HA_ORIGINAL_SRC;
-  if (!src) return "HE_HA_ORIGINAL_SRC (a checkout of oVirt/ovirt-hosted-engine-ha) is not set";
+  const upstream = process.env.HE_HA_UPSTREAM ?? "/work/upstream";
+  const src = path.join(upstream, "ovirt-hosted-engine-ha");
+  if (!existsSync(path.join(src, "ovirt_hosted_engine_ha/lib/metadata.py")))
+    return `no ovirt-hosted-engine-ha checkout at ${src} (set HE_HA_UPSTREAM to a directory holding one)`;
   const script = path.join(packageRoot(), "bench", "original-whiteboard.py");
   const { stdout } = await promisify(execFile)(
     "python3",

@@ -1,4 +1,5 @@
 import { BrokerUnreachableError, XmlRpcFault } from "../broker/client.js";
+import { STATUS_NO_VALUE } from "../broker/monitor-manager.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { MONITOR_FIELDS, type MonitorField, type MonitorStrings } from "./monitor-values.js";
@@ -15,8 +16,14 @@ export interface BrokerApi {
     detail: string,
     options?: Record<string, string>,
   ): Promise<"sent" | "ignored">;
-  /** the broker's own status; the agent reads whether its storage view is stale */
-  status(): Promise<{ storage: { stale: boolean; last_read_error: string | null } }>;
+  /**
+   * the broker's own status; the agent reads whether its storage view is stale and, when
+   * the broker lists them, its monitors' values (one request instead of one per monitor)
+   */
+  status(): Promise<{
+    storage: { stale: boolean; last_read_error: string | null };
+    local?: { monitors?: ReadonlyArray<{ id: string; value: string | null }> };
+  }>;
   close(): void;
 }
 
@@ -148,16 +155,27 @@ export class BrokerLink {
 
   /**
    * Every monitor's current value; a monitor the broker no longer knows (it restarted)
-   * is started again and counts as "no value yet" for this collection.
+   * is started again and counts as "no value yet" for this collection. With `listed`
+   * (the monitors of the status document this loop already fetched) the values are read
+   * from it, as status_monitor would answer them; else one status_monitor call each.
    */
-  async monitorValues(): Promise<MonitorStrings> {
+  async monitorValues(
+    listed?: ReadonlyArray<{ id: string; value: string | null }>,
+  ): Promise<MonitorStrings> {
+    const known = new Set(this.ids.keys());
     await this.ensureMonitors();
     const out: MonitorStrings = {};
+    const byId = listed && new Map(listed.map((m) => [m.id, m.value]));
     for (const field of MONITOR_FIELDS) {
       const id = this.ids.get(field);
       if (id === undefined) continue;
       try {
-        out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
+        // a monitor started just now is not in a status fetched before: ask it directly
+        if (!known.has(field))
+          out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
+        else if (byId?.has(id)) out[field] = byId.get(id) ?? STATUS_NO_VALUE;
+        else if (byId) throw new XmlRpcFault(1, `monitor ${id} is not in the broker's status`);
+        else out[field] = await this.call(`status_monitor ${field}`, (b) => b.statusMonitor(id));
       } catch (e) {
         if (!(e instanceof XmlRpcFault)) throw e;
         this.log.warn(

@@ -207,7 +207,11 @@ export class ConfigRefresher {
   private async adopt(text: string, source: ConfigState["vmConfSource"]): Promise<void> {
     let vmConf: VmConf;
     try {
-      vmConf = parseVmConf(text, `vm.conf from ${source}`);
+      // the same text every loop as a rule: parsed once
+      vmConf =
+        text === this.s.vmConfText && this.s.vmConf !== null
+          ? this.s.vmConf
+          : parseVmConf(text, `vm.conf from ${source}`);
     } catch (e) {
       this.tlog.error(
         "vmconf-parse",

@@ -358,7 +358,8 @@ export class AgentDaemon {
     let stats: Map<number, Buffer>;
     let monitors: Awaited<ReturnType<BrokerLink["monitorValues"]>>;
     try {
-      const health = (await this.link.call("status", (b) => b.status())).storage;
+      const status = await this.link.call("status", (b) => b.status());
+      const health = status.storage;
       this.storage?.brokerSays(brokerStorageProblem(health, null));
       if (health.stale) {
         this.tlog.error(
@@ -369,7 +370,7 @@ export class AgentDaemon {
         return { delayMs: loopDelayMs };
       }
       stats = await this.link.call("get_stats", (b) => b.getStats());
-      monitors = await this.link.monitorValues();
+      monitors = await this.link.monitorValues(status.local?.monitors);
       const why = brokerStorageProblem(health, monitors["storage-domain"]);
       this.storage?.brokerSays(why);
       if (why && this.storage) {

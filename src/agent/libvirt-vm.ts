@@ -11,7 +11,7 @@ export interface LibvirtVmOptions {
   /** the engine VM uuid */
   vmId: string;
   /** vm.conf → libvirt domain XML (with its leases, disks resolved in the domain) */
-  domainXml: (vmConf: VmConf, leases: readonly EngineLease[]) => string;
+  domainXml: (vmConf: VmConf, leases: readonly EngineLease[]) => string | Promise<string>;
   log: Logger;
   /**
    * the agent's run directory: start records the VM there as started here, shutdown and
@@ -60,7 +60,7 @@ export class LibvirtVm implements VmPort {
   }
 
   async start(vmConf: VmConf, leases: readonly EngineLease[]): Promise<void> {
-    const r = await this.hypervisor.startDomain(this.o.domainXml(vmConf, leases));
+    const r = await this.hypervisor.startDomain(await this.o.domainXml(vmConf, leases));
     if (this.o.runDir !== undefined) await recordStartedHere(this.o.runDir, this.o.vmId);
     if (r === "already-running")
       this.o.log.warn({ vm: this.o.vmId }, "engine VM was already running here");

@@ -3,7 +3,7 @@ import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, hostConfigFrom, loadHostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
-import { domainXmlFromVmConf } from "../libvirt/domain-xml.js";
+import { doctorAtStart } from "../doctor/agent-start.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { VmLease } from "../sanlock/vm-lease.js";
@@ -14,7 +14,7 @@ import {
   domainGeometryFor,
   geometryThroughVdsm,
 } from "../storage/domain-geometry.js";
-import { type EngineLease, resolveEngineLeases } from "../storage/engine-lease.js";
+import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
@@ -125,8 +125,9 @@ export function leaseResolver(
   vdsm?: VdsmApi,
 ): (vmConf: VmConf) => Promise<EngineLease[]> {
   const { hostConf, volumes } = setup;
-  return (vmConf) =>
-    resolveEngineLeases(
+  // loaded when leases are resolved (a VM start), not at start-up: see domainXml below
+  return async (vmConf) =>
+    (await import("../storage/engine-lease.js")).resolveEngineLeases(
       vmConf,
       {
         domainDir: volumes.domain,
@@ -151,8 +152,10 @@ export function libvirtEngineVm(
   return new LibvirtVm({
     uri: hostConf.libvirtUri,
     vmId: hostConf.vmId,
-    domainXml: (vmConf, leases) =>
-      domainXmlFromVmConf(vmConf, {
+    // loaded on the first start of the VM, not at start-up: the XML library it uses is
+    // memory every agent would otherwise carry for an event of a few times a month
+    domainXml: async (vmConf, leases) =>
+      (await import("../libvirt/domain-xml.js")).domainXmlFromVmConf(vmConf, {
         domainType,
         domainDir: volumes.domain,
         bridge: hostConf.bridge,
@@ -212,6 +215,9 @@ export function createAgent(
     runDir: setup.paths.runDir,
     log,
   });
+  // he-ha doctor's findings as warnings once the cluster has been watched a while
+  const t = setup.agentConf.timing;
+  doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
   return new AgentDaemon({
     ...setup,
     log,

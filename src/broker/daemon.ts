@@ -1,9 +1,12 @@
 import type { FastifyInstance } from "fastify";
+import { publishedHostname } from "../agent/hostname.js";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
 import { systemTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
+import { runChecks } from "../doctor/checks.js";
+import { gatherDoctorFacts } from "../doctor/gather.js";
 import { explainCluster } from "../explain/explain.js";
 import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
@@ -22,6 +25,7 @@ import type { MonitorDeps } from "./monitors/monitor.js";
 import { createMonitor } from "./monitors/registry.js";
 import { Notifier } from "./notifications/notifier.js";
 import { BrokerService } from "./service.js";
+import { ReadTimings } from "./state/read-timings.js";
 
 export interface BrokerDaemonOptions {
   /** HE_HA_ROOT-style prefix of every path */
@@ -113,6 +117,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     log,
   });
   const metrics = new BrokerMetrics();
+  const readTimings = new ReadTimings();
   const service = new BrokerService({
     hostId: conf.hostId,
     timing: agentConf.timing,
@@ -127,7 +132,9 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     encodeGlobal: encodeGlobalBlock,
     log,
     onRead: (s, ok) => {
-      if (ok) metrics.readSeconds.observe(s);
+      if (!ok) return;
+      metrics.readSeconds.observe(s);
+      readTimings.add(s);
     },
     onWrite: (s, ok) => {
       if (ok) metrics.writeSeconds.observe(s);
@@ -142,7 +149,23 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       ioTimeout: conf.sanlockIoTimeout,
       ...(await gatherLocalFacts(paths)),
     });
-  const apiOpts = { service, metrics, log, explain };
+  const hostname = await publishedHostname(conf, paths.root);
+  const doctor = async (staleAfterSeconds?: number) =>
+    runChecks(
+      await gatherDoctorFacts({
+        root: paths.root,
+        status: service.status(),
+        conf: agentConf,
+        hostConf: conf,
+        hostname,
+        metadataVolume: volumes.metadata,
+        readSeconds: readTimings.recent(),
+        backend: backend.backend,
+        ...(vdsmApi ? { pingVdsm: () => vdsmApi.ping2() } : {}),
+        ...(staleAfterSeconds === undefined ? {} : { staleAfterSeconds }),
+      }),
+    );
+  const apiOpts = { service, metrics, log, explain, doctor };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;

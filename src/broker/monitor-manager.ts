@@ -12,6 +12,9 @@ export class MonitorNotFoundError extends Error {
 }
 
 /** One running monitor as /v1/monitors lists it. */
+/** What status_monitor answers for a monitor without a value yet (Python's str(None)). */
+export const STATUS_NO_VALUE = "None";
+
 export interface MonitorView {
   id: string;
   type: string;
@@ -61,7 +64,7 @@ export class MonitorManager {
   status(id: string): string {
     const m = this.running.get(id);
     if (!m) throw new MonitorNotFoundError(id);
-    return m.monitor.value() ?? "None";
+    return m.monitor.value() ?? STATUS_NO_VALUE;
   }
 
   list(): MonitorView[] {

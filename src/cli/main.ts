@@ -15,6 +15,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/completion.js"),
   () => import("./commands/config.js"),
   () => import("./commands/console.js"),
+  () => import("./commands/doctor.js"),
   () => import("./commands/explain.js"),
   () => import("./commands/liveliness.js"),
   () => import("./commands/lease.js"),

@@ -45,6 +45,8 @@ export function httpGet(
         );
         res.destroy();
       };
+      // only the status wanted: settled at the headers, as fetch() resolves
+      if (maxBody === 0) return finish();
       res.on("data", (c: Buffer) => {
         if (n < maxBody) chunks.push(c.subarray(0, maxBody - n));
         n += c.length;

@@ -98,6 +98,9 @@ function engineText(h: HostStatus): string {
   return e.vm === "up" ? `up, health ${e.health}` : e.vm;
 }
 
+/** Seconds as shown: to a tenth (the inputs are good to a loop at best). */
+const tenth = (s: number) => Math.round(s * 10) / 10;
+
 const runsEngine = (h: HostStatus) => h.timestamp_changing && h.engine_status?.vm === "up";
 
 function penaltiesOf(h: HostStatus): { published: boolean; list: ExplainedPenalty[] } {
@@ -126,7 +129,7 @@ function timersOf(h: HostStatus, input: ExplainInput): ExplainedTimer[] {
     out.push({
       name: t.name,
       waits_for: d?.waits_for ?? "(a timer this version does not know)",
-      seconds_left: Math.max(0, t.seconds_left - age),
+      seconds_left: tenth(Math.max(0, t.seconds_left - age)),
     });
   }
   if (isStale(h, input.conf) && h.updated_age_seconds !== null) {
@@ -135,7 +138,7 @@ function timersOf(h: HostStatus, input: ExplainInput): ExplainedTimer[] {
       out.push({
         name: HOST_ALIVE_TIMER,
         waits_for: `the other agents to call host ${h.host_id} dead (its block unchanged for host_alive_timeout)`,
-        seconds_left: aliveLeft,
+        seconds_left: tenth(aliveLeft),
       });
     }
     const leaseLeft = hostDeadSeconds(input.ioTimeout) - age;
@@ -145,7 +148,7 @@ function timersOf(h: HostStatus, input: ExplainInput): ExplainedTimer[] {
       out.push({
         name: LEASE_TIMER,
         waits_for: `sanlock to free ${what} (8 × io_timeout + 60 s after its last renewal)`,
-        seconds_left: leaseLeft,
+        seconds_left: tenth(leaseLeft),
       });
     }
   }
@@ -258,7 +261,7 @@ export function explainCluster(input: ExplainInput): ExplainDoc {
       state: h.state,
       score: h.score,
       alive: h.timestamp_changing,
-      updated_age_seconds: h.updated_age_seconds,
+      updated_age_seconds: h.updated_age_seconds === null ? null : tenth(h.updated_age_seconds),
       engine: engineText(h),
       runs_engine: runsEngine(h),
       why: why(h, { engineHost }, input),

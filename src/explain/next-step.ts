@@ -94,6 +94,10 @@ function history(input: ExplainInput): Collection[] {
 /** The local agent's next decision, by the same step function the agent runs (pure). */
 export function predictNextStep(input: ExplainInput): NextStep {
   const data = publishedData(input);
+  if (input.status.local.monitors.length === 0) {
+    const reason = "no agent runs here: this broker has no monitor started (the agent starts them)";
+    return { state: data.state, next_state: data.state, action: null, reason, line: reason };
+  }
   if (input.status.storage.stale) {
     const reason = "the broker's view of the whiteboard is stale: the agent decides nothing";
     return { state: data.state, next_state: data.state, action: null, reason, line: reason };

@@ -8,7 +8,6 @@
  * reconnect, no more often than an exponential backoff allows (1 s doubling to 30 s by
  * default), throwing HypervisorUnavailableError meanwhile. `connected` tells which.
  */
-import { XMLParser } from "fast-xml-parser";
 import type { Logger } from "../common/log.js";
 import { Reconnect } from "../common/reconnect.js";
 import { NativeLibvirt as Hv, type NativeDomain } from "./native-client.js";
@@ -143,7 +142,7 @@ export class HypervisorConnection {
    * alone and reported as "already-running".
    */
   async startDomain(xml: string): Promise<StartResult> {
-    const { uuid, name } = domainIdentity(xml);
+    const { uuid, name } = await domainIdentity(xml);
     return this.withConnection("start", uuid ?? name ?? "domain", async (hv) => {
       const lookups = [
         () => (uuid ? lookup(hv, uuid) : Promise.resolve(null)),
@@ -297,8 +296,12 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** uuid and name of a domain XML document (either may be absent) */
-function domainIdentity(xml: string): { uuid: string | null; name: string | null } {
+/**
+ * uuid and name of a domain XML document (either may be absent). The XML library is
+ * loaded here, on a VM start, not when a daemon that only asks domain states starts.
+ */
+async function domainIdentity(xml: string): Promise<{ uuid: string | null; name: string | null }> {
+  const { XMLParser } = await import("fast-xml-parser");
   const doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false }).parse(xml) as {
     domain?: { uuid?: unknown; name?: unknown };
   };

@@ -325,7 +325,8 @@ export async function isDirectIoSupported(path: string): Promise<boolean> {
 /**
  * Reads the first `IO_ALIGNMENT` bytes of `path` in this process, with O_DIRECT (from
  * storage, not the page cache) unless `direct` is false, and O_NONBLOCK so that opening
- * a FIFO or a device that waits for a peer never parks a thread pool thread. Resolves
+ * a FIFO or a device that waits for a peer never parks a thread pool thread (callers
+ * bound it in time: bounded-io.ts). Resolves
  * with the number of bytes read; rejects with the errno error (EINVAL from open: the file
  * system refuses O_DIRECT).
  */

@@ -14,6 +14,7 @@ import {
 } from "../../src/common/agent-conf.js";
 import { DEFAULT_TIMING } from "../../src/common/timing.js";
 import { decodeHostBlock, encodeHostBlock, readFacts } from "../../src/storage/whiteboard/index.js";
+import { haCheckout, NO_HA_CHECKOUT } from "../support/upstream.js";
 import { localStats } from "./world.js";
 
 const NOW = 10_000;
@@ -121,9 +122,9 @@ describe("the score breakdown, timers and digests a host publishes", () => {
     });
   });
 
-  const upstream = process.env.OVIRT_HA_UPSTREAM;
+  const upstream = haCheckout();
   it.skipIf(!upstream)(
-    "the original's own reader (lib/metadata.py) parses the block as before: the lines are in its opaque 'extra' text (skipped without OVIRT_HA_UPSTREAM, a checkout of ovirt-hosted-engine-ha)",
+    `the original's own reader (lib/metadata.py) parses the block as before: the lines are in its opaque 'extra' text${upstream ? "" : ` (skipped: ${NO_HA_CHECKOUT})`}`,
     () => {
       const { bytes } = publish(troubled, collection(troubledLocal));
       const out = execFileSync(

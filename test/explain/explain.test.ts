@@ -1,85 +1,16 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildStatus } from "../../src/broker/status.js";
-import type { StorageHealth } from "../../src/broker/storage-cycle.js";
 import { DEFAULT_TIMING } from "../../src/common/timing.js";
 import { explainCluster, HOST_ALIVE_TIMER, LEASE_TIMER } from "../../src/explain/explain.js";
 import { formatExplain } from "../../src/explain/format.js";
-import type { ScoreResult } from "../../src/score/score.js";
-import {
-  decodeWhiteboard,
-  encodeGlobalBlock,
-  SEGMENT_SIZE,
-} from "../../src/storage/whiteboard/index.js";
 import { UP_GOOD } from "../agent/world.js";
-import { type AgentView, agentBlock, DEFAULT_CONF, idle } from "./agent-blocks.js";
+import { DEFAULT_CONF, idle, type Published, scenarioTime, statusOf } from "./agent-blocks.js";
 
 const CONF = DEFAULT_CONF;
 const LOOP = DEFAULT_TIMING.loop_delay;
 
-/** An agent's view and the age of its block by this broker's clock. */
-interface Published extends AgentView {
-  age: number;
-}
-
-const storage: StorageHealth = {
-  metadataPath: "/md",
-  lastReadOkAt: 1,
-  lastReadOkMonotonic: 5000,
-  lastReadError: undefined,
-  lastReadErrorAt: undefined,
-  consecutiveReadFailures: 0,
-  readErrors: 0,
-  lastWriteOkAt: 1,
-  lastWriteError: undefined,
-  lastWriteErrorAt: undefined,
-  writeErrors: 0,
-  writesRefused: 0,
-  pending: [],
-  inFlightSince: undefined,
-  leaseHeld: true,
-  leaseError: undefined,
-  volumeShort: undefined,
-};
-
-/**
- * The broker status of host `localId` at monotonic 5000 over these published hosts: the
- * same blocks, decoded by the same code, and the same status builder the broker runs.
- */
+/** explain over the broker status of these published hosts (statusOf). */
 function explainOf(hosts: Published[], localId = 1, monitors: Record<string, string> = {}) {
-  const buf = Buffer.alloc(10 * SEGMENT_SIZE);
-  encodeGlobalBlock({ maintenance: false, unknown: {} }).copy(buf, 0);
-  const scores = new Map<number, ScoreResult>();
-  for (const h of hosts) {
-    const b = agentBlock(h, 5000 - h.age);
-    b.bytes.copy(buf, h.id * SEGMENT_SIZE);
-    scores.set(h.id, b.score);
-  }
-  const ages = new Map(hosts.map((h) => [h.id, h.age]));
-  const status = buildStatus({
-    hostId: localId,
-    snapshot: decodeWhiteboard(buf),
-    pushedAlive: [],
-    pushAge: undefined,
-    pushFresh: false,
-    observedAlive: (id) => (ages.get(id) ?? 1e9) <= CONF.timing.host_alive_timeout,
-    observedAge: (id) => ages.get(id) ?? null,
-    monitors: Object.entries({
-      network: "1.0",
-      "mgmt-bridge": "True",
-      "mem-free": "16384",
-      "cpu-load-no-engine": "0.1",
-      "engine-health":
-        '{"vm": "down", "health": "bad", "detail": "unknown", "reason": "vm not running on this host"}',
-      "storage-domain": "True",
-      ...monitors,
-    }).map(([type, value]) => ({ id: type, type, options: {}, value })),
-    storage,
-    hasRead: true,
-    now: 5000,
-    cycleSeconds: CONF.timing.broker_storage_cycle,
-  });
+  const { status, scores } = statusOf(hosts, localId, monitors);
   const doc = explainCluster({
     status,
     conf: CONF,
@@ -216,22 +147,24 @@ describe("he-ha explain (from published blocks and the broker's view)", () => {
     ]).doc;
     expect(away.next_step).toMatchObject({ next_state: "EngineUnexpectedlyDown" });
     expect(away.next_step.reason).toBe("timeout of 40 s in EngineMaybeAway");
+    // a broker without monitors: no agent runs here, nothing is predicted
+    const { status } = statusOf([{ id: 1, data: idle("EngineDown"), age: 1 }]);
+    status.local.monitors = [];
+    const none = explainCluster({
+      status,
+      conf: CONF,
+      ioTimeout: 10,
+      localMaintenance: false,
+      vmMemSizeMb: null,
+    });
+    expect(none.next_step).toMatchObject({ next_state: "EngineDown", action: null });
+    expect(none.next_step.line).toMatch(/^no agent runs here/);
   });
 
   it("the verdict's failover time is within one loop of the simulator's failover-kill scenario", () => {
     // the scenario: two hosts, production timing, host1 (engine) killed at 250
-    const dir = path.join(import.meta.dirname, "../../scenarios/failover-kill");
-    const log = readFileSync(path.join(dir, "log.expect"), "utf8");
-    const at = (re: RegExp) =>
-      Number(
-        log
-          .split("\n")
-          .find((l) => re.test(l))!
-          .trim()
-          .split(/\s+/)[0],
-      );
-    const killedAt = at(/>> kill host1/);
-    const startedAt = at(/host2\s+start-vm: engine VM started/);
+    const killedAt = scenarioTime("failover-kill", />> kill host1/);
+    const startedAt = scenarioTime("failover-kill", /host2\s+start-vm: engine VM started/);
     const { doc } = explainOf([
       { id: 1, data: idle("EngineUp"), local: { engine: UP_GOOD }, age: 1 },
       { id: 2, data: idle("EngineDown"), age: 1 },

@@ -8,6 +8,8 @@ import { type AgentView, agentBlock } from "./agent-blocks.js";
  */
 export interface Publisher {
   silence(id: number): void;
+  /** another host starts publishing */
+  add(view: AgentView): void;
   stop(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export function startPublishing(
   views: readonly AgentView[],
   everyMs = 250,
 ): Publisher {
+  const list = [...views];
   const silenced = new Set<number>();
   let tick = 1000;
   let running: Promise<void> = Promise.resolve();
@@ -23,13 +26,17 @@ export function startPublishing(
     tick += 1;
     const at = tick;
     running = running.then(async () => {
-      for (const v of views) {
-        if (!silenced.has(v.id)) await writeSegment(metadataFile, v.id, agentBlock(v, at).bytes);
+      for (const v of list) {
+        if (silenced.has(v.id)) continue;
+        // the block's wall time is this machine's clock (plus the view's clockOffset)
+        const block = agentBlock(v, at, Math.trunc(Date.now() / 1000) - at);
+        await writeSegment(metadataFile, v.id, block.bytes);
       }
     });
   }, everyMs);
   return {
     silence: (id) => silenced.add(id),
+    add: (view) => list.push(view),
     async stop() {
       clearInterval(timer);
       await running;

@@ -9,8 +9,12 @@ import { blockInput, writeHostBlock } from "../support/whiteboard.js";
 
 /**
  * The RPM, built here by `npm run rpm` (scripts/build-rpm.sh, Debian's rpmbuild), checked
- * with `rpm -qp` and installed with `rpm --root` into an empty directory: that directory
- * is a host laid out as the package lays it out. Its drop-ins are merged by
+ * with `rpm -qp`, and installed with `rpm --root --nodeps --noscripts` into a directory
+ * holding only /etc/passwd and /etc/group with vdsm and kvm (what the vdsm package adds;
+ * --nodeps: no EL package set exists here to satisfy its Requires; --noscripts: the
+ * scriptlets call systemctl, and the root has no shell): that directory is a host laid
+ * out as the package lays it out, and `rpm -V` checks it. The SRPM it also builds is
+ * rebuilt with `rpmbuild --rebuild`. Its drop-ins are merged by
  * `systemd-analyze` over a re-statement of the Python package's units (the real ones are
  * not fetched here), its own broker and he-ha run from it with the bundled node_modules,
  * and VDSM's four HAClient calls, re-stated in test/python/haclient_calls.py (the
@@ -19,6 +23,10 @@ import { blockInput, writeHostBlock } from "../support/whiteboard.js";
 const VERSION = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8"))
   .version as string;
 const UNITS = ["ovirt-ha-broker.service", "ovirt-ha-agent.service"];
+/** package.json's engines.node ">=X.Y": the RPM requires nodejs >= 1:X.Y */
+const NODE_MIN = /^>=\s*([0-9.]+)$/.exec(
+  JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")).engines.node as string,
+)![1]!;
 
 /** The Python package's units as it installs them (only the keys that matter here). */
 const PYTHON_UNITS: Record<string, string> = {
@@ -58,6 +66,7 @@ Also=ovirt-ha-broker.service
 
 let work: string;
 let rpmFile: string;
+let srpmFile: string;
 let hostRoot: string;
 
 async function rpmQuery(...args: string[]): Promise<string> {
@@ -79,10 +88,16 @@ describe("the RPM", () => {
       env: { ...process.env, HE_HA_RPM_OUT: out, HE_HA_RPM_SKIP_BUILD: "1" },
     });
     expect(b.code, b.stderr).toBe(0);
-    rpmFile = path.join(out, "RPMS/x86_64", `hosted-engine-ha-${VERSION}-1.x86_64.rpm`);
-    expect(b.stdout.trim()).toBe(rpmFile);
+    rpmFile = path.join(out, "RPMS/x86_64", `hosted-engine-ha-${VERSION}-1.el9.x86_64.rpm`);
+    srpmFile = path.join(out, "SRPMS", `hosted-engine-ha-${VERSION}-1.el9.src.rpm`);
+    expect(b.stdout.trim().split("\n")).toEqual([rpmFile, srpmFile]);
     hostRoot = path.join(work, "host");
-    await mkdir(hostRoot);
+    await mkdir(path.join(hostRoot, "etc"), { recursive: true });
+    await writeFile(
+      path.join(hostRoot, "etc/passwd"),
+      "root:x:0:0:root:/root:/bin/bash\nvdsm:x:36:36:Node Virtualization Manager:/:/sbin/nologin\n",
+    );
+    await writeFile(path.join(hostRoot, "etc/group"), "root:x:0:\nkvm:x:36:qemu,sanlock\n");
     const i = await runTool("rpm", ["--root", hostRoot, "-i", "--nodeps", "--noscripts", rpmFile]);
     expect(i.code, i.stderr).toBe(0);
   }, 180_000);
@@ -90,11 +105,12 @@ describe("the RPM", () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it("requires the Python package (VDSM's HAClient), nodejs >= 20, sanlock, libvirt and systemd", async () => {
+  it("requires the Python package (VDSM's HAClient), nodejs >= package.json's engines.node, sanlock, libvirt and systemd; carries a dist tag", async () => {
     const requires = (await rpmQuery("--requires")).split("\n").map((l) => l.trim());
+    expect(NODE_MIN).toMatch(/^20\./);
     for (const r of [
       "ovirt-hosted-engine-ha",
-      "nodejs >= 1:20",
+      `nodejs >= 1:${NODE_MIN}`,
       "sanlock",
       "sanlock-lib",
       "libvirt-daemon",
@@ -105,6 +121,10 @@ describe("the RPM", () => {
       expect(requires).toContain(r);
     // nothing generated from this Debian build machine's libraries
     expect(requires.filter((r) => r.includes(".so"))).toEqual([]);
+    expect(await rpmQuery("--queryformat", "%{RELEASE}")).toBe("1.el9");
+    const provides = (await rpmQuery("--provides")).trim().split("\n");
+    expect(provides).toContain(`hosted-engine-ha = ${VERSION}-1.el9`);
+    expect(provides).toContain("ovirt-ha-agent-implementation = typescript");
   });
 
   it("ships the code with production node_modules only, he-ha, the two drop-ins and %config(noreplace) sysconfig files", async () => {
@@ -126,9 +146,23 @@ describe("the RPM", () => {
       "/usr/share/hosted-engine-ha/selinux/hosted-engine-ha-killpath.te",
     ])
       expect(files).toContain(f);
-    // the native parts come built: the libvirt binding's .node is in the package
-    expect(files.some((f) => /@unraid\/libvirt\/.*\.node$/.test(f))).toBe(true);
-    for (const dev of ["vitest", "typescript", "@biomejs", "@types", "smtp-server"])
+    // the native part comes built: koffi's .node is in the package
+    expect(files).toContain(
+      "/usr/lib/hosted-engine-ha/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node",
+    );
+    // no dev dependency: test tools, and the libvirt binding only the tests use (with
+    // the tsx and esbuild it pulled in)
+    for (const dev of [
+      "vitest",
+      "typescript",
+      "@biomejs",
+      "@types",
+      "smtp-server",
+      "@unraid",
+      "tsx",
+      "esbuild",
+      "@esbuild",
+    ])
       expect(files.filter((f) => f.includes(`/node_modules/${dev}/`))).toEqual([]);
     // the lab (demo, real-daemon harness) and the benchmarks are not part of the product
     expect(files.filter((f) => /\/hosted-engine-ha\/(dist\/)?(lab|bench|test)\//.test(f))).toEqual(
@@ -148,27 +182,86 @@ describe("the RPM", () => {
     expect(noreplace).toMatch(/^\/etc\/logrotate\.d\/hosted-engine-ha cn$/m);
   });
 
-  it("bundles a libvirt binding that loads on EL 8 and 9 (glibc <= 2.28, libstdc++ <= 3.4.25, libvirt symbols)", async () => {
-    const node = (await rpmQuery("--list"))
-      .split("\n")
-      .find((f) => /@unraid\/libvirt\/.*\.node$/.test(f))!;
-    const dump = await runTool("objdump", ["-T", path.join(hostRoot, node)], {
+  it("bundles a native module that loads on EL 8 and 9 (koffi: glibc <= 2.28, libstdc++ <= 3.4.25)", async () => {
+    const node = path.join(
+      hostRoot,
+      "usr/lib/hosted-engine-ha/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node",
+    );
+    const dump = await runTool("objdump", ["-T", node], {
       hint: "install Debian package binutils",
     });
     expect(dump.code).toBe(0);
-    const newest = (prefix: string) =>
-      [...dump.stdout.matchAll(new RegExp(`${prefix}_([0-9.]+)`, "g"))]
-        .map((m) => m[1]!.split(".").map(Number))
-        .sort((a, b) => a[0]! - b[0]! || (a[1] ?? 0) - (b[1] ?? 0) || (a[2] ?? 0) - (b[2] ?? 0))
-        .at(-1)!;
+    const versions = (prefix: string) =>
+      [...dump.stdout.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)`, "g"))].map((m) =>
+        m[1]!.split(".").map(Number),
+      );
     const atMost = (v: number[], max: number[]) =>
       v[0]! < max[0]! ||
       (v[0] === max[0] &&
         ((v[1] ?? 0) < max[1]! || (v[1] === max[1] && (v[2] ?? 0) <= (max[2] ?? 0))));
-    expect(atMost(newest("GLIBC"), [2, 28]), `GLIBC ${newest("GLIBC")}`).toBe(true);
-    expect(atMost(newest("GLIBCXX"), [3, 4, 25]), `GLIBCXX ${newest("GLIBCXX")}`).toBe(true);
-    expect(atMost(newest("LIBVIRT"), [6, 0]), `LIBVIRT ${newest("LIBVIRT")}`).toBe(true);
+    expect(versions("GLIBC").length).toBeGreaterThan(0);
+    for (const v of versions("GLIBC")) expect(atMost(v, [2, 28]), `GLIBC ${v}`).toBe(true);
+    for (const v of versions("GLIBCXX")) expect(atMost(v, [3, 4, 25]), `GLIBCXX ${v}`).toBe(true);
   });
+
+  it("rpm -V is clean after install: every file as packaged, the state and log directories vdsm:kvm with the modes the units set", async () => {
+    const verify = () => runTool("rpm", ["--root", hostRoot, "-V", "--nodeps", "hosted-engine-ha"]);
+    const clean = await verify();
+    expect(clean.stdout).toBe("");
+    expect(clean.code).toBe(0);
+    // the modes the units give these directories (systemd/*.service) are the packaged ones
+    const unit = await readFile(path.join(REPO, "systemd/ovirt-ha-agent.service"), "utf8");
+    const mode = (key: string) => new RegExp(`^${key}=(\\d+)$`, "m").exec(unit)?.[1];
+    const owned = await rpmQuery(
+      "--queryformat",
+      "[%{FILEMODES:octal} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]",
+    );
+    const row = (dir: string) => owned.split("\n").find((l) => l.endsWith(` ${dir}`));
+    expect(row("/var/lib/ovirt-hosted-engine-ha")).toBe(
+      `4${mode("StateDirectoryMode")} vdsm:kvm /var/lib/ovirt-hosted-engine-ha`,
+    );
+    expect(row("/var/log/ovirt-hosted-engine-ha")).toBe(
+      `4${mode("LogsDirectoryMode")} vdsm:kvm /var/log/ovirt-hosted-engine-ha`,
+    );
+    expect(row("/run/ovirt-hosted-engine-ha")).toBe(
+      `4${mode("RuntimeDirectoryMode")} vdsm:kvm /run/ovirt-hosted-engine-ha`,
+    );
+    // and rpm -V notices when a directory's mode differs (as it would if they did not match)
+    await chmod(path.join(hostRoot, "var/lib/ovirt-hosted-engine-ha"), 0o755);
+    const changed = await verify();
+    await chmod(path.join(hostRoot, "var/lib/ovirt-hosted-engine-ha"), 0o750);
+    expect(changed.stdout).toMatch(/^\.M\.+\s+\/var\/lib\/ovirt-hosted-engine-ha$/m);
+  });
+
+  it("builds as an SRPM (the spec and the staged tree) that rpmbuild --rebuild turns into the same package", async () => {
+    const srcFiles = (await runTool("rpm", ["-qpl", srpmFile])).stdout.trim().split("\n");
+    expect(srcFiles).toEqual([`hosted-engine-ha-${VERSION}.tar.gz`, "hosted-engine-ha.spec"]);
+    const top = path.join(work, "rebuild");
+    const load = (
+      await runTool("rpm", ["--eval", "%{?systemd_postun_with_restart:defined}"])
+    ).stdout.includes("defined")
+      ? []
+      : ["--load", path.join(REPO, "packaging/rpm/macros.systemd-fallback")];
+    const r = await runTool("rpmbuild", [
+      "--rebuild",
+      "--nodeps",
+      "--quiet",
+      ...load,
+      "--define",
+      `_topdir ${top}`,
+      "--define",
+      "dist .el9",
+      "--define",
+      "_build_id_links none",
+      srpmFile,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const rebuilt = path.join(top, "RPMS/x86_64", path.basename(rpmFile));
+    const list = async (f: string) => (await runTool("rpm", ["-qpl", f])).stdout;
+    expect(await list(rebuilt)).toBe(await list(rpmFile));
+    const req = async (f: string) => (await runTool("rpm", ["-qp", "--requires", f])).stdout;
+    expect(await req(rebuilt)).toBe(await req(rpmFile));
+  }, 180_000);
 
   it("has scriptlets that reload systemd, stop on erase, restart on upgrade, and never preset or disable the Python units", async () => {
     const scripts = await rpmQuery("--scripts");

@@ -2,8 +2,8 @@
 """Runs the original's own block reader, lib/metadata.py parse_metadata_to_dict, on
 blocks we wrote: what a Python host (agent or `hosted-engine --vm-status`) makes of them.
 
-usage: upstream_metadata.py UPSTREAM_DIR < {"blocks": [{"id": N, "hex": "..."}]}
-UPSTREAM_DIR is a checkout of ovirt-hosted-engine-ha. Its package __init__ files and
+usage: upstream_metadata.py CHECKOUT < {"blocks": [{"id": N, "hex": "..."}]}
+CHECKOUT is an ovirt-hosted-engine-ha checkout (test/support/upstream.ts haCheckout). Its package __init__ files and
 util.py pull in VDSM, so only the modules metadata.py needs are loaded: the real
 lib/exceptions.py and lib/metadata.py, with env/constants built from the integer
 constants of the checkout's own env/constants.py.in. Prints one JSON document:

@@ -9,8 +9,8 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
+import type { Finding } from "../../doctor/checks.js";
 import type { ExplainDoc } from "../../explain/explain.js";
-import { ExplainMetrics } from "../explain-metrics.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -49,10 +49,9 @@ export interface BrokerApiOptions {
   credentials?: (req: FastifyRequest) => PeerCred | undefined;
   /** `he-ha explain`'s document (GET /v1/explain and its metrics); absent: not served */
   explain?: () => Promise<ExplainDoc>;
+  /** `he-ha doctor`'s findings (GET /v1/doctor and its metrics); absent: not served */
+  doctor?: (staleAfterSeconds?: number) => Promise<Finding[]>;
 }
-
-/** The explain series of each metrics registry, made on its first scrape. */
-const explainSeries = new WeakMap<BrokerMetrics, ExplainMetrics>();
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
 const XML_TYPE = "text/xml; charset=utf-8";
@@ -86,14 +85,8 @@ function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): Fastif
 }
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
-  if (opts.explain) {
-    let series = explainSeries.get(opts.metrics);
-    if (!series) {
-      series = new ExplainMetrics(opts.metrics.registry);
-      explainSeries.set(opts.metrics, series);
-    }
-    series.update(await opts.explain());
-  }
+  if (opts.explain) opts.metrics.explain.update(await opts.explain());
+  if (opts.doctor) opts.metrics.doctor.update(await opts.doctor());
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
@@ -199,6 +192,15 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.get("/v1/explain", async (_req, reply) =>
     opts.explain ? opts.explain() : reply.code(404).send({ error: "explain is not served here" }),
   );
+  app.get("/v1/doctor", async (req, reply) => {
+    if (!opts.doctor) return reply.code(404).send({ error: "doctor is not served here" });
+    const raw = (req.query as Record<string, string | undefined>).stale_after;
+    const staleAfter = raw === undefined ? undefined : Number(raw);
+    if (staleAfter !== undefined && !(Number.isFinite(staleAfter) && staleAfter >= 0)) {
+      return reply.code(400).send({ error: `stale_after="${raw}" is not a number of seconds` });
+    }
+    return { findings: await opts.doctor(staleAfter) };
+  });
   app.put("/v1/maintenance", async (req, reply) => {
     const refused = writeRefusal(req, "PUT /v1/maintenance");
     if (refused !== undefined) return reply.code(403).send({ error: refused });

@@ -1,5 +1,6 @@
 import { formatBool } from "../../common/keyvalue.js";
 import type { Logger } from "../../common/log.js";
+import { bounded } from "../../storage/bounded-io.js";
 import { IO_ALIGNMENT, readHead } from "../../storage/direct-io.js";
 import type { VdsmHostSource } from "../../vdsm/host-stats-source.js";
 import { VdsmError } from "../../vdsm/json-rpc-client.js";
@@ -13,53 +14,39 @@ export type VolumeReadResult = { ok: true } | { ok: false; why: string };
 
 /**
  * Reads the first 4096 bytes of a volume with O_DIRECT, as VDSM's domain monitor measures
- * its read delay, in this process (storage/direct-io.ts readHead(): a thread pool read,
- * no `dd` child: two spawns per check were a third of the broker's CPU at 1 s loops). At
- * most one read per volume is outstanding: while one that missed its deadline (a dead NFS
- * server) has not come back, the volume stays invalid and no second read is started, so
- * a hung server holds at most one thread per volume. File systems refusing O_DIRECT
- * (procfs, tmpfs) answer `directRefused`.
+ * its read delay, in this process (storage/bounded-io.ts: no `dd` child; two spawns per
+ * check were a third of the broker's CPU at 1 s loops). While a read that missed its
+ * deadline (a dead NFS server) has not come back, the volume stays invalid and no second
+ * read of it is started. File systems refusing O_DIRECT (procfs, tmpfs) answer
+ * `directRefused`.
  */
-const outstanding = new Map<string, Promise<unknown>>();
-
 export async function readVolumeHead(
   volume: string,
   timeoutS: number,
   signal: AbortSignal,
   direct: boolean,
 ): Promise<VolumeReadResult & { directRefused?: boolean }> {
-  if (signal.aborted) return { ok: false, why: "stopped" };
   const key = `${direct ? "direct" : "buffered"}:${volume}`;
-  if (outstanding.has(key)) {
-    return { ok: false, why: `an earlier read has not answered (over ${timeoutS} s)` };
+  const r = await bounded(key, timeoutS * 1000, signal, () => readHead(volume, direct));
+  if (r.ok) {
+    return r.value === IO_ALIGNMENT ? { ok: true } : { ok: false, why: "shorter than 4096 bytes" };
   }
-  const read = readHead(volume, direct).then(
-    (bytes) => ({ bytes }),
-    (err: NodeJS.ErrnoException) => ({ err }),
-  );
-  outstanding.set(key, read);
-  void read.finally(() => outstanding.delete(key));
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), timeoutS * 1000);
-  });
-  const onAbort = () => clearTimeout(timer);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const r = await Promise.race([read, late]);
-  clearTimeout(timer);
-  signal.removeEventListener("abort", onAbort);
-  if (r === "late") {
-    return { ok: false, why: signal.aborted ? "stopped" : `no answer within ${timeoutS} s` };
+  switch (r.why) {
+    case "aborted":
+      return { ok: false, why: "stopped" };
+    case "timeout":
+      return { ok: false, why: `no answer within ${timeoutS} s` };
+    case "busy":
+      return { ok: false, why: `an earlier read has not answered (over ${timeoutS} s)` };
+    default: {
+      const why = r.err.code ? `${r.err.code}: ${r.err.message}` : String(r.err.message);
+      return {
+        ok: false,
+        why,
+        ...(direct && r.err.code === "EINVAL" ? { directRefused: true } : {}),
+      };
+    }
   }
-  if ("err" in r) {
-    const why = r.err.code ? `${r.err.code}: ${r.err.message}` : String(r.err.message);
-    return {
-      ok: false,
-      why,
-      ...(direct && r.err.code === "EINVAL" ? { directRefused: true } : {}),
-    };
-  }
-  return r.bytes === IO_ALIGNMENT ? { ok: true } : { ok: false, why: "shorter than 4096 bytes" };
 }
 
 /**

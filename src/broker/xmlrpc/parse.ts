@@ -1,4 +1,3 @@
-import { XMLParser, XMLValidator } from "fast-xml-parser";
 import {
   DEFAULT_LIMITS,
   FAULT,
@@ -8,6 +7,7 @@ import {
   type XmlRpcStruct,
   type XmlRpcValue,
 } from "./types.js";
+import { parseXmlTree, XmlDepthError, type XmlNode, XmlSyntaxError } from "./xml-tree.js";
 
 /**
  * XML-RPC documents → values. Safe by construction: DTDs (and so custom entities,
@@ -17,29 +17,8 @@ import {
  * XmlRpcFault naming what is wrong and where.
  */
 
-/** One node of fast-xml-parser's `preserveOrder` output. */
-type XmlNode = { [tag: string]: XmlNode[] | string } & { "#text"?: string; "#cdata"?: XmlNode[] };
-
 const TEXT = "#text";
 const CDATA = "#cdata";
-
-function parserFor(limits: XmlRpcLimits): XMLParser {
-  return new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: true,
-    parseTagValue: false,
-    trimValues: false,
-    processEntities: false,
-    htmlEntities: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    cdataPropName: CDATA,
-    commentPropName: false,
-    maxNestedTags: limits.maxDepth,
-  });
-}
-
-const defaultParser = parserFor(DEFAULT_LIMITS);
 
 const ENTITY = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]+);/g;
 const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
@@ -263,21 +242,14 @@ function rootOf(body: string | Buffer, expected: string, limits: XmlRpcLimits): 
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) {
     throw new XmlRpcFault(FAULT.parseError, "document type declarations are not allowed");
   }
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    throw new XmlRpcFault(
-      FAULT.parseError,
-      `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`,
-    );
-  }
   let doc: XmlNode[];
   try {
-    const parser = limits === DEFAULT_LIMITS ? defaultParser : parserFor(limits);
-    doc = parser.parse(xml) as XmlNode[];
+    doc = parseXmlTree(xml, limits.maxDepth);
   } catch (e) {
-    const msg = (e as Error).message;
-    const code = /nested/i.test(msg) ? FAULT.limitExceeded : FAULT.parseError;
-    throw new XmlRpcFault(code, `malformed XML: ${msg}`);
+    if (e instanceof XmlDepthError)
+      throw new XmlRpcFault(FAULT.limitExceeded, `malformed XML: ${e.message}`);
+    if (e instanceof XmlSyntaxError) throw new XmlRpcFault(FAULT.parseError, e.message);
+    throw e;
   }
   const root = only(doc, expected, "document");
   return root;

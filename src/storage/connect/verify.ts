@@ -1,18 +1,21 @@
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { runBounded } from "../../broker/monitors/bounded-command.js";
+import { bounded, readSmallFile } from "../bounded-io.js";
 import { DOMAIN_METADATA, metadataSdUuid } from "../domain-metadata.js";
 import type { StorageCheck } from "./connector.js";
 
 /** How long a look at the domain may take before it counts as unreachable. */
 export const CHECK_TIMEOUT_MS = 10_000;
 
-const ENOTCONN = /Transport endpoint is not connected/;
+/** dom_md/metadata is a few hundred bytes; more than this is not a domain's metadata. */
+const METADATA_MAX_BYTES = 64 * 1024;
 
 /**
- * Reads `<domainDir>/dom_md/metadata` in a child process (a hung mount never holds a
- * libuv thread) and checks it names `sdUUID`. `requireMetadata` false: a directory
- * without the file passes with a note (a `domain_path` set by hand on a domain made
- * before he-ha wrote dom_md/metadata).
+ * Reads `<domainDir>/dom_md/metadata` (bounded in time, at most one read outstanding:
+ * storage/bounded-io.ts) and checks it names `sdUUID`. `requireMetadata` false: a
+ * directory without the file passes with a note (a `domain_path` set by hand on a domain
+ * made before he-ha wrote dom_md/metadata).
  */
 export async function verifyDomain(
   domainDir: string,
@@ -21,20 +24,22 @@ export async function verifyDomain(
   timeoutMs = CHECK_TIMEOUT_MS,
 ): Promise<StorageCheck> {
   const file = path.join(domainDir, DOMAIN_METADATA);
-  const r = await runBounded("cat", ["--", file], timeoutMs, new AbortController().signal, true);
-  if (r.code === null)
+  const r = await bounded(file, timeoutMs, new AbortController().signal, () =>
+    readSmallFile(file, METADATA_MAX_BYTES),
+  );
+  if (!r.ok && r.why !== "error")
     return { state: "unreachable", why: `${file}: no answer within ${timeoutMs / 1000} s` };
-  if (r.code !== 0) {
-    const err = r.stderr.trim().replace(/^cat: /, "");
-    if (ENOTCONN.test(err))
-      return { state: "unreachable", why: `${file}: ${err.split(": ").pop()}` };
-    if (/No such file or directory/.test(err)) {
+  if (!r.ok) {
+    const code = r.err.code;
+    if (code === "ENOTCONN")
+      return { state: "unreachable", why: `${file}: Transport endpoint is not connected` };
+    if (code === "ENOENT") {
       if (!requireMetadata) return dirOnly(domainDir, timeoutMs);
       return { state: "missing", why: `${file}: no such file` };
     }
-    return { state: "unreachable", why: err || `${file}: cannot read` };
+    return { state: "unreachable", why: `${file}: ${r.err.message}` };
   }
-  const found = metadataSdUuid(r.stdout);
+  const found = metadataSdUuid(r.value.toString("utf8"));
   if (found === null)
     return { state: "wrong-domain", why: `${file} has no SDUUID= line: not a storage domain` };
   if (sdUUID && found !== sdUUID)
@@ -46,18 +51,14 @@ export async function verifyDomain(
 }
 
 async function dirOnly(domainDir: string, timeoutMs: number): Promise<StorageCheck> {
-  const r = await runBounded(
-    "ls",
-    ["-d", "--", domainDir],
-    timeoutMs,
-    new AbortController().signal,
+  const r = await bounded(domainDir, timeoutMs, new AbortController().signal, () =>
+    stat(domainDir),
   );
-  if (r.code === 0)
-    return { state: "ok", domainDir, note: `no ${DOMAIN_METADATA}: sdUUID not verified` };
-  if (r.code === null) return { state: "unreachable", why: `${domainDir}: no answer` };
-  const err = r.stderr.trim();
-  if (ENOTCONN.test(err)) return { state: "unreachable", why: `${domainDir}: ${err}` };
-  return { state: "missing", why: `${domainDir}: ${err || "absent"}` };
+  if (r.ok) return { state: "ok", domainDir, note: `no ${DOMAIN_METADATA}: sdUUID not verified` };
+  if (r.why !== "error") return { state: "unreachable", why: `${domainDir}: no answer` };
+  if (r.err.code === "ENOTCONN")
+    return { state: "unreachable", why: `${domainDir}: Transport endpoint is not connected` };
+  return { state: "missing", why: `${domainDir}: ${r.err.code ?? r.err.message}` };
 }
 
 /**

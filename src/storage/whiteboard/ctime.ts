@@ -15,3 +15,16 @@ export function pythonCtime(seconds: number): string {
     `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}`
   );
 }
+
+/**
+ * Unix seconds of a pythonCtime string (`Mon Dec  7 21:00:00 2026`), read in this
+ * process's time zone as it was written in the writer's; null when it is not one.
+ */
+export function parseCtime(text: string): number | null {
+  const m = /^\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})$/.exec(text.trim());
+  if (!m) return null;
+  const month = MONTHS.indexOf(m[1]!);
+  if (month < 0) return null;
+  const d = new Date(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
+  return d.getTime() / 1000;
+}

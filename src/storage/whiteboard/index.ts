@@ -1,5 +1,5 @@
 export { crc32Hex } from "./crc.js";
-export { pythonCtime } from "./ctime.js";
+export { parseCtime, pythonCtime } from "./ctime.js";
 export { WhiteboardEncodeError, type WhiteboardEncodeErrorKind } from "./errors.js";
 export { decodeGlobalBlock, defaultGlobalBlock, encodeGlobalBlock } from "./global-block.js";
 export { decodeHostBlock, isEmptySegment } from "./host-block-decode.js";

@@ -1,0 +1,95 @@
+import { loadAgentConf } from "../../common/agent-conf.js";
+import { loadHostConfig } from "../../common/host-config.js";
+import { haPaths } from "../../common/paths.js";
+import type { ExplainDoc } from "../../explain/explain.js";
+import { formatEntry, runScenario } from "../../simulator/index.js";
+import {
+  engineUpBefore,
+  type LiveSeed,
+  liveScenario,
+  predict,
+  type WhatIf,
+} from "../../whatif/from-live.js";
+import { withBroker } from "../broker-connection.js";
+import { CliError, UsageError } from "../errors.js";
+
+export interface LiveFlags {
+  json?: boolean;
+  kill?: string;
+  maintenance?: string;
+  storageLoss?: string;
+  gatewayDown?: string;
+}
+
+/** Virtual seconds the seeded cluster gets to start the engine before the event. */
+const SETTLE_SECONDS = 3600;
+/** Virtual seconds simulated after the event. */
+const AFTER_SECONDS = 1800;
+
+function hostArg(flag: string, v: string): number {
+  const m = /^(?:host)?(\d+)$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag} "${v}": expected a host id (N or hostN)`);
+  return Number(m[1]);
+}
+
+function whatIf(f: LiveFlags, localId: number): WhatIf {
+  if (f.kill !== undefined) return { kind: "kill", host: hostArg("--kill", f.kill) };
+  if (f.storageLoss !== undefined)
+    return { kind: "storage-loss", host: hostArg("--storage-loss", f.storageLoss) };
+  if (f.gatewayDown !== undefined)
+    return { kind: "gateway-down", host: hostArg("--gateway-down", f.gatewayDown) };
+  const mode = f.maintenance;
+  if (mode !== "local" && mode !== "global")
+    throw new UsageError(`--maintenance "${mode}": expected local or global`);
+  return { kind: "maintenance", mode, host: localId };
+}
+
+const rel = (t: number | null, at: number) => (t === null ? "not within the run" : `+${t - at} s`);
+
+/**
+ * `he-ha simulate --from-live --kill hostN|…`: the live cluster (this host's broker:
+ * whiteboard, every host's published state and penalties, this host's agent.conf and
+ * io_timeout) as a simulator scenario; the simulated agents first settle (engine up),
+ * then the event happens and the predicted timeline is printed.
+ */
+export async function simulateLive(f: LiveFlags): Promise<void> {
+  const paths = haPaths();
+  const [conf, hostConf] = await Promise.all([
+    loadAgentConf(paths.agentConf),
+    loadHostConfig(paths.hostConf),
+  ]);
+  const [explain, segments] = await withBroker(
+    async (b) => [await b.getJson<ExplainDoc>("/v1/explain"), await b.getStats()] as const,
+  );
+  const w = whatIf(f, explain.host_id);
+  const seed: LiveSeed = { explain, conf, ioTimeout: hostConf.sanlockIoTimeout, segments };
+  const settle = await runScenario(liveScenario(seed, SETTLE_SECONDS, null));
+  const up = engineUpBefore(settle.entries, SETTLE_SECONDS);
+  if (up === null)
+    throw new CliError("the simulated cluster never started the engine: nothing to predict from");
+  const at = up.at + 3 * conf.timing.loop_delay;
+  const run = await runScenario(liveScenario(seed, at + AFTER_SECONDS, { w, at }));
+  const p = predict(run.entries, w, at);
+  const after = run.entries.filter((e) => e.t >= at);
+  if (f.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        live_engine_host_id: explain.verdict.engine_host_id,
+        prediction: p,
+        timeline: after.map((e) => ({ t: e.t - at, host: e.who || null, event: e.text })),
+      })}\n`,
+    );
+    return;
+  }
+  const lines = [
+    `Seeded from host ${explain.host_id}'s broker: ${explain.hosts.filter((h) => h.alive).length} live host(s), engine live on host ${explain.verdict.engine_host_id ?? "none"}; simulated engine on ${p.engine_host ?? "none"} when the event happens.`,
+    `Event: ${p.event}`,
+    `  engine down:        ${rel(p.engine_down_at, at)}`,
+    `  started on:         ${p.started_on ?? "no host"} at ${rel(p.started_at, at)}`,
+    `  up with good health: ${rel(p.up_at, at)}`,
+    "",
+    "Timeline (seconds after the event):",
+    ...after.map((e) => formatEntry({ ...e, t: e.t - at })),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
