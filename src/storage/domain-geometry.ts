@@ -9,7 +9,7 @@
  * Then each volume's measured sector size (sector-probe.ts) must be the domain's: a
  * mismatch is SectorSizeMismatchError naming the device, and the caller touches nothing.
  */
-import { readFile, realpath } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseDomainMetadata } from "./domain-metadata.js";
 import {
@@ -23,11 +23,14 @@ import { sectorSizeOf } from "./sector-probe.js";
 
 /**
  * The geometry `dom_md/metadata` declares (512/1M when the file has no such keys); null
- * when there is no such file (a bare HA layout, or storage not mounted yet).
+ * when there is no such file (a bare HA layout, or storage not mounted yet) or it is not
+ * a regular file (a block domain's metadata LV).
  */
 export async function domainMetadataGeometry(metadataFile: string): Promise<SectorGeometry | null> {
   let text: string;
   try {
+    // a block domain's metadata is an LV of slots (its keys live in VG tags), not this text
+    if (!(await stat(metadataFile)).isFile()) return null;
     text = await readFile(metadataFile, "utf8");
   } catch (e) {
     if (isMissing(e)) return null;

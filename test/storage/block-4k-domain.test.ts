@@ -107,6 +107,8 @@ async function fdsOf(pid: number, dev: string): Promise<Set<number>> {
 /** strace attached to every thread of `pid`, tracing positional reads and writes */
 async function traceIo(pid: number, file: string) {
   const log = `${file}.log`;
+  // every thread by its id (libuv's pool threads already run), and any new one (-f)
+  const tids = (await readdir(`/proc/${pid}/task`)).flatMap((t) => ["-p", t]);
   const proc = await spawnTracked(
     "strace",
     [
@@ -116,8 +118,7 @@ async function traceIo(pid: number, file: string) {
       "trace=pread64,pwrite64,preadv,pwritev,preadv2,pwritev2",
       "-o",
       file,
-      "-p",
-      String(pid),
+      ...tids,
     ],
     { logFile: log },
   );
