@@ -12,7 +12,6 @@ import type { LockspaceSpec } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { MountNotPermittedError } from "../storage/connect/index.js";
 import type { HaVolumes } from "../storage/domain.js";
-import { domMdPaths } from "../storage/domain-types.js";
 import { describeGeometry } from "../storage/sector-geometry.js";
 import { encodeHostBlock } from "../storage/whiteboard/host-block-encode.js";
 import { decodeSegments } from "../storage/whiteboard/snapshot.js";

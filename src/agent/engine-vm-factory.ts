@@ -77,7 +77,12 @@ export type HostEngineVm = {
 export function engineVmFor(
   setup: EngineVmSetup,
   log: Logger,
-  opts: { vmConfSource: string; caller: "agent" | "cli" },
+  opts: {
+    vmConfSource: string;
+    caller: "agent" | "cli";
+    /** VDSM hosts: the connection of the storage calls (default: a new one for the agent) */
+    storageApi?: VdsmApi;
+  },
 ): HostEngineVm {
   const { hostConf, paths } = setup;
   const choice = setup.vmBackend ?? LIBVIRT;
@@ -112,7 +117,8 @@ export function engineVmFor(
       ...(opts.caller === "cli" ? { agentCleanup: false } : {}),
     });
     // the CLI asks on the VM's own connection; the agent keeps one of its own for storage
-    const storageApi = opts.caller === "cli" ? vm.api : localVdsmApi(hostConf, paths.root, log);
+    const storageApi =
+      opts.storageApi ?? (opts.caller === "cli" ? vm.api : localVdsmApi(hostConf, paths.root, log));
     const engine = new EngineVm({
       vm: withTimeouts(vm, ENGINE_VM_TIMEOUTS),
       ...common(storageApi),

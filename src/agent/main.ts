@@ -8,7 +8,8 @@ import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
 import { haVolumes } from "../storage/domain.js";
-import { domainGeometryFor } from "../storage/domain-geometry.js";
+import { domainGeometryFor, geometryThroughVdsm } from "../storage/domain-geometry.js";
+import { localVdsmApi } from "../vdsm/backend-choice.js";
 import { findOvfStoresThroughVdsm } from "../vdsm/domain-content.js";
 import { vdsmStorageConnector } from "./backend.js";
 import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
@@ -68,10 +69,17 @@ export function createAgent(
       : "engine VM lease: taken by the agent before the VM starts",
   );
   // on VDSM hosts one more VDSM connection carries the storage calls (connect,
-  // Image.prepare, Volume.getInfo, the OVF_STORE look-up)
-  const { engine, storageApi } = engineVmFor(setup, log, {
+  // Image.prepare, Volume.getInfo, StorageDomain.getInfo, the OVF_STORE look-up)
+  const storageApi =
+    setup.vmBackend?.backend === "vdsm" ? localVdsmApi(hostConf, setup.paths.root, log) : undefined;
+  // the domain's sector geometry: VDSM's StorageDomain.getInfo where VDSM runs
+  const geometry = storageApi
+    ? domainGeometryFor(setup.volumes, geometryThroughVdsm(storageApi, hostConf.sdUUID))
+    : setup.geometry;
+  const { engine } = engineVmFor({ ...setup, ...(geometry ? { geometry } : {}) }, log, {
     vmConfSource: "vm.conf",
     caller: "agent",
+    ...(storageApi ? { storageApi } : {}),
   });
   // he-ha doctor's findings as warnings once the cluster has been watched a while
   const t = setup.agentConf.timing;
@@ -99,7 +107,7 @@ export function createAgent(
       storage: storageApi
         ? vdsmStorageConnector(hostConf, setup.paths.root, setup.volumes, log, storageApi)
         : storageConnectorFor(setup.hostConf, setup.paths),
-      ...(setup.geometry ? { geometry: setup.geometry } : {}),
+      ...(geometry ? { geometry } : {}),
     },
     ...(onReady ? { onReady } : {}),
     ...(onStatus ? { onStatus } : {}),

@@ -11,7 +11,7 @@ import { explainCluster } from "../explain/explain.js";
 import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
-import { domainGeometryFor } from "../storage/domain-geometry.js";
+import { domainGeometryFor, geometryThroughVdsm } from "../storage/domain-geometry.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { localVdsmApi, vmBackendFor } from "../vdsm/backend-choice.js";
 import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
@@ -68,17 +68,6 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   const volumes = haVolumes(conf, paths);
   log.info({ metadata: volumes.metadata, lockspace: volumes.lockspace }, "HA volumes");
 
-  // the domain's sector size and alignment, every volume checked against it before the
-  // first read or write (a mismatch names the device; the broker serves on, writing nothing)
-  const geometry = domainGeometryFor(volumes);
-  const store = new ReopeningMetadataStore(volumes.metadata, log, geometry);
-  const lockspace = new SanlockLockspace({
-    hostId: conf.hostId,
-    path: volumes.lockspace,
-    ioTimeout: conf.sanlockIoTimeout,
-    log,
-    geometry,
-  });
   // connected on first use and reconnected with backoff: a libvirtd not up yet is no failure
   const hypervisor = new HypervisorConnection(conf.libvirtUri, log);
   // the agent's choice (vm_backend, VDSM's key and certificate): on VDSM hosts engine-health
@@ -93,6 +82,21 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   // one VDSM connection for the VM monitors (VM.getStats) and the host monitors
   // (Host.getStats, Host.getStorageRepoStats), as the original shares its client
   const vdsmApi = backend.backend === "vdsm" ? localVdsmApi(conf, paths.root, log) : undefined;
+  // the domain's sector size and alignment (VDSM's StorageDomain.getInfo where VDSM runs),
+  // every volume checked against it before the first read or write (a mismatch names the
+  // device; the broker serves on, writing nothing)
+  const geometry = domainGeometryFor(
+    volumes,
+    vdsmApi ? geometryThroughVdsm(vdsmApi, conf.sdUUID) : undefined,
+  );
+  const store = new ReopeningMetadataStore(volumes.metadata, log, geometry);
+  const lockspace = new SanlockLockspace({
+    hostId: conf.hostId,
+    path: volumes.lockspace,
+    ioTimeout: conf.sanlockIoTimeout,
+    log,
+    geometry,
+  });
   const vdsm = vdsmApi !== undefined ? vdsmVmStatsSource(vdsmApi) : undefined;
   // engine-health asks the service, made below, whether the engine runs on another host
   let serviceRef: BrokerService | undefined;

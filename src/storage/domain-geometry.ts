@@ -9,24 +9,28 @@
  * Then each volume's measured sector size (sector-probe.ts) must be the domain's: a
  * mismatch is SectorSizeMismatchError naming the device, and the caller touches nothing.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
 import { parseDomainMetadata } from "./domain-metadata.js";
-import { domMdPaths } from "./domain-types.js";
 import {
   checkDeviceSectorSize,
   describeGeometry,
   geometryFromDomainMetadata,
+  geometryFromVdsmDomainInfo,
   type SectorGeometry,
 } from "./sector-geometry.js";
 import { sectorSizeOf } from "./sector-probe.js";
 
 /**
  * The geometry `dom_md/metadata` declares (512/1M when the file has no such keys); null
- * when there is no such file (a bare HA layout, or storage not mounted yet).
+ * when there is no such file (a bare HA layout, or storage not mounted yet) or it is not
+ * a regular file (a block domain's metadata LV).
  */
 export async function domainMetadataGeometry(metadataFile: string): Promise<SectorGeometry | null> {
   let text: string;
   try {
+    // a block domain's metadata is an LV of slots (its keys live in VG tags), not this text
+    if (!(await stat(metadataFile)).isFile()) return null;
     text = await readFile(metadataFile, "utf8");
   } catch (e) {
     if (isMissing(e)) return null;
@@ -45,8 +49,11 @@ export interface DomainGeometryOptions {
   metadataFile: string;
   /** the volumes whose sector size must be the domain's (ids, leases, HA volumes) */
   volumes: readonly string[];
-  /** on VDSM hosts: StorageDomain.getInfo's block_size and alignment */
-  fromVdsm?: () => Promise<SectorGeometry>;
+  /**
+   * on VDSM hosts: StorageDomain.getInfo's block_size and alignment; null when VDSM does
+   * not know the domain (then `metadataFile` is read)
+   */
+  fromVdsm?: () => Promise<SectorGeometry | null>;
 }
 
 export class DomainGeometry {
@@ -74,11 +81,10 @@ export class DomainGeometry {
    */
   async resolve(): Promise<SectorGeometry | null> {
     if (this.value) return this.value;
-    const g = this.opts.fromVdsm
-      ? await this.opts.fromVdsm()
-      : await domainMetadataGeometry(this.opts.metadataFile);
+    const fromVdsm = this.opts.fromVdsm ? await this.opts.fromVdsm() : null;
+    const g = fromVdsm ?? (await domainMetadataGeometry(this.opts.metadataFile));
     if (g === null) return null;
-    const source = `${describeGeometry(g)} from ${this.source}`;
+    const source = `${describeGeometry(g)} from ${fromVdsm ? this.source : this.opts.metadataFile}`;
     for (const v of this.opts.volumes) {
       let measured: number | null;
       try {
@@ -87,7 +93,8 @@ export class DomainGeometry {
         if (isMissing(e)) continue;
         throw e;
       }
-      checkDeviceSectorSize(g, v, measured, source);
+      const real = await realpath(v);
+      checkDeviceSectorSize(g, real === v ? v : `${v} (${real})`, measured, source);
     }
     this.value = g;
     return g;
@@ -97,17 +104,42 @@ export class DomainGeometry {
 /**
  * The storage domain's geometry as the agent and broker resolve it: from
  * `dom_md/metadata` (or `fromVdsm`, StorageDomain.getInfo, on VDSM hosts), checked
- * against the volumes they touch: the domain's `ids` and `leases`, the HA metadata and
- * lockspace volumes.
+ * against the volumes they touch: the domain's `ids` and `leases` (siblings, in
+ * `dom_md/` or `/dev/<sd>/`), the HA metadata and lockspace volumes.
  */
 export function domainGeometryFor(
-  volumes: { domain: string; metadata: string; lockspace: string },
-  fromVdsm?: () => Promise<SectorGeometry>,
+  volumes: { ids: string; metadata: string; lockspace: string },
+  fromVdsm?: () => Promise<SectorGeometry | null>,
 ): DomainGeometry {
-  const md = domMdPaths(volumes.domain);
+  const dir = path.dirname(volumes.ids);
   return new DomainGeometry({
-    metadataFile: md.metadata,
-    volumes: [md.ids, md.leases, volumes.metadata, volumes.lockspace],
+    metadataFile: path.join(dir, "metadata"),
+    volumes: [volumes.ids, path.join(dir, "leases"), volumes.metadata, volumes.lockspace],
     ...(fromVdsm ? { fromVdsm } : {}),
   });
 }
+
+/**
+ * The geometry as VDSM reports it (`StorageDomain.getInfo` `block_size`, `alignment`,
+ * as the original's storage_backends.py asks): for `domainGeometryFor` on VDSM hosts.
+ */
+export function geometryThroughVdsm(
+  api: { storageDomainInfo(sdUUID: string): Promise<unknown> },
+  sdUUID: string,
+): () => Promise<SectorGeometry | null> {
+  return async () => {
+    let info: unknown;
+    try {
+      info = await api.storageDomainInfo(sdUUID);
+    } catch (e) {
+      // VDSM does not know the domain (not connected through it, domain_path): the
+      // domain's own metadata says
+      if ((e as { code?: unknown }).code === VDSM_DOMAIN_DOES_NOT_EXIST) return null;
+      throw e;
+    }
+    return geometryFromVdsmDomainInfo(info, sdUUID);
+  };
+}
+
+/** VDSM's StorageDomainDoesNotExist error code (storage/exception.py) */
+const VDSM_DOMAIN_DOES_NOT_EXIST = 358;

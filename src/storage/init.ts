@@ -32,8 +32,9 @@ import {
   describeGeometry,
   type SectorGeometry,
 } from "./sector-geometry.js";
-import { blockDeviceBytes, blockDeviceSectorSize } from "./sector-probe.js";
+import { blockDeviceSectorSize } from "./sector-probe.js";
 import { BLANK_UUID, ovfStoreDescription, volumeMetaPath, writeVolumeMeta } from "./volume-meta.js";
+import { volumeBytes } from "./volume-size.js";
 import { writeXleasesIndex } from "./xleases.js";
 
 const MiB = 1024 * 1024;
@@ -211,7 +212,7 @@ async function linkDevice(ctx: Ctx, file: string, device: string, size: number):
     throw new StorageInitError(
       `device ${device} has ${sector}-byte sectors; the domain is ${describeGeometry(ctx.geometry)}`,
     );
-  const bytes = await blockDeviceBytes(device);
+  const bytes = await volumeBytes(device, st);
   if (bytes < size)
     throw new StorageInitError(`device ${device} has ${bytes} bytes; ${file} needs ${size}`);
   await symlink(device, file);

@@ -3,34 +3,29 @@
  * says; see sector-geometry.ts geometryFromVdsmDomainInfo):
  * - a block device: its logical sector size, what BLKSSZGET answers, read from
  *   /sys/dev/block/<major>:<minor>/queue/logical_block_size (a partition's from its disk);
- * - a file: an O_DIRECT read of 512 bytes at offset 0, which a 4K-sector filesystem
- *   refuses with EINVAL (then 4096 is checked the same way). Reads only, never writes.
- *   null when the filesystem has no O_DIRECT at all (tmpfs): nothing to measure.
+ * - a file: the logical sector size of the block device its filesystem is on; null on
+ *   filesystems without one (NFS, FUSE, tmpfs). Reads sysfs only, never the volume.
  * All I/O is async (libuv's thread pool).
  */
-import { constants } from "node:fs";
-import { open, readFile, realpath, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { alignedBuffer } from "./direct-io.js";
+
+/** `<major>:<minor>` of a Linux dev_t */
+function majorMinor(dev: number): string {
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+  return `${major}:${minor}`;
+}
 
 /** `/sys/dev/block/<major>:<minor>` of block device `dev`, resolved */
 async function sysfsDir(dev: string): Promise<string> {
   const st = await stat(dev);
   if (!st.isBlockDevice()) throw new Error(`${dev} is not a block device`);
-  const major = Math.floor(st.rdev / 256) & 0xfff;
-  const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
-  return realpath(`/sys/dev/block/${major}:${minor}`);
+  return realpath(`/sys/dev/block/${majorMinor(st.rdev)}`);
 }
 
-/** The size of block device `dev` in bytes (sysfs `size` counts 512-byte units). */
-export async function blockDeviceBytes(dev: string): Promise<number> {
-  const text = await readFile(path.join(await sysfsDir(dev), "size"), "utf8");
-  return Number(text.trim()) * 512;
-}
-
-/** The logical sector size of block device `dev` (BLKSSZGET's answer, through sysfs). */
-export async function blockDeviceSectorSize(dev: string): Promise<number> {
-  const sys = await sysfsDir(dev);
+/** logical_block_size of a sysfs block directory (a partition's from its disk) */
+async function sectorSizeAt(sys: string): Promise<number> {
   for (const dir of [sys, path.dirname(sys)]) {
     try {
       const text = await readFile(path.join(dir, "queue", "logical_block_size"), "utf8");
@@ -39,36 +34,29 @@ export async function blockDeviceSectorSize(dev: string): Promise<number> {
       // a partition has no queue/: its disk's is one level up
     }
   }
-  throw new Error(`${dev}: no queue/logical_block_size under ${sys}`);
+  throw new Error(`no queue/logical_block_size under ${sys}`);
+}
+
+/** The logical sector size of block device `dev` (BLKSSZGET's answer, through sysfs). */
+export async function blockDeviceSectorSize(dev: string): Promise<number> {
+  return sectorSizeAt(await sysfsDir(dev));
 }
 
 /**
  * The sector size I/O to `file` must respect: a block device's logical sector size, or
- * for a regular file the smallest O_DIRECT read its filesystem accepts (512 or 4096);
- * null when the filesystem refuses O_DIRECT altogether.
+ * for a regular file that of the block device its filesystem sits on (ext4 or XFS on a
+ * LUN or a loop device). null when the filesystem has no block device of its own (NFS,
+ * GlusterFS's FUSE mount, tmpfs): nothing is measured there, never guessed (an O_DIRECT
+ * read probe would pass over a hole whatever the sector size, and a write probe would
+ * write).
  */
 export async function sectorSizeOf(file: string): Promise<number | null> {
   const st = await stat(file);
   if (st.isBlockDevice()) return blockDeviceSectorSize(file);
-  let fh: Awaited<ReturnType<typeof open>>;
   try {
-    fh = await open(file, constants.O_RDONLY | constants.O_DIRECT);
+    return await sectorSizeAt(await realpath(`/sys/dev/block/${majorMinor(st.dev)}`));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EINVAL") return null;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
-  }
-  try {
-    const buf = alignedBuffer(4096);
-    for (const size of [512, 4096]) {
-      try {
-        await fh.read(buf, 0, size, 0);
-        return size;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EINVAL") throw e;
-      }
-    }
-    return null;
-  } finally {
-    await fh.close();
   }
 }

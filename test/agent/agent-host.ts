@@ -18,7 +18,11 @@ import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { type HaPaths, haPaths } from "../../src/common/paths.js";
-import { initStorageDomain, type StorageInitResult } from "../../src/storage/init.js";
+import {
+  initStorageDomain,
+  type StorageInitOptions,
+  type StorageInitResult,
+} from "../../src/storage/init.js";
 import { decodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import type { HostBlock } from "../../src/storage/whiteboard/types.js";
 import { OVF_TEST } from "../fixtures/ovf-fixtures.js";
@@ -54,7 +58,12 @@ export async function startHealthServer(): Promise<{ fqdn: string; close(): Prom
  * A storage domain for agent tests: the engine VM from the OVF fixture (with an
  * OVF_STORE), or, given `vmConf`, from that vm.conf alone (the archive's copy).
  */
-export async function makeStorage(dir: string, vmConf?: string): Promise<StorageInitResult> {
+export async function makeStorage(
+  dir: string,
+  vmConf?: string,
+  /** other storage init options (a 4K domain's geometry, another domain directory) */
+  over: Partial<StorageInitOptions> = {},
+): Promise<StorageInitResult> {
   return initStorageDomain({
     // the storage domain UUID comes from the engine disk's domainID, as the engine's OVF
     // names the lease's lockspace by it
@@ -62,6 +71,7 @@ export async function makeStorage(dir: string, vmConf?: string): Promise<Storage
     hostConf: "fqdn=engine.example.com\nstorage=nfs.example.com:/he\ndomainType=nfs\n",
     ...(vmConf === undefined ? { ovf: await readFile(OVF, "utf8") } : { vmConf }),
     ioTimeout: 1,
+    ...over,
   });
 }
 
@@ -194,6 +204,11 @@ export class AgentHost {
 
   get agentLogFile(): string {
     return path.join(this.root, "agent.log");
+  }
+
+  /** the broker's log (`<root>/broker.log`), "" before it started */
+  async brokerLog(): Promise<string> {
+    return (await this.brokerProcess?.log()) ?? "";
   }
 
   async agentLog(): Promise<string> {

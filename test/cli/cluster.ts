@@ -12,6 +12,24 @@ import { runHeHa } from "./harness.js";
 
 export const OVF = OVF_TEST;
 
+/** `he-ha storage init` of the tests' OVF with io_timeout 1, JSON output, and `extra` options */
+export function storageInitArgs(domain: string, hostConf: string, extra: string[] = []): string[] {
+  return [
+    "storage",
+    "init",
+    "--domain",
+    domain,
+    "--ovf",
+    OVF,
+    "--host-conf",
+    hostConf,
+    "--io-timeout",
+    "1",
+    ...extra,
+    "--json",
+  ];
+}
+
 /**
  * One simulated HA host: a file storage domain made by `he-ha storage init`, this host's
  * hosted-engine.conf under its own HE_HA_ROOT, and a real ovirt-ha-broker process on
@@ -51,19 +69,10 @@ export async function makeStorageHost(hostId = 1): Promise<StorageHost> {
     const base = `fqdn=engine.example.com\nhost_id=${hostId}\nstorage=nfs.example.com:/he\ndomainType=nfs\nnetwork_test=none\n`;
     await writeFile(path.join(seed, "hosted-engine.conf"), base);
     const domain = path.join(root, "storage", "he-domain");
-    const init = await runHeHa(root, [
-      "storage",
-      "init",
-      "--domain",
-      domain,
-      "--ovf",
-      OVF,
-      "--host-conf",
-      path.join(seed, "hosted-engine.conf"),
-      "--io-timeout",
-      "1",
-      "--json",
-    ]);
+    const init = await runHeHa(
+      root,
+      storageInitArgs(domain, path.join(seed, "hosted-engine.conf")),
+    );
     if (init.code !== 0) throw new Error(`he-ha storage init failed: ${init.stderr}`);
     const result = JSON.parse(init.stdout) as {
       confLines: Record<string, string>;

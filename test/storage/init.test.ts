@@ -238,6 +238,7 @@ describe("he-ha storage init", () => {
       volumeUUID: VOL_TEST,
       path: path.join(domain, "images", IMG_TEST, VOL_TEST),
       leasePath: path.join(domain, "images", IMG_TEST, `${VOL_TEST}.lease`),
+      leaseOffset: 0,
     });
     expect(out.domMd.ids).toBe(path.join(domain, "dom_md/ids"));
     expect(out.domMd.xleases).toBe(path.join(domain, "dom_md/xleases"));
@@ -430,7 +431,7 @@ describe("initStorageDomain on failure", () => {
     expect(err).toBeInstanceOf(Error);
     expect(err).toBeInstanceOf(StorageInitError);
     expect((err as Error).message).toContain(
-      `${path.join(dir, "no-such-sanlock")} direct init -o 10 -s ${SD_TEST}:0:${domain}/dom_md/ids:0 failed`,
+      `${path.join(dir, "no-such-sanlock")} direct init -o 10 -Z 512 -A 1M -s ${SD_TEST}:0:${domain}/dom_md/ids:0 failed`,
     );
     expect(await readdir(domain)).toEqual(["keep-me"]);
   });

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { directInitGeometryArgs, geometryFlags } from "../../src/sanlock/sector-flags.js";
+import { geometryThroughVdsm } from "../../src/storage/domain-geometry.js";
 import {
   blockVolumeLeaseOffset,
   checkDeviceSectorSize,
@@ -150,5 +151,35 @@ describe("the CLI's words", () => {
     expect(parseAlignment(String(8 * MiB))).toBe(8 * MiB);
     expect(() => parseSectorSize("1024")).toThrow('sector size "1024" is not 512 or 4096');
     expect(() => parseAlignment("3M")).toThrow('alignment "3M" is not 1M, 2M, 4M or 8M');
+  });
+});
+
+describe("the geometry through VDSM", () => {
+  it("is StorageDomain.getInfo's block_size and alignment; a domain VDSM does not know reads null (the metadata file decides); other errors pass", async () => {
+    const asked: string[] = [];
+    const api = (answer: () => Promise<unknown>) => ({
+      storageDomainInfo: (sd: string) => {
+        asked.push(sd);
+        return answer();
+      },
+    });
+    const fourK = geometryThroughVdsm(
+      api(async () => ({ block_size: 4096, alignment: 2 * MiB })),
+      SD,
+    );
+    expect(await fourK()).toEqual({ sectorSize: 4096, alignment: 2 * MiB });
+    expect(asked).toEqual([SD]);
+    const unknown = geometryThroughVdsm(
+      api(() =>
+        Promise.reject(Object.assign(new Error("Storage domain does not exist"), { code: 358 })),
+      ),
+      SD,
+    );
+    expect(await unknown()).toBeNull();
+    const down = geometryThroughVdsm(
+      api(() => Promise.reject(new Error("ECONNREFUSED"))),
+      SD,
+    );
+    await expect(down()).rejects.toThrow("ECONNREFUSED");
   });
 });

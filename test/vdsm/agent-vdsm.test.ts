@@ -124,7 +124,9 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
       "VM.create",
     ]);
     // the broker: its own connection, Host.ping2 first, then only its monitors' reads:
-    // VM.getStats of the engine VM, Host.getStats, Host.getStorageRepoStats of our domain
+    // VM.getStats of the engine VM, Host.getStats, Host.getStorageRepoStats of our domain,
+    // the domain's sector size (StorageDomain.getInfo, as the original's broker asks) and
+    // the doctor's Host.ping2
     const brokerConns = new Set(
       vdsm.calls.filter((c) => c.method === "Host.getStats").map((c) => c.conn),
     );
@@ -136,6 +138,10 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
       if (c.method === "VM.getStats") expect(c.params).toEqual({ vmID: storage.vmId });
       else if (c.method === "Host.getStorageRepoStats")
         expect(c.params).toEqual({ domains: [storage.sdUUID] });
+      else if (c.method === "StorageDomain.getInfo")
+        expect(c.params).toEqual({ storagedomainID: storage.sdUUID });
+      // the doctor's VDSM check (the agent asks the broker for its findings at start)
+      else if (c.method === "Host.ping2") expect(c.params).toEqual({});
       else expect(c.method).toBe("Host.getStats");
     }
     expect(vmCalls[create]?.params.vmID).toBe(storage.vmId);

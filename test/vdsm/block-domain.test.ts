@@ -509,6 +509,13 @@ describe("ovirt-ha-broker on a block domain (the built broker, VDSM host)", () =
     await directInitLockspace(HE_LOCKSPACE, lv.lockspace!.device, 0, 1);
     const broker = await startBrokerProcess(broot, { env: sanlock.env, ready: "stats" });
     try {
+      // the first read follows VDSM's StorageDomain.getInfo (the domain's sector size)
+      await pollUntil(
+        "the broker's first read of the metadata LV",
+        async () => (await broker.client.getStats()).has(2),
+        30_000,
+        100,
+      );
       const stats = await broker.client.getStats();
       expect(stats.get(2)).toEqual(encodeHostBlock(blockInput(2)));
       // this host joins the lockspace on the prepared lockspace LV (as its agent does),

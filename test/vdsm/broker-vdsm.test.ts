@@ -331,10 +331,17 @@ describe("ovirt-ha-broker on a VDSM host watches the engine VM through VDSM", ()
     await changes(mem, "3072");
   });
 
-  it("every call the broker made fits VDSM's schema: Host.ping2, VM.getStats(vmID), Host.getStats, Host.getStorageRepoStats([sdUUID])", () => {
+  it("every call the broker made fits VDSM's schema: Host.ping2, VM.getStats(vmID), Host.getStats, Host.getStorageRepoStats([sdUUID]), StorageDomain.getInfo(sdUUID) for the sector size", () => {
     expect(vdsm.violations).toEqual([]);
     expect(new Set(vdsm.methods())).toEqual(
-      new Set(["Host.ping2", "VM.getStats", "Host.getStats", "Host.getStorageRepoStats"]),
+      new Set([
+        "Host.ping2",
+        "VM.getStats",
+        "Host.getStats",
+        "Host.getStorageRepoStats",
+        // the domain's block_size and alignment, as the original's storage_backends.py
+        "StorageDomain.getInfo",
+      ]),
     );
     for (const c of vdsm.calls.filter((x) => x.method === "VM.getStats"))
       expect(c.params).toEqual({ vmID: VM });

@@ -77,7 +77,11 @@ export class FakeVdsm {
   /** every call of this method fails with this VDSM error until cleared */
   readonly failing = new Map<string, { code: number; message: string }>();
   /** storage domains VDSM knows (StorageDomain.getInfo answers them), by sdUUID */
-  readonly domains = new Map<string, { remotePath: string; type?: string }>();
+  /** by sdUUID; `blockSize`/`alignment` as getInfo reports them (default 512 and 1 MiB) */
+  readonly domains = new Map<
+    string,
+    { remotePath: string; type?: string; blockSize?: number; alignment?: number }
+  >();
   /**
    * the volumes of each domain, `<sd>/<img>/<vol>` → volume. Image.prepare of a volume
    * not listed answers a path under a made-up NFS mount (as before volumes were listed).
@@ -323,6 +327,9 @@ export class FakeVdsm {
           role: "Regular",
           remotePath: d.remotePath,
           version: "5",
+          // vdsm-api.yml StorageDomainInfo, since 4.3.6 (the original reads block_size)
+          block_size: d.blockSize ?? 512,
+          alignment: d.alignment ?? 1_048_576,
           pool: [],
         };
       }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { haPaths } from "../../common/paths.js";
+import type { SectorGeometry } from "../../storage/sector-geometry.js";
 import { CliError } from "../errors.js";
 import type { LeaseStatus } from "../format/lease-status.js";
 import { group, withJson } from "../program.js";
@@ -22,6 +23,7 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const { parseClientStatus } = await import("../../sanlock/names.js");
   const { execFile } = await import("node:child_process");
   const { silentLogger } = await import("../../common/log.js");
+  const { domainGeometryFor } = await import("../../storage/domain-geometry.js");
   const { vmBackendFor, localVdsmApi } = await import("../../vdsm/backend-choice.js");
   const { describeConnection } = await import("../../vdsm/host-storage.js");
   const { domainTypeRule } = await import("../../storage/domain-types.js");
@@ -84,7 +86,20 @@ async function leaseStatus(): Promise<LeaseStatus> {
   status.heldHere = seen.resources
     .filter((r) => r.lockspace === guard.lockspace && r.resource === guard.resource)
     .map((r) => r.holder);
-  const lease = new VmLease({ ...guard, hostId: conf.hostId }, { log: silentLogger });
+  let geometry: SectorGeometry | null;
+  try {
+    // the domain's sector geometry, as the agent asks sanlock with it; a volume of
+    // another sector size is reported, and sanlock is not asked. On VDSM hosts none:
+    // sanlock reads each lease's own (reading owners writes nothing)
+    geometry = vdsm ? null : await domainGeometryFor(volumes).resolve();
+  } catch (e) {
+    status.sanlockError = (e as Error).message;
+    return status;
+  }
+  const lease = new VmLease(
+    { ...guard, hostId: conf.hostId, ...(geometry ? { geometry } : {}) },
+    { log: silentLogger },
+  );
   try {
     status.owner = await lease.owner();
     status.ownGeneration = await lease.generation();
