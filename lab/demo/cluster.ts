@@ -22,8 +22,8 @@ import { agentConfText, type DemoProfile, demoProfile } from "../timing.js";
 import type { ChaosTable } from "./chaos-table.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
-import type { PredictionCheck } from "./live-insight.js";
 import { MailSink } from "./mail-sink.js";
+import type { PredictionCheck } from "./prediction.js";
 import { RunTracker } from "./run-tracker.js";
 import type { ClusterSample, HostRow } from "./view.js";
 

@@ -1,27 +1,11 @@
 import type { DemoCluster } from "./cluster.js";
+import type { PredictionCheck } from "./prediction.js";
 
 /**
  * What the demo shows of `he-ha explain` and `he-ha simulate --from-live`: explain's text
  * at each step, and the simulator's prediction of the failover-kill story beside what the
  * real cluster then did. Nothing here is asserted on time: the comparison is a figure.
  */
-
-/** The simulator's prediction of `--kill hostN` beside the measured failover. */
-export interface PredictionCheck {
-  killed_host_id: number;
-  /** the host that asked its broker (he-ha simulate --from-live ran with its root) */
-  asked_host_id: number;
-  predicted_host: string | null;
-  predicted_engine_up_seconds: number | null;
-  measured_host_id: number | null;
-  measured_engine_up_seconds: number | null;
-  /** measured minus predicted, seconds */
-  difference_seconds: number | null;
-  /** the agents' loop_delay: the granularity of both the prediction and the measurement */
-  loop_seconds: number;
-  /** the same host (by name) and the two times within one loop of each other */
-  within_loop: boolean;
-}
 
 /** Runs `he-ha <args>` on the first listed host that answers; null when none does. */
 async function firstAnswer(
