@@ -74,9 +74,14 @@ export class PythonHost {
     return answer;
   }
 
-  /** add_lockspace, as VDSM's startMonitoringDomain does on a Python host */
-  join(lockspace: string, hostId: number, ids: string): Promise<string> {
-    return this.command(`join ${lockspace} ${hostId} ${ids}`);
+  /**
+   * add_lockspace, as VDSM's startMonitoringDomain does on a Python host; `ioTimeout` is
+   * the io_timeout it joins with (VDSM passes its `[sanlock] io_timeout`, 10 by default;
+   * python_host.py uses 1 when none is given).
+   */
+  join(lockspace: string, hostId: number, ids: string, ioTimeout?: number): Promise<string> {
+    const io = ioTimeout === undefined ? "" : ` ${ioTimeout}`;
+    return this.command(`join ${lockspace} ${hostId} ${ids}${io}`);
   }
 
   /** register + acquire, as libvirt's sanlock lock driver does for qemu */
