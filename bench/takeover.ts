@@ -71,7 +71,12 @@ interface Run {
   attempts: number;
 }
 
-async function oneRun(direction: Direction, io: number, i: number): Promise<Run> {
+async function oneRun(
+  direction: Direction,
+  io: number,
+  i: number,
+  oursRunDir: string,
+): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), `he-ha-bench-takeover-${DIR_TAG[direction]}-${i}-`));
   const volume = join(dir, "ids");
   await initLeaseVolume(volume, { ioTimeout: io });
@@ -88,7 +93,8 @@ async function oneRun(direction: Direction, io: number, i: number): Promise<Run>
         async () => process.kill(pyA.pid, "SIGKILL"),
       );
       // B: our Lockspace + VmLease in this process, on daemon b (SANLOCK_RUN_DIR)
-      const b = await SanlockDaemon.start({ runDir: join(dir, "b"), hostName: "hostB" });
+      // one run dir for every run: libsanlock in this process keeps the first socket path
+      const b = await SanlockDaemon.start({ runDir: oursRunDir, hostName: "hostB" });
       cleanup.push(() => b.stop());
       const prev = process.env.SANLOCK_RUN_DIR;
       process.env.SANLOCK_RUN_DIR = b.runDir;
@@ -159,13 +165,22 @@ export async function run(): Promise<BenchResult[]> {
   const runs = Number(process.env.TAKEOVER_RUNS ?? 3);
   const bound = hostDeadSeconds(io);
   const all: Run[] = [];
+  const oursRunDir = await mkdtemp(join(tmpdir(), "he-ha-bench-takeover-ours-"));
   for (let i = 0; i < runs; i++) {
-    const pair = await Promise.all([oneRun("python→ours", io, i), oneRun("ours→python", io, i)]);
+    // settle both, so a failed direction does not leave the other's daemons running
+    const settled = await Promise.allSettled([
+      oneRun("python→ours", io, i, oursRunDir),
+      oneRun("ours→python", io, i, oursRunDir),
+    ]);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const pair = settled.map((s) => (s as PromiseFulfilledResult<Run>).value);
     for (const r of pair) {
       process.stderr.write(`  takeover ${r.direction} run ${i}: ${r.seconds.toFixed(1)} s\n`);
       all.push(r);
     }
   }
+  await rm(oursRunDir, { recursive: true, force: true });
   const results: BenchResult[] = [];
   const rows: string[] = [];
   for (const direction of ["python→ours", "ours→python"]) {
