@@ -8,7 +8,8 @@
  * Lockspace + VmLease in a child process, test/sanlock/fixtures/lease-agent.ts).
  *
  * TAKEOVER_IO_TIMEOUT (default 2) is the io_timeout both sides join with and the
- * lockspace is written with; TAKEOVER_RUNS (default 3) the runs per direction. The two
+ * lockspace is written with; TAKEOVER_RUNS (default 3) the runs per direction;
+ * TAKEOVER_CONTROL=1 runs only the control python→python (python3-sanlock both sides). The two
  * directions run side by side (separate volumes and daemons). Writes takeover.json.
  */
 import { spawn } from "node:child_process";
@@ -62,8 +63,13 @@ function ourHolder(runDir: string, volume: string, io: number) {
   return { child, held };
 }
 
-type Direction = "python→ours" | "ours→python";
-const DIR_TAG: Record<Direction, string> = { "python→ours": "p2o", "ours→python": "o2p" };
+/** python→python: the control (TAKEOVER_CONTROL=1), sanlock's own floor for that acquire */
+type Direction = "python→ours" | "ours→python" | "python→python";
+const DIR_TAG: Record<Direction, string> = {
+  "python→ours": "p2o",
+  "ours→python": "o2p",
+  "python→python": "p2p",
+};
 
 interface Run {
   direction: Direction;
@@ -132,18 +138,36 @@ async function oneRun(
         else process.env.SANLOCK_RUN_DIR = prev;
       }
     }
-    // A: our code in a child process on daemon a; B: python3-sanlock on its own daemon
-    const a = await SanlockDaemon.start({ runDir: join(dir, "a"), hostName: "hostA" });
-    cleanup.push(() => a.kill9());
-    const holder = ourHolder(a.runDir, volume, io);
-    cleanup.push(async () => holder.child.kill("SIGKILL"));
+    // A: our code in a child process on daemon a (or python3-sanlock, the control);
+    // B: python3-sanlock on its own daemon
+    let killA: () => Promise<void>;
+    let heldA: Promise<unknown>;
+    if (direction === "python→python") {
+      const pyA = await PythonHost.start(join(dir, "a"), "hostA");
+      killA = async () => {
+        process.kill(pyA.pid, "SIGKILL");
+        await pyA.sanlock.kill9();
+      };
+      heldA = pyA.join(HE_LOCKSPACE, 1, volume, io).then(async (j) => {
+        const r = j === "ok join" ? await pyA.acquire(lease) : j;
+        if (r !== "ok acquire") throw new Error(`python A: ${r}`);
+      });
+    } else {
+      const a = await SanlockDaemon.start({ runDir: join(dir, "a"), hostName: "hostA" });
+      const holder = ourHolder(a.runDir, volume, io);
+      killA = async () => {
+        holder.child.kill("SIGKILL");
+        await a.kill9();
+      };
+      heldA = holder.held;
+    }
+    cleanup.push(() => killA().catch(() => undefined));
     const pyB = await PythonHost.start(join(dir, "b"), "hostB");
     cleanup.push(() => pyB.stop());
-    const [, joinB] = await Promise.all([holder.held, pyB.join(HE_LOCKSPACE, 2, volume, io)]);
+    const [, joinB] = await Promise.all([heldA, pyB.join(HE_LOCKSPACE, 2, volume, io)]);
     if (joinB !== "ok join") throw new Error(`python join: ${joinB}`);
     const t0 = Date.now();
-    holder.child.kill("SIGKILL");
-    await a.kill9();
+    await killA();
     let attempts = 0;
     while (Date.now() - t0 < cap) {
       attempts++;
@@ -168,10 +192,10 @@ export async function run(): Promise<BenchResult[]> {
   const oursRunDir = await mkdtemp(join(tmpdir(), "he-ha-bench-takeover-ours-"));
   for (let i = 0; i < runs; i++) {
     // settle both, so a failed direction does not leave the other's daemons running
-    const settled = await Promise.allSettled([
-      oneRun("python→ours", io, i, oursRunDir),
-      oneRun("ours→python", io, i, oursRunDir),
-    ]);
+    const directions: Direction[] = process.env.TAKEOVER_CONTROL
+      ? ["python→python"]
+      : ["python→ours", "ours→python"];
+    const settled = await Promise.allSettled(directions.map((d) => oneRun(d, io, i, oursRunDir)));
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
     const pair = settled.map((s) => (s as PromiseFulfilledResult<Run>).value);
@@ -183,7 +207,7 @@ export async function run(): Promise<BenchResult[]> {
   await rm(oursRunDir, { recursive: true, force: true });
   const results: BenchResult[] = [];
   const rows: string[] = [];
-  for (const direction of ["python→ours", "ours→python"]) {
+  for (const direction of new Set(all.map((r) => r.direction))) {
     const s = all.filter((r) => r.direction === direction).map((r) => r.seconds);
     const { median } = summarize(s);
     rows.push(
