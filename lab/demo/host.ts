@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { parseDomainType } from "../../src/common/domain-types.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
-import { parseDomainType } from "../../src/storage/domain-types.js";
 import { productBin } from "../children.js";
 import { SimLibvirtd } from "../sim/libvirtd.js";
 import {

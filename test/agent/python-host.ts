@@ -9,7 +9,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
-import type { SectorGeometry } from "../../src/storage/sector-geometry.js";
+import type { SectorGeometry } from "../../src/common/sector-geometry.js";
 
 /** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */
 function geometryWords(g: SectorGeometry | undefined): string {

@@ -15,14 +15,14 @@ import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-devic
 import { runCommand } from "../../lab/sim/processes.js";
 import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
-import { LeaseHeldError } from "../../src/sanlock/errors.js";
-import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
-import { VmLease } from "../../src/sanlock/vm-lease.js";
 import {
   blockVolumeLeaseOffset,
   MiB,
   type SectorGeometry,
-} from "../../src/storage/sector-geometry.js";
+} from "../../src/common/sector-geometry.js";
+import { LeaseHeldError } from "../../src/sanlock/errors.js";
+import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
+import { VmLease } from "../../src/sanlock/vm-lease.js";
 import { blockDeviceSectorSize } from "../../src/storage/sector-probe.js";
 import { type LeaseRef, PythonHost } from "../agent/python-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
