@@ -8,7 +8,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import type { SectorGeometry } from "../../src/common/sector-geometry.js";
 
 /** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */

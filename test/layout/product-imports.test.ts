@@ -157,14 +157,14 @@ async function sourceFiles(dir: string): Promise<string[]> {
 describe("the product tree", () => {
   it("finds a lab, test or bench import wherever it is written", () => {
     const text = [
-      'import { a } from "../../lab/sim/processes.js";',
+      'import { a } from "../../lab/standins/processes.js";',
       'export { b } from "../../test/support/x.js";',
       'const c = await import("../../bench/run.js");',
       'import { d } from "../common/log.js";',
       'import { e } from "node:fs";',
     ].join("\n");
     expect(forbidden("src/agent/x.ts", text)).toEqual([
-      "../../lab/sim/processes.js",
+      "../../lab/standins/processes.js",
       "../../test/support/x.js",
       "../../bench/run.js",
     ]);

@@ -11,9 +11,9 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
-import { runCommand } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { attachLoop, detachAll, type LoopDevice } from "../../lab/standins/loop-device.js";
+import { runCommand } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import {
   blockVolumeLeaseOffset,
