@@ -31,6 +31,7 @@ export const FAST_TESTS = [
   "test/cluster/scenario-rules.test.ts",
   "test/common/keyvalue.test.ts",
   "test/doctor/checks.test.ts",
+  "test/demo/live-insight.test.ts",
   "test/explain/explain.test.ts",
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",

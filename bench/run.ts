@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   failover: () => import("./failover.js"),
   flood: () => import("./flood.js"),
   resources: () => import("./resources.js"),
+  takeover: () => import("./takeover.js"),
 };
 
 function fmt(n: number | undefined): string {

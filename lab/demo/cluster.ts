@@ -23,6 +23,7 @@ import type { ChaosTable } from "./chaos-table.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";
+import type { PredictionCheck } from "./prediction.js";
 import { RunTracker } from "./run-tracker.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
@@ -80,6 +81,8 @@ export class DemoCluster {
   private sampling = false;
   /** where the VM ran, from a look at every hypervisor every 100 ms (lab/demo/run-tracker.ts) */
   readonly runs = new RunTracker();
+  /** the failover story's prediction (he-ha simulate --from-live) beside the measurement */
+  prediction: PredictionCheck | undefined;
   /** the chaos scenario's table, when it ran */
   chaos: ChaosTable | undefined;
   private trackerTimer: NodeJS.Timeout | undefined;

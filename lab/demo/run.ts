@@ -4,6 +4,8 @@ import { procUsage } from "../proc-usage.js";
 import { type ChaosTable, chaos } from "./chaos.js";
 import { DemoCluster } from "./cluster.js";
 import { holdHint } from "./hold-hint.js";
+import { predictionTable, printExplain } from "./live-insight.js";
+import type { PredictionCheck } from "./prediction.js";
 import type { Overlap } from "./run-tracker.js";
 import { SCENARIOS } from "./scenarios.js";
 import { renderView } from "./view.js";
@@ -44,6 +46,11 @@ export interface DemoResult {
   overlaps: Overlap[];
   /** scenario "chaos": faults injected by kind, invariant violations, recovery times */
   chaos?: ChaosTable;
+  /**
+   * scenario "failover": `he-ha simulate --from-live --kill` asked just before the kill,
+   * beside the measured failover (a figure, not an assertion)
+   */
+  prediction?: PredictionCheck;
   hypervisorSamples: number;
   usage: ProcessUsage;
   profile: {
@@ -166,10 +173,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           });
       }, 1000);
     }
+    // `he-ha explain` at each step of a story (not chaos: its steps are faults), run beside
+    // the scenario one at a time and never awaited by it, so no measured interval waits
+    let explaining: Promise<void> = Promise.resolve();
+    const explainSteps = opts.scenario !== "chaos";
     result.figures = await scenario(c, (p) => {
       phase = p;
       c.event(`-- ${p}`);
+      if (explainSteps)
+        explaining = explaining.then(() => printExplain(c, p)).catch(() => undefined);
     });
+    if (explainSteps) {
+      phase = "done";
+      await explaining;
+      await printExplain(c, "done");
+    }
     result.usage = await usageOf(clusterPids(c));
     const overlaps = c.runs.overlaps(c.elapsed());
     result.ok = c.doubleRuns.length === 0 && overlaps.length === 0;
@@ -201,6 +219,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       result.doubleRuns = cluster.doubleRuns;
       result.overlaps = cluster.runs.overlaps(cluster.elapsed());
       if (cluster.chaos) result.chaos = cluster.chaos;
+      if (cluster.prediction) result.prediction = cluster.prediction;
       result.hypervisorSamples = cluster.sampleCount;
       result.timeline = [...cluster.events];
       if (live)
@@ -242,6 +261,7 @@ export function summary(r: DemoResult): string {
     `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s); run-interval overlaps (100 ms looks): ${r.overlaps.length}`,
   ];
   if (r.chaos) lines.push(...chaosTable(r.chaos));
+  if (r.prediction) lines.push(...predictionTable(r.prediction));
   for (const [k, v] of Object.entries(r.figures))
     lines.push(`  ${k.padEnd(26)} ${Number.isInteger(v) ? v : v.toFixed(2)}`);
   lines.push(

@@ -1,4 +1,5 @@
 import type { DemoCluster } from "./cluster.js";
+import { comparePrediction, predictionTable, predictKill } from "./live-insight.js";
 import type { ScenarioName } from "./scenario-names.js";
 import {
   engineUpHost,
@@ -40,6 +41,9 @@ async function heHaOk(c: DemoCluster, hostId: number, args: string[]): Promise<s
 export const failover: Scenario = async (c, phase) => {
   const cold = await startup(c, phase);
   const victim = c.engineHosts[0]!;
+  // asked just before the kill, outside the measured interval (a figure, never asserted)
+  phase(`ask the simulator: what if host${victim} dies now?`);
+  const predicted = await predictKill(c, victim);
   phase(`kill host${victim}`);
   const t0 = c.elapsed();
   await c.host(victim).kill9();
@@ -60,8 +64,26 @@ export const failover: Scenario = async (c, phase) => {
   const host = await waitEngineUp(c, budget, [victim]);
   const failoverSeconds = c.elapsed() - t0;
   c.event(`engine up on host${host} ${failoverSeconds.toFixed(1)}s after the kill`);
+  const check = predicted
+    ? comparePrediction(
+        victim,
+        predicted,
+        { hostId: host, seconds: failoverSeconds },
+        c.profile.timing.loop_delay,
+      )
+    : undefined;
+  if (check) {
+    c.prediction = check;
+    for (const line of predictionTable(check)) c.event(line);
+  }
   return {
     ...cold,
+    ...(check?.predicted_engine_up_seconds != null
+      ? {
+          predicted_failover_seconds: check.predicted_engine_up_seconds,
+          prediction_error_seconds: check.difference_seconds ?? Number.NaN,
+        }
+      : {}),
     detection_seconds: detection,
     failover_seconds: failoverSeconds,
     host_dead_seconds: c.profile.hostDeadSeconds,

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
-import { systemTime } from "../common/host-time.js";
+import { systemTime, withTimeout } from "../common/host-time.js";
 import { publishedHostname } from "../common/hostname.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
-import { runChecks } from "../doctor/checks.js";
 import { gatherDoctorFacts } from "../doctor/gather.js";
 import { explainCluster } from "../explain/explain.js";
 import { gatherLocalFacts } from "../explain/gather.js";
@@ -18,6 +17,7 @@ import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
 import { startMetrics } from "./api/metrics-listener.js";
 import { closeUnix, createBrokerApp, listenUnix } from "./api/server.js";
 import { chooseSocketGroup } from "./api/unix-socket.js";
+import { DoctorSchedule } from "./doctor-schedule.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
 import { BrokerMetrics } from "./metrics.js";
@@ -142,17 +142,24 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
   });
 
   serviceRef = service;
-  const explain = async () =>
-    explainCluster({
-      status: service.status(),
-      conf: agentConf,
-      ioTimeout: conf.sanlockIoTimeout,
-      ...(await gatherLocalFacts(paths)),
-    });
   const hostname = await publishedHostname(conf, paths.root);
-  const doctor = async (staleAfterSeconds?: number) =>
-    runChecks(
-      await gatherDoctorFacts({
+  // doctor's checks (a VDSM ping, storage and file probes, each bounded by io_timeout)
+  // and explain's local files run on the broker's own schedule, once per storage cycle
+  // (at least every second); scrapes and the JSON API answer from what it holds
+  const checkTimeout = conf.sanlockIoTimeout;
+  const schedule = new DoctorSchedule({
+    time: systemTime,
+    log,
+    intervalSeconds: Math.max(1, agentConf.timing.broker_storage_cycle),
+    gatherLocal: () =>
+      withTimeout(
+        systemTime,
+        gatherLocalFacts(paths),
+        checkTimeout,
+        () => new Error(`ha.conf or vm.conf: not read within ${checkTimeout} s`),
+      ),
+    gatherDoctor: () =>
+      gatherDoctorFacts({
         root: paths.root,
         status: service.status(),
         conf: agentConf,
@@ -161,10 +168,18 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
         metadataVolume: volumes.metadata,
         readSeconds: readTimings.recent(),
         backend: backend.backend,
+        timeoutSeconds: checkTimeout,
         ...(vdsmApi ? { pingVdsm: () => vdsmApi.ping2() } : {}),
-        ...(staleAfterSeconds === undefined ? {} : { staleAfterSeconds }),
       }),
-    );
+  });
+  const explain = async () =>
+    explainCluster({
+      status: service.status(),
+      conf: agentConf,
+      ioTimeout: conf.sanlockIoTimeout,
+      ...(await schedule.localFacts()),
+    });
+  const doctor = schedule;
   const apiOpts = { service, metrics, log, explain, doctor };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
@@ -180,11 +195,13 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     throw e;
   }
   service.start();
+  schedule.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       log.info("broker stopping");
+      schedule.stop();
       await Promise.allSettled([closeUnix(app, paths.brokerSocket), metricsApp?.close()]);
       await service.stop();
       vdsm?.close();

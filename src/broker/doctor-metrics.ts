@@ -1,13 +1,15 @@
 import { Gauge, type Registry } from "prom-client";
-import type { Finding } from "../doctor/checks.js";
+import type { DoctorAnswer } from "./doctor-schedule.js";
 
 /**
- * `he-ha doctor`'s findings as Prometheus series, set at scrape time from the same
- * checks GET /v1/doctor runs: one `ovirt_ha_doctor_finding{check,severity}` per finding
- * kind (its value: how many), so an alert can fire on `severity="error"`.
+ * `he-ha doctor`'s findings as Prometheus series, set at scrape time from the broker's
+ * latest scheduled run (the one GET /v1/doctor answers; doctor-schedule.ts): one
+ * `ovirt_ha_doctor_finding{check,severity}` per finding kind (its value: how many), so an
+ * alert can fire on `severity="error"`, and `ovirt_ha_doctor_age_seconds`, how old they are.
  */
 export class DoctorMetrics {
   private readonly finding: Gauge;
+  private readonly age: Gauge;
 
   constructor(registry: Registry) {
     this.finding = new Gauge({
@@ -16,10 +18,19 @@ export class DoctorMetrics {
       labelNames: ["check", "severity"],
       registers: [registry],
     });
+    this.age = new Gauge({
+      name: "ovirt_ha_doctor_age_seconds",
+      help: "Seconds since the broker last gathered the doctor findings (absent: not yet)",
+      registers: [registry],
+    });
   }
 
-  update(findings: readonly Finding[]): void {
+  /** `answer` undefined: no run finished yet, so no series. */
+  update(answer: DoctorAnswer | undefined): void {
     this.finding.reset();
-    for (const f of findings) this.finding.inc({ check: f.check, severity: f.severity });
+    this.age.reset();
+    if (answer === undefined) return;
+    for (const f of answer.findings) this.finding.inc({ check: f.check, severity: f.severity });
+    this.age.set(answer.age_seconds);
   }
 }

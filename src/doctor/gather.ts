@@ -4,6 +4,7 @@ import { qemuConfPath, qemuLockManager } from "../agent/lease-holder.js";
 import type { BrokerStatus } from "../broker/status.js";
 import { type AgentConf, agentConfDigests } from "../common/agent-conf.js";
 import type { HostConfig } from "../common/host-config.js";
+import { systemTime, withTimeout } from "../common/host-time.js";
 import { geometryFromDomainMetadata } from "../common/sector-geometry.js";
 import { parseDomainMetadata } from "../storage/domain-metadata.js";
 import { sectorSizeOf } from "../storage/sector-probe.js";
@@ -27,7 +28,14 @@ export interface GatherInput {
   pingVdsm?: () => Promise<unknown>;
   staleAfterSeconds?: number;
   nowWall?: number;
+  /**
+   * each I/O check's time limit in seconds (default 10): a check that does not finish in
+   * time counts as failed or unknown (a VDSM that never answers: not reachable)
+   */
+  timeoutSeconds?: number;
 }
+
+const DEFAULT_CHECK_TIMEOUT_SECONDS = 10;
 
 const exists = (p: string) =>
   stat(p).then(
@@ -96,22 +104,32 @@ async function selinuxModuleLoaded(root: string): Promise<boolean> {
 /** The thin I/O layer of `he-ha doctor`: reads every fact once; the checks are pure. */
 export async function gatherDoctorFacts(g: GatherInput): Promise<DoctorFacts> {
   const qemuConf = qemuConfPath(g.root);
+  const limit = g.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS;
+  const bounded = <T>(what: string, p: Promise<T>): Promise<T> =>
+    withTimeout(systemTime, p, limit, () => new Error(`${what}: no answer within ${limit} s`));
+  /** a file check: unknown (`fallback`) when it fails or hangs */
+  const check = <T>(what: string, p: Promise<T>, fallback: T): Promise<T> =>
+    bounded(what, p).catch(() => fallback);
   const [logical, blockSize, qemuText, sanlockConf, watchdog, wdmd, selinuxOn, module] =
     await Promise.all([
-      volumeSectorSize(g.metadataVolume),
-      domainBlockSize(g.metadataVolume),
-      readFile(qemuConf, "utf8").catch(() => null),
-      libvirtConf(path.join(g.root, "etc/libvirt/qemu-sanlock.conf")),
-      exists(path.join(g.root, "dev/watchdog")),
-      wdmdRunning(g.root),
-      exists(path.join(g.root, "sys/fs/selinux/enforce")),
-      selinuxModuleLoaded(g.root),
+      check("sector size", volumeSectorSize(g.metadataVolume), null),
+      check("domain block size", domainBlockSize(g.metadataVolume), null),
+      check("qemu.conf", readFile(qemuConf, "utf8"), null),
+      check(
+        "qemu-sanlock.conf",
+        libvirtConf(path.join(g.root, "etc/libvirt/qemu-sanlock.conf")),
+        null,
+      ),
+      check("watchdog", exists(path.join(g.root, "dev/watchdog")), false),
+      check("wdmd", wdmdRunning(g.root), false),
+      check("selinux", exists(path.join(g.root, "sys/fs/selinux/enforce")), false),
+      check("selinux module", selinuxModuleLoaded(g.root), false),
     ]);
   let reachable: boolean | null = null;
   let vdsmError: string | null = null;
   if (g.backend === "vdsm" && g.pingVdsm) {
     try {
-      await g.pingVdsm();
+      await bounded("VDSM Host.ping2", g.pingVdsm());
       reachable = true;
     } catch (e) {
       reachable = false;

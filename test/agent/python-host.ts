@@ -7,8 +7,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
+import { packageRoot } from "../../src/common/package-root.js";
 import type { SectorGeometry } from "../../src/common/sector-geometry.js";
 
 /** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */
@@ -16,10 +16,8 @@ function geometryWords(g: SectorGeometry | undefined): string {
   return g ? ` ${g.alignment} ${g.sectorSize}` : "";
 }
 
-const SCRIPT = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../python/python_host.py",
-);
+// from the package root, so bench/ (run from dist/) finds it too
+const SCRIPT = path.join(packageRoot(), "test/python/python_host.py");
 
 export interface LeaseRef {
   lockspace: string;
@@ -74,9 +72,14 @@ export class PythonHost {
     return answer;
   }
 
-  /** add_lockspace, as VDSM's startMonitoringDomain does on a Python host */
-  join(lockspace: string, hostId: number, ids: string): Promise<string> {
-    return this.command(`join ${lockspace} ${hostId} ${ids}`);
+  /**
+   * add_lockspace, as VDSM's startMonitoringDomain does on a Python host; `ioTimeout` is
+   * the io_timeout it joins with (VDSM passes its `[sanlock] io_timeout`, 10 by default;
+   * python_host.py uses 1 when none is given).
+   */
+  join(lockspace: string, hostId: number, ids: string, ioTimeout?: number): Promise<string> {
+    const io = ioTimeout === undefined ? "" : ` ${ioTimeout}`;
+    return this.command(`join ${lockspace} ${hostId} ${ids}${io}`);
   }
 
   /** register + acquire, as libvirt's sanlock lock driver does for qemu */

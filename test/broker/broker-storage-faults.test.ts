@@ -6,7 +6,6 @@
  * volume.
  */
 import { stat, truncate, writeFile } from "node:fs/promises";
-import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/standins/processes.js";
@@ -15,6 +14,7 @@ import type { BrokerStatus } from "../../src/broker/status.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
+import { unixGet } from "../support/unix-get.js";
 import { makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 interface Health {
@@ -25,18 +25,9 @@ interface Health {
   stale: boolean;
 }
 
-function getJson<T>(socket: string, urlPath: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ socketPath: socket, path: urlPath }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => {
-          body += c;
-        });
-        res.on("end", () => resolve(urlPath === "/metrics" ? (body as T) : JSON.parse(body)));
-      })
-      .on("error", reject);
-  });
+async function getJson<T>(socket: string, urlPath: string): Promise<T> {
+  const { body } = await unixGet(socket, urlPath);
+  return urlPath === "/metrics" ? (body as T) : JSON.parse(body);
 }
 
 const dirs: string[] = [];

@@ -28,6 +28,15 @@ describe.sequential("HA cluster on one machine", () => {
   it("failover: the engine host dies hard and another host runs the engine with good health", async () => {
     const r = await scenario("failover");
     expect(r.figures.failover_seconds).toBeGreaterThan(r.figures.detection_seconds!);
+    // he-ha explain printed at the steps, with the verdict of a live broker
+    expect(r.timeline.some((l) => /he-ha explain {3}# at "kill host\d"/.test(l))).toBe(true);
+    expect(r.timeline.some((l) => /\| Verdict: /.test(l))).toBe(true);
+    // the simulator, asked just before the kill, named a surviving host; how close its
+    // time came is a printed figure (docs/explain-doctor.md), not asserted
+    const p = r.prediction!;
+    expect(p.predicted_host).toMatch(/^host\d$/);
+    expect(p.predicted_host).not.toBe(`host${p.killed_host_id}`);
+    expect(p.measured_engine_up_seconds).toBe(r.figures.failover_seconds);
   }, 300_000);
 
   it("global-maintenance: a killed engine VM is not repaired until the flag clears", async () => {

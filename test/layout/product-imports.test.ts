@@ -47,10 +47,9 @@ const PENDING_UPWARD: ReadonlyMap<string, string> = new Map([
   ["src/broker/explain-metrics.ts -> src/explain/explain.ts", "explain"],
   // the broker serves and schedules the doctor's findings, the agent runs it once at start:
   // the checks (pure) move below the daemons, the gathering stays above them
-  ["src/broker/daemon.ts -> src/doctor/checks.ts", "doctor"],
   ["src/broker/daemon.ts -> src/doctor/gather.ts", "doctor"],
-  ["src/broker/doctor-metrics.ts -> src/doctor/checks.ts", "doctor"],
-  ["src/broker/api/server.ts -> src/doctor/checks.ts", "doctor"],
+  ["src/broker/doctor-schedule.ts -> src/doctor/checks.ts", "doctor"],
+  ["src/broker/doctor-schedule.ts -> src/explain/gather.ts", "doctor"],
   ["src/agent/main.ts -> src/doctor/agent-start.ts", "doctor"],
 ]);
 

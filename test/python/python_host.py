@@ -9,7 +9,9 @@ to the sanlock daemon that SANLOCK_RUN_DIR names. It registers itself, as libvir
 registers qemu, so the lease belongs to this process and dies with it.
 
 Commands on stdin, one per line; one answer line each on stdout:
-  join <lockspace> <host_id> <ids path>          -> ok join | err join <errno> <message>
+  join <lockspace> <host_id> <ids path> [io_timeout] -> ok join | err join <errno> <message>
+      (io_timeout: the lockspace io_timeout this host joins with, as VDSM passes its
+      [sanlock] io_timeout, 10 by default; 1 when absent, the tests' fast timing)
   acquire <lockspace> <resource> <path> <offset> -> ok acquire | err acquire <errno> <message>
   release <lockspace> <resource> <path> <offset> -> ok release | err release ...
   owners <lockspace> <resource> <path> <offset>  -> ok owners <host_id>:<generation>,... | err ...
@@ -42,8 +44,9 @@ def main():
         cmd, args = words[0], words[1:]
         try:
             if cmd == "join":
-                ls, host_id, path = args
-                sanlock.add_lockspace(b(ls), int(host_id), path, iotimeout=1)
+                ls, host_id, path = args[:3]
+                io_timeout = int(args[3]) if len(args) > 3 else 1
+                sanlock.add_lockspace(b(ls), int(host_id), path, iotimeout=io_timeout)
                 out = "ok join"
             elif cmd == "acquire":
                 ls, res, path, offset = args

@@ -9,8 +9,8 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
-import type { Finding } from "../../doctor/checks.js";
 import type { ExplainDoc } from "../../explain/explain.js";
+import type { DoctorAnswer } from "../doctor-schedule.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -47,10 +47,20 @@ export interface BrokerApiOptions {
   ownUid?: number;
   /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
   credentials?: (req: FastifyRequest) => PeerCred | undefined;
-  /** `he-ha explain`'s document (GET /v1/explain and its metrics); absent: not served */
+  /**
+   * `he-ha explain`'s document (GET /v1/explain and its metrics), made from state the
+   * broker already holds; absent: not served
+   */
   explain?: () => Promise<ExplainDoc>;
-  /** `he-ha doctor`'s findings (GET /v1/doctor and its metrics); absent: not served */
-  doctor?: (staleAfterSeconds?: number) => Promise<Finding[]>;
+  /**
+   * `he-ha doctor`'s latest findings with their age, gathered on the broker's own
+   * schedule (doctor-schedule.ts): `answer` for GET /v1/doctor (waits for the first
+   * run only), `peek` for scrapes (never waits); absent: not served
+   */
+  doctor?: {
+    answer(staleAfterSeconds?: number): Promise<DoctorAnswer>;
+    peek(): DoctorAnswer | undefined;
+  };
 }
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
@@ -86,7 +96,7 @@ function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): Fastif
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
   if (opts.explain) opts.metrics.explain.update(await opts.explain());
-  if (opts.doctor) opts.metrics.doctor.update(await opts.doctor());
+  if (opts.doctor) opts.metrics.doctor.update(opts.doctor.peek());
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
@@ -197,7 +207,7 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
     if (staleAfter !== undefined && !(Number.isFinite(staleAfter) && staleAfter >= 0)) {
       return reply.code(400).send({ error: `stale_after="${raw}" is not a number of seconds` });
     }
-    return { findings: await opts.doctor(staleAfter) };
+    return opts.doctor.answer(staleAfter);
   });
   app.put("/v1/maintenance", async (req, reply) => {
     const refused = writeRefusal(req, "PUT /v1/maintenance");
