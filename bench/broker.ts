@@ -24,7 +24,7 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../lab/sim/processes.js";
+} from "../lab/standins/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../src/common/paths.js";

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { productBin } from "../lab/children.js";
 import { engineOvf } from "../lab/paths.js";
-import { runCommand } from "../lab/sim/processes.js";
+import { runCommand } from "../lab/standins/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { haPaths } from "../src/common/paths.js";
 import { encodeHostBlock, SEGMENT_SIZE } from "../src/storage/whiteboard/index.js";

@@ -1,5 +1,5 @@
 /**
- * ovirt-ha-broker under a 500-connection slowloris on its unix socket (lab/sim/slowloris.ts
+ * ovirt-ha-broker under a 500-connection slowloris on its unix socket (lab/standins/slowloris.ts
  * in its own process, one byte a second per connection, reopening every connection the
  * broker closes): how many fresh get_stats calls (a new connection each, as
  * hosted-engine --vm-status and VDSM's polls) and how many calls on the agent's
@@ -11,7 +11,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { labArgs } from "../lab/children.js";
-import { pollUntil, type TrackedChild, terminate } from "../lab/sim/processes.js";
+import { pollUntil, type TrackedChild, terminate } from "../lab/standins/processes.js";
 import { BrokerClient } from "../src/broker/client.js";
 import { serializeMethodCall } from "../src/broker/xmlrpc/serialize.js";
 import { haPaths } from "../src/common/paths.js";
@@ -22,7 +22,7 @@ const FLOOD = 500;
 const CALLS = 500;
 
 function slowlorisCommand(socket: string, seconds: number): string[] {
-  return labArgs("sim/slowloris", socket, String(FLOOD), String(seconds));
+  return labArgs("standins/slowloris", socket, String(FLOOD), String(seconds));
 }
 
 function freshGetStats(socket: string, body: string): Promise<number | undefined> {

@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initLeaseVolume, initResourceLease } from "../lab/sim/lease-volume.js";
-import { SimLibvirtd } from "../lab/sim/libvirtd.js";
-import { SanlockDaemon } from "../lab/sim/sanlock-daemon.js";
+import { initLeaseVolume, initResourceLease } from "../lab/standins/lease-volume.js";
+import { SimLibvirtd } from "../lab/standins/libvirtd.js";
+import { SanlockDaemon } from "../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../src/common/log.js";
 import { HypervisorConnection } from "../src/libvirt/hypervisor.js";
 import { Lockspace } from "../src/sanlock/lockspace.js";

@@ -2,7 +2,7 @@ import os from "node:os";
 import { DemoCluster } from "../lab/demo/cluster.js";
 import { coldStartBudget, others, waitEngineUp, waitStates } from "../lab/demo/scenario-steps.js";
 import { type ProcUsage, procUsage } from "../lab/proc-usage.js";
-import type { TrackedChild } from "../lab/sim/processes.js";
+import type { TrackedChild } from "../lab/standins/processes.js";
 import type { BenchResult } from "./types.js";
 import { summarize } from "./types.js";
 import { envNote, unitEnvironment } from "./unit-env.js";

@@ -1,4 +1,4 @@
-import { runCommand } from "../sim/processes.js";
+import { runCommand } from "../standins/processes.js";
 
 /**
  * A simulated host's management bridge: a real Linux bridge with one veth port (a bridge

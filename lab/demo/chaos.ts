@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";
-import { signalChild } from "../sim/processes.js";
+import { signalChild } from "../standins/processes.js";
 import type { DemoProfile } from "../timing.js";
 import type { ChaosTable } from "./chaos-table.js";
 import type { DemoCluster } from "./cluster.js";

@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { parseDomainType } from "../../src/common/domain-types.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
-import { parseDomainType } from "../../src/storage/domain-types.js";
 import { productBin } from "../children.js";
-import { SimLibvirtd } from "../sim/libvirtd.js";
+import { SimLibvirtd } from "../standins/libvirtd.js";
 import {
   isRunning,
   pollUntil,
@@ -17,9 +17,9 @@ import {
   terminate,
   unixSocketAccepts,
   waitExit,
-} from "../sim/processes.js";
-import { SanlockDaemon } from "../sim/sanlock-daemon.js";
-import { StorageView } from "../sim/storage-view.js";
+} from "../standins/processes.js";
+import { SanlockDaemon } from "../standins/sanlock-daemon.js";
+import { StorageView } from "../standins/storage-view.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
 

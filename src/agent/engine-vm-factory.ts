@@ -1,12 +1,12 @@
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import type { HaPaths } from "../common/paths.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { VmLease } from "../sanlock/vm-lease.js";
 import type { HaVolumes } from "../storage/domain.js";
 import type { DomainGeometry } from "../storage/domain-geometry.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
 import { lookupXlease } from "../storage/xleases.js";
 import type { VdsmApi } from "../vdsm/api.js";
 import { localVdsmApi, vdsmClientOptions } from "../vdsm/backend-choice.js";

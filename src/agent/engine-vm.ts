@@ -9,7 +9,7 @@ import {
   isLeaseRefusedByLibvirt,
   STORAGE_LOCKED_START_REASON,
   type StartFailureRecord,
-} from "./start-failure.js";
+} from "./start-failure-record.js";
 
 interface EngineVmPorts {
   vm: VmPort;

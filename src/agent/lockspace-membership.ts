@@ -1,7 +1,7 @@
 import type { Logger } from "../common/log.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { LockspaceIdConflictError } from "../sanlock/errors.js";
 import type { LockspaceSpec } from "../sanlock/lockspace.js";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
 import type { LockspacePort } from "./ports.js";
 
 /**

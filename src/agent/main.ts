@@ -1,6 +1,7 @@
 import { BrokerClient } from "../broker/client.js";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { hostConfigFrom, loadHostConfig } from "../common/host-config.js";
+import { publishedHostname } from "../common/hostname.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
 import { doctorAtStart } from "../doctor/agent-start.js";
@@ -16,7 +17,6 @@ import { type CleanupResult, cleanupMetadata } from "./cleanup.js";
 import { AgentDaemon } from "./daemon.js";
 import { type EngineVmSetup, engineVmChoices, engineVmFor } from "./engine-vm-factory.js";
 import { productionEnv } from "./env.js";
-import { publishedHostname } from "./hostname.js";
 import { domainTypeFor } from "./libvirt-vm.js";
 
 export interface AgentSetup extends EngineVmSetup {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { publishedHostname } from "../agent/hostname.js";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
 import { systemTime, withTimeout } from "../common/host-time.js";
+import { publishedHostname } from "../common/hostname.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
 import { gatherDoctorFacts } from "../doctor/gather.js";

@@ -1,6 +1,6 @@
+import { domainTypeRule } from "../common/domain-types.js";
 import { loadHostConfig } from "../common/host-config.js";
 import { haPaths } from "../common/paths.js";
-import { domainTypeRule } from "../storage/domain-types.js";
 import { vmBackendFor } from "../vdsm/backend-choice.js";
 import { describeConnection } from "../vdsm/host-storage.js";
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { type DomainType, DomainTypeError, parseDomainType } from "../storage/domain-types.js";
+import { type DomainType, DomainTypeError, parseDomainType } from "./domain-types.js";
 import { ConfigSyntaxError, parseBool, parseKeyValue } from "./keyvalue.js";
 import { OVIRT_AUTHFILE, OVIRT_AUTHFILE_NAME, withAuthfile } from "./libvirt-auth-uri.js";
 import { configText } from "./strict-ini.js";
@@ -12,7 +12,7 @@ export interface HostConfig {
   hostId: number;
   sdUUID: string;
   spUUID: string;
-  /** `domainType` (default nfs), parsed once: see src/storage/domain-types.ts */
+  /** `domainType` (default nfs), parsed once: see src/common/domain-types.ts */
   domainType: DomainType;
   storage: string;
   vmId: string;

@@ -5,7 +5,7 @@
  * never blocks the event loop.
  */
 import { execFile } from "node:child_process";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { lockspaceString, resourceString } from "./names.js";
 import { directInitGeometryArgs } from "./sector-flags.js";
 

@@ -4,7 +4,7 @@
  * worker threads; the daemon is the one SANLOCK_RUN_DIR points at (default /run/sanlock).
  */
 import type { Logger } from "../common/log.js";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { LockspaceIdConflictError, LockspaceJoinError, SanlockError } from "./errors.js";
 import {
   callAsync,

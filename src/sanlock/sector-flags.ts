@@ -4,7 +4,7 @@
  * `sanlock direct init` (what python3-sanlock's `sector=` / `align=` and VDSM pass).
  * Without a geometry (undefined) nothing is added: sanlock reads the leader's own.
  */
-import type { SectorGeometry } from "../storage/sector-geometry.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { SANLK_ALIGN_FLAGS, SANLK_SECTOR4K, SANLK_SECTOR512 } from "./native.js";
 
 const MiB = 1024 * 1024;

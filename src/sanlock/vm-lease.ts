@@ -21,7 +21,7 @@
  * (and so the registration fd) for the agent's whole life.
  */
 import type { Logger } from "../common/log.js";
-import type { SectorGeometry } from "../storage/sector-geometry.js";
+import type { SectorGeometry } from "../common/sector-geometry.js";
 import { LeaseHeldError, SanlockError } from "./errors.js";
 import { resourceString } from "./names.js";
 import {

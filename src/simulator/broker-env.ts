@@ -1,9 +1,9 @@
-import type { StartFailureRecord } from "../agent/start-failure.js";
+import type { StartFailureRecord } from "../agent/start-failure-record.js";
 import type { BrokerEnv, Notifier } from "../broker/env.js";
 import type { Monitor, MonitorDeps } from "../broker/monitors/monitor.js";
 import { PeriodicMonitor } from "../broker/monitors/periodic.js";
 import { createMonitor } from "../broker/monitors/registry.js";
-import { startFailureReason } from "../broker/monitors/start-failure.js";
+import { startFailureReason } from "../broker/monitors/start-failure-reader.js";
 import type { MetadataStore } from "../broker/storage-cycle.js";
 import type { HostTime } from "../common/host-time.js";
 import { formatBool } from "../common/keyvalue.js";

@@ -7,7 +7,7 @@ import { SEGMENT_COUNT, SEGMENT_SIZE } from "./whiteboard/types.js";
 
 /**
  * O_DIRECT needs buffer address, file offset and length aligned to the device's logical
- * sector size; 4096 covers both sizes there are (512 and 4K, sector-geometry.ts), so
+ * sector size; 4096 covers both sizes there are (512 and 4K, common/sector-geometry.ts), so
  * every buffer, offset and length here is a multiple of it.
  */
 export const IO_ALIGNMENT = 4096;

@@ -2,7 +2,7 @@
  * The sector geometry of this host's storage domain, resolved once before any sanlock
  * call or write touches the domain, and checked against every volume the daemons use:
  * - on VDSM hosts from `StorageDomain.getInfo` (`fromVdsm`, see
- *   sector-geometry.ts geometryFromVdsmDomainInfo);
+ *   common/sector-geometry.ts geometryFromVdsmDomainInfo);
  * - elsewhere from `dom_md/metadata` BLOCK_SIZE and ALIGNMENT (512/1M when absent, as
  *   VDSM reads an older domain). On a block-style domain laid out by `he-ha storage init`
  *   that file stands in for the VG tags VDSM keeps a block domain's metadata in.
@@ -11,14 +11,14 @@
  */
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { parseDomainMetadata } from "./domain-metadata.js";
 import {
   checkDeviceSectorSize,
   describeGeometry,
   geometryFromDomainMetadata,
   geometryFromVdsmDomainInfo,
   type SectorGeometry,
-} from "./sector-geometry.js";
+} from "../common/sector-geometry.js";
+import { parseDomainMetadata } from "./domain-metadata.js";
 import { sectorSizeOf } from "./sector-probe.js";
 
 /**

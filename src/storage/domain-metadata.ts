@@ -4,8 +4,8 @@
  * over the sorted lines concatenated without their newlines (VDSM persistent.py).
  */
 import { createHash } from "node:crypto";
+import { domainTypeRule, domainTypesOf, isDomainType } from "../common/domain-types.js";
 import { splitKeyValue } from "../common/keyvalue.js";
-import { domainTypeRule, domainTypesOf, isDomainType } from "./domain-types.js";
 
 export const SHA_CKSUM_KEY = "_SHA_CKSUM";
 
@@ -36,7 +36,7 @@ export class DomainMetadataError extends Error {
 
 /**
  * VDSM's domain TYPE name of a file domain for hosted-engine.conf's `domainType` (the
- * table of src/storage/domain-types.ts); block types and unknown names are refused.
+ * table of src/common/domain-types.ts); block types and unknown names are refused.
  */
 export function domainTypeName(domainType: string): string {
   const t = domainType.toLowerCase();

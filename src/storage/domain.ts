@@ -1,12 +1,12 @@
 import path from "node:path";
-import type { HostConfig } from "../common/host-config.js";
 import {
   blockSpecialVolumes,
   domMdPaths,
   isBlockDomain,
   mountParent,
   preparedVolumePath,
-} from "./domain-types.js";
+} from "../common/domain-types.js";
+import type { HostConfig } from "../common/host-config.js";
 
 /** The storage domain directory or a volume path cannot be resolved from hosted-engine.conf. */
 export class DomainPathError extends Error {

@@ -21,9 +21,10 @@
  *
  * Pure except `resolveEngineLeases`, which reads the xleases index for VM leases.
  */
+
+import { domMdPaths } from "../common/domain-types.js";
 import { SANLOCK_NAME_MAX } from "../sanlock/names.js";
 import { VOLUME_LEASE_OFFSET, volumeLeasePath, volumePath } from "./domain.js";
-import { domMdPaths } from "./domain-types.js";
 import type { VmConf, VmConfDevice } from "./ovf/vmconf-types.js";
 import {
   attr,

@@ -2,8 +2,15 @@ import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, mkdir, open, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { type DomMdPaths, domMdPaths } from "../common/domain-types.js";
 import { parseKeyValue, splitKeyValue } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
+import {
+  blockVolumeLeaseOffset,
+  DEFAULT_GEOMETRY,
+  describeGeometry,
+  type SectorGeometry,
+} from "../common/sector-geometry.js";
 import { directInitLockspace, directInitResource } from "../sanlock/direct-init.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import {
@@ -21,17 +28,10 @@ import {
   fileDomainMetadata,
   formatDomainMetadata,
 } from "./domain-metadata.js";
-import { type DomMdPaths, domMdPaths } from "./domain-types.js";
 import { type EngineDiskIds, engineDiskOf } from "./engine-disk.js";
 import { refuseOrphanHeVolumes } from "./init-guard.js";
 import { formatVmParams, ovfToVmParams } from "./ovf/ovf-to-vmconf.js";
 import { parseVmConf } from "./ovf/vmconf.js";
-import {
-  blockVolumeLeaseOffset,
-  DEFAULT_GEOMETRY,
-  describeGeometry,
-  type SectorGeometry,
-} from "./sector-geometry.js";
 import { blockDeviceSectorSize } from "./sector-probe.js";
 import { BLANK_UUID, ovfStoreDescription, volumeMetaPath, writeVolumeMeta } from "./volume-meta.js";
 import { volumeBytes } from "./volume-size.js";

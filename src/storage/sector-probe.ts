@@ -1,6 +1,6 @@
 /**
  * Measuring sector sizes on a host without VDSM (on VDSM hosts, StorageDomain.getInfo
- * says; see sector-geometry.ts geometryFromVdsmDomainInfo):
+ * says; see common/sector-geometry.ts geometryFromVdsmDomainInfo):
  * - a block device: its logical sector size, what BLKSSZGET answers, read from
  *   /sys/dev/block/<major>:<minor>/queue/logical_block_size (a partition's from its disk);
  * - a file: the logical sector size of the block device its filesystem is on; null on

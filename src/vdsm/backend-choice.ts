@@ -1,8 +1,8 @@
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
+import { domainTypesOf, isBlockDomain } from "../common/domain-types.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
-import { domainTypesOf, isBlockDomain } from "../storage/domain-types.js";
 import { VdsmApi } from "./api.js";
 import { VdsmClient, type VdsmClientOptions } from "./json-rpc-client.js";
 import { VDSM_PKI, VDSM_PORT } from "./wire.js";

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { access, readdir } from "node:fs/promises";
 import path from "node:path";
+import { type DomainType, domainTypeRule, mountParent } from "../common/domain-types.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import { escapeRemotePath } from "../storage/domain.js";
-import { type DomainType, domainTypeRule, mountParent } from "../storage/domain-types.js";
 import type { ConnectionStatus, VdsmApi } from "./api.js";
 import { VdsmError } from "./json-rpc-client.js";
 import {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
+import { domainTypeRule } from "../common/domain-types.js";
 import type { HostConfig } from "../common/host-config.js";
-import { domainTypeRule } from "../storage/domain-types.js";
 
 /** One entry of StoragePool.connectStorageServer's `connectionParams` for a file domain. */
 export interface FileConnectionParams {

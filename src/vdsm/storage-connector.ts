@@ -1,3 +1,4 @@
+import { isBlockDomain } from "../common/domain-types.js";
 import type { HostConfig } from "../common/host-config.js";
 import type { Logger } from "../common/log.js";
 import type {
@@ -8,7 +9,6 @@ import type {
 } from "../storage/connect/connector.js";
 import { verifyBlockVolumes, verifyDomain } from "../storage/connect/verify.js";
 import type { HaVolumes } from "../storage/domain.js";
-import { isBlockDomain } from "../storage/domain-types.js";
 import type { VdsmApi } from "./api.js";
 import {
   connectHaStorage,

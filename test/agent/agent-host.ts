@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { productArgs } from "../../lab/children.js";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
 import {
   pollUntil,
   runCommand,
@@ -13,8 +13,8 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+} from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { type HaPaths, haPaths } from "../../src/common/paths.js";

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { type AgentHost, engineLeaseRe, FAST, startTwoHosts, type TwoHosts } from "./agent-host.js";
 

@@ -16,7 +16,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, runCommand, signalChild, waitExit } from "../../lab/sim/processes.js";
+import { pollUntil, runCommand, signalChild, waitExit } from "../../lab/standins/processes.js";
 import { writeHaConf } from "../../src/common/ha-conf.js";
 import { readConfArchive, writeConfArchive } from "../../src/storage/archive/conf-archive.js";
 import { writeAtStart } from "../../src/storage/archive/volume.js";

@@ -11,10 +11,10 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachLoop, type LoopDevice } from "../../lab/sim/loop-device.js";
-import { runCommand } from "../../lab/sim/processes.js";
+import { attachLoop, type LoopDevice } from "../../lab/standins/loop-device.js";
+import { runCommand } from "../../lab/standins/processes.js";
+import { MiB, type SectorGeometry } from "../../src/common/sector-geometry.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
-import { MiB, type SectorGeometry } from "../../src/storage/sector-geometry.js";
 import { sectorSizeOf } from "../../src/storage/sector-probe.js";
 import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitExit } from "../../lab/sim/processes.js";
+import { waitExit } from "../../lab/standins/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";

@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";

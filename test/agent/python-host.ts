@@ -7,9 +7,9 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { packageRoot } from "../../src/common/package-root.js";
-import type { SectorGeometry } from "../../src/storage/sector-geometry.js";
+import type { SectorGeometry } from "../../src/common/sector-geometry.js";
 
 /** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */
 function geometryWords(g: SectorGeometry | undefined): string {

@@ -12,8 +12,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCommand } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { runCommand } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { ovfToVmConf } from "../../src/storage/ovf/ovf-to-vmconf.js";
 import { OVF_TEST_42 } from "../fixtures/ovf-fixtures.js";

@@ -10,8 +10,8 @@ import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { distFile, labArgs } from "../../lab/children.js";
-import { pollFor } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { pollFor } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { groupId } from "../../src/broker/api/unix-socket.js";
 import { XmlRpcFault } from "../../src/broker/client.js";
 import { parseMethodResponse } from "../../src/broker/xmlrpc/parse.js";
@@ -75,7 +75,7 @@ function outcome(body: string): { fault?: XmlRpcFault; value?: unknown } {
  */
 let slowloris: ReturnType<typeof readableCopy> | undefined;
 const slowlorisCopy = () =>
-  (slowloris ??= readableCopy("slowloris", ["package.json", "dist/lab/sim/slowloris.js"]));
+  (slowloris ??= readableCopy("slowloris", ["package.json", "dist/lab/standins/slowloris.js"]));
 afterAll(async () => {
   await (await slowloris)?.remove();
 });
@@ -91,15 +91,15 @@ async function flood(
   seconds: number,
   user?: string,
 ): Promise<{ opened: number; closedByServer: number }> {
-  distFile("lab/sim/slowloris.js"); // names the missing build before anything is copied
+  distFile("lab/standins/slowloris.js"); // names the missing build before anything is copied
   const program = user
     ? [
-        (await slowlorisCopy()).file("dist/lab/sim/slowloris.js"),
+        (await slowlorisCopy()).file("dist/lab/standins/slowloris.js"),
         socket,
         String(connections),
         String(seconds),
       ]
-    : labArgs("sim/slowloris", socket, String(connections), String(seconds));
+    : labArgs("standins/slowloris", socket, String(connections), String(seconds));
   const node = [process.execPath, ...program];
   const [cmd, ...args] = user ? ["runuser", "-u", user, "--", ...node] : node;
   return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { chooseSocketGroup, groupId } from "../../src/broker/api/unix-socket.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_COUNT, SEGMENT_SIZE } from "../../src/storage/whiteboard/types.js";

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
+import { initLeaseVolume } from "../../lab/standins/lease-volume.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { blockInput, makeWhiteboard, writeHostConf } from "../support/whiteboard.js";

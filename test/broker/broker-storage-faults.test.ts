@@ -8,8 +8,8 @@
 import { stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
-import { StorageView } from "../../lab/sim/storage-view.js";
+import { pollFor } from "../../lab/standins/processes.js";
+import { StorageView } from "../../lab/standins/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";

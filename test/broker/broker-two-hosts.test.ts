@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { pollFor } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { segmentOnDisk } from "../support/whiteboard.js";

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";

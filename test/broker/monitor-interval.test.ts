@@ -1,7 +1,7 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { type RunningBroker, startBroker } from "../../src/broker/daemon.js";
 import { silentLogger } from "../../src/common/log.js";

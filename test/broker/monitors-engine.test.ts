@@ -9,7 +9,7 @@ import { decideEngineStatus, withStartRecord } from "../../src/broker/monitors/e
 import { engineHealthUrl } from "../../src/broker/monitors/liveliness.js";
 import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
-import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
+import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure-reader.js";
 import { silentLogger } from "../../src/common/log.js";
 import { clearStartedHere, recordStartedHere } from "../../src/common/started-here.js";
 import type { HypervisorConnection } from "../../src/libvirt/hypervisor.js";

@@ -3,7 +3,7 @@ import { mkdir, rm, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { StorageView } from "../../lab/sim/storage-view.js";
+import { StorageView } from "../../lab/standins/storage-view.js";
 import type { Monitor } from "../../src/broker/monitors/monitor.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
 import { readVolumeHead } from "../../src/broker/monitors/storage-domain.js";

@@ -1,5 +1,5 @@
 import * as libvirt from "@unraid/libvirt";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure.js";
+import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure-reader.js";
 import { haPaths } from "../../src/common/paths.js";
 import { type BrokerHost, startBrokerHost } from "../cli/cluster.js";
 import { blockInput, writeHostBlock } from "../support/whiteboard.js";

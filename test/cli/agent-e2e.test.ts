@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { AgentHost, engineLeaseRe, makeStorage, startHealthServer } from "../agent/agent-host.js";

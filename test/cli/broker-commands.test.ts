@@ -1,7 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import { haPaths } from "../../src/common/paths.js";
 import { SEGMENT_SIZE } from "../../src/storage/whiteboard/index.js";
 import { removeDir, tempDir } from "../support/temp.js";

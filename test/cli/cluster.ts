@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import type { BrokerClient } from "../../src/broker/client.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";

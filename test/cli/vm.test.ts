@@ -1,9 +1,9 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
-import { runCommand } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { runCommand } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { haPaths } from "../../src/common/paths.js";
 import { makeStorageHost, type StorageHost } from "./cluster.js";
 import { runHeHa } from "./harness.js";

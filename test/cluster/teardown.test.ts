@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { labArgs } from "../../lab/children.js";
-import { runCommand } from "../../lab/sim/processes.js";
+import { runCommand } from "../../lab/standins/processes.js";
 
 async function links(): Promise<string[]> {
   const { output } = await runCommand("ip", ["-br", "link"]);

@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { loadAgentConf } from "../../src/common/agent-conf.js";
 import { haPaths } from "../../src/common/paths.js";

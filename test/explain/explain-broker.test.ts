@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollFor } from "../../lab/sim/processes.js";
+import { pollFor } from "../../lab/standins/processes.js";
 import { TEST_TIMING, timingSection } from "../../lab/timing.js";
 import { haPaths } from "../../src/common/paths.js";
 import type { ExplainDoc } from "../../src/explain/explain.js";

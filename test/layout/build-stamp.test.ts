@@ -33,15 +33,15 @@ describe("the build stamp check", () => {
 
   it("passes a build newer than every source, and names each source edited after it", async () => {
     await touch("src/agent/a.ts", 1_000);
-    await touch("lab/sim/b.ts", 1_000);
+    await touch("lab/standins/b.ts", 1_000);
     await touch("dist/build-info.json", 2_000);
     expect(await buildProblem(repo)).toBeNull();
-    await touch("lab/sim/b.ts", 3_000);
+    await touch("lab/standins/b.ts", 3_000);
     await touch("src/agent/a.ts", 3_000);
     await touch("src/notes.md", 3_000); // not compiled: does not count
-    expect((await staleSources(repo)).newer).toEqual(["lab/sim/b.ts", "src/agent/a.ts"]);
+    expect((await staleSources(repo)).newer).toEqual(["lab/standins/b.ts", "src/agent/a.ts"]);
     expect(await buildProblem(repo)).toBe(
-      'dist/ is older than lab/sim/b.ts, src/agent/a.ts: run "npm run build" (the tests start the compiled binaries)',
+      'dist/ is older than lab/standins/b.ts, src/agent/a.ts: run "npm run build" (the tests start the compiled binaries)',
     );
   });
 });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as libvirt from "@unraid/libvirt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
 import { removeDir, tempDir } from "../support/temp.js";

@@ -9,11 +9,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
-import { pollUntil } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { pollUntil } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
-import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
+import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure-record.js";
 import { silentLogger } from "../../src/common/log.js";
 import { domainXmlFromVmConf } from "../../src/libvirt/domain-xml.js";
 import { type EngineLease, engineLeaseRequests } from "../../src/storage/engine-lease.js";

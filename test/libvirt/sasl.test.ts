@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
 import { killScriptText, writeKillScript } from "../../src/agent/kill-path.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";

@@ -4,7 +4,7 @@ import { appendFile, mkdir, open, readFile, stat, writeFile } from "node:fs/prom
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import { TEST_TIMING } from "../../lab/timing.js";
 import { CONF_MEMBERS, readConfArchive } from "../../src/storage/archive/conf-archive.js";
 import type { StorageInitResult } from "../../src/storage/init.js";

@@ -2,7 +2,7 @@ import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productBin } from "../../lab/children.js";
-import { pollFor, pollUntil } from "../../lab/sim/processes.js";
+import { pollFor, pollUntil } from "../../lab/standins/processes.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { REPO, runTool } from "../support/run.js";

@@ -8,9 +8,9 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
-import { pollUntil } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { initLeaseVolume } from "../../lab/standins/lease-volume.js";
+import { pollUntil } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { Lockspace } from "../../src/sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../../src/sanlock/names.js";

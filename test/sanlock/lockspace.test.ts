@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initLeaseVolume } from "../../lab/sim/lease-volume.js";
-import type { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { initLeaseVolume } from "../../lab/standins/lease-volume.js";
+import type { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import {
   LockspaceIdConflictError,

@@ -11,18 +11,18 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
-import { runCommand } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { attachLoop, detachAll, type LoopDevice } from "../../lab/standins/loop-device.js";
+import { runCommand } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
-import { LeaseHeldError } from "../../src/sanlock/errors.js";
-import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
-import { VmLease } from "../../src/sanlock/vm-lease.js";
 import {
   blockVolumeLeaseOffset,
   MiB,
   type SectorGeometry,
-} from "../../src/storage/sector-geometry.js";
+} from "../../src/common/sector-geometry.js";
+import { LeaseHeldError } from "../../src/sanlock/errors.js";
+import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
+import { VmLease } from "../../src/sanlock/vm-lease.js";
 import { blockDeviceSectorSize } from "../../src/storage/sector-probe.js";
 import { type LeaseRef, PythonHost } from "../agent/python-host.js";
 import { removeDir, tempDir } from "../support/temp.js";

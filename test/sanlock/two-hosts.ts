@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { initLeaseVolume, initResourceLease } from "../../lab/standins/lease-volume.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 /** Two real sanlock daemons (host1, host2) and one volume: lockspace hosted-engine at 0, `vmId`'s lease at 1 MiB. */

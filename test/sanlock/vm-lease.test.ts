@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import type { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";

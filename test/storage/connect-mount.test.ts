@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../lab/sim/gluster.js";
-import { runCommand } from "../../lab/sim/processes.js";
+import { GlusterService, GlusterVolume, uniqueVolumeName } from "../../lab/standins/gluster.js";
+import { runCommand } from "../../lab/standins/processes.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";

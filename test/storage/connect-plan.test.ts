@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { DomainType } from "../../src/common/domain-types.js";
 import { StorageConnectError } from "../../src/storage/connect/errors.js";
 import {
   type ConnectionConf,
@@ -12,7 +13,6 @@ import {
   formatDomainMetadata,
   metadataSdUuid,
 } from "../../src/storage/domain-metadata.js";
-import type { DomainType } from "../../src/storage/domain-types.js";
 
 const SD = "7e2f6c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
 const MNT = "/rhev/data-center/mnt";

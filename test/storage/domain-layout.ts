@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { lockspaceString, resourceString } from "../../src/sanlock/names.js";
 import { removeDir, tempDir } from "../support/temp.js";
 

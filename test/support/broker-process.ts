@@ -8,7 +8,7 @@ import {
   type TrackedChild,
   terminate,
   unixSocketAccepts,
-} from "../../lab/sim/processes.js";
+} from "../../lab/standins/processes.js";
 import { BrokerClient } from "../../src/broker/client.js";
 import { haPaths } from "../../src/common/paths.js";
 

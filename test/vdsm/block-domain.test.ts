@@ -1,9 +1,9 @@
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { attachLoop, detachAll, type LoopDevice } from "../../lab/sim/loop-device.js";
-import { pollUntil } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+import { attachLoop, detachAll, type LoopDevice } from "../../lab/standins/loop-device.js";
+import { pollUntil } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { type HostConfig, hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
-import { pollFor as until } from "../../lab/sim/processes.js";
+import { pollFor as until } from "../../lab/standins/processes.js";
 import type { CpuLoadMonitor } from "../../src/broker/monitors/cpu-load.js";
 import {
   decideEngineStatus,

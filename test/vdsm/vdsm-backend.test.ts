@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../lab/sim/processes.js";
+import { pollUntil } from "../../lab/standins/processes.js";
 import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/backend.js";
 import { engineVmFor } from "../../src/agent/engine-vm-factory.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
-import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure.js";
+import { isLeaseRefusedByLibvirt } from "../../src/agent/start-failure-record.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";

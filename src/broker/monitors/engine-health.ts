@@ -15,7 +15,7 @@ import {
 import { checkLiveliness, type LivelinessCheck } from "./liveliness.js";
 import type { EngineRecords, VmStateSource } from "./monitor.js";
 import { PeriodicMonitor } from "./periodic.js";
-import { freshStartFailure } from "./start-failure.js";
+import { freshStartFailure } from "./start-failure-reader.js";
 
 /** The records as the agent's files in `runDir`. */
 export function runDirRecords(runDir: string): EngineRecords {

@@ -1,14 +1,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { resourceString } from "../../sanlock/names.js";
-import { type InitDevices, initStorageDomain } from "../../storage/init.js";
 import {
   describeGeometry,
   parseAlignment,
   parseSectorSize,
   type SectorGeometry,
   sectorGeometry,
-} from "../../storage/sector-geometry.js";
+} from "../../common/sector-geometry.js";
+import { resourceString } from "../../sanlock/names.js";
+import { type InitDevices, initStorageDomain } from "../../storage/init.js";
 import { CliError, UsageError } from "../errors.js";
 
 async function readOptional(file: string | undefined, what: string): Promise<string | undefined> {

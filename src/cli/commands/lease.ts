@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { haPaths } from "../../common/paths.js";
-import type { SectorGeometry } from "../../storage/sector-geometry.js";
+import type { SectorGeometry } from "../../common/sector-geometry.js";
 import { CliError } from "../errors.js";
 import type { LeaseStatus } from "../format/lease-status.js";
 import { group, withJson } from "../program.js";
@@ -26,7 +26,7 @@ async function leaseStatus(): Promise<LeaseStatus> {
   const { domainGeometryFor } = await import("../../storage/domain-geometry.js");
   const { vmBackendFor, localVdsmApi } = await import("../../vdsm/backend-choice.js");
   const { describeConnection } = await import("../../vdsm/host-storage.js");
-  const { domainTypeRule } = await import("../../storage/domain-types.js");
+  const { domainTypeRule } = await import("../../common/domain-types.js");
   const vmConf = await vmConfText(ctx);
   let backend: Awaited<ReturnType<typeof vmBackendFor>>;
   try {

@@ -1,7 +1,12 @@
 import path from "node:path";
+import {
+  type DomainType,
+  domainTypeRule,
+  domainTypesOf,
+  mountParent,
+} from "../../common/domain-types.js";
 import type { HostConfig } from "../../common/host-config.js";
 import { escapeRemotePath, normalizeRemotePath } from "../domain.js";
-import { type DomainType, domainTypeRule, domainTypesOf, mountParent } from "../domain-types.js";
 import { StorageConnectError } from "./errors.js";
 
 /**

@@ -1,13 +1,11 @@
 /**
- * A domain's sector geometry (src/storage/sector-geometry.ts) and its sanlock flags
+ * A domain's sector geometry (src/common/sector-geometry.ts) and its sanlock flags
  * (src/sanlock/sector-flags.ts): what VDSM's StorageDomain.getInfo and dom_md/metadata
  * say turned into one value, the combinations sanlock refuses refused with the source
  * named, and the flag bits checked against sanlock's own header.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { directInitGeometryArgs, geometryFlags } from "../../src/sanlock/sector-flags.js";
-import { geometryThroughVdsm } from "../../src/storage/domain-geometry.js";
 import {
   blockVolumeLeaseOffset,
   checkDeviceSectorSize,
@@ -20,7 +18,9 @@ import {
   parseSectorSize,
   SectorGeometryError,
   SectorSizeMismatchError,
-} from "../../src/storage/sector-geometry.js";
+} from "../../src/common/sector-geometry.js";
+import { directInitGeometryArgs, geometryFlags } from "../../src/sanlock/sector-flags.js";
+import { geometryThroughVdsm } from "../../src/storage/domain-geometry.js";
 
 const SD = "8e2b4bb1-4f2e-4ac8-9e0b-0f3b9a9f2c11";
 const SANLOCK_H = "/usr/include/sanlock.h";

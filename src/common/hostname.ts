@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import type { HostConfig } from "../common/host-config.js";
+import type { HostConfig } from "./host-config.js";
 
 /** VDSM's host certificate, whose CN names the host in the engine (under HE_HA_ROOT). */
 export function vdsmCertPath(root: string): string {

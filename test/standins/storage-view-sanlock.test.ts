@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { scriptArgs } from "../../lab/children.js";
-import { initLeaseVolume, initResourceLease } from "../../lab/sim/lease-volume.js";
+import { initLeaseVolume, initResourceLease } from "../../lab/standins/lease-volume.js";
 import {
   pollUntil,
   runCommand,
@@ -20,9 +20,9 @@ import {
   type TrackedChild,
   terminate,
   waitExit,
-} from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
-import { StorageView } from "../../lab/sim/storage-view.js";
+} from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
+import { StorageView } from "../../lab/standins/storage-view.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 const VM_ID = "5f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f";

@@ -12,8 +12,8 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { isAlive } from "../../lab/sim/processes.js";
-import { isMountPoint, StorageView } from "../../lab/sim/storage-view.js";
+import { isAlive } from "../../lab/standins/processes.js";
+import { isMountPoint, StorageView } from "../../lab/standins/storage-view.js";
 import { ReopeningMetadataStore } from "../../src/broker/metadata-store.js";
 import { silentLogger } from "../../src/common/log.js";
 import { MetadataIoError, MetadataVolume } from "../../src/storage/direct-io.js";

@@ -4,8 +4,8 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { publishedHostname, vdsmCertPath } from "../../src/agent/hostname.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
+import { publishedHostname, vdsmCertPath } from "../../src/common/hostname.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@
  * O_DIRECT I/O on a 4K device must use 4096-byte aligned buffers, offsets and sizes.
  *
  * Pure: the one home of the geometry words and their rules. How a device's sector size
- * is measured lives in sector-probe.ts, the sanlock flags in src/sanlock/sector-flags.ts.
+ * is measured lives in src/storage/sector-probe.ts, the sanlock flags in src/sanlock/sector-flags.ts.
  */
 
 export const MiB = 1024 * 1024;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { HostConfigError, hostConfigFrom } from "../../src/common/host-config.js";
 import {
   blockSpecialVolumes,
   DOMAIN_TYPES,
@@ -8,7 +7,8 @@ import {
   mountParent,
   parseDomainType,
   preparedVolumePath,
-} from "../../src/storage/domain-types.js";
+} from "../../src/common/domain-types.js";
+import { HostConfigError, hostConfigFrom } from "../../src/common/host-config.js";
 
 const SD = "5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b";
 

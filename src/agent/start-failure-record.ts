@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { START_FAILURE_FILE } from "../broker/monitors/start-failure.js";
+import { START_FAILURE_FILE } from "../broker/monitors/start-failure-reader.js";
 
 /** Reason reported when the engine VM lease is held elsewhere (behaviour.md §6). */
 export const STORAGE_LOCKED_START_REASON =

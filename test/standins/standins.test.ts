@@ -4,15 +4,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptArgs } from "../../lab/children.js";
-import { startHostInfra } from "../../lab/sim/host-infra.js";
+import { startHostInfra } from "../../lab/standins/host-infra.js";
 import {
   initLeaseVolume,
   initResourceLease,
   readLeaseOwnerFromDisk,
-} from "../../lab/sim/lease-volume.js";
-import { SimLibvirtd } from "../../lab/sim/libvirtd.js";
-import { isAlive } from "../../lab/sim/processes.js";
-import { SanlockDaemon } from "../../lab/sim/sanlock-daemon.js";
+} from "../../lab/standins/lease-volume.js";
+import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { isAlive } from "../../lab/standins/processes.js";
+import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 const VM_ID = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
@@ -108,7 +108,7 @@ describe("simulated host infrastructure", () => {
 
   it("ends every daemon it started when the starting process exits without stopping them", async () => {
     const script = join(dir, "leaky.mts");
-    const srcDir = fileURLToPath(new URL("../../lab/sim/", import.meta.url));
+    const srcDir = fileURLToPath(new URL("../../lab/standins/", import.meta.url));
     await writeFile(
       script,
       [

@@ -1,6 +1,6 @@
 /**
  * A simulated host's own path to the shared storage domain: a FUSE passthrough
- * filesystem (lab/sim/storage-view-fs.py, python3-fuse) mounted on a directory private
+ * filesystem (lab/standins/storage-view-fs.py, python3-fuse) mounted on a directory private
  * to the host, one helper process per host, tracked by pid. Through it the host can lose
  * write access (`cutWrites`) or all access (`cutAll`) to the domain while the other hosts,
  * which reach the same directory directly or through their own views, keep theirs.
@@ -16,7 +16,7 @@
  * holders of its resource leases (SIGTERM, or their kill path). Other hosts see the host
  * FAIL after about 8 × io_timeout and DEAD, so that they may take its leases, only after
  * 8 × io_timeout + 60 s (sanlock 3.8's fixed watchdog fire timeout: 68 s with io_timeout
- * 1); see test/sim/storage-view-sanlock.test.ts. Reads keep working under `cutWrites`, so the host still sees the
+ * 1); see test/standins/storage-view-sanlock.test.ts. Reads keep working under `cutWrites`, so the host still sees the
  * whiteboard; `cutAll` fails reads as well (getattr of the view's root still answers).
  *
  * Every open is served uncached (FUSE direct_io), so O_DIRECT opens work and this view
@@ -79,9 +79,9 @@ function installExitHook(): void {
   });
 }
 
-/** the helper program: lab/sim/storage-view-fs.py of this checkout (from sources and from dist/) */
+/** the helper program: lab/standins/storage-view-fs.py of this checkout (from sources and from dist/) */
 function helperPath(): string {
-  const file = labFile("sim", "storage-view-fs.py");
+  const file = labFile("standins", "storage-view-fs.py");
   if (!existsSync(file)) throw new Error(`storage view helper not found at ${file}`);
   return file;
 }

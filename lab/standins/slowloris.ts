@@ -2,7 +2,7 @@
  * A slowloris against a unix socket, for tests and the benchmark: `connections` sockets
  * each send the start of an HTTP request one byte per `dripMs`, never finishing it; a
  * socket the server closes is opened again after `reconnectMs` (so the flood stays at
- * full strength). Run as its own process (`node --import tsx lab/sim/slowloris.ts
+ * full strength). Run as its own process (`node --import tsx lab/standins/slowloris.ts
  * <socket> <connections> <seconds>`, under another user with runuser) or in-process.
  * It prints one JSON line when done: connections opened and closed by the server.
  */
