@@ -4,15 +4,16 @@ import { describe, expect, it } from "vitest";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { type IscsiIface, storageConnection } from "../../src/vdsm/storage-connection.js";
 import { REPO, runTool } from "../support/run.js";
+import { UPSTREAM_DIR } from "../support/upstream.js";
 
 /**
  * Our connectStorageServer parameters against the original's own code: its
  * lib/storage_server.py `_get_conlist` (with `_get_conlist_iscsi`, `_get_conlist_fc`,
  * `_get_conlist_nfs_gluster`) run by python3 from the checkout at
- * $HE_HA_ORIGINAL_SRC (default /work/upstream/ovirt-hosted-engine-ha) on the same
+ * $HE_HA_UPSTREAM/ovirt-hosted-engine-ha (test/support/upstream.ts) on the same
  * hosted-engine.conf and iSCSI interfaces (test/python/original_conlist.py).
  */
-const ORIGINAL = process.env.HE_HA_ORIGINAL_SRC || "/work/upstream/ovirt-hosted-engine-ha";
+const ORIGINAL = path.join(UPSTREAM_DIR, "ovirt-hosted-engine-ha");
 const HAVE = existsSync(path.join(ORIGINAL, "ovirt_hosted_engine_ha/lib/storage_server.py"));
 const TITLE = "connection parameters: ours equal the original's storage_server.py";
 
@@ -59,7 +60,7 @@ const NO_BOND: IscsiIface[] = [{ ifaceName: null, netIfaceName: null }];
 describe.skipIf(!HAVE)(
   HAVE
     ? TITLE
-    : `${TITLE}: skipped, no checkout of the original at ${ORIGINAL} (set HE_HA_ORIGINAL_SRC)`,
+    : `${TITLE}: skipped, no checkout of the original at ${ORIGINAL} (set HE_HA_UPSTREAM to a directory holding one)`,
   () => {
     it.each<[string, Record<string, string>, IscsiIface[]]>([
       [
