@@ -27,12 +27,17 @@ mkdir -p "$stage"
 cp package.json README.md "$stage/"
 mkdir -p "$stage/dist" "$stage/contrib"
 cp -a dist/src dist/build-info.json "$stage/dist/"
-cp contrib/prometheus-alerts.yml contrib/grafana-dashboard.json "$stage/contrib/"
+cp contrib/prometheus-alerts.yml contrib/prometheus-scrape.yml contrib/grafana-dashboard.json "$stage/contrib/"
+mkdir -p "$stage/firewalld"
+cp contrib/firewalld/ovirt-ha-metrics.xml "$stage/firewalld/"
 # production dependencies only, exactly as installed and built here; a package's own
 # nested node_modules come with it, so only top-level packages are copied
 npm ls --omit=dev --parseable --all 2>/dev/null | tail -n +2 | while read -r dir; do
   rel=${dir#"$repo"/}
   [[ $rel =~ ^node_modules/(@[^/]+/)?[^/]+$ ]] || continue
+  # a folder without package.json is not a package: node-gyp leaves build files of a
+  # dev dependency's addon (node_modules/@unraid/node-addon-api/*.mk) that npm ls lists
+  [ -f "$dir/package.json" ] || continue
   mkdir -p "$stage/$(dirname "$rel")"
   cp -a "$dir" "$stage/$rel"
 done

@@ -144,6 +144,8 @@ describe("the RPM", () => {
       "/etc/logrotate.d/hosted-engine-ha",
       "/usr/lib/python3.9/site-packages/sos/report/plugins/ovirt_hosted_engine_ha_ts.py",
       "/usr/share/hosted-engine-ha/selinux/hosted-engine-ha-killpath.te",
+      "/usr/lib/hosted-engine-ha/contrib/prometheus-scrape.yml",
+      "/usr/lib/firewalld/services/ovirt-ha-metrics.xml",
     ])
       expect(files).toContain(f);
     // the native part comes built: koffi's .node is in the package
