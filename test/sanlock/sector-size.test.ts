@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, detachAll, type LoopDevice } from "../../lab/standins/loop-device.js";
 import { runCommand } from "../../lab/standins/processes.js";
+import { type LeaseRef, PythonHost } from "../../lab/standins/python-host.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import {
@@ -24,7 +25,6 @@ import { LeaseHeldError } from "../../src/sanlock/errors.js";
 import { Lockspace, type LockspaceSpec } from "../../src/sanlock/lockspace.js";
 import { VmLease } from "../../src/sanlock/vm-lease.js";
 import { blockDeviceSectorSize } from "../../src/storage/sector-probe.js";
-import { type LeaseRef, PythonHost } from "../agent/python-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 const SD = "3f1c0a52-7d4e-4b8a-9c61-2e5f8a7b9d10";

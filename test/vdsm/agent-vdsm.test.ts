@@ -1,14 +1,14 @@
 import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { ovfStoreDescription } from "../../src/storage/volume-meta.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { installVdsmPki, makeTestPki } from "./certs.js";
-import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
  * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host

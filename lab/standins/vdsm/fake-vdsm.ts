@@ -9,8 +9,8 @@
  */
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
-import { encodeFrame, StompParser } from "../../src/vdsm/stomp-frame.js";
-import { REQUEST_DESTINATION } from "../../src/vdsm/wire.js";
+import { encodeFrame, StompParser } from "../../../src/vdsm/stomp-frame.js";
+import { REQUEST_DESTINATION } from "../../../src/vdsm/wire.js";
 import { checkRequest } from "./api-schema.js";
 
 export interface FakeVm {
@@ -142,9 +142,14 @@ export class FakeVdsm {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
-  /** VDSM restarts on the same port (it recovers its VMs). */
+  /**
+   * VDSM restarts on the same port: it recovers its VMs, but its domain monitors are
+   * gone until someone starts them again (Host.startMonitoringDomain), as after a
+   * restart of vdsmd.
+   */
   async restart(): Promise<void> {
     await this.stop();
+    this.monitored.clear();
     await this.start();
   }
 
@@ -321,7 +326,7 @@ export class FakeVdsm {
           throw { code: 358, message: `Storage domain does not exist: (u'${p.storagedomainID}',)` };
         return {
           uuid: p.storagedomainID,
-          type: "NFS",
+          type: d.type ?? "NFS",
           class: "Data",
           name: "hosted_storage",
           role: "Regular",
@@ -410,7 +415,17 @@ export class FakeVdsm {
           this.vms.set(vmId, { status: "Down", exitMessage: this.createGoesDown, exitReason: 1 });
         } else {
           this.vms.set(vmId, { status: "WaitForLaunch" });
-          await launcher?.launch(vmId);
+          try {
+            await launcher?.launch(vmId);
+          } catch (e) {
+            // libvirt refused the start (e.g. its lock driver could not take the lease):
+            // VDSM keeps the VM as Down with libvirt's message
+            this.vms.set(vmId, {
+              status: "Down",
+              exitMessage: (e as Error).message,
+              exitReason: 1,
+            });
+          }
         }
         return { vmId, status: "WaitForLaunch", ...vmParams };
       }
