@@ -20,8 +20,10 @@ import {
 } from "../standins/processes.js";
 import { SanlockDaemon } from "../standins/sanlock-daemon.js";
 import { StorageView } from "../standins/storage-view.js";
+import type { HostVdsm } from "./block-storage.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
+import type { DemoStorageKind } from "./storage-kind.js";
 
 /** Everything one simulated HA host is made of. */
 export interface DemoHostSpec {
@@ -37,9 +39,12 @@ export interface DemoHostSpec {
   agentConf: string;
   /**
    * gluster: hosted-engine.conf names the volume (domainType=glusterfs, storage=) and the
-   * host's agent mounts it where VDSM would under the host's root; local: domain_path
+   * host's agent mounts it where VDSM would under the host's root; local: domain_path;
+   * block: an iSCSI domain the host's VDSM serves (`vdsm`), its LVs loop devices
    */
-  storage: "gluster" | "local";
+  storage: DemoStorageKind;
+  /** block storage: this host's VDSM protocol server (lab/demo/block-storage.ts) */
+  vdsm?: HostVdsm;
 }
 
 /**
@@ -101,6 +106,7 @@ export class DemoHost {
     await mkdir(p.stateDir, { recursive: true });
     await createBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = true;
+    await this.spec.vdsm?.provision(this);
     await this.boot();
   }
 
@@ -115,6 +121,12 @@ export class DemoHost {
       hostName: this.name,
     });
     this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+    await this.spec.vdsm?.start(this);
+  }
+
+  /** block storage: this host's VDSM protocol server */
+  get vdsm(): HostVdsm | undefined {
+    return this.spec.vdsm;
   }
 
   /** Where this host's agent mounts the gluster volume (VDSM's point under its root). */
@@ -161,9 +173,10 @@ export class DemoHost {
       // each host publishes its own name (not the machine's, which all of them share)
       ["hostname", this.name],
       ...this.spec.sharedConf,
-      ...(this.spec.storage === "gluster"
-        ? []
-        : [["domain_path", this.storageView?.mountpoint ?? this.spec.domain] as [string, string]]),
+      ...(this.spec.storage === "local"
+        ? [["domain_path", this.storageView?.mountpoint ?? this.spec.domain] as [string, string]]
+        : []),
+      ...(this.spec.vdsm?.confLines() ?? []),
       ["bridge", this.bridge],
       ["gateway", "127.0.0.1"],
       ["network_test", "tcp"],
@@ -265,6 +278,7 @@ export class DemoHost {
     await Promise.all([
       this.sanlock?.kill9(),
       this.libvirtd?.kill9(),
+      this.spec.vdsm?.kill(),
       ...[this.agent, this.broker].map((c) => (c ? waitExit(c, 5000) : undefined)),
     ]);
     this.agent = undefined;
@@ -292,6 +306,7 @@ export class DemoHost {
   async teardown(): Promise<void> {
     await this.stopAgent().catch(() => undefined);
     await this.stopBroker().catch(() => undefined);
+    await this.spec.vdsm?.stop().catch(() => undefined);
     await this.libvirtd?.stop().catch(() => undefined);
     await this.sanlock?.stop().catch(() => undefined);
     await this.storageView?.unmount().catch(() => undefined);
