@@ -105,6 +105,8 @@ export class FakeVdsm {
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
+  /** VMs whose launcher is still starting them: they stay WaitForLaunch meanwhile */
+  private readonly launching = new Set<string>();
   /** domains VDSM monitors (Host.startMonitoringDomain), with the host id */
   readonly monitored = new Map<string, number>();
   private server: tls.Server | null = null;
@@ -396,6 +398,7 @@ export class FakeVdsm {
           }
         }
         const s = this.stats(vmId, vm);
+        if (this.launching.has(vmId)) return [s];
         // a created VM is reported WaitForLaunch once, then Powering up, then Up
         if (vm.status === "WaitForLaunch") vm.status = "Powering up";
         else if (vm.status === "Powering up") vm.status = "Up";
@@ -415,6 +418,7 @@ export class FakeVdsm {
           this.vms.set(vmId, { status: "Down", exitMessage: this.createGoesDown, exitReason: 1 });
         } else {
           this.vms.set(vmId, { status: "WaitForLaunch" });
+          this.launching.add(vmId);
           try {
             await launcher?.launch(vmId);
           } catch (e) {
@@ -425,6 +429,8 @@ export class FakeVdsm {
               exitMessage: (e as Error).message,
               exitReason: 1,
             });
+          } finally {
+            this.launching.delete(vmId);
           }
         }
         return { vmId, status: "WaitForLaunch", ...vmParams };
