@@ -53,6 +53,7 @@ export class VdsmStorageConnector implements StorageConnector {
   private connected = false;
   /** the VDSM connection (client.connects) the storage was last brought up through */
   private connectedOn = 0;
+  private restartSaidOn = 0;
 
   constructor(private readonly o: VdsmStorageConnectorOptions) {
     this.description = `${o.conf.domainType} ${describeConnection(o.conf)} through VDSM`;
@@ -120,7 +121,16 @@ export class VdsmStorageConnector implements StorageConnector {
     } catch (e) {
       return { state: "missing", why: `VDSM not reachable: ${(e as Error).message}` };
     }
-    if (this.o.api.client.connects === this.connectedOn) return null;
+    const connects = this.o.api.client.connects;
+    if (connects === this.connectedOn) return null;
+    // said once per new connection, however many looks the connect takes
+    if (this.restartSaidOn !== connects) {
+      this.restartSaidOn = connects;
+      this.o.log.warn(
+        { sd_uuid: this.o.conf.sdUUID, storage: this.description },
+        "VDSM restarted (reached on a new connection): connecting the storage domain through it again",
+      );
+    }
     return {
       state: "missing",
       why: "VDSM restarted (a new connection since the storage was connected): connecting it again",

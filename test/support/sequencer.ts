@@ -10,6 +10,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * `node scripts/test-durations.mjs`; a file missing here only runs in vitest's order.
  */
 export const LONG_TEST_FILES: readonly string[] = [
+  "test/cluster/block-storage.test.ts", // ~330 s (measured alone, 2026-12-08)
   "test/cluster/failover-scenarios.test.ts", // ~270 s
   "test/ops/ansible.test.ts", // ~240 s
   "test/cluster/engine-scenarios.test.ts", // ~185 s
