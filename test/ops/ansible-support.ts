@@ -46,6 +46,8 @@ export function playbook(dir: string, name: string, inv: string, extra: string[]
       ANSIBLE_LOCAL_TEMP: path.join(dir, "ansible-local"),
       ANSIBLE_REMOTE_TEMP: path.join(dir, "ansible-remote"),
       ANSIBLE_RETRY_FILES_ENABLED: "0",
+      // each module sent to python on stdin: no temp file per task (fewer processes)
+      ANSIBLE_PIPELINING: "1",
       ANSIBLE_ROLES_PATH: path.join(PLAYBOOKS, "roles"),
     },
     hint: "install Debian package ansible (ansible-core)",
