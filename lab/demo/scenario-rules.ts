@@ -109,3 +109,32 @@ export function storageLossFailure(o: {
   }
   return undefined;
 }
+
+/**
+ * A normal failover's bound, as docs/benchmarks.md states the demo's: sanlock's host-dead
+ * time (a dead host's lease becomes free) with half of it again as margin, plus one start
+ * of the engine VM as this cluster starts it.
+ */
+export function failoverBoundSeconds(hostDeadSeconds: number, vmStartSeconds: number): number {
+  return 1.5 * hostDeadSeconds + vmStartSeconds;
+}
+
+/**
+ * A software change of the whole cluster (migration, rollback): the engine VM never ran
+ * on two hosts, was down at most once, and never longer than a normal failover.
+ */
+export function changeDisturbedEngine(o: {
+  overlaps: readonly { hosts: readonly number[]; from: number; to: number }[];
+  outages: readonly { from: number; to: number }[];
+  boundSeconds: number;
+}): string | undefined {
+  const o1 = o.overlaps[0];
+  if (o1)
+    return `the engine VM ran on hosts ${o1.hosts.join(" and ")} at once (${o1.from.toFixed(1)}–${o1.to.toFixed(1)} s)`;
+  if (o.outages.length > 1)
+    return `the engine VM was down ${o.outages.length} times (${o.outages.map((x) => `${x.from.toFixed(1)}–${x.to.toFixed(1)} s`).join(", ")})`;
+  const down = o.outages[0];
+  if (down && down.to - down.from > o.boundSeconds)
+    return `the engine VM was down ${(down.to - down.from).toFixed(1)} s, longer than a normal failover (${o.boundSeconds.toFixed(1)} s)`;
+  return undefined;
+}
