@@ -9,8 +9,8 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
+import type { DoctorAnswer } from "../../doctor/schedule.js";
 import type { ExplainDoc } from "../../explain/explain.js";
-import type { DoctorAnswer } from "../doctor-schedule.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
@@ -54,7 +54,7 @@ export interface BrokerApiOptions {
   explain?: () => Promise<ExplainDoc>;
   /**
    * `he-ha doctor`'s latest findings with their age, gathered on the broker's own
-   * schedule (doctor-schedule.ts): `answer` for GET /v1/doctor (waits for the first
+   * schedule (src/doctor/schedule.ts): `answer` for GET /v1/doctor (waits for the first
    * run only), `peek` for scrapes (never waits); absent: not served
    */
   doctor?: {
