@@ -11,7 +11,7 @@ import { installVdsmPki, makeTestPki } from "./certs.js";
 import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
- * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host
+ * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd stand-in) on a host
  * carrying VDSM's key and certificate: the agent picks the VDSM backend by itself and
  * runs the engine VM through the VDSM protocol test server, which launches it in the
  * host's libvirtd (as VDSM launches qemu through libvirt). The broker, on the same
