@@ -6,7 +6,7 @@ import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { productBin } from "../children.js";
-import { SimLibvirtd } from "../standins/libvirtd.js";
+import { Libvirtd } from "../standins/libvirtd.js";
 import {
   isRunning,
   pollUntil,
@@ -60,7 +60,7 @@ export class DemoHost {
   readonly bridge: string;
   readonly gateway = new Gateway();
   sanlock: SanlockDaemon | undefined;
-  libvirtd: SimLibvirtd | undefined;
+  libvirtd: Libvirtd | undefined;
   broker: TrackedChild | undefined;
   agent: TrackedChild | undefined;
   /** this host's own path to the shared domain, when it can lose storage (storage-loss) */
@@ -120,7 +120,7 @@ export class DemoHost {
       runDir: path.join(this.root, "sanlock"),
       hostName: this.name,
     });
-    this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+    this.libvirtd = await Libvirtd.start({ dir: path.join(this.root, "libvirt") });
     await this.spec.vdsm?.start(this);
   }
 

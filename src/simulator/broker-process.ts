@@ -5,12 +5,10 @@ import { BrokerClient, BrokerUnreachableError } from "../broker/client.js";
 import { BrokerService } from "../broker/service.js";
 import type { BrokerStatus } from "../broker/status.js";
 import type { XmlRpcValue } from "../broker/xmlrpc/types.js";
-import type { Timing } from "../common/timing.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { type SimBrokerEnvDeps, simBrokerEnv } from "./broker-env.js";
 
-export interface SimBrokerProcessDeps extends Omit<SimBrokerEnvDeps, "log" | "monitorSeconds"> {
-  timing: Timing;
+export interface SimBrokerProcessDeps extends Omit<SimBrokerEnvDeps, "log"> {
   /** for the timeline */
   event: (text: string) => void;
 }
@@ -48,7 +46,7 @@ export class SimBrokerProcess {
     this.service = new BrokerService({
       hostId: this.d.hostId,
       timing: this.d.timing,
-      env: simBrokerEnv({ ...this.d, monitorSeconds: this.d.timing.monitor_interval, log }),
+      env: simBrokerEnv({ ...this.d, log }),
       decode: decodeWhiteboard,
       encodeGlobal: encodeGlobalBlock,
       log,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/standins/processes.js";
 import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
-import type { DoctorAnswer } from "../../src/broker/doctor-schedule.js";
+import type { DoctorAnswer } from "../../src/doctor/schedule.js";
 import { makeDomain, makeHostRoot } from "../broker/broker-harness.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";

@@ -12,7 +12,7 @@ import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.j
 import { removeDir, tempDir } from "../support/temp.js";
 
 /**
- * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host
+ * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd stand-in) on a host
  * carrying VDSM's key and certificate: the agent picks the VDSM backend by itself and
  * runs the engine VM through the VDSM protocol test server, which launches it in the
  * host's libvirtd (as VDSM launches qemu through libvirt). The broker, on the same

@@ -46,7 +46,7 @@ export interface Call {
   conn: number;
 }
 
-/** Where the fake's VMs run (e.g. a libvirtd sim); without one they exist only as entries. */
+/** Where the fake's VMs run (e.g. a libvirtd stand-in); without one they exist only as entries. */
 export interface VmLauncher {
   launch(vmId: string): Promise<void>;
   stop(vmId: string): Promise<void>;
