@@ -49,6 +49,7 @@ export const FAST_TESTS = [
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
   "test/whatif/from-live.test.ts",
+  "test/bench/slope.test.ts",
 ];
 
 export default defineConfig({
