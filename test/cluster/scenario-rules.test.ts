@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { findOverlaps, RunTracker } from "../../lab/demo/run-tracker.js";
 import {
   engineUpHost,
+  holdsEngineLease,
   raceNotForced,
   raceProgress,
   restartDisturbedVm,
@@ -201,5 +202,31 @@ describe("run intervals from frequent looks", () => {
         8,
       ),
     ).toEqual([{ hosts: [1, 2], from: 5, to: 8 }]);
+  });
+});
+
+describe("who holds the engine lease, from sanlock client status", () => {
+  const vm = "50e59bbd-f829-4761-ba1b-6db1a6acc3b8";
+  const s = "s hosted-engine:2:/dom/dom_md/ids:0\np 4242 ovirt-ha-agent";
+  it("a held resource named by the VM in hosted-engine, or any in another lockspace", () => {
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242`, vm)).toBe(true);
+    expect(holdsEngineLease(`${s}\nr 475e7578:903fac2f:/dom/images/x.lease:0:5 p 4242`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:other:/dom/lease:0:3 p 4242`, vm)).toBe(false);
+    expect(holdsEngineLease(s, vm)).toBe(false);
+  });
+
+  it("an acquire in progress (ADD) is not a lease held; a release in progress (REM) still is", () => {
+    // every host retrying the takeover shows one of these until the dead host's lease expires
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:0 p 4242 ADD`, vm)).toBe(
+      false,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 REM`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 ORPHAN`, vm)).toBe(
+      true,
+    );
   });
 });
