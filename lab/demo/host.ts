@@ -92,6 +92,20 @@ export class DemoHost {
     return this.sanlock?.runDir ?? path.join(this.root, "sanlock");
   }
 
+  /** The pid of each of this host's daemons that runs now, by name (resource sampling). */
+  daemonPids(): Record<string, number> {
+    const pids: Record<string, number | null | undefined> = {
+      broker: this.broker?.pid,
+      agent: this.agent?.pid,
+      sanlock: this.sanlock?.running ? this.sanlock.pid : undefined,
+      libvirtd: this.libvirtd?.pid,
+      "libvirt-keeper": this.libvirtd?.keeperPid,
+    };
+    return Object.fromEntries(
+      Object.entries(pids).filter((e): e is [string, number] => typeof e[1] === "number"),
+    );
+  }
+
   get logDir(): string {
     return path.join(this.root, "var", "log");
   }

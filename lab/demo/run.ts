@@ -90,15 +90,7 @@ export async function usageOf(pids: number[]): Promise<ProcessUsage> {
 }
 
 function clusterPids(c: DemoCluster): number[] {
-  return c.hosts.flatMap((h) =>
-    [
-      h.agent?.pid,
-      h.broker?.pid,
-      h.sanlock?.running ? h.sanlock.pid : undefined,
-      h.libvirtd?.pid ?? undefined,
-      h.libvirtd?.keeperPid ?? undefined,
-    ].filter((p): p is number => typeof p === "number"),
-  );
+  return c.hosts.flatMap((h) => Object.values(h.daemonPids()));
 }
 
 /**

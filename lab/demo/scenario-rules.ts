@@ -138,3 +138,23 @@ export function changeDisturbedEngine(o: {
     return `the engine VM was down ${(down.to - down.from).toFixed(1)} s, longer than a normal failover (${o.boundSeconds.toFixed(1)} s)`;
   return undefined;
 }
+
+/**
+ * Whether one host's `sanlock client status` output shows it holding the engine VM's
+ * lease: resource `<vmId>` in lockspace hosted-engine, or any resource in another
+ * lockspace (the lease in lockspace `<sdUUID>`, named by the disk's volume). A resource
+ * sanlock lists with ` ADD` is an acquire still in progress (its `resources_add` list),
+ * not a lease held: every host's agent trying to take over shows one while the dead
+ * host's lease has not expired, and each of those acquires fails. ` REM` (a release in
+ * progress) and ` ORPHAN` still hold the lease on disk and count.
+ */
+export function holdsEngineLease(clientStatus: string, vmId: string): boolean {
+  return clientStatus
+    .split("\n")
+    .some(
+      (l) =>
+        /^r /.test(l) &&
+        !/ ADD$/.test(l.trimEnd()) &&
+        (!l.startsWith("r hosted-engine:") || l.includes(vmId)),
+    );
+}

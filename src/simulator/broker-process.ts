@@ -1,4 +1,6 @@
 import pino from "pino";
+import { type Collected, decodeCollect } from "../broker/agent-wire.js";
+import { publishOn } from "../broker/api/agent-routes.js";
 import { rpcMethod } from "../broker/api/rpc-methods.js";
 import { toFault } from "../broker/api/xmlrpc-route.js";
 import { BrokerClient, BrokerUnreachableError } from "../broker/client.js";
@@ -123,5 +125,21 @@ class InProcessBrokerClient extends BrokerClient {
   override async status(): Promise<BrokerStatus> {
     await this.hop();
     return JSON.parse(JSON.stringify(this.running().status())) as BrokerStatus;
+  }
+
+  /** GET /v1/agent/collect: the service's document through JSON, decoded as the client does */
+  override async collect(): Promise<Collected> {
+    await this.hop();
+    return decodeCollect(JSON.parse(JSON.stringify(this.running().collect())));
+  }
+
+  /** POST /v1/agent/publish: the route's own handler (put_stats, then push_hosts_state) */
+  override async publish(hostId: number, block: Buffer, alive: readonly number[]): Promise<void> {
+    await this.hop();
+    await publishOn(this.running(), {
+      host_id: hostId,
+      block: block.toString("base64"),
+      alive: [...alive],
+    });
   }
 }

@@ -9,6 +9,7 @@ import {
   changeDisturbedEngine,
   engineUpHost,
   failoverBoundSeconds,
+  holdsEngineLease,
   raceNotForced,
   raceProgress,
   restartDisturbedVm,
@@ -289,5 +290,28 @@ describe("a cluster-wide software change (migration, rollback)", () => {
     expect(
       changeDisturbedEngine({ overlaps: [], outages: [{ from: 0, to: 120 }], boundSeconds: bound }),
     ).toBe("the engine VM was down 120.0 s, longer than a normal failover (112.0 s)");
+describe("who holds the engine lease, from sanlock client status", () => {
+  const vm = "50e59bbd-f829-4761-ba1b-6db1a6acc3b8";
+  const s = "s hosted-engine:2:/dom/dom_md/ids:0\np 4242 ovirt-ha-agent";
+  it("a held resource named by the VM in hosted-engine, or any in another lockspace", () => {
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242`, vm)).toBe(true);
+    expect(holdsEngineLease(`${s}\nr 475e7578:903fac2f:/dom/images/x.lease:0:5 p 4242`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:other:/dom/lease:0:3 p 4242`, vm)).toBe(false);
+    expect(holdsEngineLease(s, vm)).toBe(false);
+  });
+
+  it("an acquire in progress (ADD) is not a lease held; a release in progress (REM) still is", () => {
+    // every host retrying the takeover shows one of these until the dead host's lease expires
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:0 p 4242 ADD`, vm)).toBe(
+      false,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 REM`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 ORPHAN`, vm)).toBe(
+      true,
+    );
   });
 });

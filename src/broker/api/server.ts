@@ -15,6 +15,7 @@ import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
 import { mayWrite, refusal } from "./access.js";
+import { addAgentRoutes } from "./agent-routes.js";
 import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { type PeerCred, peerCred } from "./peer-cred.js";
@@ -185,6 +186,7 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.post("/RPC2", rpc);
   app.post("/", rpc);
 
+  addAgentRoutes(app, svc, writeRefusal);
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
   app.get("/v1/explain", async (_req, reply) =>
