@@ -290,6 +290,9 @@ describe("a cluster-wide software change (migration, rollback)", () => {
     expect(
       changeDisturbedEngine({ overlaps: [], outages: [{ from: 0, to: 120 }], boundSeconds: bound }),
     ).toBe("the engine VM was down 120.0 s, longer than a normal failover (112.0 s)");
+  });
+});
+
 describe("who holds the engine lease, from sanlock client status", () => {
   const vm = "50e59bbd-f829-4761-ba1b-6db1a6acc3b8";
   const s = "s hosted-engine:2:/dom/dom_md/ids:0\np 4242 ovirt-ha-agent";
