@@ -166,7 +166,8 @@ export class AgentDaemon {
 
   /** The wait between loops; a lease granted by sanlock meanwhile ends it. */
   private async sleepUnlessWoken(ms: number, signal: AbortSignal): Promise<void> {
-    if (ms <= 0) return;
+    // granted while the last loop ran: decide again at once
+    if (ms <= 0 || this.engine.leaseGrantedIdle) return;
     const woken = new Promise<void>((resolve) => {
       this.wake = resolve;
     });
