@@ -134,7 +134,9 @@ describe("waiting acquire of the engine VM lease, real sanlock daemons and pytho
     });
 
     // while sanlock waits, this process keeps working: reads answer, host 1 still owns both
-    expect((await taken.owner())?.hostId).toBe(1);
+    const ownerWhileWaiting = (await taken.owner())?.hostId;
+    const why = ownerWhileWaiting === 1 ? "" : (await logSince(mark)).slice(-80).join("\n");
+    expect(ownerWhileWaiting, why).toBe(1);
     expect(await taken.inquire()).toBe("not-held");
     expect(taken.waiting).toBe(true);
     expect(takenOutcome).toBeUndefined();
