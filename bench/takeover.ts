@@ -9,8 +9,18 @@
  *
  * TAKEOVER_IO_TIMEOUT (default 2) is the io_timeout both sides join with and the
  * lockspace is written with; TAKEOVER_RUNS (default 3) the runs per direction;
- * TAKEOVER_CONTROL=1 runs only the control python→python (python3-sanlock both sides). The two
+ * TAKEOVER_CONTROL=1 runs only the control python→python (python3-sanlock both sides);
+ * TAKEOVER_OURS=nowait makes our B poll acquire() with OWNER_NOWAIT every second (the
+ * agent's way before the waiting acquire) instead of one acquireWaiting(). The two
  * directions run side by side (separate volumes and daemons). Writes takeover.json.
+ *
+ * Phases: sanlock dates a dead owner by when the *taking* daemon last saw its delta
+ * lease change (`last_live`), which it reads once per own renewal (every 2·io). So the
+ * figure depends on the two daemons' renewal phases and on when in A's renewal interval
+ * the kill falls; B joins a random 0–2·io after A, and the kill comes a random 2–4·io
+ * after both hold, so no direction is locked to a phase. Each run also records sanlock's
+ * own floor from B's daemon (`host_status -D`: last_live + 8·io+60) and how long after
+ * it B got the lease: that part is the acquirer's, the rest is sanlock's accounting.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -73,8 +83,48 @@ const DIR_TAG: Record<Direction, string> = {
 
 interface Run {
   direction: Direction;
+  /** kill → B holds the lease */
   seconds: number;
+  /** acquire calls B made */
   attempts: number;
+  /** kill → sanlock's floor on B's daemon: last_live of A + 8·io+60 */
+  floorSeconds: number;
+  /** B's join started this long after A's (s) */
+  joinLag: number;
+  /** the kill came this long after both held (s) */
+  killDelay: number;
+}
+
+/** sanlock's monotonic clock (CLOCK_MONOTONIC, whole seconds: its `monotime()`) */
+const monotime = () => Number(process.hrtime.bigint() / 1_000_000_000n);
+
+/** a random delay in [lo, hi) seconds */
+const randomSeconds = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+
+/**
+ * sanlock's floor for taking host 1's lease on `daemon` (sanlock's monotime seconds):
+ * when it last saw host 1's delta lease change plus host 1's host-dead seconds.
+ */
+async function sanlockFloor(daemon: SanlockDaemon): Promise<number> {
+  const out = (await daemon.client(["client", "host_status", "-s", HE_LOCKSPACE, "-D"])).output;
+  const block = out.split(/^(?=\d+ timestamp)/m).find((b) => b.startsWith("1 timestamp"));
+  const lastLive = Number(block?.match(/last_live=(\d+)/)?.[1]);
+  const io = Number(block?.match(/io_timeout=(\d+)/)?.[1]);
+  if (!lastLive || !io) throw new Error(`no host 1 in host_status: ${out}`);
+  return lastLive + hostDeadSeconds(io);
+}
+
+/** starts A's join, then B's a random 0–2·io later; both must succeed */
+async function joinPhased(
+  io: number,
+  joinA: () => Promise<unknown>,
+  joinB: () => Promise<unknown>,
+): Promise<number> {
+  const lag = randomSeconds(0, 2 * io);
+  const a = joinA();
+  await sleep(lag * 1000);
+  await Promise.all([a, joinB()]);
+  return lag;
 }
 
 async function oneRun(
@@ -107,30 +157,47 @@ async function oneRun(
       try {
         const ours = new Lockspace({ log: silentLogger });
         const spec = { name: HE_LOCKSPACE, hostId: 2, path: volume, offset: 0, ioTimeout: io };
-        const [joinA] = await Promise.all([
-          pyA.join(HE_LOCKSPACE, 1, volume, io),
-          ours.addLockspace(spec),
-        ]);
-        if (joinA !== "ok join") throw new Error(`python join: ${joinA}`);
-        const acqA = await pyA.acquire(lease);
-        if (acqA !== "ok acquire") throw new Error(`python acquire: ${acqA}`);
+        const joinLag = await joinPhased(
+          io,
+          async () => {
+            const j = await pyA.join(HE_LOCKSPACE, 1, volume, io);
+            if (j !== "ok join") throw new Error(`python join: ${j}`);
+            const acqA = await pyA.acquire(lease);
+            if (acqA !== "ok acquire") throw new Error(`python acquire: ${acqA}`);
+          },
+          () => ours.addLockspace(spec),
+        );
         const vmLease = new VmLease({ ...lease, hostId: 2 }, { log: silentLogger });
+        cleanup.push(async () => vmLease.close());
+        const killDelay = randomSeconds(2 * io, 4 * io);
+        await sleep(killDelay * 1000);
         const t0 = Date.now();
-        process.kill(pyA.pid, "SIGKILL");
+        const kill = monotime();
+        // the daemon first: alive, it would release the lease of a dead holder process
         await pyA.sanlock.kill9();
+        process.kill(pyA.pid, "SIGKILL");
         let attempts = 0;
         while (Date.now() - t0 < cap) {
           attempts++;
-          try {
-            // OWNER_NOWAIT, as our agent: refused until sanlock allows
-            await vmLease.acquire();
+          let held = false;
+          if (process.env.TAKEOVER_OURS === "nowait") {
+            // OWNER_NOWAIT, polled: refused until sanlock allows
+            held = await vmLease.acquire().then(
+              () => true,
+              () => false,
+            );
+          } else {
+            // the agent's way: one acquire sanlock itself waits in (refused if A looks alive)
+            held = (await vmLease.acquireWaiting()).granted;
+          }
+          if (held) {
             const seconds = (Date.now() - t0) / 1000;
+            const floorSeconds = (await sanlockFloor(b)) - kill;
             await vmLease.release().catch(() => undefined);
             await ours.remLockspace(spec).catch(() => undefined);
-            return { direction, seconds, attempts };
-          } catch {
-            await sleep(1000);
+            return { direction, seconds, attempts, floorSeconds, joinLag, killDelay };
           }
+          await sleep(1000);
         }
         throw new Error(`${direction}: no takeover within ${cap / 1000} s`);
       } finally {
@@ -141,40 +208,53 @@ async function oneRun(
     // A: our code in a child process on daemon a (or python3-sanlock, the control);
     // B: python3-sanlock on its own daemon
     let killA: () => Promise<void>;
-    let heldA: Promise<unknown>;
+    let holdA: () => Promise<unknown>;
+    const pyB = await PythonHost.start(join(dir, "b"), "hostB");
+    cleanup.push(() => pyB.stop());
     if (direction === "python→python") {
       const pyA = await PythonHost.start(join(dir, "a"), "hostA");
       killA = async () => {
-        process.kill(pyA.pid, "SIGKILL");
         await pyA.sanlock.kill9();
+        process.kill(pyA.pid, "SIGKILL");
       };
-      heldA = pyA.join(HE_LOCKSPACE, 1, volume, io).then(async (j) => {
-        const r = j === "ok join" ? await pyA.acquire(lease) : j;
-        if (r !== "ok acquire") throw new Error(`python A: ${r}`);
-      });
+      holdA = () =>
+        pyA.join(HE_LOCKSPACE, 1, volume, io).then(async (j) => {
+          const r = j === "ok join" ? await pyA.acquire(lease) : j;
+          if (r !== "ok acquire") throw new Error(`python A: ${r}`);
+        });
     } else {
       const a = await SanlockDaemon.start({ runDir: join(dir, "a"), hostName: "hostA" });
-      const holder = ourHolder(a.runDir, volume, io);
+      let holder: ReturnType<typeof ourHolder> | undefined;
       killA = async () => {
-        holder.child.kill("SIGKILL");
         await a.kill9();
+        holder?.child.kill("SIGKILL");
       };
-      heldA = holder.held;
+      holdA = () => {
+        holder = ourHolder(a.runDir, volume, io);
+        return holder.held;
+      };
     }
     cleanup.push(() => killA().catch(() => undefined));
-    const pyB = await PythonHost.start(join(dir, "b"), "hostB");
-    cleanup.push(() => pyB.stop());
-    const [, joinB] = await Promise.all([heldA, pyB.join(HE_LOCKSPACE, 2, volume, io)]);
-    if (joinB !== "ok join") throw new Error(`python join: ${joinB}`);
+    const joinLag = await joinPhased(io, holdA, async () => {
+      const joinB = await pyB.join(HE_LOCKSPACE, 2, volume, io);
+      if (joinB !== "ok join") throw new Error(`python join: ${joinB}`);
+    });
+    const killDelay = randomSeconds(2 * io, 4 * io);
+    await sleep(killDelay * 1000);
     const t0 = Date.now();
+    const kill = monotime();
     await killA();
     let attempts = 0;
     while (Date.now() - t0 < cap) {
       attempts++;
       // python3-sanlock's acquire without OWNER_NOWAIT, as libvirt's: sanlock itself
-      // waits while the owner's delta lease may still be renewed
+      // waits while the owner's delta lease may still be renewed (refused if it looks alive)
       const r = await pyB.acquire(lease);
-      if (r === "ok acquire") return { direction, seconds: (Date.now() - t0) / 1000, attempts };
+      if (r === "ok acquire") {
+        const seconds = (Date.now() - t0) / 1000;
+        const floorSeconds = (await sanlockFloor(pyB.sanlock)) - kill;
+        return { direction, seconds, attempts, floorSeconds, joinLag, killDelay };
+      }
       await sleep(1000);
     }
     throw new Error(`${direction}: no takeover within ${cap / 1000} s`);
@@ -200,7 +280,9 @@ export async function run(): Promise<BenchResult[]> {
     if (failed) throw failed.reason;
     const pair = settled.map((s) => (s as PromiseFulfilledResult<Run>).value);
     for (const r of pair) {
-      process.stderr.write(`  takeover ${r.direction} run ${i}: ${r.seconds.toFixed(1)} s\n`);
+      process.stderr.write(
+        `  takeover ${r.direction} run ${i}: ${r.seconds.toFixed(1)} s (sanlock floor ${r.floorSeconds.toFixed(0)} s, join lag ${r.joinLag.toFixed(1)} s, kill ${r.killDelay.toFixed(1)} s after both held, ${r.attempts} acquire calls)\n`,
+      );
       all.push(r);
     }
   }
@@ -208,10 +290,14 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const rows: string[] = [];
   for (const direction of new Set(all.map((r) => r.direction))) {
-    const s = all.filter((r) => r.direction === direction).map((r) => r.seconds);
+    const mine = all.filter((r) => r.direction === direction);
+    const s = mine.map((r) => r.seconds);
     const { median } = summarize(s);
+    const floors = mine.map((r) => r.floorSeconds);
+    const after = mine.map((r) => r.seconds - r.floorSeconds);
     rows.push(
       `${direction.padEnd(12)} io_timeout A=${io} B=${io}  median ${median.toFixed(1)} s  ratio ${(median / bound).toFixed(2)} × (8·io+60 = ${bound} s)  runs ${s.map((x) => x.toFixed(1)).join(", ")}`,
+      `${"".padEnd(12)} sanlock floor (kill → last_live+${bound}) ${floors.map((x) => x.toFixed(0)).join(", ")} s; B after the floor ${after.map((x) => x.toFixed(1)).join(", ")} s; acquire calls ${mine.map((r) => r.attempts).join(", ")}`,
     );
     results.push({
       name: `takeover after hard kill, ${direction} (kill → acquire), io_timeout ${io}`,

@@ -1,7 +1,7 @@
 import type { Logger } from "../common/log.js";
 import { SanlockError } from "../sanlock/errors.js";
 import { Errno } from "../sanlock/native.js";
-import type { AcquireResult, LeaseState, ReleaseResult } from "../sanlock/vm-lease.js";
+import type { AcquireResult, LeaseState, ReleaseResult, WaitOutcome } from "../sanlock/vm-lease.js";
 import { LibvirtHeldLease } from "./libvirt-held-lease.js";
 import type { VmLeasePort } from "./ports.js";
 
@@ -44,6 +44,21 @@ export class AutoDetectingLease implements VmLeasePort {
 
   release(): Promise<ReleaseResult> {
     return this.current.release();
+  }
+
+  /** the agent's lease waits in sanlock; libvirt's lock manager takes its own */
+  acquireWaiting(): Promise<WaitOutcome> {
+    return this.current.acquireWaiting
+      ? this.current.acquireWaiting()
+      : this.current.acquire().then(() => ({ granted: true }) as const);
+  }
+
+  cancelWaiting(): void {
+    this.current.cancelWaiting?.();
+  }
+
+  get waiting(): boolean {
+    return this.current.waiting ?? false;
   }
 
   inquire(): Promise<LeaseState> {

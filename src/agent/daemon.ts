@@ -88,6 +88,8 @@ export class AgentDaemon {
   private haConf: HaConf | null = null;
   private readonly storage: StorageGuard | null;
   private storageDown = false;
+  /** ends the current wait between loops early (sanlock granted the engine VM lease) */
+  private wake: (() => void) | null = null;
 
   constructor(deps: AgentDeps) {
     this.d = deps;
@@ -105,6 +107,11 @@ export class AgentDaemon {
       agentLockspaces(deps.hostConf, deps.volumes),
       this.log,
     );
+    // a refused start waits in sanlock; when granted, the next loop comes at once
+    this.engine.waitForLeaseInSanlock(() => {
+      this.log.info("engine VM lease granted by sanlock: deciding again now");
+      this.wake?.();
+    });
     this.storage = deps.env.storage
       ? new StorageGuard({
           connector: deps.env.storage,
@@ -142,7 +149,7 @@ export class AgentDaemon {
           exit = r.exit;
           break;
         }
-        await this.env.sleep(r.delayMs, signal);
+        await this.sleepUnlessWoken(r.delayMs, signal);
       }
     } catch (e) {
       exit =
@@ -155,6 +162,17 @@ export class AgentDaemon {
     }
     await this.stop();
     return exit;
+  }
+
+  /** The wait between loops; a lease granted by sanlock meanwhile ends it. */
+  private async sleepUnlessWoken(ms: number, signal: AbortSignal): Promise<void> {
+    // granted while the last loop ran: decide again at once
+    if (ms <= 0 || this.engine.leaseGrantedIdle) return;
+    const woken = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    await Promise.race([this.env.sleep(ms, signal), woken]);
+    this.wake = null;
   }
 
   /** Start-up: while local maintenance is set, touch no shared storage (behaviour.md §6). */
@@ -290,6 +308,8 @@ export class AgentDaemon {
   async loopOnce(): Promise<LoopResult> {
     const loopDelayMs = this.timing.loop_delay * 1000;
     const t0 = this.clock();
+    // granted before this loop: this loop's decision says whether the VM starts with it
+    const grantedBefore = this.engine.leaseGrantedIdle;
     // issue 12: an unusable storage domain means no decision at all, and a reconnect try
     if (this.storage && !(await this.storage.ensure())) return { delayMs: loopDelayMs };
     const cfg = await this.config.refresh();
@@ -374,6 +394,12 @@ export class AgentDaemon {
       decision.result.action === null ? vmActiveHere : undefined,
       this.config.state.vmConf,
     );
+    // engine down here and maybe ours to start: a waiting acquire goes on; otherwise
+    // it is given up, and a granted lease no start used is released
+    await this.engine.leaseWaitSettled({
+      waitWanted: after === "EngineDown" || after === "EngineStart",
+      releaseGranted: grantedBefore && after !== "EngineStart",
+    });
     await this.publish(collection, decision.ctx);
     const fields = {
       state: after,

@@ -55,6 +55,10 @@ export class EngineVm {
   private held = false;
   /** why the guard could not be resolved in the loop, last time (logged once) */
   private lastGuardError: string | undefined;
+  /** set by the agent daemon: a refused start leaves a waiting acquire, granted → this */
+  private onLeaseGranted: (() => void) | null = null;
+  /** a waiting acquire was granted and no start has used the lease yet */
+  private grantedIdle = false;
 
   constructor(deps: EngineVmDeps) {
     this.d = deps;
@@ -65,6 +69,44 @@ export class EngineVm {
   /** the lease guarding the VM, once a vm.conf was resolved */
   get guard(): EngineLease | null {
     return this.current?.guard ?? null;
+  }
+
+  /**
+   * Refused starts (lease held by another host) leave a waiting acquire behind, which
+   * sanlock grants the moment the owner counts as dead; then `onGranted` runs (the agent
+   * wakes its loop, whose state machine starts the VM, or does not: leaseWaitSettled).
+   * Not for one-shot callers (`he-ha vm start`): they exit before any grant.
+   */
+  waitForLeaseInSanlock(onGranted: () => void): void {
+    this.onLeaseGranted = onGranted;
+  }
+
+  /** a waiting acquire of the guard is in flight in sanlock */
+  get leaseWaiting(): boolean {
+    return this.current?.port.waiting ?? false;
+  }
+
+  /** sanlock granted a waiting acquire and no start used the lease yet */
+  get leaseGrantedIdle(): boolean {
+    return this.grantedIdle;
+  }
+
+  /**
+   * After each agent loop. `waitWanted`: the state machine may still start the VM here
+   * (engine down), so a waiting acquire goes on; otherwise (maintenance, the VM up
+   * somewhere, stopping) it is given up. `releaseGranted`: a lease sanlock granted
+   * before this loop and that this loop did not start the VM with is released (the
+   * lease is held only while the VM may run here).
+   */
+  async leaseWaitSettled(o: { waitWanted: boolean; releaseGranted: boolean }): Promise<void> {
+    const port = this.current?.port;
+    if (!port) return;
+    if (port.waiting && !o.waitWanted) port.cancelWaiting?.();
+    if (this.grantedIdle && o.releaseGranted && !this.held) {
+      this.grantedIdle = false;
+      this.d.log.info("releasing the granted engine VM lease: the VM is not started here");
+      await this.release();
+    }
   }
 
   /** whether this process holds the guard (or adopted its orphan) */
@@ -117,8 +159,10 @@ export class EngineVm {
     try {
       taken = await port.acquire();
       this.held = taken !== "left-to-libvirt";
+      this.grantedIdle = false;
     } catch (e) {
       const locked = e instanceof LeaseHeldError;
+      if (locked) this.waitInSanlock(port);
       const reason = locked
         ? STORAGE_LOCKED_START_REASON
         : `cannot take the engine VM lease ${guard.lockspace}:${guard.resource}: ${asError(e).message}`;
@@ -242,6 +286,21 @@ export class EngineVm {
       this.d.log.error({ err: asError(e) }, "cannot release the engine VM lease");
       return "kept";
     }
+  }
+
+  /** leaves a waiting acquire in sanlock after a refused start (the agent's loop only) */
+  private waitInSanlock(port: VmLeasePort): void {
+    const onGranted = this.onLeaseGranted;
+    if (!onGranted || !port.acquireWaiting || port.waiting) return;
+    port.acquireWaiting().then(
+      (o) => {
+        if (!o.granted || this.current?.port !== port) return;
+        this.grantedIdle = true;
+        onGranted();
+      },
+      (e: unknown) =>
+        this.d.log.warn({ err: asError(e) }, "the waiting engine VM lease acquire failed"),
+    );
   }
 
   private async lockManagerDetected(port: VmLeasePort): Promise<boolean> {

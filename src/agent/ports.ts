@@ -1,5 +1,5 @@
 import type { JoinResult, LeaveResult, LockspaceSpec } from "../sanlock/lockspace.js";
-import type { AcquireResult, LeaseState, ReleaseResult } from "../sanlock/vm-lease.js";
+import type { AcquireResult, LeaseState, ReleaseResult, WaitOutcome } from "../sanlock/vm-lease.js";
 import type { EngineLease } from "../storage/engine-lease.js";
 import type { VmConf } from "../storage/ovf/vmconf-types.js";
 
@@ -24,6 +24,15 @@ export interface VmLeasePort {
    * answers true (start again at once); see auto-lease.ts
    */
   lockManagerDetected?(): Promise<boolean>;
+  /**
+   * Asks sanlock for the lease and lets sanlock wait until a dead owner counts as dead
+   * (VmLease.acquireWaiting); absent where the agent does not take the lease itself
+   */
+  acquireWaiting?(): Promise<WaitOutcome>;
+  /** gives up a waiting acquire (VmLease.cancelWaiting) */
+  cancelWaiting?(): void;
+  /** true while a waiting acquire is not answered */
+  readonly waiting?: boolean;
 }
 
 /** The engine VM on this host's hypervisor. */

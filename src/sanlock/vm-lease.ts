@@ -70,6 +70,15 @@ export interface VmLeaseOptions {
 }
 
 export type AcquireResult = "acquired" | "adopted" | "already-held" | "left-to-libvirt";
+
+/**
+ * How a waiting acquire ended: granted, refused (the owner is alive, or another host
+ * took the lease meanwhile: LeaseHeldError is not thrown here), or given up by
+ * cancelWaiting() (sanlock releases the lease itself if it grants it afterwards).
+ */
+export type WaitOutcome =
+  | { granted: true }
+  | { granted: false; cancelled: boolean; rv: number; ownerHostId: number | null };
 export type ReleaseResult = "released" | "not-held";
 export type LeaseState = "held" | "not-held";
 
@@ -100,6 +109,13 @@ const CONNECTION_LOST = new Set<number>([
 
 const SANLK_HELPER_LEN = 128;
 
+/**
+ * Registrations with the daemon open in this process. A waiting acquire is sent on its
+ * own connection and names its registration by this process's pid; the daemon picks
+ * the first registration with that pid, so it waits only while there is exactly one.
+ */
+let openRegistrations = 0;
+
 export class VmLease {
   readonly spec: VmLeaseSpec;
   private readonly log: Logger;
@@ -107,6 +123,8 @@ export class VmLease {
   private sock = -1;
   private heldByUs = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** a waiting acquire sanlock has not answered yet */
+  private waitingCall: { done: Promise<WaitOutcome>; cancelled: boolean } | null = null;
 
   constructor(spec: VmLeaseSpec, opts: VmLeaseOptions) {
     this.spec = spec;
@@ -127,6 +145,9 @@ export class VmLease {
    * host holds it (or held it and is not yet known dead), LeaseHeldError.
    */
   acquire(): Promise<AcquireResult> {
+    if (this.waitingCall)
+      // sanlock is still deciding on our waiting acquire (acquireWaiting)
+      return Promise.reject(new LeaseHeldError(this.resourceString, SanlockRv.ACQUIRE_OWNED, null));
     return this.serialized(async () => {
       if (this.heldByUs && (await this.heldByThisProcess())) return "already-held";
       if (await this.adoptOrphan()) return "adopted";
@@ -147,6 +168,11 @@ export class VmLease {
 
   /** Releases the lease, whether this process or an orphan holds it. */
   release(): Promise<ReleaseResult> {
+    if (this.waitingCall) {
+      // nothing held yet: give the waiting acquire up instead
+      this.cancelWaiting();
+      return Promise.resolve("not-held");
+    }
     return this.serialized(async () => {
       if (!this.heldByUs && !(await this.adoptOrphan())) return "not-held";
       const sock = await this.registered();
@@ -188,11 +214,133 @@ export class VmLease {
    * an orphan until a new process adopts or releases it.
    */
   close(): void {
+    // a waiting acquire ends with the registration (see cancelWaiting)
+    if (this.waitingCall) this.waitingCall.cancelled = true;
     if (this.sock >= 0) {
       sanlockNative().closeFd(this.sock);
       this.sock = -1;
+      openRegistrations--;
     }
     this.heldByUs = false;
+  }
+
+  /** true while a waiting acquire (acquireWaiting) has not been answered by sanlock */
+  get waiting(): boolean {
+    return this.waitingCall !== null;
+  }
+
+  /**
+   * Asks sanlock for the lease *without* SANLK_ACQUIRE_OWNER_NOWAIT, as libvirt's lock
+   * driver and python3-sanlock do: when another host owns it and that host's delta lease
+   * stops being renewed, sanlock itself waits and grants the lease the moment the owner
+   * counts as dead (`other_host_dead_seconds` after this host's daemon last saw the
+   * owner renew), instead of our caller finding out at its next poll. The call runs on
+   * a koffi worker thread; nothing of ours waits on it but the returned promise.
+   *
+   * Resolves `{granted: true}` when this process holds the lease (persistent, like
+   * acquire()), or `{granted: false}` when sanlock refused (the owner is alive, or
+   * another host took it first) or the wait was given up (cancelWaiting). Adopts this
+   * host's orphan and answers at once when the lease is already ours. When a second
+   * sanlock registration is open in this process the daemon could not tell ours from
+   * it: then it does one acquire() with OWNER_NOWAIT instead (the caller polls).
+   */
+  async acquireWaiting(): Promise<WaitOutcome> {
+    if (this.waitingCall) return this.waitingCall.done;
+    const first = await this.serialized(async () => {
+      if (this.heldByUs && (await this.heldByThisProcess())) return "held" as const;
+      if (await this.adoptOrphan()) return "held" as const;
+      await this.registered();
+      return openRegistrations === 1 ? ("wait" as const) : ("poll" as const);
+    });
+    if (first === "held") return { granted: true };
+    if (first === "poll") {
+      this.log.debug(
+        { resource: this.resourceString, registrations: openRegistrations },
+        "another sanlock registration in this process: acquiring without waiting",
+      );
+      return this.acquire().then(
+        () => ({ granted: true }) as const,
+        (e: unknown) => {
+          if (e instanceof LeaseHeldError)
+            return { granted: false, cancelled: false, rv: e.rv, ownerHostId: e.ownerHostId };
+          throw e;
+        },
+      );
+    }
+    // a second caller may have started one while we adopted/registered
+    const started = this.waitingCall as { done: Promise<WaitOutcome> } | null;
+    if (started) return started.done;
+    const call = { done: null as unknown as Promise<WaitOutcome>, cancelled: false };
+    call.done = this.waitOnce(call).finally(() => {
+      if (this.waitingCall === call) this.waitingCall = null;
+    });
+    this.waitingCall = call;
+    return call.done;
+  }
+
+  /**
+   * Gives up a waiting acquire: closes this process's registration, which sanlock sees
+   * at once (the acquire itself travels on another connection). The daemon cannot stop
+   * a waiting acquire midway; when it ends it finds the registration dead and, if it
+   * was granted, releases the lease on disk itself (sanlock's cmd_acquire, "pid is
+   * dead"). Until then a new acquire of this lease here is refused with EEXIST. The
+   * pending promise settles when the daemon answers, with `cancelled: true`.
+   */
+  cancelWaiting(): void {
+    if (!this.waitingCall) return;
+    this.waitingCall.cancelled = true;
+    this.log.info(
+      { resource: this.resourceString },
+      "giving up the waiting engine VM lease acquire",
+    );
+    this.close();
+  }
+
+  private async waitOnce(call: { cancelled: boolean }): Promise<WaitOutcome> {
+    this.log.info(
+      { resource: this.resourceString },
+      "waiting for sanlock to grant the engine VM lease",
+    );
+    // sock -1 + our pid: a new connection for the command, so the registration stays
+    // watched by the daemon (cancelWaiting) and its other calls are not held up by it
+    let rv = -Errno.EBUSY;
+    // EBUSY: the daemon took a registration of ours that was just closed (cancelWaiting)
+    // and still waits for its own acquire for ours; it sees the close within moments
+    for (let attempt = 0; rv === -Errno.EBUSY && attempt < 20 && !call.cancelled; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      rv = await callAsync(
+        sanlockNative().acquire,
+        -1,
+        process.pid,
+        0,
+        1,
+        [this.resource(SANLK_RES_PERSISTENT)],
+        null,
+      );
+    }
+    if (rv === 0 && !call.cancelled) {
+      this.heldByUs = true;
+      this.log.info({ resource: this.resourceString }, "engine VM lease granted by sanlock");
+      return { granted: true };
+    }
+    if (rv === 0) {
+      // granted just before the daemon saw the registration close: it keeps the
+      // persistent lease as this host's orphan, so adopt and release it
+      this.heldByUs = true;
+      await this.release().catch((e: unknown) =>
+        this.log.error({ err: e as Error }, "cannot release the lease granted after giving up"),
+      );
+      return { granted: false, cancelled: true, rv, ownerHostId: null };
+    }
+    let ownerHostId: number | null = null;
+    if (HELD_ELSEWHERE.has(rv))
+      ownerHostId = await this.readOwner().then(
+        (o) => o?.hostId ?? null,
+        () => null,
+      );
+    else if (rv !== 0 && !call.cancelled)
+      throw new SanlockError("acquire (wait)", rv, this.resourceString);
+    return { granted: false, cancelled: call.cancelled, rv, ownerHostId };
   }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -221,6 +369,7 @@ export class VmLease {
       }
     }
     this.sock = sock;
+    openRegistrations++;
     return sock;
   }
 

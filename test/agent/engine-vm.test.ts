@@ -12,7 +12,12 @@ import { STORAGE_LOCKED_START_REASON } from "../../src/agent/start-failure-recor
 import { START_FAILURE_FILE } from "../../src/broker/monitors/start-failure-reader.js";
 import { silentLogger } from "../../src/common/log.js";
 import { LeaseHeldError } from "../../src/sanlock/errors.js";
-import type { AcquireResult, LeaseState, ReleaseResult } from "../../src/sanlock/vm-lease.js";
+import type {
+  AcquireResult,
+  LeaseState,
+  ReleaseResult,
+  WaitOutcome,
+} from "../../src/sanlock/vm-lease.js";
 import { type EngineLease, EngineLeaseError } from "../../src/storage/engine-lease.js";
 import type { VmConf } from "../../src/storage/ovf/vmconf-types.js";
 import { removeDir, tempDir } from "../support/temp.js";
@@ -64,6 +69,45 @@ class FakeLease implements VmLeasePort {
   close(): void {
     if (this.held) this.orphan = true;
     this.held = false;
+  }
+}
+
+/** the agent's own lease, with sanlock's waiting acquire: `answer` is sanlock's verdict */
+class FakeWaitingLease extends FakeLease {
+  private pending: ((o: WaitOutcome) => void) | null = null;
+  override async acquire(): Promise<AcquireResult> {
+    if (this.held) {
+      this.log.push("acquire");
+      return "already-held";
+    }
+    if (this.pending) {
+      this.log.push("acquire");
+      throw new LeaseHeldError("sd:vol", -244, null);
+    }
+    return super.acquire();
+  }
+  acquireWaiting(): Promise<WaitOutcome> {
+    this.log.push("wait");
+    return new Promise((resolve) => {
+      this.pending = resolve;
+    });
+  }
+  cancelWaiting(): void {
+    this.log.push("cancel");
+    this.answer({ granted: false, cancelled: true, rv: -25, ownerHostId: null });
+  }
+  get waiting(): boolean {
+    return this.pending !== null;
+  }
+  /** sanlock ends the waiting acquire */
+  answer(o: WaitOutcome): void {
+    const p = this.pending;
+    this.pending = null;
+    if (o.granted) {
+      this.heldElsewhere = false;
+      this.held = true;
+    }
+    p?.(o);
   }
 }
 
@@ -224,5 +268,93 @@ describe("EngineVm: the lease is held exactly while the VM may run here", () => 
     for (let i = 0; i < 5; i++) await e.reconcile(false, VM_CONF);
     expect(lines).toEqual(["cannot tell which lease guards the engine VM"]);
     expect(lease.log).toEqual([]);
+  });
+
+  describe("a refused start waits in sanlock (the agent's loop)", () => {
+    let waiting: FakeWaitingLease;
+    let grants: number;
+    /** as the agent builds it; `oneShot`: as `he-ha vm start` does (no waiting) */
+    const agentEngine = (oneShot = false) => {
+      const e = new EngineVm({
+        vm,
+        resolveLeases: (c) => resolve(c),
+        leasePort: () => waiting,
+        runDir,
+        log: silentLogger,
+      });
+      if (!oneShot) e.waitForLeaseInSanlock(() => grants++);
+      return e;
+    };
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    beforeEach(() => {
+      waiting = new FakeWaitingLease();
+      waiting.heldElsewhere = true;
+      grants = 0;
+    });
+
+    it("leaves one waiting acquire; the VM starts only once sanlock granted it and the agent starts again", async () => {
+      const e = agentEngine();
+      expect(await e.start(VM_CONF)).toMatchObject({ started: false, locked: true });
+      expect(e.leaseWaiting).toBe(true);
+      // the next loops keep deciding: their starts are refused, no second wait is queued
+      expect(await e.start(VM_CONF)).toMatchObject({ started: false, locked: true });
+      expect(waiting.log.filter((x) => x === "wait")).toHaveLength(1);
+      expect(vm.started).toEqual([]);
+
+      waiting.answer({ granted: true });
+      await settle();
+      expect(grants).toBe(1);
+      expect(e.leaseGrantedIdle).toBe(true);
+      expect(vm.started).toEqual([]);
+
+      const r = await e.start(VM_CONF);
+      expect(r).toMatchObject({ started: true, lease: "already-held" });
+      expect(vm.started).toEqual([[GUARD]]);
+      expect(e.leaseGrantedIdle).toBe(false);
+      expect(e.leaseHeld).toBe(true);
+    });
+
+    it("is given up when the agent no longer may start the VM here; nothing is granted then", async () => {
+      const e = agentEngine();
+      await e.start(VM_CONF);
+      await e.leaseWaitSettled({ waitWanted: true, releaseGranted: false });
+      expect(e.leaseWaiting).toBe(true);
+      await e.leaseWaitSettled({ waitWanted: false, releaseGranted: false });
+      await settle();
+      expect(waiting.log).toContain("cancel");
+      expect(e.leaseWaiting).toBe(false);
+      expect(grants).toBe(0);
+      expect(vm.started).toEqual([]);
+    });
+
+    it("a granted lease the agent did not start the VM with is released", async () => {
+      const e = agentEngine();
+      await e.start(VM_CONF);
+      waiting.answer({ granted: true });
+      await settle();
+      await e.leaseWaitSettled({ waitWanted: true, releaseGranted: true });
+      expect(waiting.log.at(-1)).toBe("release");
+      expect(await waiting.inquire()).toBe("not-held");
+      expect(e.leaseGrantedIdle).toBe(false);
+      expect(vm.started).toEqual([]);
+    });
+
+    it("refused by sanlock (the owner is alive): nothing held, the next start asks again", async () => {
+      const e = agentEngine();
+      await e.start(VM_CONF);
+      waiting.answer({ granted: false, cancelled: false, rv: -243, ownerHostId: 2 });
+      await settle();
+      expect(grants).toBe(0);
+      await e.start(VM_CONF);
+      expect(waiting.log.filter((x) => x === "wait")).toHaveLength(2);
+    });
+
+    it("a one-shot start (he-ha vm start) leaves nothing waiting", async () => {
+      const e = agentEngine(true);
+      expect(await e.start(VM_CONF)).toMatchObject({ started: false, locked: true });
+      expect(e.leaseWaiting).toBe(false);
+      expect(waiting.log).not.toContain("wait");
+    });
   });
 });
