@@ -177,6 +177,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
       status: service.status(),
       conf: agentConf,
       ioTimeout: conf.sanlockIoTimeout,
+      observed: service.observedDurations(),
       ...(await schedule.localFacts()),
     });
   const doctor = schedule;

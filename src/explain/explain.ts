@@ -1,4 +1,5 @@
 import { describeTimer } from "../agent/fsm/timers.js";
+import type { ObservedDurationsDoc } from "../broker/state/observed-durations.js";
 import type { BrokerStatus, HostStatus } from "../broker/status.js";
 import type { AgentConf } from "../common/agent-conf.js";
 import { hostDeadSeconds } from "../sanlock/timeouts.js";
@@ -24,6 +25,8 @@ export interface ExplainInput {
   localMaintenance: boolean;
   /** the engine VM's memSize in MB, null when unknown */
   vmMemSizeMb: number | null;
+  /** how long the engine's start and stop took when this broker last saw them */
+  observed?: ObservedDurationsDoc;
 }
 
 export interface ExplainedPenalty {
@@ -78,6 +81,8 @@ export interface ExplainDoc {
   hosts: HostExplanation[];
   next_step: NextStep;
   verdict: Verdict;
+  /** the engine's start → good health and its stop, as this broker last saw them on the whiteboard */
+  observed_durations: ObservedDurationsDoc;
 }
 
 /** timer names that are not FSM states: another host's liveness and its sanlock leases */
@@ -277,5 +282,6 @@ export function explainCluster(input: ExplainInput): ExplainDoc {
     hosts,
     next_step: predictNextStep(input),
     verdict: verdict(input, engineHost),
+    observed_durations: input.observed ?? { engine_start_to_up: null, engine_stop: null },
   };
 }
