@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { demoScenario } from "./demo-scenario.js";
+
+/**
+ * The demo's start-up and maintenance scenarios
+ * (test/cluster/demo-scenario.ts: what every demo scenario runs on and checks).
+ */
+describe.sequential("HA cluster on one machine: start-up and maintenance", () => {
+  it("startup: exactly one host starts the engine VM, the others reach EngineDown", async () => {
+    const r = await demoScenario("startup");
+    expect(r.figures.engine_up_seconds).toBeGreaterThan(0);
+  }, 240_000);
+
+  it("global-maintenance: a killed engine VM is not repaired until the flag clears", async () => {
+    await demoScenario("global-maintenance");
+  }, 300_000);
+
+  it("local-maintenance: the engine leaves the host in maintenance and starts elsewhere", async () => {
+    await demoScenario("local-maintenance");
+  }, 300_000);
+});
