@@ -81,6 +81,11 @@ export async function predictWhatIf(
   c.event(
     `host${got.hostId}$ he-ha simulate --from-live ${whatIf.join(" ")}   # predicts: engine up on ${host ?? "no host"} after ${seconds === null ? "never" : `${seconds.toFixed(1)}s`}`,
   );
+  if (host === null)
+    // why nothing started, for whoever reads the run: where the engine was, live and simulated
+    c.event(
+      `  | live engine host ${String(doc?.live_engine_host_id)}, simulated engine host ${String(p.engine_host)}, simulated hosts ${String(doc?.simulated_hosts)}; after the event: ${JSON.stringify((doc?.timeline as unknown[] | undefined)?.slice(0, 12) ?? [])}`,
+    );
   for (const a of assumptions) c.event(`  | assumed ${a}`);
   return {
     askedHostId: got.hostId,

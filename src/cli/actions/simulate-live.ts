@@ -112,6 +112,7 @@ export async function simulateLive(f: LiveFlags): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         live_engine_host_id: explain.verdict.engine_host_id,
+        simulated_hosts: Object.keys(run.finalStates).length,
         prediction: p,
         inputs,
         assumptions: inputs
