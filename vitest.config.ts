@@ -50,6 +50,9 @@ export const FAST_TESTS = [
   "test/storage/whiteboard-codec.test.ts",
   "test/vdsm/stomp-frame.test.ts",
   "test/whatif/from-live.test.ts",
+  "test/bench/slope.test.ts",
+  "test/broker/agent-wire.test.ts",
+  "test/common/reread-file.test.ts",
 ];
 
 export default defineConfig({

@@ -1,13 +1,13 @@
 /**
  * Real-component timings of the host layer: sanlock lockspace join/leave with
- * io_timeout 1, the engine VM lease (acquire, release, orphan adoption), a libvirtd sim's
+ * io_timeout 1, the engine VM lease (acquire, release, orphan adoption), a libvirtd stand-in's
  * start, and VM start/state calls through it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initLeaseVolume, initResourceLease } from "../lab/standins/lease-volume.js";
-import { SimLibvirtd } from "../lab/standins/libvirtd.js";
+import { Libvirtd } from "../lab/standins/libvirtd.js";
 import { SanlockDaemon } from "../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../src/common/log.js";
 import { HypervisorConnection } from "../src/libvirt/hypervisor.js";
@@ -33,7 +33,7 @@ export async function run(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), "he-ha-bench-lease-"));
   const results: BenchResult[] = [];
   let daemon: SanlockDaemon | null = null;
-  let sim: SimLibvirtd | null = null;
+  let libvirtd: Libvirtd | null = null;
   const previousRunDir = process.env.SANLOCK_RUN_DIR;
   try {
     // oVirt's layout: the storage domain's lockspace on dom_md/ids, the engine disk's
@@ -90,17 +90,17 @@ export async function run(): Promise<BenchResult[]> {
     results.push(result("VM lease release", release));
     await ls.remLockspace(spec);
 
-    const simStart: number[] = [];
+    const libvirtdStart: number[] = [];
     for (let i = 0; i < 3; i++) {
-      simStart.push(
+      libvirtdStart.push(
         await timed(async () => {
-          sim = await SimLibvirtd.start({ dir: join(dir, `libvirt${i}`) });
+          libvirtd = await Libvirtd.start({ dir: join(dir, `libvirt${i}`) });
         }),
       );
-      if (i < 2) await (sim as SimLibvirtd | null)?.stop();
+      if (i < 2) await (libvirtd as Libvirtd | null)?.stop();
     }
-    results.push(result("libvirtd sim start (namespace + keeper)", simStart));
-    const conn = new HypervisorConnection((sim as unknown as SimLibvirtd).uri, silentLogger);
+    results.push(result("libvirtd stand-in start (namespace + keeper)", libvirtdStart));
+    const conn = new HypervisorConnection((libvirtd as unknown as Libvirtd).uri, silentLogger);
     const xml = `<domain type='test'><name>he</name><uuid>${VM_ID}</uuid><memory unit='MiB'>1024</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>`;
     const starts: number[] = [];
     const states: number[] = [];
@@ -115,7 +115,7 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     if (previousRunDir === undefined) delete process.env.SANLOCK_RUN_DIR;
     else process.env.SANLOCK_RUN_DIR = previousRunDir;
-    await (sim as SimLibvirtd | null)?.stop();
+    await (libvirtd as Libvirtd | null)?.stop();
     await (daemon as SanlockDaemon | null)?.stop();
     await rm(dir, { recursive: true, force: true });
   }

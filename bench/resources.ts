@@ -5,7 +5,7 @@ import { type ProcUsage, procUsage } from "../lab/proc-usage.js";
 import type { TrackedChild } from "../lab/standins/processes.js";
 import type { BenchResult } from "./types.js";
 import { summarize } from "./types.js";
-import { envNote, unitEnvironment } from "./unit-env.js";
+import { envNote, forHost, unitEnvironment } from "./unit-env.js";
 
 /**
  * What each HA daemon costs on a host at production timing (sanlock io_timeout 10 s, 10 s
@@ -53,7 +53,8 @@ export async function run(): Promise<BenchResult[]> {
   };
   const cluster = await DemoCluster.create({ hosts: 2, ioTimeout: 10 });
   try {
-    for (const h of cluster.hosts) h.daemonEnv = env;
+    for (const h of cluster.hosts)
+      h.daemonEnv = { broker: forHost(env.broker, h.logDir), agent: forHost(env.agent, h.logDir) };
     await cluster.startAll();
     const engineHost = await waitEngineUp(cluster, coldStartBudget(cluster));
     const idleHost = others(cluster, engineHost)[0]!;

@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   resources: () => import("./resources.js"),
   takeover: () => import("./takeover.js"),
   prediction: () => import("./prediction.js"),
+  soak: () => import("./soak.js"),
 };
 
 function fmt(n: number | undefined): string {

@@ -3,7 +3,7 @@
  * the engine VM's lease and "loses power" (kill -9 of its sanlock daemon AND of the lease
  * holder process); host B retries the acquire every second; the figure is the time from
  * the kill to B's successful acquire, beside sanlock's host-dead bound 8 × io_timeout + 60.
- * Both directions: A = a python3-sanlock client (test/python/python_host.py, as VDSM +
+ * Both directions: A = a python3-sanlock client (lab/standins/python_host.py, as VDSM +
  * libvirt hold it on a Python host) and B = our VmLease, and the other way round (A = our
  * Lockspace + VmLease in a child process, test/sanlock/fixtures/lease-agent.ts).
  *
@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { scriptArgs } from "../lab/children.js";
 import { initLeaseVolume, initResourceLease } from "../lab/standins/lease-volume.js";
+import { PythonHost } from "../lab/standins/python-host.js";
 import { SanlockDaemon } from "../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../src/common/log.js";
 import { packageRoot } from "../src/common/package-root.js";
@@ -26,7 +27,6 @@ import { Lockspace } from "../src/sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../src/sanlock/names.js";
 import { hostDeadSeconds } from "../src/sanlock/timeouts.js";
 import { VmLease } from "../src/sanlock/vm-lease.js";
-import { PythonHost } from "../test/agent/python-host.js";
 import { type BenchResult, summarize } from "./types.js";
 
 const VM_ID = "5b1c7d2e-9f3a-4e6b-8c0d-2a4f6e8b0c1d";

@@ -7,6 +7,8 @@ export interface BenchResult {
   samples: number;
   target?: string;
   note?: string;
+  /** the raw samples behind the figure, in time order, when they tell more (the soak) */
+  series?: number[];
 }
 
 /** Median and p99 of a list of samples (nearest-rank). */

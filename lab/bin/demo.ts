@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { isScenarioName, SCENARIO_NAMES } from "../demo/scenario-names.js";
+import { DEMO_STORAGE_KINDS, isDemoStorageKind } from "../demo/storage-kind.js";
 
 /** Wrong words on the command line: exit 2. */
 class UsageError extends Error {
@@ -17,6 +18,7 @@ interface DemoOptions {
   scenario: string;
   ioTimeout: string;
   storage: string;
+  sectorSize: string;
   json?: boolean;
   hold?: boolean;
   duration: string;
@@ -39,8 +41,13 @@ function program(): Command {
     .option("--io-timeout <seconds>", "sanlock I/O timeout; every HA timing scales with it", "1")
     .option(
       "--storage <kind>",
-      "gluster: a GlusterFS volume each host mounts itself; local: a directory (domain_path)",
+      "gluster: a GlusterFS volume each host mounts itself; local: a directory (domain_path); block: an iSCSI domain behind a VDSM protocol server per host, its LVs loop devices",
       "gluster",
+    )
+    .option(
+      "--sector-size <bytes>",
+      "block storage: the LVs' logical sector size, 512 or 4096",
+      "512",
     )
     .option(
       "--hold",
@@ -59,9 +66,14 @@ async function run(opts: DemoOptions): Promise<number> {
   if (!Number.isFinite(ioTimeout) || ioTimeout < 1 || ioTimeout > 10) {
     throw new UsageError(`--io-timeout ${opts.ioTimeout}: 1 to 10 seconds`);
   }
-  if (opts.storage !== "gluster" && opts.storage !== "local")
-    throw new UsageError(`--storage ${opts.storage}: gluster or local`);
-  const storage: "gluster" | "local" = opts.storage;
+  if (!isDemoStorageKind(opts.storage))
+    throw new UsageError(`--storage ${opts.storage}: one of ${DEMO_STORAGE_KINDS.join(", ")}`);
+  const storage = opts.storage;
+  if (opts.sectorSize !== "512" && opts.sectorSize !== "4096")
+    throw new UsageError(`--sector-size ${opts.sectorSize}: 512 or 4096`);
+  const sectorSize = opts.sectorSize === "4096" ? 4096 : 512;
+  if (sectorSize === 4096 && storage !== "block")
+    throw new UsageError("--sector-size 4096 needs --storage block (loop devices with 4K sectors)");
   const names = opts.scenario === "all" ? [...SCENARIO_NAMES] : [opts.scenario];
   const duration = Number(opts.duration);
   const seed = Number(opts.seed);
@@ -83,6 +95,7 @@ async function run(opts: DemoOptions): Promise<number> {
       json: opts.json === true,
       ioTimeout,
       storage,
+      ...(storage === "block" ? { sectorSize } : {}),
       hold: opts.hold === true,
       duration,
       seed,

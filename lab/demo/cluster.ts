@@ -18,13 +18,16 @@ import { decodeWhiteboard, type WhiteboardSnapshot } from "../../src/storage/whi
 import { engineOvf } from "../paths.js";
 import { GlusterService, GlusterVolume, uniqueVolumeName } from "../standins/gluster.js";
 import { runCommand } from "../standins/processes.js";
+import { makeTestPki } from "../standins/vdsm/certs.js";
 import { agentConfText, type DemoProfile, demoProfile } from "../timing.js";
+import { BlockLuns, blockStorageConf, HostVdsm } from "./block-storage.js";
 import type { ChaosTable } from "./chaos-table.js";
 import { EngineWeb } from "./engine-web.js";
 import { DemoHost } from "./host.js";
 import { MailSink } from "./mail-sink.js";
 import type { PredictionCheck } from "./prediction.js";
 import { RunTracker } from "./run-tracker.js";
+import type { DemoStorageKind } from "./storage-kind.js";
 import type { ClusterSample, HostRow } from "./view.js";
 
 export interface ClusterOptions {
@@ -40,9 +43,13 @@ export interface ClusterOptions {
   storageViews?: boolean;
   /**
    * gluster (default): the domain lives on a one-brick GlusterFS volume of this machine's
-   * glusterd and every host's agent mounts it (issue 12); local: a directory, domain_path
+   * glusterd and every host's agent mounts it (issue 12); local: a directory, domain_path;
+   * block: an iSCSI domain behind a VDSM protocol server on every host, its LVs loop
+   * devices (lab/demo/block-storage.ts)
    */
-  storage?: "gluster" | "local";
+  storage?: DemoStorageKind;
+  /** block storage: the loop devices' logical sector size (default 512) */
+  sectorSize?: 512 | 4096;
 }
 
 /** A VM state the engine VM counts as running in (it occupies a host). */
@@ -73,6 +80,8 @@ export class DemoCluster {
   /** the machine's glusterd as this cluster uses it, and the cluster's own volume */
   glusterd: GlusterService | undefined;
   volume: GlusterVolume | undefined;
+  /** block storage: the loop devices standing in for the domain's LVs */
+  luns: BlockLuns | undefined;
   /** the demo's own mount of the volume, to watch the whiteboard (not a host's) */
   private observerMount: string | undefined;
   private hypervisors = new Map<number, HypervisorConnection>();
@@ -136,6 +145,8 @@ export class DemoCluster {
   /** Synchronous leftovers cleanup if the process exits before teardown() finished. */
   private readonly exitHook = () => {
     for (const h of this.hosts) h.removeBridgeSync();
+    for (const dev of this.luns?.loopDevices ?? [])
+      spawnSync("losetup", ["-d", dev], { stdio: "ignore" });
     if (this.observerMount) spawnSync("umount", ["-l", this.observerMount], { stdio: "ignore" });
     if (this.volume) {
       for (const args of [
@@ -176,7 +187,12 @@ export class DemoCluster {
     this.mail.onMail = (m) =>
       this.event(`mail to ${m.to.join(",")}: ${m.subject.replace(/^ovirt-hosted-engine /, "")}`);
     const gluster = this.storageKind === "gluster";
-    const storageConf = gluster ? await this.glusterVolume() : LOCAL_STORAGE_CONF;
+    const block = this.storageKind === "block";
+    const storageConf = gluster
+      ? await this.glusterVolume()
+      : block
+        ? blockStorageConf()
+        : LOCAL_STORAGE_CONF;
     const ovf = await readFile(this.opts.ovfFile ?? engineOvf(), "utf8");
     // VDSM finds a file domain at <mount>/<sdUUID>, and the domain's UUID is the one the
     // engine's OVF names for its disk (its lease's lockspace)
@@ -186,6 +202,17 @@ export class DemoCluster {
       ? path.join(this.observerMount!, sdUUID)
       : path.join(this.baseDir, "storage", "he-domain");
     await mkdir(domain, { recursive: true });
+    if (block) {
+      // the LVs: loop devices; dom_md/metadata and the file volumes stay in the directory,
+      // standing in for the VG's tags and the LVs storage init cannot put on a device
+      this.luns = await BlockLuns.attach(
+        path.join(this.baseDir, "storage", "luns"),
+        this.opts.sectorSize ?? 512,
+      );
+      this.event(
+        `block domain: loop devices ${this.luns.loopDevices.join(", ")} (${this.luns.geometry.sectorSize}-byte sectors) stand in for its LVs`,
+      );
+    }
     this.storage = await initStorageDomain({
       domain,
       ovf,
@@ -193,6 +220,7 @@ export class DemoCluster {
       brokerConf: this.mail.brokerConf(),
       hostConf: formatKeyValue([...sharedHostConf(this.engineWeb.fqdn), ...storageConf]),
       logger: this.log,
+      ...(this.luns ? { geometry: this.luns.geometry, devices: this.luns.devices } : {}),
     });
     this.event(
       `storage domain ready: ${domain} (vm ${this.storage.vmId}, io_timeout ${this.profile.ioTimeout}s)`,
@@ -204,6 +232,7 @@ export class DemoCluster {
       ["sanlock_io_timeout", String(this.profile.ioTimeout)],
     ];
     const netPrefix = `he${randomBytes(2).toString("hex")}`;
+    const pki = this.luns ? await makeTestPki(path.join(this.baseDir, "vdsm-pki")) : undefined;
     for (let id = 1; id <= this.opts.hosts; id++) {
       const host = new DemoHost({
         id,
@@ -213,6 +242,7 @@ export class DemoCluster {
         domain,
         agentConf: agentConfText(this.profile),
         storage: this.storageKind,
+        ...(this.luns && pki ? { vdsm: new HostVdsm(this.storage, this.luns, pki) } : {}),
       });
       this.hosts.push(host);
       await host.provisionInfra();
@@ -231,7 +261,7 @@ export class DemoCluster {
     this.startSampler();
   }
 
-  get storageKind(): "gluster" | "local" {
+  get storageKind(): DemoStorageKind {
     return this.opts.storage ?? "gluster";
   }
 
@@ -353,7 +383,10 @@ export class DemoCluster {
   /** Reads the whiteboard straight from the shared metadata volume. */
   async readWhiteboard(): Promise<WhiteboardSnapshot | undefined> {
     if (!this.storage) return undefined;
-    const vol = await MetadataVolume.open(this.storage.volumes.metadata.path, { readOnly: true });
+    const vol = await MetadataVolume.open(this.storage.volumes.metadata.path, {
+      readOnly: true,
+      sectorSize: this.storage.geometry.sectorSize,
+    });
     try {
       return decodeWhiteboard(await vol.readAll());
     } finally {
@@ -478,6 +511,8 @@ export class DemoCluster {
     await this.volume?.destroy().catch(() => undefined);
     this.volume = undefined;
     await this.glusterd?.release().catch(() => undefined);
+    await this.luns?.detach();
+    this.luns = undefined;
     await this.engineWeb.stop().catch(() => undefined);
     await this.mail.stop().catch(() => undefined);
     // HE_HA_DEMO_KEEP=1 keeps the hosts' directories (logs, storage) for a post-mortem.

@@ -6,7 +6,7 @@ import { formatKeyValue } from "../../src/common/keyvalue.js";
 import { haPaths } from "../../src/common/paths.js";
 import { mountPlan } from "../../src/storage/connect/mount-plan.js";
 import { productBin } from "../children.js";
-import { SimLibvirtd } from "../standins/libvirtd.js";
+import { Libvirtd } from "../standins/libvirtd.js";
 import {
   isRunning,
   pollUntil,
@@ -20,8 +20,10 @@ import {
 } from "../standins/processes.js";
 import { SanlockDaemon } from "../standins/sanlock-daemon.js";
 import { StorageView } from "../standins/storage-view.js";
+import type { HostVdsm } from "./block-storage.js";
 import { bridgeDown, bridgeUp, createBridge, deleteBridge } from "./bridge.js";
 import { Gateway } from "./gateway.js";
+import type { DemoStorageKind } from "./storage-kind.js";
 
 /** Everything one simulated HA host is made of. */
 export interface DemoHostSpec {
@@ -37,9 +39,12 @@ export interface DemoHostSpec {
   agentConf: string;
   /**
    * gluster: hosted-engine.conf names the volume (domainType=glusterfs, storage=) and the
-   * host's agent mounts it where VDSM would under the host's root; local: domain_path
+   * host's agent mounts it where VDSM would under the host's root; local: domain_path;
+   * block: an iSCSI domain the host's VDSM serves (`vdsm`), its LVs loop devices
    */
-  storage: "gluster" | "local";
+  storage: DemoStorageKind;
+  /** block storage: this host's VDSM protocol server (lab/demo/block-storage.ts) */
+  vdsm?: HostVdsm;
 }
 
 /**
@@ -55,7 +60,7 @@ export class DemoHost {
   readonly bridge: string;
   readonly gateway = new Gateway();
   sanlock: SanlockDaemon | undefined;
-  libvirtd: SimLibvirtd | undefined;
+  libvirtd: Libvirtd | undefined;
   broker: TrackedChild | undefined;
   agent: TrackedChild | undefined;
   /** this host's own path to the shared domain, when it can lose storage (storage-loss) */
@@ -87,6 +92,20 @@ export class DemoHost {
     return this.sanlock?.runDir ?? path.join(this.root, "sanlock");
   }
 
+  /** The pid of each of this host's daemons that runs now, by name (resource sampling). */
+  daemonPids(): Record<string, number> {
+    const pids: Record<string, number | null | undefined> = {
+      broker: this.broker?.pid,
+      agent: this.agent?.pid,
+      sanlock: this.sanlock?.running ? this.sanlock.pid : undefined,
+      libvirtd: this.libvirtd?.pid,
+      "libvirt-keeper": this.libvirtd?.keeperPid,
+    };
+    return Object.fromEntries(
+      Object.entries(pids).filter((e): e is [string, number] => typeof e[1] === "number"),
+    );
+  }
+
   get logDir(): string {
     return path.join(this.root, "var", "log");
   }
@@ -101,6 +120,7 @@ export class DemoHost {
     await mkdir(p.stateDir, { recursive: true });
     await createBridge(this.bridge, `${this.spec.netPrefix}${this.spec.id}v`);
     this.bridgeCreated = true;
+    await this.spec.vdsm?.provision(this);
     await this.boot();
   }
 
@@ -114,7 +134,13 @@ export class DemoHost {
       runDir: path.join(this.root, "sanlock"),
       hostName: this.name,
     });
-    this.libvirtd = await SimLibvirtd.start({ dir: path.join(this.root, "libvirt") });
+    this.libvirtd = await Libvirtd.start({ dir: path.join(this.root, "libvirt") });
+    await this.spec.vdsm?.start(this);
+  }
+
+  /** block storage: this host's VDSM protocol server */
+  get vdsm(): HostVdsm | undefined {
+    return this.spec.vdsm;
   }
 
   /** Where this host's agent mounts the gluster volume (VDSM's point under its root). */
@@ -161,9 +187,10 @@ export class DemoHost {
       // each host publishes its own name (not the machine's, which all of them share)
       ["hostname", this.name],
       ...this.spec.sharedConf,
-      ...(this.spec.storage === "gluster"
-        ? []
-        : [["domain_path", this.storageView?.mountpoint ?? this.spec.domain] as [string, string]]),
+      ...(this.spec.storage === "local"
+        ? [["domain_path", this.storageView?.mountpoint ?? this.spec.domain] as [string, string]]
+        : []),
+      ...(this.spec.vdsm?.confLines() ?? []),
       ["bridge", this.bridge],
       ["gateway", "127.0.0.1"],
       ["network_test", "tcp"],
@@ -265,6 +292,7 @@ export class DemoHost {
     await Promise.all([
       this.sanlock?.kill9(),
       this.libvirtd?.kill9(),
+      this.spec.vdsm?.kill(),
       ...[this.agent, this.broker].map((c) => (c ? waitExit(c, 5000) : undefined)),
     ]);
     this.agent = undefined;
@@ -292,6 +320,7 @@ export class DemoHost {
   async teardown(): Promise<void> {
     await this.stopAgent().catch(() => undefined);
     await this.stopBroker().catch(() => undefined);
+    await this.spec.vdsm?.stop().catch(() => undefined);
     await this.libvirtd?.stop().catch(() => undefined);
     await this.sanlock?.stop().catch(() => undefined);
     await this.storageView?.unmount().catch(() => undefined);

@@ -59,3 +59,29 @@ export function findOverlaps(intervals: readonly RunInterval[], now: number): Ov
   }
   return out;
 }
+
+/** A span of time in which no host ran the engine VM. */
+export interface Outage {
+  from: number;
+  to: number;
+}
+
+/**
+ * The spans within [from, to] that no host's interval covers: the engine VM ran nowhere
+ * (open intervals run until `to`). Intervals start late by up to one look, so an outage
+ * found may be longer than the real one by that much, never shorter.
+ */
+export function findOutages(intervals: readonly RunInterval[], from: number, to: number): Outage[] {
+  const spans = intervals
+    .map((iv) => ({ from: Math.max(iv.from, from), to: Math.min(iv.to ?? to, to) }))
+    .filter((s) => s.from < s.to)
+    .sort((a, b) => a.from - b.from);
+  const out: Outage[] = [];
+  let covered = from;
+  for (const s of spans) {
+    if (s.from > covered) out.push({ from: covered, to: s.from });
+    covered = Math.max(covered, s.to);
+  }
+  if (covered < to) out.push({ from: covered, to });
+  return out;
+}

@@ -8,6 +8,7 @@ import { predictionTable, printExplain } from "./live-insight.js";
 import type { PredictionCheck } from "./prediction.js";
 import type { Overlap } from "./run-tracker.js";
 import { SCENARIOS } from "./scenarios.js";
+import type { DemoStorageKind } from "./storage-kind.js";
 import { renderView } from "./view.js";
 
 export interface DemoOptions {
@@ -18,7 +19,9 @@ export interface DemoOptions {
   live?: boolean;
   ioTimeout?: number;
   /** where the storage domain lives (default gluster: a GlusterFS volume every host mounts) */
-  storage?: "gluster" | "local";
+  storage?: DemoStorageKind;
+  /** block storage: the loop devices' sector size (default 512) */
+  sectorSize?: 512 | 4096;
   /** keep the cluster running after the scenario until Ctrl-C (to try he-ha against it) */
   hold?: boolean;
   /** scenario "chaos": seconds of fault injection (default 300) and the generator's seed */
@@ -37,7 +40,9 @@ export interface ProcessUsage {
 export interface DemoResult {
   scenario: string;
   hosts: number;
-  storage: "gluster" | "local";
+  storage: DemoStorageKind;
+  /** block storage: the LVs' sector size */
+  sectorSize?: 512 | 4096;
   ok: boolean;
   error?: string;
   figures: Record<string, number>;
@@ -85,15 +90,7 @@ export async function usageOf(pids: number[]): Promise<ProcessUsage> {
 }
 
 function clusterPids(c: DemoCluster): number[] {
-  return c.hosts.flatMap((h) =>
-    [
-      h.agent?.pid,
-      h.broker?.pid,
-      h.sanlock?.running ? h.sanlock.pid : undefined,
-      h.libvirtd?.pid ?? undefined,
-      h.libvirtd?.keeperPid ?? undefined,
-    ].filter((p): p is number => typeof p === "number"),
-  );
+  return c.hosts.flatMap((h) => Object.values(h.daemonPids()));
 }
 
 /**
@@ -131,6 +128,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     scenario: opts.scenario,
     hosts: opts.hosts,
     storage: opts.storage ?? "gluster",
+    ...(opts.storage === "block" ? { sectorSize: opts.sectorSize ?? 512 } : {}),
     ok: false,
     figures: {},
     doubleRuns: [],
@@ -146,6 +144,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ioTimeout: opts.ioTimeout,
       log: opts.log,
       storage: opts.storage ?? "gluster",
+      ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}),
       // local storage: each host's own FUSE view, so that one host alone can lose it
       // (the fault campaign cuts and hangs one host's storage at a time)
       storageViews:
@@ -257,7 +256,7 @@ export function summary(r: DemoResult): string {
   const lines = [
     "",
     `scenario ${r.scenario} on ${r.hosts} hosts: ${r.ok ? "PASSED" : "FAILED"}${r.error ? ` (${r.error})` : ""}`,
-    `storage: ${r.storage}; profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
+    `storage: ${r.storage}${r.sectorSize ? ` (${r.sectorSize}-byte sectors)` : ""}; profile: sanlock io_timeout ${r.profile.ioTimeout}s, host dead after ${r.profile.hostDeadSeconds}s, loop ${r.profile.loopDelay}s, alive timeout ${r.profile.hostAliveTimeout}s`,
     `hypervisor samples: ${r.hypervisorSamples}, engine VM on two hosts at once: ${r.doubleRuns.length} time(s); run-interval overlaps (100 ms looks): ${r.overlaps.length}`,
   ];
   if (r.chaos) lines.push(...chaosTable(r.chaos));

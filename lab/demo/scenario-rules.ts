@@ -109,3 +109,52 @@ export function storageLossFailure(o: {
   }
   return undefined;
 }
+
+/**
+ * A normal failover's bound, as docs/benchmarks.md states the demo's: sanlock's host-dead
+ * time (a dead host's lease becomes free) with half of it again as margin, plus one start
+ * of the engine VM as this cluster starts it.
+ */
+export function failoverBoundSeconds(hostDeadSeconds: number, vmStartSeconds: number): number {
+  return 1.5 * hostDeadSeconds + vmStartSeconds;
+}
+
+/**
+ * A software change of the whole cluster (migration, rollback): the engine VM never ran
+ * on two hosts, was down at most once, and never longer than a normal failover.
+ */
+export function changeDisturbedEngine(o: {
+  overlaps: readonly { hosts: readonly number[]; from: number; to: number }[];
+  outages: readonly { from: number; to: number }[];
+  boundSeconds: number;
+}): string | undefined {
+  const o1 = o.overlaps[0];
+  if (o1)
+    return `the engine VM ran on hosts ${o1.hosts.join(" and ")} at once (${o1.from.toFixed(1)}–${o1.to.toFixed(1)} s)`;
+  if (o.outages.length > 1)
+    return `the engine VM was down ${o.outages.length} times (${o.outages.map((x) => `${x.from.toFixed(1)}–${x.to.toFixed(1)} s`).join(", ")})`;
+  const down = o.outages[0];
+  if (down && down.to - down.from > o.boundSeconds)
+    return `the engine VM was down ${(down.to - down.from).toFixed(1)} s, longer than a normal failover (${o.boundSeconds.toFixed(1)} s)`;
+  return undefined;
+}
+
+/**
+ * Whether one host's `sanlock client status` output shows it holding the engine VM's
+ * lease: resource `<vmId>` in lockspace hosted-engine, or any resource in another
+ * lockspace (the lease in lockspace `<sdUUID>`, named by the disk's volume). A resource
+ * sanlock lists with ` ADD` is an acquire still in progress (its `resources_add` list),
+ * not a lease held: every host's agent trying to take over shows one while the dead
+ * host's lease has not expired, and each of those acquires fails. ` REM` (a release in
+ * progress) and ` ORPHAN` still hold the lease on disk and count.
+ */
+export function holdsEngineLease(clientStatus: string, vmId: string): boolean {
+  return clientStatus
+    .split("\n")
+    .some(
+      (l) =>
+        /^r /.test(l) &&
+        !/ ADD$/.test(l.trimEnd()) &&
+        (!l.startsWith("r hosted-engine:") || l.includes(vmId)),
+    );
+}

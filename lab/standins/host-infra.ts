@@ -1,7 +1,7 @@
 /**
- * What one simulated host has below its agent and broker: its own sanlock daemon and
+ * What one lab host (of the demo or a test) has below its agent and broker: its own sanlock daemon and
  * its own hypervisor (libvirtd + test driver in a private mount namespace), both started
- * by, and children of, the process that runs the simulation (the demo, a test).
+ * by, and children of, the process that runs the lab (the demo, a test).
  *
  *   const host = await startHostInfra({ dir: "/tmp/demo/host1", hostName: "host1" });
  *   spawn("ovirt-ha-agent", [], { env: { ...host.env, HE_HA_ROOT: ... } });
@@ -10,7 +10,7 @@
  *   await host.stop();    // orderly teardown
  */
 import { join } from "node:path";
-import { SimLibvirtd } from "./libvirtd.js";
+import { Libvirtd } from "./libvirtd.js";
 import { SanlockDaemon } from "./sanlock-daemon.js";
 
 export interface HostInfraOptions {
@@ -22,7 +22,7 @@ export interface HostInfraOptions {
 export class HostInfra {
   constructor(
     readonly sanlock: SanlockDaemon,
-    readonly libvirtd: SimLibvirtd,
+    readonly libvirtd: Libvirtd,
   ) {}
 
   /** libvirt URI of this host's hypervisor */
@@ -47,7 +47,7 @@ export class HostInfra {
 export async function startHostInfra(opts: HostInfraOptions): Promise<HostInfra> {
   const [sanlock, libvirtd] = await Promise.allSettled([
     SanlockDaemon.start({ runDir: join(opts.dir, "sanlock"), hostName: opts.hostName }),
-    SimLibvirtd.start({ dir: join(opts.dir, "libvirt") }),
+    Libvirtd.start({ dir: join(opts.dir, "libvirt") }),
   ]);
   if (sanlock.status === "fulfilled" && libvirtd.status === "fulfilled") {
     return new HostInfra(sanlock.value, libvirtd.value);

@@ -1,5 +1,5 @@
 /**
- * sanlock areas for simulated hosts and tests, initialised with `sanlock direct init`
+ * sanlock areas for lab hosts and tests, initialised with `sanlock direct init`
  * (no daemon needed): a lockspace volume (1 MiB, delta leases at offset 0) and resource
  * lease files (oVirt's volume leases: `<volume>.lease`, the lease at offset 0). A short
  * I/O timeout makes joins take seconds: with io_timeout 1 a join takes about 3 s and a

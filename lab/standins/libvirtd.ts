@@ -1,5 +1,5 @@
 /**
- * One simulated host's hypervisor: a libvirtd serving libvirt's test driver, reached at
+ * One lab host's hypervisor (a stand-in): a libvirtd serving libvirt's test driver, reached at
  * `test+unix:///default?socket=<dir>/libvirt-sock`, so the host's agent, broker and
  * anyone else share one fake hypervisor that outlives them.
  *
@@ -9,9 +9,9 @@
  *   ends with the daemon (its only process); nothing is left mounted.
  * - The keeper: the test driver's shared "default" hypervisor is reset when its last
  *   client disconnects. A `virsh -c <uri>` shell that we never send a command to keeps
- *   one connection open for the sim's lifetime, so domains survive agent and broker
+ *   one connection open for the stand-in's lifetime, so domains survive agent and broker
  *   restarts, exactly like a real host's VMs. The keeper is a child of the process that
- *   started the sim (the demo or the test), not of the agent.
+ *   started the stand-in (the demo or the test), not of the agent.
  * - QEMU mode (`hypervisor: "qemu"`) runs real qemu-system-x86 with libvirt's sanlock
  *   lock manager instead, each daemon with its own /etc/libvirt; no keeper is needed.
  * - Hard failure (`kill9`) ends libvirtd and the keeper with SIGKILL: every VM of the
@@ -61,16 +61,16 @@ export interface LibvirtdOptions {
    * Require SASL on the read-write socket (`auth_unix_rw = "sasl"`, as VDSM configures
    * oVirt hosts) with this one user in a private sasldb. The daemon reads its own
    * libvirt.conf (mechanism, sasldb path) from `<dir>/sasl2` through Cyrus SASL's
-   * `SASL_CONF_PATH` instead of /etc/sasl2. The sim writes an authfile (`authfile`).
+   * `SASL_CONF_PATH` instead of /etc/sasl2. The stand-in writes an authfile (`authfile`).
    */
   sasl?: { user: string; password: string };
 }
 
-/** SASL mechanism of a sim with `sasl` (VDSM configures scram-sha-256 on EL 9; Debian's plugin offers SCRAM-SHA-1) */
+/** SASL mechanism of a stand-in with `sasl` (VDSM configures scram-sha-256 on EL 9; Debian's plugin offers SCRAM-SHA-1) */
 const SASL_MECH = "scram-sha-1";
 
 /**
- * qemu.conf of a QEMU-mode sim: the sanlock lock manager; qemu as root without
+ * qemu.conf of a QEMU-mode stand-in: the sanlock lock manager; qemu as root without
  * cgroups, namespaces or virtlogd, which a container host lacks.
  */
 const QEMU_CONF = [
@@ -102,7 +102,7 @@ const NAMESPACE_SCRIPT = [
   'exec libvirtd -f "$1" -p "$2"',
 ].join("\n");
 
-export class SimLibvirtd {
+export class Libvirtd {
   readonly dir: string;
   readonly uri: string;
   readonly hypervisor: "test" | "qemu";
@@ -125,14 +125,14 @@ export class SimLibvirtd {
     this.authfile = opts.sasl ? join(opts.dir, "virsh_auth.conf") : "";
   }
 
-  /** The URI with this sim's authfile (the URI itself when the sim has no SASL). */
+  /** The URI with this stand-in's authfile (the URI itself without SASL). */
   get authUri(): string {
     return withAuthfile(this.uri, this.authfile);
   }
 
   /** Starts libvirtd in its own mount namespace plus the keeper connection. */
-  static async start(opts: LibvirtdOptions): Promise<SimLibvirtd> {
-    const sim = new SimLibvirtd(opts);
+  static async start(opts: LibvirtdOptions): Promise<Libvirtd> {
+    const libvirtd = new Libvirtd(opts);
     await mkdir(opts.dir, { recursive: true });
     await writeFile(
       join(opts.dir, "libvirtd.conf"),
@@ -145,19 +145,19 @@ export class SimLibvirtd {
         "",
       ].join("\n"),
     );
-    if (opts.sasl) await sim.writeSasl(opts.sasl);
-    if (sim.hypervisor === "qemu") {
+    if (opts.sasl) await libvirtd.writeSasl(opts.sasl);
+    if (libvirtd.hypervisor === "qemu") {
       await mkdir(join(opts.dir, "etc"), { recursive: true });
       await writeFile(join(opts.dir, "etc", "qemu.conf"), QEMU_CONF);
       await writeFile(join(opts.dir, "etc", "qemu-sanlock.conf"), QEMU_SANLOCK_CONF);
     }
     try {
-      await sim.startProcesses();
+      await libvirtd.startProcesses();
     } catch (err) {
-      await sim.kill9();
+      await libvirtd.kill9();
       throw err;
     }
-    return sim;
+    return libvirtd;
   }
 
   /** sasl2/libvirt.conf, the sasldb with the one user, and the client's authfile */
@@ -251,7 +251,7 @@ export class SimLibvirtd {
         "sh",
         "-c",
         NAMESPACE_SCRIPT,
-        "libvirtd-sim",
+        "libvirtd-standin",
         join(this.dir, "libvirtd.conf"),
         join(this.dir, "libvirtd.pid"),
         this.hypervisor === "qemu" ? join(this.dir, "etc") : "",

@@ -1,5 +1,5 @@
 /**
- * Child processes of the simulated hosts: spawned asynchronously, tracked by pid, and
+ * Child processes of the lab hosts: spawned asynchronously, tracked by pid, and
  * ended by pid only. Every tracked pid that is still alive when this process exits
  * (normally or through an uncaught error) gets SIGKILL, so a failed test or demo never
  * leaves a sanlock daemon or libvirtd behind.

@@ -1,5 +1,5 @@
 /**
- * A real sanlock daemon for one simulated host: unprivileged mode, no watchdog, its own
+ * A real sanlock daemon for one lab host: unprivileged mode, no watchdog, its own
  * run directory (socket, pid file). Every client that should talk to it (the host's
  * agent, `sanlock client ...`) gets `SANLOCK_RUN_DIR=<runDir>` in its environment: use
  * `daemon.env` or `daemon.clientEnv()`.
@@ -87,7 +87,7 @@ export class SanlockDaemon {
   }
 
   /**
-   * `sanlock client add_lockspace -o 1` (io_timeout 1, the sims' profile) for `hostId`
+   * `sanlock client add_lockspace -o 1` (io_timeout 1, the lab's profile) for `hostId`
    * in lockspace `name` at offset 0 of `path`; "done 0" in the output when joined.
    */
   addLockspace(

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """
 storage-view-fs: a FUSE passthrough view of one shared storage domain directory for ONE
-simulated host, with a switch that makes this host lose write (or all) access to the
+lab host, with a switch that makes this host lose write (or all) access to the
 storage while every other host keeps it.
 
   /usr/bin/python3 storage-view-fs.py --source DIR --mountpoint DIR --control NAME

@@ -1,5 +1,5 @@
 /**
- * A simulated host's own path to the shared storage domain: a FUSE passthrough
+ * A lab host's own path to the shared storage domain: a FUSE passthrough
  * filesystem (lab/standins/storage-view-fs.py, python3-fuse) mounted on a directory private
  * to the host, one helper process per host, tracked by pid. Through it the host can lose
  * write access (`cutWrites`) or all access (`cutAll`) to the domain while the other hosts,

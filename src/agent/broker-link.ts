@@ -1,3 +1,4 @@
+import type { Collected } from "../broker/agent-wire.js";
 import { BrokerUnreachableError, XmlRpcFault } from "../broker/client.js";
 import { STATUS_NO_VALUE } from "../broker/monitor-manager.js";
 import type { HostConfig } from "../common/host-config.js";
@@ -18,9 +19,13 @@ export interface BrokerApi {
     options?: Record<string, string>,
   ): Promise<"sent" | "ignored">;
   /**
-   * the broker's own status; the agent reads whether its storage view is stale and, when
-   * the broker lists them, its monitors' values (one request instead of one per monitor)
+   * one loop's input in one request: whether the broker's storage view is stale, its
+   * monitors' values and get_stats (src/broker/agent-wire.ts)
    */
+  collect(): Promise<Collected>;
+  /** one loop's output in one request: put_stats of this host's block, then push_hosts_state */
+  publish(hostId: number, block: Buffer, alive: readonly number[]): Promise<void>;
+  /** the broker's own status document */
   status(): Promise<{
     storage: { stale: boolean; last_read_error: string | null };
     local?: { monitors?: ReadonlyArray<{ id: string; value: string | null }> };

@@ -296,8 +296,8 @@ export class AgentDaemon {
     let stats: Map<number, Buffer>;
     let monitors: Awaited<ReturnType<BrokerLink["monitorValues"]>>;
     try {
-      const status = await this.link.call("status", (b) => b.status());
-      const health = status.storage;
+      const input = await this.link.call("collect", (b) => b.collect());
+      const health = input.storage;
       this.storage?.brokerSays(brokerStorageProblem(health, null));
       if (health.stale) {
         this.tlog.error(
@@ -307,8 +307,8 @@ export class AgentDaemon {
         );
         return { delayMs: loopDelayMs };
       }
-      stats = await this.link.call("get_stats", (b) => b.getStats());
-      monitors = await this.link.monitorValues(status.local?.monitors);
+      stats = input.stats;
+      monitors = await this.link.monitorValues(input.monitors);
       const why = brokerStorageProblem(health, monitors["storage-domain"]);
       this.storage?.brokerSays(why);
       if (why && this.storage) {
@@ -454,11 +454,11 @@ export class AgentDaemon {
       return;
     }
     try {
-      await this.link.call("put_stats", (b) => b.putStats(this.hostId, block));
       // This host first, then the live remote ones, as the original's brokerlink does:
       // `he-ha status` shows a host as up to date only when it is in this list.
       const alive = [this.hostId, ...ctx.alive.filter((id) => id !== this.hostId)];
-      await this.link.call("push_hosts_state", (b) => b.pushHostsState(alive));
+      // put_stats, then push_hosts_state, in one request
+      await this.link.call("publish", (b) => b.publish(this.hostId, block, alive));
     } catch (e) {
       this.log.error({ err: e as Error }, "cannot publish this host's block");
     }

@@ -4,7 +4,6 @@ import { hostConfigFrom, loadHostConfig } from "../common/host-config.js";
 import { publishedHostname } from "../common/hostname.js";
 import type { Logger } from "../common/log.js";
 import { haPaths } from "../common/paths.js";
-import { doctorAtStart } from "../doctor/agent-start.js";
 import { Lockspace } from "../sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { storageConnectorFor } from "../storage/connect/index.js";
@@ -81,9 +80,6 @@ export function createAgent(
     caller: "agent",
     ...(storageApi ? { storageApi } : {}),
   });
-  // he-ha doctor's findings as warnings once the cluster has been watched a while
-  const t = setup.agentConf.timing;
-  doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
   return new AgentDaemon({
     ...setup,
     log,

@@ -10,6 +10,7 @@ import {
   startWatchdog,
 } from "../common/systemd-notify.js";
 import { versionLine } from "../common/version.js";
+import { doctorAtStart } from "../doctor/agent-start.js";
 
 const NAME = "ovirt-ha-agent";
 
@@ -63,6 +64,9 @@ async function main(): Promise<void> {
     },
     (text) => void notifyStatus(`host ${setup.hostConf.hostId}: ${text}`),
   );
+  // he-ha doctor's findings as warnings once the cluster has been watched a while
+  const t = setup.agentConf.timing;
+  doctorAtStart(setup.paths.brokerSocket, log, t.host_alive_timeout + 2 * t.loop_delay);
   const onSignal = (signal: NodeJS.Signals) => {
     if (abort.signal.aborted) return;
     hostLog.info({ signal }, "signal received: publishing AgentStopped and leaving the lockspace");

@@ -4,6 +4,7 @@ import { parseBrokerArgs } from "../common/daemon-cli.js";
 import { daemonLogger, exitFatal } from "../common/daemon-process.js";
 import { notifyReady, notifyStopping, startWatchdog } from "../common/systemd-notify.js";
 import { versionLine } from "../common/version.js";
+import { brokerReports } from "../doctor/broker-reports.js";
 
 const NAME = "ovirt-ha-broker";
 
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
       log,
       // unset or empty: hosted-engine.conf socket_group, else kvm
       socketGroup: process.env.HE_HA_SOCKET_GROUP,
+      // he-ha explain's and he-ha doctor's reports, served on the broker's socket
+      reports: brokerReports,
     });
   } catch (e) {
     return exitFatal(log, NAME, "cannot start the broker", e);

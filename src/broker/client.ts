@@ -1,6 +1,13 @@
 import http from "node:http";
 import { gunzip } from "node:zlib";
 import { haPaths } from "../common/paths.js";
+import {
+  COLLECT_PATH,
+  type Collected,
+  decodeCollect,
+  PUBLISH_PATH,
+  type PublishBody,
+} from "./agent-wire.js";
 import type { MonitorView } from "./monitor-manager.js";
 import type { BrokerStatus } from "./status.js";
 import { serializeMethodCall } from "./xmlrpc/serialize.js";
@@ -54,6 +61,8 @@ export class BrokerClient {
   readonly socketPath: string;
   private readonly timeoutMs: number;
   private readonly agent: http.Agent;
+  /** the broker answered 404 to the agent's combined routes: an older broker, asked the XML-RPC way */
+  private legacyAgentRoutes = false;
 
   constructor(socketPath: string = haPaths().brokerSocket, opts: BrokerClientOptions = {}) {
     this.socketPath = socketPath;
@@ -174,6 +183,53 @@ export class BrokerClient {
     return this.putJson<MaintenanceResult>("/v1/maintenance", { global: on });
   }
 
+  /**
+   * The agent's input of one loop in one request (GET /v1/agent/collect): storage
+   * health, the monitors' values and get_stats. A broker without the route (older) is
+   * asked /v1/status and get_stats instead, from then on.
+   */
+  async collect(): Promise<Collected> {
+    if (!this.legacyAgentRoutes) {
+      const res = await this.request("GET", COLLECT_PATH);
+      if (res.status !== 404) return decodeCollect(this.jsonOf("GET", COLLECT_PATH, res));
+      this.legacyAgentRoutes = true;
+    }
+    const status = await this.status();
+    return {
+      storage: status.storage,
+      monitors: status.local.monitors.map((m) => ({ id: m.id, value: m.value })),
+      stats: await this.getStats(),
+    };
+  }
+
+  /**
+   * The agent's output of one loop in one request (POST /v1/agent/publish): put_stats
+   * of its block, then push_hosts_state of the live hosts. A broker without the route
+   * (older) gets the two XML-RPC calls instead, from then on.
+   */
+  async publish(hostId: number, block: Buffer, alive: readonly number[]): Promise<void> {
+    if (!this.legacyAgentRoutes) {
+      const body: PublishBody = {
+        host_id: hostId,
+        block: block.toString("base64"),
+        alive: [...alive],
+      };
+      const res = await this.request(
+        "POST",
+        PUBLISH_PATH,
+        JSON.stringify(body),
+        "application/json",
+      );
+      if (res.status !== 404) {
+        this.jsonOf("POST", PUBLISH_PATH, res);
+        return;
+      }
+      this.legacyAgentRoutes = true;
+    }
+    await this.putStats(hostId, block);
+    await this.pushHostsState(alive);
+  }
+
   /** GET /v1/status. */
   async status(): Promise<BrokerStatus> {
     return this.getJson<BrokerStatus>("/v1/status");
@@ -207,6 +263,11 @@ export class BrokerClient {
       body === undefined ? undefined : JSON.stringify(body),
       "application/json",
     );
+    return this.jsonOf(method, path, res) as T;
+  }
+
+  /** An answer's JSON document; BrokerResponseError for an HTTP error or a body that is not JSON. */
+  private jsonOf(method: string, path: string, res: { status: number; body: Buffer }): unknown {
     let parsed: unknown;
     try {
       parsed = JSON.parse(res.body.toString("utf8"));
@@ -220,7 +281,7 @@ export class BrokerClient {
       const msg = (parsed as { error?: string }).error ?? `HTTP ${res.status}`;
       throw new BrokerResponseError(res.status, `${method} ${path}: ${msg}`);
     }
-    return parsed as T;
+    return parsed;
   }
 
   private request(

@@ -1,13 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { type AgentConf, loadAgentConf } from "../common/agent-conf.js";
 import { type HostConfig, loadHostConfig } from "../common/host-config.js";
-import { systemTime, withTimeout } from "../common/host-time.js";
+import { systemTime } from "../common/host-time.js";
 import { publishedHostname } from "../common/hostname.js";
 import type { Logger } from "../common/log.js";
 import { type HaPaths, haPaths } from "../common/paths.js";
-import { gatherDoctorFacts } from "../doctor/gather.js";
-import { explainCluster } from "../explain/explain.js";
-import { gatherLocalFacts } from "../explain/gather.js";
 import { HypervisorConnection } from "../libvirt/hypervisor.js";
 import { haVolumes } from "../storage/domain.js";
 import { domainGeometryFor, geometryThroughVdsm } from "../storage/domain-geometry.js";
@@ -17,13 +14,13 @@ import { vdsmVmStatsSource } from "../vdsm/vm-stats-source.js";
 import { startMetrics } from "./api/metrics-listener.js";
 import { closeUnix, createBrokerApp, listenUnix } from "./api/server.js";
 import { chooseSocketGroup } from "./api/unix-socket.js";
-import { DoctorSchedule } from "./doctor-schedule.js";
 import { SanlockLockspace } from "./lockspace.js";
 import { ReopeningMetadataStore } from "./metadata-store.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { MonitorDeps } from "./monitors/monitor.js";
 import { createMonitor } from "./monitors/registry.js";
 import { Notifier } from "./notifications/notifier.js";
+import type { BrokerReportsFactory } from "./reports.js";
 import { BrokerService } from "./service.js";
 import { ReadTimings } from "./state/read-timings.js";
 
@@ -38,6 +35,11 @@ export interface BrokerDaemonOptions {
   socketGroup?: string;
   /** monitor dependencies to replace (hypervisor, /proc and /sys roots) */
   monitorDeps?: Partial<MonitorDeps>;
+  /**
+   * `he-ha explain`'s and `he-ha doctor`'s reports (src/broker/reports.ts; the bin passes
+   * src/doctor/broker-reports.ts); absent: GET /v1/explain and /v1/doctor answer 404
+   */
+  reports?: BrokerReportsFactory;
 }
 
 /** A running broker: what the bin and tests hold on to. */
@@ -143,45 +145,22 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
 
   serviceRef = service;
   const hostname = await publishedHostname(conf, paths.root);
-  // doctor's checks (a VDSM ping, storage and file probes, each bounded by io_timeout)
-  // and explain's local files run on the broker's own schedule, once per storage cycle
-  // (at least every second); scrapes and the JSON API answer from what it holds
-  const checkTimeout = conf.sanlockIoTimeout;
-  const schedule = new DoctorSchedule({
+  const reports = opts.reports?.({
+    paths,
+    conf,
+    agentConf,
+    hostname,
+    metadataVolume: volumes.metadata,
+    backend: backend.backend,
+    status: () => service.status(),
+    observedDurations: () => service.observedDurations(),
+    readSeconds: () => readTimings.recent(),
+    ...(vdsmApi ? { pingVdsm: () => vdsmApi.ping2() } : {}),
     time: systemTime,
     log,
-    intervalSeconds: Math.max(1, agentConf.timing.broker_storage_cycle),
-    gatherLocal: () =>
-      withTimeout(
-        systemTime,
-        gatherLocalFacts(paths),
-        checkTimeout,
-        () => new Error(`ha.conf or vm.conf: not read within ${checkTimeout} s`),
-      ),
-    gatherDoctor: () =>
-      gatherDoctorFacts({
-        root: paths.root,
-        status: service.status(),
-        conf: agentConf,
-        hostConf: conf,
-        hostname,
-        metadataVolume: volumes.metadata,
-        readSeconds: readTimings.recent(),
-        backend: backend.backend,
-        timeoutSeconds: checkTimeout,
-        ...(vdsmApi ? { pingVdsm: () => vdsmApi.ping2() } : {}),
-      }),
+    registry: metrics.registry,
   });
-  const explain = async () =>
-    explainCluster({
-      status: service.status(),
-      conf: agentConf,
-      ioTimeout: conf.sanlockIoTimeout,
-      observed: service.observedDurations(),
-      ...(await schedule.localFacts()),
-    });
-  const doctor = schedule;
-  const apiOpts = { service, metrics, log, explain, doctor };
+  const apiOpts = { service, metrics, log, ...(reports ? { reports } : {}) };
   const app = createBrokerApp(apiOpts);
   let metricsApp: FastifyInstance | undefined;
   let metricsAddress: string | undefined;
@@ -196,13 +175,13 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     throw e;
   }
   service.start();
-  schedule.start();
+  reports?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       log.info("broker stopping");
-      schedule.stop();
+      reports?.stop();
       await Promise.allSettled([closeUnix(app, paths.brokerSocket), metricsApp?.close()]);
       await service.stop();
       vdsm?.close();

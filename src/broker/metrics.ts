@@ -1,7 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { type BuildInfo, buildInfo } from "../common/build-info.js";
-import { DoctorMetrics } from "./doctor-metrics.js";
-import { ExplainMetrics } from "./explain-metrics.js";
 import type { MonitorType } from "./monitors/registry.js";
 import type { BrokerStatus } from "./status.js";
 
@@ -65,10 +63,6 @@ export class BrokerMetrics {
   /** totals already added to each counter (counter name + labels → total) */
   private readonly seen = new Map<string, number>();
   readonly readSeconds: Histogram;
-  /** he-ha explain's series (explain-metrics.ts), set at scrape time by the API */
-  readonly explain = new ExplainMetrics(this.registry);
-  /** he-ha doctor's series (doctor-metrics.ts), set at scrape time by the API */
-  readonly doctor = new DoctorMetrics(this.registry);
   readonly writeSeconds: Histogram;
 
   constructor(opts: { defaultMetrics?: boolean; build?: BuildInfo } = {}) {

@@ -2,12 +2,13 @@ import type { Logger } from "../common/log.js";
 import type { Timing } from "../common/timing.js";
 import { HE_LOCKSPACE } from "../sanlock/names.js";
 import { SEGMENT_SIZE, type WhiteboardSnapshot } from "../storage/whiteboard/types.js";
+import type { CollectDoc } from "./agent-wire.js";
 import type { BrokerEnv, Notifier } from "./env.js";
 import { brokerResetBlockers } from "./lockspace-guard.js";
 import { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
 import { ObservedDurations, type ObservedDurationsDoc } from "./state/observed-durations.js";
-import { type BrokerStatus, buildStatus } from "./status.js";
+import { type BrokerStatus, buildStatus, isStale } from "./status.js";
 import { StorageCycle } from "./storage-cycle.js";
 
 /** Whole-whiteboard decoder (src/storage/whiteboard decodeWhiteboard). */
@@ -50,6 +51,7 @@ export class BrokerService {
   private readonly durations = new ObservedDurations();
   private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
   private decodedStored: { version: number; snapshot: WhiteboardSnapshot } | undefined;
+  private encodedStats: { version: number; stats: Record<string, string> } | undefined;
   /** the host timestamps of the last read, and the segments they were decoded from */
   private lastRead: { segs: Map<number, Buffer>; timestamps: Map<number, number> } | undefined;
 
@@ -166,6 +168,29 @@ export class BrokerService {
       now,
       cycleSeconds: this.opts.timing.broker_storage_cycle,
     });
+  }
+
+  /**
+   * GET /v1/agent/collect: the parts of /v1/status the agent reads each loop (storage
+   * health, the monitors' values) and get_stats, in one answer. The segments' base64
+   * is made once per whiteboard change.
+   */
+  collect(): CollectDoc {
+    const h = this.cycle.health();
+    const version = this.cycle.dataVersion;
+    if (this.encodedStats?.version !== version) {
+      const stats: Record<string, string> = {};
+      for (const [id, seg] of this.cycle.segments()) stats[String(id)] = seg.toString("base64");
+      this.encodedStats = { version, stats };
+    }
+    return {
+      storage: {
+        stale: isStale(h, this.clock.now(), this.opts.timing.broker_storage_cycle),
+        last_read_error: h.lastReadError ?? null,
+      },
+      monitors: this.monitors.list().map((m) => ({ id: m.id, value: m.value })),
+      stats: this.encodedStats.stats,
+    };
   }
 
   /**

@@ -115,6 +115,18 @@ export interface StatusInput {
 
 const secs = (ms: number | undefined): number | null => (ms === undefined ? null : ms / 1000);
 
+/**
+ * Pure: whether the broker's view of the whiteboard is too old to decide on — the
+ * volume is short, or no read succeeded in the last 3 storage cycles.
+ */
+export function isStale(h: StorageHealth, now: number, cycleSeconds: number): boolean {
+  return (
+    h.volumeShort !== undefined ||
+    h.lastReadOkMonotonic === undefined ||
+    now - h.lastReadOkMonotonic > 3 * cycleSeconds
+  );
+}
+
 /** Pure: assembles the status document. */
 export function buildStatus(input: StatusInput): BrokerStatus {
   const { snapshot, storage: h } = input;
@@ -182,10 +194,7 @@ export function buildStatus(input: StatusInput): BrokerStatus {
       in_flight_seconds: h.inFlightSince === undefined ? null : input.now - h.inFlightSince,
       volume_short: h.volumeShort ?? null,
       writes_failing: h.pending.length > 0 && h.lastWriteError !== undefined,
-      stale:
-        h.volumeShort !== undefined ||
-        h.lastReadOkMonotonic === undefined ||
-        input.now - h.lastReadOkMonotonic > 3 * input.cycleSeconds,
+      stale: isStale(h, input.now, input.cycleSeconds),
     },
   };
 }

@@ -1,10 +1,11 @@
 import { describeTimer } from "../agent/fsm/timers.js";
 import type { ObservedDurationsDoc } from "../broker/state/observed-durations.js";
-import type { BrokerStatus, HostStatus } from "../broker/status.js";
+import type { HostStatus } from "../broker/status.js";
 import type { AgentConf } from "../common/agent-conf.js";
 import { hostDeadSeconds } from "../sanlock/timeouts.js";
 import { PENALTY_KEYS, type PenaltyName } from "../score/score.js";
 import { type FactValue, readFacts } from "../storage/whiteboard/published-facts.js";
+import type { ExplainInput } from "./input.js";
 import { type NextStep, predictNextStep } from "./next-step.js";
 
 /**
@@ -13,21 +14,6 @@ import { type NextStep, predictNextStep } from "./next-step.js";
  * ages by its own clock, its monitors). Pure: the broker route, the metrics and the CLI
  * all render this one document.
  */
-
-/** What explain needs besides the broker's status document. */
-export interface ExplainInput {
-  status: BrokerStatus;
-  /** this host's effective agent.conf (timing for the timers, score for the next step) */
-  conf: AgentConf;
-  /** sanlock io_timeout of hosted-engine.conf */
-  ioTimeout: number;
-  /** ha.conf local maintenance (either flag) */
-  localMaintenance: boolean;
-  /** the engine VM's memSize in MB, null when unknown */
-  vmMemSizeMb: number | null;
-  /** how long the engine's start and stop took when this broker last saw them */
-  observed?: ObservedDurationsDoc;
-}
 
 export interface ExplainedPenalty {
   name: string;

@@ -9,7 +9,7 @@ import type { MonitorStrings } from "../agent/monitor-values.js";
 import { hostBlockOf } from "../broker/status.js";
 import { readFacts } from "../storage/whiteboard/published-facts.js";
 import type { HostBlock } from "../storage/whiteboard/types.js";
-import type { ExplainInput } from "./explain.js";
+import type { ExplainInput } from "./input.js";
 
 /** What the local agent will do at its next loop, as the agent's own step function decides. */
 export interface NextStep {

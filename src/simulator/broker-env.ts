@@ -1,14 +1,20 @@
 import type { StartFailureRecord } from "../agent/start-failure-record.js";
 import type { BrokerEnv, Notifier } from "../broker/env.js";
 import type { Monitor, MonitorDeps } from "../broker/monitors/monitor.js";
-import { PeriodicMonitor } from "../broker/monitors/periodic.js";
-import { createMonitor } from "../broker/monitors/registry.js";
+import { type MonitorSchedule, PeriodicMonitor } from "../broker/monitors/periodic.js";
+import { createMonitor, monitorSchedule } from "../broker/monitors/registry.js";
 import { startFailureReason } from "../broker/monitors/start-failure-reader.js";
 import type { MetadataStore } from "../broker/storage-cycle.js";
 import type { HostTime } from "../common/host-time.js";
 import { formatBool } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
-import { isMonitorType, MONITOR_TABLE, type ScenarioMonitor } from "../common/monitor-table.js";
+import {
+  isMonitorType,
+  MONITOR_TABLE,
+  type MonitorType,
+  type ScenarioMonitor,
+} from "../common/monitor-table.js";
+import type { Timing } from "../common/timing.js";
 import type { SimHypervisor } from "./hypervisor.js";
 import type { SimWhiteboard } from "./whiteboard.js";
 
@@ -67,8 +73,8 @@ export interface SimBrokerEnvDeps {
   storageOk: () => boolean;
   /** the host holds its id in the hosted-engine lockspace */
   holdsHostId: () => boolean;
-  /** [timing] monitor_interval, seconds */
-  monitorSeconds: number;
+  /** agent.conf [timing]: monitor_interval, cpu_load_sample and cpu_load_refresh schedule the monitors */
+  timing: Timing;
   log: Logger;
 }
 
@@ -84,7 +90,8 @@ class SimIoError extends Error {
  * sanlock model, and monitors, by the monitor table's `sim` column: engine-health is the
  * real monitor (its probe, schedule and mapping) over the simulated hypervisor, the
  * agent's in-memory start-failure record and the simulated engine's health page; the
- * others answer, on the real monitor schedule, the values the scenario set
+ * others answer, on the real monitor schedule (monitorSchedule: cpu-load's first value
+ * after cpu_load_sample, then every cpu_load_refresh), the values the scenario set
  * (`set hostN network 0.5`, SCENARIO_VALUE).
  */
 export function simBrokerEnv(d: SimBrokerEnvDeps): BrokerEnv {
@@ -110,7 +117,8 @@ export function simBrokerEnv(d: SimBrokerEnvDeps): BrokerEnv {
   const deps: MonitorDeps = {
     log: d.log,
     time: d.time,
-    intervalSeconds: d.monitorSeconds,
+    timing: d.timing,
+    intervalSeconds: d.timing.monitor_interval,
     // storage-domain's options are checked by the real factory; its probe is the scenario's
     storage: { metadata: "/sim/sd/metadata", lockspace: "/sim/sd/lockspace" },
     hypervisor: {
@@ -161,14 +169,14 @@ const SCENARIO_VALUE: { [K in ScenarioMonitor]: (d: SimBrokerEnvDeps) => string 
  * type and its options first (an unknown type or a missing option is refused as on a host).
  */
 function simMonitor(
-  type: string,
+  type: MonitorType,
   options: Record<string, string>,
   deps: MonitorDeps,
   read: () => string,
 ): Monitor {
   const real = createMonitor(type, options, deps);
-  const interval = (deps.intervalSeconds ?? 10) * 1000;
-  return new ScenarioValueMonitor(real.type, real.id, deps.log, interval, deps.time, read);
+  const schedule = monitorSchedule(type, deps);
+  return new ScenarioValueMonitor(real.type, real.id, deps.log, schedule, deps.time, read);
 }
 
 class ScenarioValueMonitor extends PeriodicMonitor<string> {
@@ -176,11 +184,11 @@ class ScenarioValueMonitor extends PeriodicMonitor<string> {
     type: string,
     id: string,
     log: Logger,
-    intervalMs: number,
+    schedule: MonitorSchedule,
     time: HostTime | undefined,
     private readonly read: () => string,
   ) {
-    super(type, id, log, intervalMs, { time });
+    super(type, id, log, schedule.intervalMs, { time, firstValueMs: schedule.firstValueMs });
   }
 
   protected async probe(): Promise<string> {

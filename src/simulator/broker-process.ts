@@ -1,16 +1,16 @@
 import pino from "pino";
+import { type Collected, decodeCollect } from "../broker/agent-wire.js";
+import { publishOn } from "../broker/api/agent-routes.js";
 import { rpcMethod } from "../broker/api/rpc-methods.js";
 import { toFault } from "../broker/api/xmlrpc-route.js";
 import { BrokerClient, BrokerUnreachableError } from "../broker/client.js";
 import { BrokerService } from "../broker/service.js";
 import type { BrokerStatus } from "../broker/status.js";
 import type { XmlRpcValue } from "../broker/xmlrpc/types.js";
-import type { Timing } from "../common/timing.js";
 import { decodeWhiteboard, encodeGlobalBlock } from "../storage/whiteboard/index.js";
 import { type SimBrokerEnvDeps, simBrokerEnv } from "./broker-env.js";
 
-export interface SimBrokerProcessDeps extends Omit<SimBrokerEnvDeps, "log" | "monitorSeconds"> {
-  timing: Timing;
+export interface SimBrokerProcessDeps extends Omit<SimBrokerEnvDeps, "log"> {
   /** for the timeline */
   event: (text: string) => void;
 }
@@ -48,7 +48,7 @@ export class SimBrokerProcess {
     this.service = new BrokerService({
       hostId: this.d.hostId,
       timing: this.d.timing,
-      env: simBrokerEnv({ ...this.d, monitorSeconds: this.d.timing.monitor_interval, log }),
+      env: simBrokerEnv({ ...this.d, log }),
       decode: decodeWhiteboard,
       encodeGlobal: encodeGlobalBlock,
       log,
@@ -125,5 +125,21 @@ class InProcessBrokerClient extends BrokerClient {
   override async status(): Promise<BrokerStatus> {
     await this.hop();
     return JSON.parse(JSON.stringify(this.running().status())) as BrokerStatus;
+  }
+
+  /** GET /v1/agent/collect: the service's document through JSON, decoded as the client does */
+  override async collect(): Promise<Collected> {
+    await this.hop();
+    return decodeCollect(JSON.parse(JSON.stringify(this.running().collect())));
+  }
+
+  /** POST /v1/agent/publish: the route's own handler (put_stats, then push_hosts_state) */
+  override async publish(hostId: number, block: Buffer, alive: readonly number[]): Promise<void> {
+    await this.hop();
+    await publishOn(this.running(), {
+      host_id: hostId,
+      block: block.toString("base64"),
+      alive: [...alive],
+    });
   }
 }

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, mkdir, open, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { type DomMdPaths, domMdPaths } from "../common/domain-types.js";
+import {
+  type DomMdPaths,
+  domainTypeRule,
+  domMdPaths,
+  isBlockDomain,
+  isDomainType,
+} from "../common/domain-types.js";
 import { parseKeyValue, splitKeyValue } from "../common/keyvalue.js";
 import type { Logger } from "../common/log.js";
 import {
@@ -425,8 +431,14 @@ async function populate(opts: StorageInitOptions, created: string[]): Promise<St
     );
   const sdUUID = resolveSdUUID(opts.sdUUID, disk, domain);
   let type: string;
+  const requested = (hostConf.get("domainType") || "posixfs").toLowerCase();
   try {
-    type = domainTypeName(hostConf.get("domainType") || "posixfs");
+    // a block-style domain (its leases on a device) may say iscsi or fc: its metadata
+    // file stands in for the VG tags, where VDSM writes TYPE=ISCSI|FCP
+    type =
+      opts.devices?.leases !== undefined && isDomainType(requested) && isBlockDomain(requested)
+        ? domainTypeRule(requested).vdsmTypeName
+        : domainTypeName(requested);
   } catch (e) {
     throw new StorageInitError(`hosted-engine.conf: ${(e as Error).message}`);
   }

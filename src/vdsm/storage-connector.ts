@@ -51,6 +51,9 @@ export class VdsmStorageConnector implements StorageConnector {
   readonly domainDir: string;
   private readonly block: boolean;
   private connected = false;
+  /** the VDSM connection (client.connects) the storage was last brought up through */
+  private connectedOn = 0;
+  private restartSaidOn = 0;
 
   constructor(private readonly o: VdsmStorageConnectorOptions) {
     this.description = `${o.conf.domainType} ${describeConnection(o.conf)} through VDSM`;
@@ -65,6 +68,7 @@ export class VdsmStorageConnector implements StorageConnector {
     if (this.block) this.checkPrepared(prepared);
     await startDomainMonitor(api, conf.sdUUID, conf.hostId, log, this.o.pollMs, this.o.timeoutMs);
     this.connected = true;
+    this.connectedOn = api.client.connects;
     return before.state === "ok" ? "already-connected" : "mounted";
   }
 
@@ -92,11 +96,45 @@ export class VdsmStorageConnector implements StorageConnector {
     return "not-ours";
   }
 
+  /**
+   * Once connected, every look first asks VDSM (Host.ping2, as the original's
+   * connect_vdsm_json_rpc does each loop): VDSM unreachable, or reached on a new
+   * connection (vdsmd restarted, or a hung VDSM was dropped), says "missing", so the
+   * agent brings the domain up through VDSM again — connectStorageServer, Image.prepare
+   * of every HA volume, the domain monitor VDSM forgot — as the original gets it at its
+   * next start (the broker's connect, the agent's domain monitor).
+   */
   async check(): Promise<StorageCheck> {
+    if (this.connected) {
+      const vdsm = await this.vdsmSince();
+      if (vdsm) return vdsm;
+    }
     const seen = await this.look();
     if (seen.state === "ok" && !this.connected)
       return { state: "missing", why: "not yet connected through VDSM" };
     return seen;
+  }
+
+  private async vdsmSince(): Promise<StorageCheck | null> {
+    try {
+      await this.o.api.ping2();
+    } catch (e) {
+      return { state: "missing", why: `VDSM not reachable: ${(e as Error).message}` };
+    }
+    const connects = this.o.api.client.connects;
+    if (connects === this.connectedOn) return null;
+    // said once per new connection, however many looks the connect takes
+    if (this.restartSaidOn !== connects) {
+      this.restartSaidOn = connects;
+      this.o.log.warn(
+        { sd_uuid: this.o.conf.sdUUID, storage: this.description },
+        "VDSM restarted (reached on a new connection): connecting the storage domain through it again",
+      );
+    }
+    return {
+      state: "missing",
+      why: "VDSM restarted (a new connection since the storage was connected): connecting it again",
+    };
   }
 
   private look(): Promise<StorageCheck> {

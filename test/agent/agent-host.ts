@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { productArgs } from "../../lab/children.js";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import {
   pollUntil,
   runCommand,
@@ -98,7 +98,7 @@ export function smallVmConf(vmId: string): string {
 }
 
 export interface HostOptions {
-  /** the host's hypervisor (see SimLibvirtd); default `test` */
+  /** the host's hypervisor (see Libvirtd); default `test` */
   hypervisor?: "test" | "qemu";
   /**
    * QEMU hosts: write `<root>/etc/libvirt/qemu.conf` with VDSM's `lock_manager =
@@ -132,7 +132,7 @@ export class AgentHost {
     readonly hostId: number,
     readonly storage: StorageInitResult,
     readonly sanlock: SanlockDaemon,
-    readonly libvirtd: SimLibvirtd,
+    readonly libvirtd: Libvirtd,
   ) {
     this.paths = haPaths(root);
     this.client = new BrokerClient(this.paths.brokerSocket, { timeoutMs: 5000 });
@@ -150,9 +150,9 @@ export class AgentHost {
       runDir: path.join(root, "sanlock"),
       hostName: `host${hostId}`,
     });
-    let libvirtd: SimLibvirtd;
+    let libvirtd: Libvirtd;
     try {
-      libvirtd = await SimLibvirtd.start({
+      libvirtd = await Libvirtd.start({
         dir: path.join(root, "libvirt"),
         hypervisor: opts.hypervisor ?? "test",
         sanlockRunDir: sanlock.runDir,

@@ -13,13 +13,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, type LoopDevice } from "../../lab/standins/loop-device.js";
 import { runCommand } from "../../lab/standins/processes.js";
+import { type LeaseRef, PythonHost } from "../../lab/standins/python-host.js";
 import { MiB, type SectorGeometry } from "../../src/common/sector-geometry.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { sectorSizeOf } from "../../src/storage/sector-probe.js";
 import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, startHealthServer } from "./agent-host.js";
-import { type LeaseRef, PythonHost } from "./python-host.js";
 
 const FOURK: SectorGeometry = { sectorSize: 4096, alignment: MiB };
 

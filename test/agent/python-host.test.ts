@@ -2,18 +2,18 @@
  * One lock for Python and TypeScript hosts. A host of the Python services guards the
  * engine VM with oVirt's lease (VDSM joins lockspace <sdUUID> on dom_md/ids; libvirt's
  * lock driver takes the engine disk's volume lease for qemu). Here that host is played by
- * python3-sanlock (test/python/python_host.py: the sanlock project's own client, not our
+ * python3-sanlock (lab/standins/python_host.py: the sanlock project's own client, not our
  * code) against its own real sanlock daemon, and our agent runs beside it on the same
  * storage domain. Each must be refused while the other holds the lease.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../lab/standins/processes.js";
+import { type LeaseRef, PythonHost } from "../../lab/standins/python-host.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { runHeHa } from "../cli/harness.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "./agent-host.js";
-import { type LeaseRef, PythonHost } from "./python-host.js";
 
 interface Setup {
   dir: string;

@@ -221,16 +221,34 @@ describe("broker socket access and the reset_lockspace guard", () => {
 
   it("a kvm member who is not root nor the broker's user reads the stats but changes nothing", async () => {
     const before = await segmentOnDisk(domain.metadata, 0);
-    const [stats, alive, put, push, reset, notify, monitor, maint] = await asUser([
-      rpc("get_stats"),
-      rpc("is_host_alive"),
-      rpc("put_stats", [0, Buffer.from("maintenance=True\n")]),
-      rpc("push_hosts_state", [[1, 2]]),
-      rpc("reset_lockspace", [true]),
-      rpc("notify", ["state_transition", "EngineUp-EngineDown", {}]),
-      rpc("start_monitor", ["mem-free", {}]),
-      { method: "PUT", path: "/v1/maintenance", type: "application/json", body: '{"global":true}' },
-    ]);
+    const [stats, alive, put, push, reset, notify, monitor, maint, publish, collect] = await asUser(
+      [
+        rpc("get_stats"),
+        rpc("is_host_alive"),
+        rpc("put_stats", [0, Buffer.from("maintenance=True\n")]),
+        rpc("push_hosts_state", [[1, 2]]),
+        rpc("reset_lockspace", [true]),
+        rpc("notify", ["state_transition", "EngineUp-EngineDown", {}]),
+        rpc("start_monitor", ["mem-free", {}]),
+        {
+          method: "PUT",
+          path: "/v1/maintenance",
+          type: "application/json",
+          body: '{"global":true}',
+        },
+        {
+          method: "POST",
+          path: "/v1/agent/publish",
+          type: "application/json",
+          body: JSON.stringify({
+            host_id: 0,
+            block: Buffer.from("maintenance=True\n").toString("base64"),
+            alive: [1, 2],
+          }),
+        },
+        { method: "GET", path: "/v1/agent/collect", type: "application/json", body: "" },
+      ],
+    );
     const segs = outcome(stats!.body).value as Record<string, Buffer>;
     expect(Object.keys(segs)).toContain("1");
     expect(outcome(alive!.body).value).toEqual([]);
@@ -243,6 +261,10 @@ describe("broker socket access and the reset_lockspace guard", () => {
     }
     expect(maint!.status).toBe(403);
     expect(JSON.parse(maint!.body).error).toContain("PUT /v1/maintenance changes state");
+    expect(publish!.status).toBe(403);
+    expect(JSON.parse(publish!.body).error).toContain("POST /v1/agent/publish changes state");
+    expect(collect!.status).toBe(200);
+    expect(Object.keys(JSON.parse(collect!.body).stats)).toContain("1");
     // nothing changed: no global block written, nothing pushed
     await broker!.client.status(); // one more cycle's worth of answers
     expect(await segmentOnDisk(domain.metadata, 0)).toEqual(before);

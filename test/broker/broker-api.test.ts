@@ -216,6 +216,57 @@ describe("ovirt-ha-broker API over its unix socket", () => {
     await expect(c.putJson("/v1/maintenance", { global: "yes" })).rejects.toThrow(/global/);
   });
 
+  it("answers the agent's loop in two requests: collect as /v1/status and get_stats, publish as put_stats and push_hosts_state", async () => {
+    const c = broker!.client;
+    expect(await c.startMonitor("mem-free")).toBe("mem-free");
+    await pollFor("mem-free value", async () =>
+      (await c.statusMonitor("mem-free")) === "None" ? undefined : true,
+    );
+    const got = await c.collect();
+    const status = await c.status();
+    expect(got.storage).toEqual({
+      stale: status.storage.stale,
+      last_read_error: status.storage.last_read_error,
+    });
+    expect(got.monitors).toEqual(status.local.monitors.map((m) => ({ id: m.id, value: m.value })));
+    expect(got.monitors.map((m) => m.id)).toContain("mem-free");
+    const stats = await c.getStats();
+    expect([...got.stats.keys()]).toEqual([...stats.keys()]);
+    for (const [id, seg] of stats)
+      expect(got.stats.get(id)!.equals(seg), `segment ${id}`).toBe(true);
+
+    // this host's block as an earlier test wrote it: put back at the end, as later tests expect it
+    const earlier = stats.get(1)!;
+    const block = hostBlock(1, 2);
+    await c.publish(1, block, [1, 3]);
+    expect(await c.isHostAlive()).toEqual([1, 3]);
+    expect((await c.collect()).stats.get(1)!.equals(block)).toBe(true);
+    await pollFor("the published block on storage", async () =>
+      (await segmentOnDisk(domain.metadata, 1)).equals(block) ? true : undefined,
+    );
+
+    // what put_stats and push_hosts_state refuse, refused the same way, and nothing changed
+    await expect(c.publish(7, hostBlock(7, 1), [1])).rejects.toThrow(
+      /this broker writes only segment 1/,
+    );
+    await expect(c.publish(1, Buffer.alloc(5000, 0x41), [1])).rejects.toThrow(/5000 bytes/);
+    await expect(c.publish(1, block, [0])).rejects.toThrow(/push_hosts_state: host id 0/);
+    const bad = await raw(
+      socket,
+      "POST",
+      "/v1/agent/publish",
+      '{"host_id": 1}',
+      "application/json",
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatch(/expected a JSON body/);
+    expect(await c.isHostAlive()).toEqual([1, 3]);
+    await c.publish(1, earlier, [1, 3]);
+    await pollFor("the earlier block back on storage", async () =>
+      (await segmentOnDisk(domain.metadata, 1)).equals(earlier) ? true : undefined,
+    );
+  });
+
   it("gzips get_stats only for a client that accepts gzip, and the bytes decode to the plain answer", async () => {
     const call = serializeMethodCall("get_stats", []);
     const ask = (acceptEncoding?: string) =>

@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { runCommand } from "../../lab/standins/processes.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { haPaths } from "../../src/common/paths.js";
@@ -19,7 +19,7 @@ interface Host {
   id: number;
   root: string;
   sanlock: SanlockDaemon;
-  libvirtd: SimLibvirtd;
+  libvirtd: Libvirtd;
   env: NodeJS.ProcessEnv;
 }
 
@@ -38,7 +38,7 @@ async function makeHost(id: number): Promise<Host> {
     runDir: path.join(storage.root, `sanlock${id}`),
     hostName: `host${id}`,
   });
-  const libvirtd = await SimLibvirtd.start({ dir: path.join(storage.root, `libvirt${id}`) });
+  const libvirtd = await Libvirtd.start({ dir: path.join(storage.root, `libvirt${id}`) });
   const host: Host = { id, root, sanlock, libvirtd, env: { SANLOCK_RUN_DIR: sanlock.runDir } };
   hosts.push(host);
   const conf = haPaths(root).hostConf;

@@ -4,9 +4,12 @@
  * each rule fails.
  */
 import { describe, expect, it } from "vitest";
-import { findOverlaps, RunTracker } from "../../lab/demo/run-tracker.js";
+import { findOutages, findOverlaps, RunTracker } from "../../lab/demo/run-tracker.js";
 import {
+  changeDisturbedEngine,
   engineUpHost,
+  failoverBoundSeconds,
+  holdsEngineLease,
   raceNotForced,
   raceProgress,
   restartDisturbedVm,
@@ -201,5 +204,117 @@ describe("run intervals from frequent looks", () => {
         8,
       ),
     ).toEqual([{ hosts: [1, 2], from: 5, to: 8 }]);
+  });
+});
+
+describe("outages (no host runs the engine VM)", () => {
+  it("none while some host's interval covers every moment, hand-overs included", () => {
+    expect(
+      findOutages(
+        [
+          { host: 1, from: 0, to: 5 },
+          { host: 2, from: 4, to: undefined },
+        ],
+        1,
+        10,
+      ),
+    ).toEqual([]);
+  });
+
+  it("the gaps between intervals, before the first and after the last, clipped to the window", () => {
+    expect(
+      findOutages(
+        [
+          { host: 2, from: 6, to: 8 },
+          { host: 1, from: 2, to: 4 },
+          { host: 1, from: -5, to: -1 },
+        ],
+        0,
+        10,
+      ),
+    ).toEqual([
+      { from: 0, to: 2 },
+      { from: 4, to: 6 },
+      { from: 8, to: 10 },
+    ]);
+    expect(findOutages([], 3, 7)).toEqual([{ from: 3, to: 7 }]);
+  });
+
+  it("from a tracker: a VM stopped on host1 and started 2 s later on host2 is one outage", () => {
+    const t = new RunTracker();
+    for (let ms = 0; ms <= 6000; ms += 100) {
+      const s = ms / 1000;
+      t.observe(1, s < 2, s);
+      t.observe(2, s >= 4, s);
+    }
+    const o = findOutages(t.intervals, 0, 6);
+    expect(o).toHaveLength(1);
+    expect(o[0]!.from).toBeCloseTo(2);
+    expect(o[0]!.to).toBeCloseTo(4);
+  });
+});
+
+describe("a cluster-wide software change (migration, rollback)", () => {
+  const bound = failoverBoundSeconds(68, 10);
+  it("a normal failover: 1.5 × host-dead plus one VM start", () => {
+    expect(bound).toBe(112);
+  });
+
+  it("passes with no outage, or one within a failover", () => {
+    expect(changeDisturbedEngine({ overlaps: [], outages: [], boundSeconds: bound })).toBe(
+      undefined,
+    );
+    expect(
+      changeDisturbedEngine({ overlaps: [], outages: [{ from: 10, to: 80 }], boundSeconds: bound }),
+    ).toBe(undefined);
+  });
+
+  it("fails when the VM ran twice, went down twice, or stayed down longer than a failover", () => {
+    expect(
+      changeDisturbedEngine({
+        overlaps: [{ hosts: [1, 2], from: 3, to: 3.2 }],
+        outages: [],
+        boundSeconds: bound,
+      }),
+    ).toBe("the engine VM ran on hosts 1 and 2 at once (3.0–3.2 s)");
+    expect(
+      changeDisturbedEngine({
+        overlaps: [],
+        outages: [
+          { from: 1, to: 2 },
+          { from: 5, to: 6 },
+        ],
+        boundSeconds: bound,
+      }),
+    ).toBe("the engine VM was down 2 times (1.0–2.0 s, 5.0–6.0 s)");
+    expect(
+      changeDisturbedEngine({ overlaps: [], outages: [{ from: 0, to: 120 }], boundSeconds: bound }),
+    ).toBe("the engine VM was down 120.0 s, longer than a normal failover (112.0 s)");
+  });
+});
+
+describe("who holds the engine lease, from sanlock client status", () => {
+  const vm = "50e59bbd-f829-4761-ba1b-6db1a6acc3b8";
+  const s = "s hosted-engine:2:/dom/dom_md/ids:0\np 4242 ovirt-ha-agent";
+  it("a held resource named by the VM in hosted-engine, or any in another lockspace", () => {
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242`, vm)).toBe(true);
+    expect(holdsEngineLease(`${s}\nr 475e7578:903fac2f:/dom/images/x.lease:0:5 p 4242`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:other:/dom/lease:0:3 p 4242`, vm)).toBe(false);
+    expect(holdsEngineLease(s, vm)).toBe(false);
+  });
+
+  it("an acquire in progress (ADD) is not a lease held; a release in progress (REM) still is", () => {
+    // every host retrying the takeover shows one of these until the dead host's lease expires
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:0 p 4242 ADD`, vm)).toBe(
+      false,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 REM`, vm)).toBe(
+      true,
+    );
+    expect(holdsEngineLease(`${s}\nr hosted-engine:${vm}:/dom/lease:0:3 p 4242 ORPHAN`, vm)).toBe(
+      true,
+    );
   });
 });

@@ -2,12 +2,12 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/standins/processes.js";
-import type { DoctorAnswer } from "../../src/broker/doctor-schedule.js";
+import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import type { DoctorAnswer } from "../../src/doctor/schedule.js";
 import { makeDomain, makeHostRoot } from "../broker/broker-harness.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { unixGet as get } from "../support/unix-get.js";
-import { installVdsmPki, makeTestPki } from "../vdsm/certs.js";
 
 /**
  * A VDSM host whose VDSM accepts connections and never says a word (not even the TLS

@@ -27,35 +27,11 @@ const SRC_LAYERS: readonly (readonly string[])[] = [
   ["vdsm"], // VDSM's JSON-RPC and what rides on it
   ["broker"], // ovirt-ha-broker
   ["agent"], // ovirt-ha-agent
-  ["simulator", "explain", "doctor"], // both daemons on one virtual clock; why a host acts as it does; what could make failover fail
+  ["simulator", "explain"], // both daemons on one virtual clock; why a host acts as it does
+  ["doctor"], // what could make failover fail; explain's and doctor's reports as the broker serves them
   ["whatif"], // the simulator seeded from the live cluster
   ["cli"], // he-ha
   ["bin"], // the entry points
-];
-
-/**
- * Arrows that run up today and have an owner, each with the fix it waits for. They came
- * in with work merged while the layers were being set straight; a new arrow is not
- * listed here and fails. Delete a line once its arrow is gone (the test says so).
- */
-const PENDING_UPWARD: ReadonlyMap<string, string> = new Map([
-  // the broker serves explain's document; explain reads the broker's types: explain's
-  // pure rules move below the broker, or the broker's route into explain
-  ["src/broker/api/server.ts -> src/explain/explain.ts", "explain"],
-  ["src/broker/daemon.ts -> src/explain/explain.ts", "explain"],
-  ["src/broker/daemon.ts -> src/explain/gather.ts", "explain"],
-  ["src/broker/explain-metrics.ts -> src/explain/explain.ts", "explain"],
-  // the broker serves and schedules the doctor's findings, the agent runs it once at start:
-  // the checks (pure) move below the daemons, the gathering stays above them
-  ["src/broker/daemon.ts -> src/doctor/gather.ts", "doctor"],
-  ["src/broker/doctor-schedule.ts -> src/doctor/checks.ts", "doctor"],
-  ["src/broker/doctor-schedule.ts -> src/explain/gather.ts", "doctor"],
-  ["src/agent/main.ts -> src/doctor/agent-start.ts", "doctor"],
-]);
-
-/** Import circles that wait for their owner, as PENDING_UPWARD. */
-const PENDING_CIRCLES: readonly string[] = [
-  "src/explain/explain.ts src/explain/next-step.ts", // explain
 ];
 
 const LAYER_OF = new Map(SRC_LAYERS.flatMap((layer, i) => layer.map((f) => [f, i] as const)));
@@ -206,25 +182,14 @@ describe("the product tree", () => {
     const folders = new Set(files.map(folderOf).filter((f) => !f.endsWith(".ts")));
     expect([...folders].filter((f) => !LAYER_OF.has(f))).toEqual([]);
     const bad: string[] = [];
-    const pending = new Set<string>();
     for (const f of files) {
-      for (const s of upward(f, await readFile(path.join(REPO, f), "utf8"))) {
-        const arrow = `${f} -> ${target(f, s)}`.split(path.sep).join("/");
-        if (PENDING_UPWARD.has(arrow)) pending.add(arrow);
-        else bad.push(`${f}: ${s}`);
-      }
+      for (const s of upward(f, await readFile(path.join(REPO, f), "utf8"))) bad.push(`${f}: ${s}`);
     }
     expect(bad).toEqual([]);
-    // a fixed arrow leaves PENDING_UPWARD
-    expect([...PENDING_UPWARD.keys()].filter((a) => !pending.has(a))).toEqual([]);
   });
 
   it("no files of src/ or lab/ import each other in a circle", async () => {
-    const found = circles(await importGraph("src")).map((c) =>
-      c.join(" ").split(path.sep).join("/"),
-    );
-    expect(found.filter((c) => !PENDING_CIRCLES.includes(c))).toEqual([]);
-    expect(PENDING_CIRCLES.filter((c) => !found.includes(c))).toEqual([]);
+    expect(circles(await importGraph("src"))).toEqual([]);
     expect(circles(await importGraph("lab"))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import * as libvirt from "@unraid/libvirt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection, HypervisorUnavailableError } from "../../src/libvirt/hypervisor.js";
 import { removeDir, tempDir } from "../support/temp.js";
@@ -67,31 +67,31 @@ describe("HypervisorConnection on libvirt's in-process test driver", () => {
   });
 });
 
-describe("HypervisorConnection against libvirtd sims", () => {
+describe("HypervisorConnection against libvirtd stand-ins", () => {
   let dir: string;
-  let simA: SimLibvirtd;
-  let simB: SimLibvirtd;
+  let libvirtdA: Libvirtd;
+  let libvirtdB: Libvirtd;
 
   beforeAll(async () => {
     dir = await tempDir("libvirtd");
-    [simA, simB] = await Promise.all([
-      SimLibvirtd.start({ dir: join(dir, "a") }),
-      SimLibvirtd.start({ dir: join(dir, "b") }),
+    [libvirtdA, libvirtdB] = await Promise.all([
+      Libvirtd.start({ dir: join(dir, "a") }),
+      Libvirtd.start({ dir: join(dir, "b") }),
     ]);
   });
 
   afterAll(async () => {
-    await Promise.all([simA?.stop(), simB?.stop()]);
+    await Promise.all([libvirtdA?.stop(), libvirtdB?.stop()]);
     await removeDir(dir);
   });
 
   it("runs two hypervisors side by side; a VM outlives the connection that started it", async () => {
-    const agent = new HypervisorConnection(simA.uri, silentLogger);
+    const agent = new HypervisorConnection(libvirtdA.uri, silentLogger);
     expect(await agent.startDomain(domainXml(VM, "he"))).toBe("started");
     await agent.close();
 
-    const broker = new HypervisorConnection(simA.uri, silentLogger);
-    const other = new HypervisorConnection(simB.uri, silentLogger);
+    const broker = new HypervisorConnection(libvirtdA.uri, silentLogger);
+    const other = new HypervisorConnection(libvirtdB.uri, silentLogger);
     try {
       expect((await broker.domainState(VM))?.state).toBe("running");
       expect(await other.domainState(VM)).toBeNull();
@@ -102,11 +102,11 @@ describe("HypervisorConnection against libvirtd sims", () => {
   });
 
   it("reports the hypervisor unavailable while libvirtd is down and reconnects after", async () => {
-    const conn = new HypervisorConnection(simB.uri, silentLogger, { minBackoffMs: 100 });
+    const conn = new HypervisorConnection(libvirtdB.uri, silentLogger, { minBackoffMs: 100 });
     try {
       await conn.startDomain(domainXml(VM, "he"));
       expect(conn.connected).toBe(true);
-      await simB.restart();
+      await libvirtdB.restart();
       await expect(conn.domainState(VM)).rejects.toBeInstanceOf(HypervisorUnavailableError);
       expect(conn.connected).toBe(false);
       let state: Awaited<ReturnType<typeof conn.domainState>> | "unavailable" = "unavailable";
@@ -126,8 +126,8 @@ describe("HypervisorConnection against libvirtd sims", () => {
   });
 
   it("a hung libvirtd holds at most the calls of its first seconds, then is refused at once", async () => {
-    const conn = new HypervisorConnection(simB.uri, silentLogger, { minBackoffMs: 100 });
-    const pid = simB.pid!;
+    const conn = new HypervisorConnection(libvirtdB.uri, silentLogger, { minBackoffMs: 100 });
+    const pid = libvirtdB.pid!;
     try {
       await conn.domainState(VM);
       process.kill(pid, "SIGSTOP");
@@ -153,12 +153,12 @@ describe("HypervisorConnection against libvirtd sims", () => {
   }, 30_000);
 
   it("loses every VM when the host's hypervisor is killed", async () => {
-    const conn = new HypervisorConnection(simA.uri, silentLogger, { minBackoffMs: 100 });
+    const conn = new HypervisorConnection(libvirtdA.uri, silentLogger, { minBackoffMs: 100 });
     try {
       expect((await conn.domainState(VM))?.state).toBe("running");
-      const pid = simA.pid!;
-      await simA.kill9();
-      expect(simA.running).toBe(false);
+      const pid = libvirtdA.pid!;
+      await libvirtdA.kill9();
+      expect(libvirtdA.running).toBe(false);
       expect(() => process.kill(pid, 0)).toThrow();
       await expect(conn.domainState(VM)).rejects.toBeInstanceOf(HypervisorUnavailableError);
     } finally {

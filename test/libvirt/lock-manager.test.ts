@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { pollUntil } from "../../lab/standins/processes.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
@@ -25,7 +25,7 @@ import { removeDir, tempDir } from "../support/temp.js";
 
 interface Host {
   sanlock: SanlockDaemon;
-  libvirtd: SimLibvirtd;
+  libvirtd: Libvirtd;
   vm: LibvirtVm;
 }
 
@@ -71,7 +71,7 @@ describe("engine VM lease taken by libvirt's sanlock lock manager (real QEMU)", 
         path.join(storage.domain, "dom_md", "ids"),
       );
       expect(joined.output).toContain("done 0");
-      const libvirtd = await SimLibvirtd.start({
+      const libvirtd = await Libvirtd.start({
         dir: path.join(root, "libvirt"),
         hypervisor: "qemu",
         sanlockRunDir: sanlock.runDir,

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { killScriptText, writeKillScript } from "../../src/agent/kill-path.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
 import { createMonitor } from "../../src/broker/monitors/registry.js";
@@ -27,7 +27,7 @@ import { removeDir, tempDir } from "../support/temp.js";
 const run = promisify(execFile);
 const ENGINE_VM = "b4c1a7e2-3f5d-4a6b-9c8d-7e6f5a4b3c2d";
 let dir: string;
-let sim: SimLibvirtd;
+let libvirtd: Libvirtd;
 
 /** virsh with stdin closed (it would prompt for a user name otherwise) */
 async function virsh(uri: string, args: string[]): Promise<{ ok: boolean; out: string }> {
@@ -45,30 +45,30 @@ const domainXml = (uuid: string) =>
 /** HostConfig as hosted-engine.conf at `confFile` gives it */
 function hostConf(confFile: string, extra: [string, string][] = []) {
   return hostConfigFrom(
-    new Map([["host_id", "1"], ["vmid", ENGINE_VM], ["libvirt_uri", sim.uri], ...extra]),
+    new Map([["host_id", "1"], ["vmid", ENGINE_VM], ["libvirt_uri", libvirtd.uri], ...extra]),
     confFile,
   );
 }
 
 beforeAll(async () => {
   dir = await tempDir("sasl");
-  sim = await SimLibvirtd.start({
+  libvirtd = await Libvirtd.start({
     dir: path.join(dir, "libvirt"),
     sasl: { user: "vdsm@ovirt", password: "pass with spaces & :colons" },
   });
 }, 60_000);
 
 afterAll(async () => {
-  await sim?.stop();
+  await libvirtd?.stop();
   await removeDir(dir);
 });
 
 describe("libvirtd with auth_unix_rw = sasl", () => {
   it("refuses virsh without credentials and accepts it with the authfile in the URI", async () => {
-    const bare = await virsh(sim.uri, ["list", "--all"]);
+    const bare = await virsh(libvirtd.uri, ["list", "--all"]);
     expect(bare.ok).toBe(false);
     expect(bare.out).toMatch(/authentication failed/);
-    const authed = await virsh(withAuthfile(sim.uri, sim.authfile), ["list", "--all"]);
+    const authed = await virsh(withAuthfile(libvirtd.uri, libvirtd.authfile), ["list", "--all"]);
     expect(authed.out).toMatch(/test\s+running/);
   });
 
@@ -76,24 +76,24 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
     const wrong = path.join(dir, "wrong.conf");
     await writeFile(
       wrong,
-      (await readFile(sim.authfile, "utf8")).replace(/^password=.*$/m, "password=nope"),
+      (await readFile(libvirtd.authfile, "utf8")).replace(/^password=.*$/m, "password=nope"),
     );
-    expect((await virsh(withAuthfile(sim.uri, wrong), ["list"])).ok).toBe(false);
+    expect((await virsh(withAuthfile(libvirtd.uri, wrong), ["list"])).ok).toBe(false);
   });
 
   it("hosted-engine.conf: the URI carries virsh_auth.conf beside it by default, libvirt_authfile overrides, empty means none", () => {
     const conf = "/srv/h1/etc/ovirt-hosted-engine/hosted-engine.conf";
     expect(hostConf(conf).libvirtUri).toBe(
-      `${sim.uri}&authfile=/srv/h1/etc/ovirt-hosted-engine/virsh_auth.conf`,
+      `${libvirtd.uri}&authfile=/srv/h1/etc/ovirt-hosted-engine/virsh_auth.conf`,
     );
     expect(
       hostConfigFrom(new Map([["host_id", "1"]]), "/etc/ovirt-hosted-engine/hosted-engine.conf")
         .libvirtUri,
     ).toBe("qemu:///system?authfile=/etc/ovirt-hosted-engine/virsh_auth.conf");
     expect(hostConf(conf, [["libvirt_authfile", "/x/a b.conf"]]).libvirtUri).toBe(
-      `${sim.uri}&authfile=/x/a%20b.conf`,
+      `${libvirtd.uri}&authfile=/x/a%20b.conf`,
     );
-    expect(hostConf(conf, [["libvirt_authfile", ""]]).libvirtUri).toBe(sim.uri);
+    expect(hostConf(conf, [["libvirt_authfile", ""]]).libvirtUri).toBe(libvirtd.uri);
   });
 
   it("the agent's LibvirtVm is refused without credentials and starts, reads and stops the VM with them", async () => {
@@ -110,7 +110,7 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
     await noAuth.close();
 
     const vm = new LibvirtVm({
-      uri: hostConf("x", [["libvirt_authfile", sim.authfile]]).libvirtUri,
+      uri: hostConf("x", [["libvirt_authfile", libvirtd.authfile]]).libvirtUri,
       vmId: ENGINE_VM,
       domainXml: () => domainXml(ENGINE_VM),
       log: silentLogger,
@@ -119,7 +119,7 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
       expect(await vm.isActive()).toBe(false);
       await vm.start({} as VmConf, []);
       expect(await vm.isActive()).toBe(true);
-      expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
+      expect((await virsh(libvirtd.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
       await vm.powerOff();
       expect(await vm.isActive()).toBe(false);
     } finally {
@@ -129,7 +129,7 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
 
   it("the broker's engine-health monitor reads the VM through the authfile URI, and not without it", async () => {
     const values: string[] = [];
-    for (const authfile of ["", sim.authfile]) {
+    for (const authfile of ["", libvirtd.authfile]) {
       const hv = new HypervisorConnection(
         hostConf("x", [["libvirt_authfile", authfile]]).libvirtUri,
         silentLogger,
@@ -155,51 +155,51 @@ describe("libvirtd with auth_unix_rw = sasl", () => {
   it("the sanlock kill-path script destroys the engine VM with the credentials, and cannot without", async () => {
     const xmlFile = path.join(dir, "vm.xml");
     await writeFile(xmlFile, domainXml(ENGINE_VM));
-    expect((await virsh(sim.authUri, ["create", xmlFile])).ok).toBe(true);
+    expect((await virsh(libvirtd.authUri, ["create", xmlFile])).ok).toBe(true);
 
-    const script = run("sh", ["-c", killScriptText(sim.uri, ENGINE_VM)], { timeout: 20_000 });
+    const script = run("sh", ["-c", killScriptText(libvirtd.uri, ENGINE_VM)], { timeout: 20_000 });
     script.child.stdin?.end();
     const bare = await script.then(
       () => "ran",
       (e: { stderr: string }) => e.stderr,
     );
     expect(bare).toMatch(/authentication failed/);
-    expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
+    expect((await virsh(libvirtd.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
 
     const runDir = path.join(dir, "run");
     const kp = await writeKillScript(
       runDir,
-      hostConf("x", [["libvirt_authfile", sim.authfile]]).libvirtUri,
+      hostConf("x", [["libvirt_authfile", libvirtd.authfile]]).libvirtUri,
       ENGINE_VM,
     );
     const killed = run(kp.path, kp.args, { timeout: 20_000 });
     killed.child.stdin?.end();
     await killed;
-    expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).ok).toBe(false);
+    expect((await virsh(libvirtd.authUri, ["domstate", ENGINE_VM])).ok).toBe(false);
   });
 
   it("he-ha vm shutdown reaches the VM with the default authfile and fails clearly without it", async () => {
     const root = path.join(dir, "root");
     const conf = haPaths(root).hostConf;
     await mkdir(path.dirname(conf), { recursive: true });
-    const base = `host_id=1\nvmid=${ENGINE_VM}\nlibvirt_uri=${sim.uri}\nfqdn=engine.invalid\nsdUUID=5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b\nstorage=nfs.example.com:/he\n`;
+    const base = `host_id=1\nvmid=${ENGINE_VM}\nlibvirt_uri=${libvirtd.uri}\nfqdn=engine.invalid\nsdUUID=5f2b9c1e-3a4d-4e6f-8a9b-0c1d2e3f4a5b\nstorage=nfs.example.com:/he\n`;
     const xmlFile = path.join(dir, "vm.xml");
     await writeFile(xmlFile, domainXml(ENGINE_VM));
-    expect((await virsh(sim.authUri, ["create", xmlFile])).ok).toBe(true);
+    expect((await virsh(libvirtd.authUri, ["create", xmlFile])).ok).toBe(true);
 
     // no virsh_auth.conf beside hosted-engine.conf: refused, and the message says where
     await writeFile(conf, base);
     const refused = await runHeHa(root, ["vm", "shutdown"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/virsh_auth\.conf/);
-    expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
+    expect((await virsh(libvirtd.authUri, ["domstate", ENGINE_VM])).out.trim()).toBe("running");
 
     // oVirt's file in its place: works with no setting at all
-    await copyFile(sim.authfile, path.join(path.dirname(conf), "virsh_auth.conf"));
+    await copyFile(libvirtd.authfile, path.join(path.dirname(conf), "virsh_auth.conf"));
     const ok = await runHeHa(root, ["vm", "shutdown", "--json"]);
     expect(ok.stderr).toBe("");
     expect(JSON.parse(ok.stdout)).toMatchObject({ result: "shutdown-requested" });
-    expect((await virsh(sim.authUri, ["domstate", ENGINE_VM])).ok).toBe(false);
+    expect((await virsh(libvirtd.authUri, ["domstate", ENGINE_VM])).ok).toBe(false);
   }, 60_000);
 });
 

@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { appendFile, mkdir, open, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { productArgs } from "../../lab/children.js";
 import { pollUntil } from "../../lab/standins/processes.js";
 import { TEST_TIMING } from "../../lab/timing.js";
 import { CONF_MEMBERS, readConfArchive } from "../../src/storage/archive/conf-archive.js";
@@ -12,6 +11,18 @@ import { AgentHost, makeStorage, smallVmConf, startHealthServer } from "../agent
 import { REPO, runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { ddTarList, haCheckout, NO_HA_CHECKOUT, readWithHeconflib } from "../support/upstream.js";
+import {
+  HE_HA,
+  PACKAGE,
+  PLAYBOOKS,
+  daemonPid as pidOf,
+  running as runningAt,
+  playbook as runPlaybook,
+  SERVICE,
+  SERVICES,
+  standinRoleVars,
+  taskOrder,
+} from "./ansible-support.js";
 
 /**
  * contrib/ansible run by the real `ansible-playbook` (Debian's `ansible`: ansible-core)
@@ -30,14 +41,7 @@ import { ddTarList, haCheckout, NO_HA_CHECKOUT, readWithHeconflib } from "../sup
  * The tests run in order: deploy (ours), rollback (Python), failed migrations, migrate
  * (ours), rollback (Python): the round trip Python → ours → Python.
  */
-const PLAYBOOKS = path.join(REPO, "contrib/ansible");
-const SERVICE = path.join(REPO, "test/ops/fixtures/demo-service.sh");
-const PACKAGE = path.join(REPO, "test/ops/fixtures/standin-package.sh");
-const HE_HA = [process.execPath, ...productArgs("he-ha")];
 const TEMPLATED = new Set(["sdUUID", "spUUID", "vmid", "domain_path"]);
-const SERVICES = ["ovirt-ha-broker", "ovirt-ha-agent"];
-const OURS = "/usr/libexec/hosted-engine-ha/";
-const PYTHON = "/usr/share/ovirt-hosted-engine-ha/";
 /** every key of the original's hosted-engine.conf (ovirt-hosted-engine-setup's template) */
 const ORIGINAL_KEYS = [
   "fqdn",
@@ -117,16 +121,7 @@ async function inventory(over: Record<number, Record<string, unknown>> = {}): Pr
         he_ha_vdsm_user: "root",
         he_ha_vdsm_group: "kvm",
         he_ha_archive_become: false,
-        he_ha_service_start: `bash ${SERVICE} start {service}`,
-        he_ha_service_stop: `bash ${SERVICE} stop {service}`,
-        he_ha_service_exec: `bash ${SERVICE} exec {service}`,
-        he_ha_cli: HE_HA,
-        he_ha_original_cli: HE_HA,
-        he_ha_rpm: rpmFile,
-        he_ha_install_command: `bash ${PACKAGE} install ${packageLog()}`,
-        he_ha_remove_command: `bash ${PACKAGE} remove ${packageLog()}`,
-        he_ha_verify_retries: 90,
-        he_ha_verify_delay: 1,
+        ...standinRoleVars({ rpmFile, packageLog: packageLog() }),
       },
       hosts: Object.fromEntries(hosts.map((h) => [`host${h.hostId}`, hostVars(h)])),
     },
@@ -137,17 +132,7 @@ async function inventory(over: Record<number, Record<string, unknown>> = {}): Pr
 }
 
 function playbook(name: string, inv: string, extra: string[] = []) {
-  return runTool("ansible-playbook", [...extra, "-i", inv, path.join(PLAYBOOKS, name)], {
-    env: {
-      ...process.env,
-      ANSIBLE_NOCOLOR: "1",
-      ANSIBLE_LOCAL_TEMP: path.join(dir, "ansible-local"),
-      ANSIBLE_REMOTE_TEMP: path.join(dir, "ansible-remote"),
-      ANSIBLE_RETRY_FILES_ENABLED: "0",
-      ANSIBLE_ROLES_PATH: path.join(PLAYBOOKS, "roles"),
-    },
-    hint: "install Debian package ansible (ansible-core)",
-  });
+  return runPlaybook(dir, name, inv, extra);
 }
 
 async function status(
@@ -173,22 +158,8 @@ async function bothLive(h: AgentHost): Promise<void> {
   );
 }
 
-/** pid of a daemon the service stand-in started for host `h`, or undefined */
-async function daemonPid(h: AgentHost, service: string): Promise<number | undefined> {
-  const text = await readFile(path.join(h.root, `${service}.pid`), "utf8").catch(() => "");
-  return text.trim() ? Number(text.trim()) : undefined;
-}
-
-/** what each unit of `h` was started as: "ours", "python", or undefined (not running) */
-async function running(h: AgentHost): Promise<Array<"ours" | "python" | undefined>> {
-  return Promise.all(
-    SERVICES.map(async (s) => {
-      if (!(await daemonPid(h, s))) return undefined;
-      const exec = await readFile(path.join(h.root, `${s}.exec`), "utf8");
-      return exec.startsWith(OURS) ? "ours" : exec.startsWith(PYTHON) ? "python" : undefined;
-    }),
-  );
-}
+const daemonPid = (h: AgentHost, service: string) => pidOf(h.root, service);
+const running = (h: AgentHost) => runningAt(h.root);
 
 const allPids = () => Promise.all(hosts.flatMap((h) => SERVICES.map((s) => daemonPid(h, s))));
 const packageLines = async () =>
@@ -198,22 +169,6 @@ async function volumeMd5(): Promise<string> {
   return createHash("md5")
     .update(await readFile(storage.volumes.conf.path))
     .digest("hex");
-}
-
-/** the tasks whose title matches `re`, in play order, as "<task> <host>" for the tasks matching `re` */
-function taskOrder(stdout: string, re: RegExp): string[] {
-  const out: string[] = [];
-  for (const block of stdout.split(/\n(?=TASK \[)/)) {
-    const title = /^TASK \[(?:hosted_engine_ha : )?([^\]]*)\]/.exec(block)?.[1];
-    if (!title || !re.test(title)) continue;
-    // hosts of one task finish in any order: sorted
-    // (a loop prints one line per item)
-    const done = [
-      ...new Set([...block.matchAll(/^(?:ok|changed): \[(host\d)\]/gm)].map((m) => m[1]!)),
-    ].sort();
-    for (const h of done) out.push(`${title} ${h}`);
-  }
-  return out;
 }
 
 describe("contrib/ansible against two simulated hosts", () => {

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLeaseVolume } from "../../lab/standins/lease-volume.js";
 import { pollUntil } from "../../lab/standins/processes.js";
+import { PythonHost } from "../../lab/standins/python-host.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { silentLogger } from "../../src/common/log.js";
 import { Lockspace } from "../../src/sanlock/lockspace.js";
 import { HE_LOCKSPACE } from "../../src/sanlock/names.js";
-import { PythonHost } from "../agent/python-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
 /** the io_timeout `sanlock client host_status -D` reports for host `hostId` */

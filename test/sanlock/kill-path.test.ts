@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initLeaseVolume, initResourceLease } from "../../lab/standins/lease-volume.js";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { isAlive, pollUntil } from "../../lab/standins/processes.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { writeKillScript } from "../../src/agent/kill-path.js";
@@ -80,7 +80,7 @@ describe("losing the lockspace while the VM lease is held", () => {
     const volume = join(dir, "lockspace-real.vol");
     await initLeaseVolume(volume, { ioTimeout: 1 });
     await initResourceLease(volume, "hosted-engine", VM_ID, 1_048_576);
-    const libvirtd = await SimLibvirtd.start({ dir: join(dir, "libvirtd") });
+    const libvirtd = await Libvirtd.start({ dir: join(dir, "libvirtd") });
     const virsh = (...args: string[]) => run("virsh", ["-c", libvirtd.uri, ...args]);
     const xml = join(dir, "engine.xml");
     await writeFile(

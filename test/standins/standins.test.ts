@@ -10,7 +10,7 @@ import {
   initResourceLease,
   readLeaseOwnerFromDisk,
 } from "../../lab/standins/lease-volume.js";
-import { SimLibvirtd } from "../../lab/standins/libvirtd.js";
+import { Libvirtd } from "../../lab/standins/libvirtd.js";
 import { isAlive } from "../../lab/standins/processes.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
 import { removeDir, tempDir } from "../support/temp.js";
@@ -29,19 +29,19 @@ async function childPids(pid: number): Promise<number[]> {
   return text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-describe("simulated host infrastructure", () => {
+describe("a lab host's stand-ins", () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await tempDir("sim");
+    dir = await tempDir("standins");
   });
   afterAll(() => removeDir(dir));
 
   it("starts a sanlock daemon per host and stops it, helper process included", async () => {
-    const d = await SanlockDaemon.start({ runDir: join(dir, "s1"), hostName: "sim-host-1" });
+    const d = await SanlockDaemon.start({ runDir: join(dir, "s1"), hostName: "lab-host-1" });
     const helpers = await childPids(d.pid);
     expect(await running(d.pid)).toBe(true);
     const { output } = await d.client(["client", "status", "-D"]);
-    expect(output).toContain("our_host_name=sim-host-1");
+    expect(output).toContain("our_host_name=lab-host-1");
     await d.stop();
     expect(d.running).toBe(false);
     expect(await running(d.pid)).toBe(false);
@@ -50,7 +50,7 @@ describe("simulated host infrastructure", () => {
   });
 
   it("kills a sanlock daemon hard (kill9) for failure scenarios", async () => {
-    const d = await SanlockDaemon.start({ runDir: join(dir, "s2"), hostName: "sim-host-2" });
+    const d = await SanlockDaemon.start({ runDir: join(dir, "s2"), hostName: "lab-host-2" });
     await d.kill9();
     expect(await running(d.pid)).toBe(false);
   });
@@ -79,19 +79,19 @@ describe("simulated host infrastructure", () => {
 
   it("runs libvirtd in its own mount namespace, leaving the machine's mounts untouched", async () => {
     const before = await readFile("/proc/self/mounts", "utf8");
-    const sim = await SimLibvirtd.start({ dir: join(dir, "lv") });
+    const libvirtd = await Libvirtd.start({ dir: join(dir, "lv") });
     try {
-      const pid = sim.pid!;
+      const pid = libvirtd.pid!;
       expect(await readFile(join(dir, "lv", "libvirtd.pid"), "utf8")).toBe(String(pid));
       const inside = await readFile(`/proc/${pid}/mounts`, "utf8");
       expect(inside).toMatch(/ \/run\/libvirt tmpfs /);
       expect(await readFile("/proc/self/mounts", "utf8")).toBe(before);
-      expect(sim.keeperPid).not.toBeNull();
+      expect(libvirtd.keeperPid).not.toBeNull();
     } finally {
-      await sim.stop();
+      await libvirtd.stop();
     }
-    expect(sim.running).toBe(false);
-    expect(sim.keeperPid).toBeNull();
+    expect(libvirtd.running).toBe(false);
+    expect(libvirtd.keeperPid).toBeNull();
   });
 
   it("starts a host's sanlock and hypervisor together and kills both for a hard failure", async () => {
@@ -113,9 +113,9 @@ describe("simulated host infrastructure", () => {
       script,
       [
         `import { SanlockDaemon } from ${JSON.stringify(join(srcDir, "sanlock-daemon.ts"))};`,
-        `import { SimLibvirtd } from ${JSON.stringify(join(srcDir, "libvirtd.ts"))};`,
+        `import { Libvirtd } from ${JSON.stringify(join(srcDir, "libvirtd.ts"))};`,
         `const s = await SanlockDaemon.start({ runDir: ${JSON.stringify(join(dir, "leak-s"))}, hostName: "leaky" });`,
-        `const l = await SimLibvirtd.start({ dir: ${JSON.stringify(join(dir, "leak-l"))} });`,
+        `const l = await Libvirtd.start({ dir: ${JSON.stringify(join(dir, "leak-l"))} });`,
         "console.log(JSON.stringify([s.pid, l.pid, l.keeperPid]));",
         "process.exit(0);",
       ].join("\n"),

@@ -37,7 +37,7 @@ interface Host {
   volume: string;
 }
 
-/** one simulated cluster: a domain, and per host a view and a sanlock daemon */
+/** one lab cluster: a domain, and per host a view and a sanlock daemon */
 class Cluster {
   readonly hosts: Host[] = [];
   private readonly children: TrackedChild[] = [];

@@ -1,17 +1,18 @@
 import { appendFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../../lab/standins/processes.js";
+import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { silentLogger } from "../../src/common/log.js";
 import { HypervisorConnection } from "../../src/libvirt/hypervisor.js";
 import type { StorageInitResult } from "../../src/storage/init.js";
 import { ovfStoreDescription } from "../../src/storage/volume-meta.js";
 import { AgentHost, makeStorage, startHealthServer } from "../agent/agent-host.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { installVdsmPki, makeTestPki } from "./certs.js";
-import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
- * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd sim) on a host
+ * A real ovirt-ha-agent and ovirt-ha-broker (with sanlock and a libvirtd stand-in) on a host
  * carrying VDSM's key and certificate: the agent picks the VDSM backend by itself and
  * runs the engine VM through the VDSM protocol test server, which launches it in the
  * host's libvirtd (as VDSM launches qemu through libvirt). The broker, on the same
@@ -183,4 +184,39 @@ describe("ovirt-ha-agent on a VDSM host (VDSM protocol test server)", () => {
     ]);
     expect(vdsm.violations).toEqual([]);
   }, 240_000);
+  it("VDSM restarts: the agent brings the storage up through it again (connectStorageServer, Image.prepare, the domain monitor VDSM forgot); the engine VM runs on", async () => {
+    const before = vdsm.calls.length;
+    await vdsm.restart();
+    // vdsmd restarted: no domain monitor until a client starts it again
+    expect(vdsm.monitored.size).toBe(0);
+    await pollUntil(
+      "the domain monitor started again",
+      async () => vdsm.monitored.has(storage.sdUUID),
+      60_000,
+      100,
+    );
+    const after = vdsm.calls.slice(before);
+    const m = after.map((c) => c.method);
+    const connect = m.indexOf("StoragePool.connectStorageServer");
+    expect(connect).toBeGreaterThanOrEqual(0);
+    // on one (new) connection, in the original's order: connect, prepare, monitor
+    const conn = after[connect]!.conn;
+    const seq = after.filter((c) => c.conn === conn).map((c) => c.method);
+    const from = seq.indexOf("StoragePool.connectStorageServer");
+    expect(seq.slice(from, from + 2)).toEqual([
+      "StoragePool.connectStorageServer",
+      "StorageDomain.getStats",
+    ]);
+    // every HA volume prepared again before the domain monitor is started again
+    const monitor = seq.indexOf("Host.startMonitoringDomain", from);
+    expect(monitor).toBeGreaterThan(from);
+    expect(seq.slice(from, monitor).filter((x) => x === "Image.prepare").length).toBe(3);
+    expect(await host.agentLog()).toContain("VDSM restarted");
+    // nothing else moved: the engine VM ran on and the host publishes EngineUp again
+    await host.waitState("EngineUp", 60_000);
+    expect(await host.vmState()).toBe("running");
+    expect(m).not.toContain("VM.create");
+    expect(m).not.toContain("VM.destroy");
+    expect(vdsm.violations).toEqual([]);
+  }, 120_000);
 });

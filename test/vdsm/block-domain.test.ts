@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { attachLoop, detachAll, type LoopDevice } from "../../lab/standins/loop-device.js";
 import { pollUntil } from "../../lab/standins/processes.js";
 import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
+import { installVdsmPki, makeTestPki, type TestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm, type FakeVolume } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { type HostConfig, hostConfigFrom } from "../../src/common/host-config.js";
 import { createLogger, silentLogger } from "../../src/common/log.js";
 import { haPaths } from "../../src/common/paths.js";
@@ -25,8 +27,6 @@ import { runHeHa } from "../cli/harness.js";
 import { startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { blockInput, segmentOnDisk, writeHostBlock, writeHostConf } from "../support/whiteboard.js";
-import { installVdsmPki, makeTestPki, type TestPki } from "./certs.js";
-import { FakeVdsm, type FakeVolume } from "./fake-vdsm.js";
 
 /**
  * A block (iSCSI, FC) hosted-engine storage domain on a VDSM host. There is no

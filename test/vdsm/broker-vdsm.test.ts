@@ -5,6 +5,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { productArgs } from "../../lab/children.js";
 import { pollFor as until } from "../../lab/standins/processes.js";
+import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import type { CpuLoadMonitor } from "../../src/broker/monitors/cpu-load.js";
 import {
   decideEngineStatus,
@@ -32,8 +34,6 @@ import { runHeHa } from "../cli/harness.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { installVdsmPki, makeTestPki } from "./certs.js";
-import { FakeVdsm } from "./fake-vdsm.js";
 
 const VM = "7d3c1f00-0000-4000-8000-0000000000e1"; // the harness's vmid
 

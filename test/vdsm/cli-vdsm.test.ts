@@ -1,14 +1,14 @@
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installVdsmPki, makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { haPaths } from "../../src/common/paths.js";
 import { readConfMember } from "../../src/storage/archive/conf-archive.js";
 import { makeStorageHost, type StorageHost } from "../cli/cluster.js";
 import { runHeHa } from "../cli/harness.js";
 import { startBrokerProcess } from "../support/broker-process.js";
 import type { Ran as CliRun } from "../support/run.js";
-import { installVdsmPki, makeTestPki } from "./certs.js";
-import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
  * `he-ha vm …` and `he-ha storage connect|disconnect` as whole processes (the built

@@ -2,6 +2,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../lab/standins/processes.js";
+import { checkRequest } from "../../lab/standins/vdsm/api-schema.js";
+import { makeTestPki, type TestPki } from "../../lab/standins/vdsm/certs.js";
+import { FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { chooseVmBackend, vdsmPkiPaths, vmBackendFor } from "../../src/agent/backend.js";
 import { engineVmFor } from "../../src/agent/engine-vm-factory.js";
 import { LibvirtVm } from "../../src/agent/libvirt-vm.js";
@@ -26,9 +29,6 @@ import { VdsmStorageConnector } from "../../src/vdsm/storage-connector.js";
 import { VdsmVm } from "../../src/vdsm/vdsm-vm.js";
 import { vmCreateParams } from "../../src/vdsm/vm-params.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { checkRequest } from "./api-schema.js";
-import { makeTestPki, type TestPki } from "./certs.js";
-import { FakeVdsm } from "./fake-vdsm.js";
 
 /**
  * The VDSM backend against a test server speaking VDSM's wire protocol (TLS with client

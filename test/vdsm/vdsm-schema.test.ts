@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTestPki } from "../../lab/standins/vdsm/certs.js";
+import { type Call, FakeVdsm } from "../../lab/standins/vdsm/fake-vdsm.js";
 import { hostConfigFrom } from "../../src/common/host-config.js";
 import { silentLogger } from "../../src/common/log.js";
 import { VdsmApi } from "../../src/vdsm/api.js";
@@ -15,8 +17,6 @@ import {
 import { VdsmClient } from "../../src/vdsm/json-rpc-client.js";
 import { REPO, runTool } from "../support/run.js";
 import { removeDir, tempDir } from "../support/temp.js";
-import { makeTestPki } from "./certs.js";
-import { type Call, FakeVdsm } from "./fake-vdsm.js";
 
 /**
  * Our real requests (recorded by the VDSM protocol test server while our code runs its

@@ -9,13 +9,13 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "../../common/log.js";
 import { throttledLogger } from "../../common/log-throttle.js";
-import type { ExplainDoc } from "../../explain/explain.js";
-import type { DoctorAnswer } from "../doctor-schedule.js";
 import type { BrokerMetrics } from "../metrics.js";
+import type { BrokerReports } from "../reports.js";
 import type { BrokerService } from "../service.js";
 import { serializeFault } from "../xmlrpc/serialize.js";
 import { FAULT } from "../xmlrpc/types.js";
 import { mayWrite, refusal } from "./access.js";
+import { addAgentRoutes } from "./agent-routes.js";
 import { ConnectionGate, type GateLimits } from "./connection-gate.js";
 import { acceptsGzip, GZIP_THRESHOLD, gzipReply } from "./gzip-reply.js";
 import { type PeerCred, peerCred } from "./peer-cred.js";
@@ -48,19 +48,11 @@ export interface BrokerApiOptions {
   /** a connection's credentials (default: SO_PEERCRED of the unix socket) */
   credentials?: (req: FastifyRequest) => PeerCred | undefined;
   /**
-   * `he-ha explain`'s document (GET /v1/explain and its metrics), made from state the
-   * broker already holds; absent: not served
+   * `he-ha explain`'s document and `he-ha doctor`'s findings (GET /v1/explain, GET
+   * /v1/doctor and their series on /metrics), made above the broker (reports.ts); absent:
+   * not served
    */
-  explain?: () => Promise<ExplainDoc>;
-  /**
-   * `he-ha doctor`'s latest findings with their age, gathered on the broker's own
-   * schedule (doctor-schedule.ts): `answer` for GET /v1/doctor (waits for the first
-   * run only), `peek` for scrapes (never waits); absent: not served
-   */
-  doctor?: {
-    answer(staleAfterSeconds?: number): Promise<DoctorAnswer>;
-    peek(): DoctorAnswer | undefined;
-  };
+  reports?: BrokerReports;
 }
 
 const XMLRPC_PATHS = new Set(["/", "/RPC2"]);
@@ -95,8 +87,7 @@ function baseApp(opts: BrokerApiOptions, https?: MetricsAccess["https"]): Fastif
 }
 
 async function metricsRoute(opts: BrokerApiOptions, reply: FastifyReply): Promise<string> {
-  if (opts.explain) opts.metrics.explain.update(await opts.explain());
-  if (opts.doctor) opts.metrics.doctor.update(opts.doctor.peek());
+  if (opts.reports) await opts.reports.updateMetrics();
   const text = await opts.metrics.render(opts.service.status(), opts.service.notifier.stats);
   reply.type(opts.metrics.contentType);
   return text;
@@ -195,19 +186,22 @@ export function createBrokerApp(opts: BrokerApiOptions): FastifyInstance {
   app.post("/RPC2", rpc);
   app.post("/", rpc);
 
+  addAgentRoutes(app, svc, writeRefusal);
   app.get("/v1/status", async () => svc.status());
   app.get("/v1/monitors", async () => ({ monitors: svc.monitors.list() }));
   app.get("/v1/explain", async (_req, reply) =>
-    opts.explain ? opts.explain() : reply.code(404).send({ error: "explain is not served here" }),
+    opts.reports
+      ? opts.reports.explain()
+      : reply.code(404).send({ error: "explain is not served here" }),
   );
   app.get("/v1/doctor", async (req, reply) => {
-    if (!opts.doctor) return reply.code(404).send({ error: "doctor is not served here" });
+    if (!opts.reports) return reply.code(404).send({ error: "doctor is not served here" });
     const raw = (req.query as Record<string, string | undefined>).stale_after;
     const staleAfter = raw === undefined ? undefined : Number(raw);
     if (staleAfter !== undefined && !(Number.isFinite(staleAfter) && staleAfter >= 0)) {
       return reply.code(400).send({ error: `stale_after="${raw}" is not a number of seconds` });
     }
-    return opts.doctor.answer(staleAfter);
+    return opts.reports.doctor(staleAfter);
   });
   app.put("/v1/maintenance", async (req, reply) => {
     const refused = writeRefusal(req, "PUT /v1/maintenance");

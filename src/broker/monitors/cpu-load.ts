@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { HostTime } from "../../common/host-time.js";
 import type { Logger } from "../../common/log.js";
 import { VdsmUnavailableError } from "../../vdsm/json-rpc-client.js";
 import type { VdsmVmStatsSource } from "../../vdsm/vm-stats-source.js";
 import type { VmStateSource } from "./monitor.js";
-import { PeriodicMonitor } from "./periodic.js";
+import { type MonitorSchedule, PeriodicMonitor } from "./periodic.js";
 import { busyRatio, type CpuTicks, clamp01, parseProcStat } from "./proc-stat.js";
 import { pythonFixed4 } from "./python-str.js";
 import {
@@ -64,7 +65,8 @@ export function engineShare(prev: Sample, cur: Sample): number {
 /**
  * `cpu-load` / `cpu-load-no-engine`: the host's busy ratio from /proc/stat deltas, minus
  * the engine VM's share for the no-engine type; "0.1234", clamped to [0, 1]. The first
- * value comes `sampleS` after the start, then one every `refreshS` over that window.
+ * probe samples, the first value comes `schedule.firstValueMs` later (cpu_load_sample),
+ * then one every `schedule.intervalMs` (cpu_load_refresh) over that window.
  */
 export class CpuLoadMonitor extends PeriodicMonitor<number> {
   private prev: Sample | undefined;
@@ -76,11 +78,11 @@ export class CpuLoadMonitor extends PeriodicMonitor<number> {
     id: string,
     log: Logger,
     private readonly procRoot: string,
-    private readonly sampleS: number,
-    private readonly refreshS: number,
+    schedule: MonitorSchedule,
     private readonly engine?: EngineVm,
+    time?: HostTime,
   ) {
-    super(type, id, log, refreshS * 1000);
+    super(type, id, log, schedule.intervalMs, { firstValueMs: schedule.firstValueMs, time });
   }
 
   lastBreakdown(): CpuLoadBreakdown | undefined {
@@ -89,10 +91,6 @@ export class CpuLoadMonitor extends PeriodicMonitor<number> {
 
   protected encode(v: number): string {
     return pythonFixed4(v);
-  }
-
-  protected override nextDelayMs(): number {
-    return (this.breakdown === undefined ? this.sampleS : this.refreshS) * 1000;
   }
 
   protected async probe(): Promise<number | undefined> {

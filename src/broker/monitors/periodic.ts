@@ -4,6 +4,21 @@ import { type ThrottledLogger, throttledLogger } from "../../common/log-throttle
 import type { Monitor } from "./monitor.js";
 
 /**
+ * When a monitor probes; registry.ts's `monitorSchedule` gives each type's, for the
+ * host's monitors and the simulator's alike.
+ */
+export interface MonitorSchedule {
+  /** between the starts of two probes */
+  intervalMs: number;
+  /**
+   * 0: the first probe gives the first value. Above 0 (cpu-load: a busy ratio needs two
+   * /proc/stat samples): the first probe is a sample only, and while no value is held the
+   * next probe comes `firstValueMs` after the last one started
+   */
+  firstValueMs: number;
+}
+
+/**
  * The schedule every monitor shares: probe, store the value, sleep until `interval`
  * after the probe started (at once when the probe overran), on the host's timers
  * (`time`: unref'd real timers on a host, the cluster's virtual clock in the simulator). A
@@ -21,13 +36,15 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
   private readonly abort = new AbortController();
   private started = false;
   private probes = 0;
+  /** MonitorSchedule.firstValueMs */
+  private readonly firstValueMs: number;
 
   constructor(
     readonly type: string,
     readonly id: string,
     log: Logger,
     protected readonly intervalMs: number,
-    opts: { initial?: T; time?: HostTime | undefined } = {},
+    opts: { initial?: T; time?: HostTime | undefined; firstValueMs?: number } = {},
   ) {
     this.time = opts.time ?? systemTime;
     this.log = log.child({ monitor: type });
@@ -37,6 +54,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
       now: () => time.now() * 1000,
     });
     this.last = opts.initial;
+    this.firstValueMs = opts.firstValueMs ?? 0;
   }
 
   /** One measurement; undefined keeps the previous value. */
@@ -47,7 +65,7 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
 
   /** Delay before the next probe, measured from the start of the one that just ended. */
   protected nextDelayMs(): number {
-    return this.intervalMs;
+    return this.firstValueMs > 0 && this.last === undefined ? this.firstValueMs : this.intervalMs;
   }
 
   protected get signal(): AbortSignal {
@@ -101,7 +119,9 @@ export abstract class PeriodicMonitor<T> implements Monitor<T> {
     const began = this.time.now();
     try {
       const v = await this.probe(this.abort.signal);
-      if (v !== undefined && !this.abort.signal.aborted) this.last = v;
+      // a monitor whose first value needs two samples keeps none from its first probe
+      const sampleOnly = this.probes === 0 && this.firstValueMs > 0;
+      if (v !== undefined && !sampleOnly && !this.abort.signal.aborted) this.last = v;
       this.throttled.reset("probe");
     } catch (err) {
       if (!this.abort.signal.aborted) {

@@ -1,4 +1,4 @@
-import { isMonitorType } from "../../common/monitor-table.js";
+import { isMonitorType, type MonitorType } from "../../common/monitor-table.js";
 import { DEFAULT_TIMING } from "../../common/timing.js";
 import { CpuLoadMonitor } from "./cpu-load.js";
 import { EngineHealthMonitor, runDirRecords } from "./engine-health.js";
@@ -13,12 +13,37 @@ import {
 } from "./monitor.js";
 import { NetworkMonitor, networkSettings } from "./network.js";
 import { MonitorOptions, type RawMonitorOptions } from "./options.js";
+import type { MonitorSchedule } from "./periodic.js";
 import { STORAGE_READ_TIMEOUT_S, StorageDomainMonitor } from "./storage-domain.js";
 
 export { isMonitorType, MONITOR_TYPES, type MonitorType } from "../../common/monitor-table.js";
 
 /** The original broker's probe interval (agent.conf `[timing] monitor_interval`). */
 export const DEFAULT_MONITOR_INTERVAL_S = DEFAULT_TIMING.monitor_interval;
+
+/**
+ * When a monitor of `type` probes, on a host and in the simulator alike (the one home of
+ * the schedules): cpu-load and cpu-load-no-engine sample at the start, give their first
+ * value `cpu_load_sample` s later and a new one every `cpu_load_refresh` s (the
+ * original's cpu_load submonitors); every other type gives a value at its first probe
+ * and probes every `monitor_interval` (deps.intervalSeconds).
+ */
+export function monitorSchedule(
+  type: MonitorType,
+  deps: Pick<MonitorDeps, "timing" | "intervalSeconds">,
+): MonitorSchedule {
+  if (type === "cpu-load" || type === "cpu-load-no-engine") {
+    const timing = deps.timing ?? DEFAULT_TIMING;
+    return {
+      intervalMs: timing.cpu_load_refresh * 1000,
+      firstValueMs: timing.cpu_load_sample * 1000,
+    };
+  }
+  return {
+    intervalMs: (deps.intervalSeconds ?? DEFAULT_MONITOR_INTERVAL_S) * 1000,
+    firstValueMs: 0,
+  };
+}
 
 /** The original engine liveliness check's timeout. */
 export const DEFAULT_HEALTH_TIMEOUT_S = 20;
@@ -44,8 +69,8 @@ export const DEFAULT_HEALTH_TIMEOUT_S = 20;
 export function createMonitor(type: string, raw: RawMonitorOptions, deps: MonitorDeps): Monitor {
   if (!isMonitorType(type)) throw new UnknownMonitorError(type);
   const opts = new MonitorOptions(type, raw);
-  const intervalMs = (deps.intervalSeconds ?? DEFAULT_MONITOR_INTERVAL_S) * 1000;
-  const timing = deps.timing ?? DEFAULT_TIMING;
+  const schedule = monitorSchedule(type, deps);
+  const intervalMs = schedule.intervalMs;
   const procRoot = deps.procRoot ?? "/proc";
   const id = type;
   switch (type) {
@@ -68,15 +93,7 @@ export function createMonitor(type: string, raw: RawMonitorOptions, deps: Monito
         type === "cpu-load-no-engine"
           ? { uuid: opts.require("vm_uuid"), hypervisor: deps.hypervisor, vdsm: deps.vdsm }
           : undefined;
-      return new CpuLoadMonitor(
-        type,
-        id,
-        deps.log,
-        procRoot,
-        timing.cpu_load_sample,
-        timing.cpu_load_refresh,
-        engine,
-      );
+      return new CpuLoadMonitor(type, id, deps.log, procRoot, schedule, engine, deps.time);
     }
     case "engine-health": {
       const vmUuid = opts.require("vm_uuid");

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runBounded } from "../../common/bounded-command.js";
+import { RereadFile } from "../../common/reread-file.js";
 import type {
   ConnectOutcome,
   DisconnectOutcome,
@@ -44,12 +45,17 @@ export class MountConnector implements StorageConnector {
   private readonly plan: MountPlan;
   private readonly markerFile: string;
   private readonly mountinfo: string;
+  /** kept open: the agent looks at its mounts every loop */
+  private readonly mountinfoFile: RereadFile;
+  /** the last text read and whether the mount point was in it */
+  private lastMountinfo: { text: string; mounted: boolean } | undefined;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: MountConnectorOptions) {
     this.plan = o.plan;
     this.markerFile = path.join(o.stateDir, "storage-connection.json");
     this.mountinfo = o.mountinfo ?? "/proc/self/mountinfo";
+    this.mountinfoFile = new RereadFile(this.mountinfo);
   }
 
   get description(): string {
@@ -68,8 +74,14 @@ export class MountConnector implements StorageConnector {
   }
 
   private async mounted(): Promise<boolean> {
-    const text = await readFile(this.mountinfo, "utf8");
-    return mountAt(parseMountinfo(text), this.plan.mountPoint) !== undefined;
+    const text = await this.mountinfoFile.read();
+    // the mounts seldom change: the same text is not parsed again
+    if (this.lastMountinfo?.text !== text)
+      this.lastMountinfo = {
+        text,
+        mounted: mountAt(parseMountinfo(text), this.plan.mountPoint) !== undefined,
+      };
+    return this.lastMountinfo.mounted;
   }
 
   private async marker(): Promise<MountMarker | null> {

@@ -1,9 +1,9 @@
 import { Gauge, type Registry } from "prom-client";
-import type { DoctorAnswer } from "./doctor-schedule.js";
+import type { DoctorAnswer } from "./schedule.js";
 
 /**
  * `he-ha doctor`'s findings as Prometheus series, set at scrape time from the broker's
- * latest scheduled run (the one GET /v1/doctor answers; doctor-schedule.ts): one
+ * latest scheduled run (the one GET /v1/doctor answers; schedule.ts): one
  * `ovirt_ha_doctor_finding{check,severity}` per finding kind (its value: how many), so an
  * alert can fire on `severity="error"`, and `ovirt_ha_doctor_age_seconds`, how old they are.
  */

@@ -83,7 +83,7 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
 
 /** Writes the host's VDSM key, certificate and CA (from `pki`) under `root` where VDSM keeps them. */
 export async function installVdsmPki(root: string, pki: TestPki): Promise<void> {
-  const { vdsmPkiPaths } = await import("../../src/vdsm/backend-choice.js");
+  const { vdsmPkiPaths } = await import("../../../src/vdsm/backend-choice.js");
   const p = vdsmPkiPaths(root);
   for (const [file, text] of [
     [p.key, pki.client.key],

@@ -9,8 +9,8 @@
  */
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
-import { encodeFrame, StompParser } from "../../src/vdsm/stomp-frame.js";
-import { REQUEST_DESTINATION } from "../../src/vdsm/wire.js";
+import { encodeFrame, StompParser } from "../../../src/vdsm/stomp-frame.js";
+import { REQUEST_DESTINATION } from "../../../src/vdsm/wire.js";
 import { checkRequest } from "./api-schema.js";
 
 export interface FakeVm {
@@ -46,7 +46,7 @@ export interface Call {
   conn: number;
 }
 
-/** Where the fake's VMs run (e.g. a libvirtd sim); without one they exist only as entries. */
+/** Where the fake's VMs run (e.g. a libvirtd stand-in); without one they exist only as entries. */
 export interface VmLauncher {
   launch(vmId: string): Promise<void>;
   stop(vmId: string): Promise<void>;
@@ -105,6 +105,8 @@ export class FakeVdsm {
   /** the domain monitor acquires the host id at the n-th getStorageRepoStats (1 = at once) */
   acquireAfterPolls = 1;
   private repoPolls = 0;
+  /** VMs whose launcher is still starting them: they stay WaitForLaunch meanwhile */
+  private readonly launching = new Set<string>();
   /** domains VDSM monitors (Host.startMonitoringDomain), with the host id */
   readonly monitored = new Map<string, number>();
   private server: tls.Server | null = null;
@@ -142,9 +144,14 @@ export class FakeVdsm {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
-  /** VDSM restarts on the same port (it recovers its VMs). */
+  /**
+   * VDSM restarts on the same port: it recovers its VMs, but its domain monitors are
+   * gone until someone starts them again (Host.startMonitoringDomain), as after a
+   * restart of vdsmd.
+   */
   async restart(): Promise<void> {
     await this.stop();
+    this.monitored.clear();
     await this.start();
   }
 
@@ -321,7 +328,7 @@ export class FakeVdsm {
           throw { code: 358, message: `Storage domain does not exist: (u'${p.storagedomainID}',)` };
         return {
           uuid: p.storagedomainID,
-          type: "NFS",
+          type: d.type ?? "NFS",
           class: "Data",
           name: "hosted_storage",
           role: "Regular",
@@ -391,6 +398,7 @@ export class FakeVdsm {
           }
         }
         const s = this.stats(vmId, vm);
+        if (this.launching.has(vmId)) return [s];
         // a created VM is reported WaitForLaunch once, then Powering up, then Up
         if (vm.status === "WaitForLaunch") vm.status = "Powering up";
         else if (vm.status === "Powering up") vm.status = "Up";
@@ -410,7 +418,20 @@ export class FakeVdsm {
           this.vms.set(vmId, { status: "Down", exitMessage: this.createGoesDown, exitReason: 1 });
         } else {
           this.vms.set(vmId, { status: "WaitForLaunch" });
-          await launcher?.launch(vmId);
+          this.launching.add(vmId);
+          try {
+            await launcher?.launch(vmId);
+          } catch (e) {
+            // libvirt refused the start (e.g. its lock driver could not take the lease):
+            // VDSM keeps the VM as Down with libvirt's message
+            this.vms.set(vmId, {
+              status: "Down",
+              exitMessage: (e as Error).message,
+              exitReason: 1,
+            });
+          } finally {
+            this.launching.delete(vmId);
+          }
         }
         return { vmId, status: "WaitForLaunch", ...vmParams };
       }

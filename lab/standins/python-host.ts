@@ -1,23 +1,23 @@
 /**
  * A host of the Python services, as far as the engine VM's lease goes (see
- * test/python/python_host.py): its own real sanlock daemon, and a python3-sanlock process
+ * lab/standins/python_host.py): its own real sanlock daemon, and a python3-sanlock process
  * that joins the storage domain's lockspace as VDSM does and acquires the engine VM's
  * lease as libvirt's lock driver does for qemu. Neither is our code.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { SanlockDaemon } from "../../lab/standins/sanlock-daemon.js";
-import { packageRoot } from "../../src/common/package-root.js";
 import type { SectorGeometry } from "../../src/common/sector-geometry.js";
+import { labFile } from "../paths.js";
+import { SanlockDaemon } from "./sanlock-daemon.js";
 
 /** ` <align> <sector>` for python_host.py, or nothing (sanlock's 512/1M) */
 function geometryWords(g: SectorGeometry | undefined): string {
   return g ? ` ${g.alignment} ${g.sectorSize}` : "";
 }
 
-// from the package root, so bench/ (run from dist/) finds it too
-const SCRIPT = path.join(packageRoot(), "test/python/python_host.py");
+// the checkout's lab/standins/python_host.py (from sources and from dist/)
+const SCRIPT = labFile("standins", "python_host.py");
 
 export interface LeaseRef {
   lockspace: string;
@@ -33,6 +33,8 @@ export class PythonHost {
   private constructor(
     readonly sanlock: SanlockDaemon,
     private readonly proc: ChildProcessWithoutNullStreams,
+    /** whether stop() ends the sanlock daemon too (start) or leaves it to its owner (attach) */
+    private readonly ownsDaemon: boolean,
   ) {
     const rl = createInterface({ input: proc.stdout });
     rl.on("line", (line) => {
@@ -50,11 +52,29 @@ export class PythonHost {
       runDir: path.join(dir, "sanlock"),
       hostName: name,
     });
+    return new PythonHost(sanlock, PythonHost.spawnClient(sanlock), true);
+  }
+
+  /**
+   * A python3-sanlock process talking to a sanlock daemon someone else runs: on a demo
+   * host with VDSM, libvirt's sanlock lock driver taking the engine VM's lease for qemu
+   * (lab/standins/vdsm/lease-launcher.ts). stop() leaves the daemon running.
+   */
+  static attach(sanlock: SanlockDaemon): PythonHost {
+    return new PythonHost(sanlock, PythonHost.spawnClient(sanlock), false);
+  }
+
+  private static spawnClient(sanlock: SanlockDaemon): ChildProcessWithoutNullStreams {
     const proc = spawn("/usr/bin/python3", [SCRIPT], {
       env: { ...process.env, SANLOCK_RUN_DIR: sanlock.runDir },
     });
     proc.stderr.on("data", (d: Buffer) => process.stderr.write(`[python host] ${d}`));
-    return new PythonHost(sanlock, proc);
+    return proc;
+  }
+
+  /** Ends the python process at once (qemu killed): sanlock releases what it held. */
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
   }
 
   /** the python process's pid: the lease holder sanlock reports */
@@ -117,7 +137,11 @@ export class PythonHost {
 
   async stop(): Promise<void> {
     this.proc.stdin.end();
-    await new Promise((r) => (this.proc.exitCode !== null ? r(null) : this.proc.once("exit", r)));
-    await this.sanlock.stop().catch(() => undefined);
+    await new Promise((r) =>
+      this.proc.exitCode !== null || this.proc.signalCode !== null
+        ? r(null)
+        : this.proc.once("exit", r),
+    );
+    if (this.ownsDaemon) await this.sanlock.stop().catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import type { HostTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
-import { type DoctorFacts, type Finding, runChecks } from "../doctor/checks.js";
 import type { LocalFacts } from "../explain/gather.js";
+import { type DoctorFacts, type Finding, runChecks } from "./checks.js";
 
 /** `GET /v1/doctor`'s answer: the latest findings and how old they are. */
 export interface DoctorAnswer {

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
-import type { ExplainDoc } from "../explain/explain.js";
+import type { ExplainDoc } from "./explain.js";
 
 /**
  * The `he-ha explain` facts as Prometheus series, set from one ExplainDoc at scrape time
