@@ -27,5 +27,7 @@ describe.sequential("HA cluster on one machine: start-up and maintenance", () =>
       p.assumptions.some((a) => a.startsWith("guest_shutdown=") && a.includes("ASSUMED")),
     ).toBe(true);
     expect(r.timeline.some((l) => /\| assumed guest_shutdown=/.test(l))).toBe(true);
+    // the engine's start was seen by the broker asked (the cold start): not assumed
+    expect(p.assumptions.some((a) => a.startsWith("engine_boot="))).toBe(false);
   }, 300_000);
 });
