@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   flood: () => import("./flood.js"),
   resources: () => import("./resources.js"),
   takeover: () => import("./takeover.js"),
+  prediction: () => import("./prediction.js"),
   soak: () => import("./soak.js"),
 };
 

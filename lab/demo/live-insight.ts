@@ -4,7 +4,8 @@ import type { PredictionCheck } from "./prediction.js";
 /**
  * What the demo shows of `he-ha explain` and `he-ha simulate --from-live`: explain's text
  * at each step, and the simulator's prediction of the failover-kill story beside what the
- * real cluster then did. Nothing here is asserted on time: the comparison is a figure.
+ * real cluster then did (failover, local maintenance, storage loss). Nothing here is
+ * asserted on time: the comparison is a figure.
  */
 
 /** Runs `he-ha <args>` on the first listed host that answers; null when none does. */
@@ -49,41 +50,61 @@ function jsonIn(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/** What `he-ha simulate --from-live … --json` predicted, and on which host it was asked. */
+export interface Predicted {
+  askedHostId: number;
+  event: string;
+  host: string | null;
+  seconds: number | null;
+  assumptions: string[];
+}
+
 /**
- * `he-ha simulate --from-live --kill host<victim> --json`, asked on a host that survives;
- * undefined when no host answered (the check is then missing from the output, not failed).
+ * `he-ha simulate --from-live <whatIf> --json`, asked on the first of `askers` that
+ * answers; undefined when none did (the check is then missing from the output, not failed).
  */
-export async function predictKill(
+export async function predictWhatIf(
   c: DemoCluster,
-  victim: number,
-): Promise<{ askedHostId: number; host: string | null; seconds: number | null } | undefined> {
-  const askers = c.hosts.map((h) => h.id).filter((id) => id !== victim);
-  const got = await firstAnswer(c, askers, [
-    "simulate",
-    "--from-live",
-    "--kill",
-    `host${victim}`,
-    "--json",
-  ]);
-  const p = got
-    ? (jsonIn(got.output)?.prediction as Record<string, unknown> | undefined)
-    : undefined;
+  askers: readonly number[],
+  whatIf: string[],
+): Promise<Predicted | undefined> {
+  const got = await firstAnswer(c, askers, ["simulate", "--from-live", ...whatIf, "--json"]);
+  const doc = got ? jsonIn(got.output) : undefined;
+  const p = doc?.prediction as Record<string, unknown> | undefined;
   if (!got || !p) {
-    c.event(`(he-ha simulate --from-live --kill host${victim}: no prediction)`);
+    c.event(`(he-ha simulate --from-live ${whatIf.join(" ")}: no prediction)`);
     return undefined;
   }
   const host = typeof p.started_on === "string" ? p.started_on : null;
   const seconds = typeof p.engine_up_seconds === "number" ? p.engine_up_seconds : null;
+  const assumptions = Array.isArray(doc?.assumptions) ? (doc.assumptions as string[]) : [];
   c.event(
-    `host${got.hostId}$ he-ha simulate --from-live --kill host${victim}   # predicts: engine up on ${host ?? "no host"} after ${seconds === null ? "never" : `${seconds.toFixed(1)}s`}`,
+    `host${got.hostId}$ he-ha simulate --from-live ${whatIf.join(" ")}   # predicts: engine up on ${host ?? "no host"} after ${seconds === null ? "never" : `${seconds.toFixed(1)}s`}`,
   );
-  return { askedHostId: got.hostId, host, seconds };
+  if (host === null)
+    // why nothing started, for whoever reads the run: where the engine was, live and simulated
+    c.event(
+      `  | live engine host ${String(doc?.live_engine_host_id)}, simulated engine host ${String(p.engine_host)}, simulated hosts ${String(doc?.simulated_hosts)}; after the event: ${JSON.stringify((doc?.timeline as unknown[] | undefined)?.slice(0, 12) ?? [])}`,
+    );
+  for (const a of assumptions) c.event(`  | assumed ${a}`);
+  return {
+    askedHostId: got.hostId,
+    event: typeof p.event === "string" ? p.event : whatIf.join(" "),
+    host,
+    seconds,
+    assumptions,
+  };
+}
+
+/** `he-ha simulate --from-live --kill host<victim>`, asked on a host that survives. */
+export function predictKill(c: DemoCluster, victim: number): Promise<Predicted | undefined> {
+  const askers = c.hosts.map((h) => h.id).filter((id) => id !== victim);
+  return predictWhatIf(c, askers, ["--kill", `host${victim}`]);
 }
 
 /** Puts the prediction beside the measurement (pure). */
 export function comparePrediction(
-  killed: number,
-  predicted: { askedHostId: number; host: string | null; seconds: number | null },
+  predicted: Predicted,
   measured: { hostId: number | null; seconds: number | null },
   loopSeconds: number,
 ): PredictionCheck {
@@ -92,10 +113,11 @@ export function comparePrediction(
       ? measured.seconds - predicted.seconds
       : null;
   return {
-    killed_host_id: killed,
+    event: predicted.event,
     asked_host_id: predicted.askedHostId,
     predicted_host: predicted.host,
     predicted_engine_up_seconds: predicted.seconds,
+    assumptions: predicted.assumptions,
     measured_host_id: measured.hostId,
     measured_engine_up_seconds: measured.seconds,
     difference_seconds: difference,
@@ -107,14 +129,27 @@ export function comparePrediction(
   };
 }
 
+/** The prediction beside the measurement, printed and kept for --json (a figure, never asserted). */
+export function showPrediction(
+  c: DemoCluster,
+  predicted: Predicted | undefined,
+  measured: { hostId: number | null; seconds: number | null },
+): PredictionCheck | undefined {
+  if (!predicted) return undefined;
+  const check = comparePrediction(predicted, measured, c.profile.timing.loop_delay);
+  c.prediction = check;
+  for (const line of predictionTable(check)) c.event(line);
+  return check;
+}
+
 /** The side-by-side table the demo prints after the story. */
 export function predictionTable(p: PredictionCheck): string[] {
   const s = (v: number | null) => (v === null ? "-" : `${v.toFixed(1)} s`);
   return [
-    `simulate --from-live --kill host${p.killed_host_id} (asked on host${p.asked_host_id}) vs the real failover:`,
+    `simulate --from-live: ${p.event} (asked on host${p.asked_host_id}) vs what the cluster did:`,
     "                       predicted      measured",
     `  engine up on         ${(p.predicted_host ?? "-").padEnd(14)} ${p.measured_host_id === null ? "-" : `host${p.measured_host_id}`}`,
-    `  after the kill       ${s(p.predicted_engine_up_seconds).padEnd(14)} ${s(p.measured_engine_up_seconds)}`,
+    `  up after the event   ${s(p.predicted_engine_up_seconds).padEnd(14)} ${s(p.measured_engine_up_seconds)}`,
     `  difference ${s(p.difference_seconds)}; loop ${p.loop_seconds} s: ${p.within_loop ? "within one loop" : "NOT within one loop"}`,
   ];
 }

@@ -1,10 +1,13 @@
-/** he-ha simulate --from-live's prediction beside the measured failover (live-insight.ts). */
+/** he-ha simulate --from-live's prediction beside what the demo measured (live-insight.ts). */
 export interface PredictionCheck {
-  killed_host_id: number;
+  /** the what-if as the prediction names it: "kill host1", "local-maintenance host1 on", … */
+  event: string;
   /** the host that asked its broker (he-ha simulate --from-live ran with its root) */
   asked_host_id: number;
   predicted_host: string | null;
   predicted_engine_up_seconds: number | null;
+  /** the durations the prediction had to assume (nothing on the live cluster gave them) */
+  assumptions: string[];
   measured_host_id: number | null;
   measured_engine_up_seconds: number | null;
   /** measured minus predicted, seconds */

@@ -1,5 +1,5 @@
 import type { DemoCluster } from "./cluster.js";
-import { comparePrediction, predictionTable, predictKill } from "./live-insight.js";
+import { predictKill, predictWhatIf, showPrediction } from "./live-insight.js";
 import type { ScenarioName } from "./scenario-names.js";
 import {
   engineUpHost,
@@ -64,18 +64,7 @@ export const failover: Scenario = async (c, phase) => {
   const host = await waitEngineUp(c, budget, [victim]);
   const failoverSeconds = c.elapsed() - t0;
   c.event(`engine up on host${host} ${failoverSeconds.toFixed(1)}s after the kill`);
-  const check = predicted
-    ? comparePrediction(
-        victim,
-        predicted,
-        { hostId: host, seconds: failoverSeconds },
-        c.profile.timing.loop_delay,
-      )
-    : undefined;
-  if (check) {
-    c.prediction = check;
-    for (const line of predictionTable(check)) c.event(line);
-  }
+  const check = showPrediction(c, predicted, { hostId: host, seconds: failoverSeconds });
   return {
     ...cold,
     ...(check?.predicted_engine_up_seconds != null
@@ -119,12 +108,16 @@ export const globalMaintenance: Scenario = async (c, phase) => {
 export const localMaintenance: Scenario = async (c, phase) => {
   await startup(c, phase);
   const host = c.engineHosts[0]!;
+  // asked on the engine's host (local maintenance is of the asking host), before the step
+  phase(`ask the simulator: what if host${host} goes into local maintenance now?`);
+  const predicted = await predictWhatIf(c, [host], ["--maintenance", "local"]);
   phase(`local maintenance on host${host}`);
   const t0 = c.elapsed();
   await heHaOk(c, host, ["maintenance", "--mode", "local"]);
   const moved = await waitEngineUp(c, coldStartBudget(c) + c.profile.timing.engine_stop_timeout, [
     host,
   ]);
+  showPrediction(c, predicted, { hostId: moved, seconds: c.elapsed() - t0 });
   const st = (await c.states()).get(host)?.state;
   if (st !== "LocalMaintenance")
     throw new Error(`host${host} publishes ${st}, expected LocalMaintenance`);

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { parseMountinfo } from "../../src/storage/connect/mountinfo.js";
 import type { DemoCluster } from "./cluster.js";
+import { predictWhatIf, showPrediction } from "./live-insight.js";
 import { coldStartBudget, startup, waitEngineUp } from "./scenario-steps.js";
 import type { Scenario } from "./scenario-types.js";
 
@@ -40,12 +41,19 @@ export const glusterStorageLoss: Scenario = async (c, phase) => {
   if (!volume) throw new Error("storage-loss on gluster needs the cluster's GlusterFS volume");
   const engineHost = c.engineHosts[0]!;
   const everyone = c.hosts.map((h) => h.id);
+  const outageSeconds = 8 * c.profile.ioTimeout + 4;
+  phase("ask the simulator: what if the storage is lost now, and back after the outage?");
+  const predicted = await predictWhatIf(c, everyone, [
+    "--storage-loss",
+    "all",
+    "--restore-after",
+    String(outageSeconds),
+  ]);
   const marks = await agentLogMarks(c);
   phase(`GlusterFS volume ${volume.name} stops: every host's mount answers ENOTCONN`);
   const t0 = c.elapsed();
   await volume.stop();
   c.event(`volume ${volume.name} stopped (gluster volume stop: the brick process ends)`);
-  const outageSeconds = 8 * c.profile.ioTimeout + 4;
   let vmGone = Number.NaN;
   const watchOutage = async () => {
     const running = await c.sampleHypervisors();
@@ -87,6 +95,7 @@ export const glusterStorageLoss: Scenario = async (c, phase) => {
   const host = await waitEngineUp(c, budget);
   const recovery = c.elapsed() - t1;
   c.event(`engine up on host${host} ${recovery.toFixed(1)}s after the volume came back`);
+  showPrediction(c, predicted, { hostId: host, seconds: c.elapsed() - t0 });
   phase("a host's mount disappears behind its agent's back");
   const victim = c.hosts.find((h) => h.id !== host) ?? c.hosts[0]!;
   const t2 = c.elapsed();

@@ -18,7 +18,10 @@ command per line, one answer line each:
   cut-writes [EIO|EROFS] -> every write, open for writing, truncate, fsync and namespace
                             change fails with that errno (default EIO); reads still work
   cut-all                -> everything fails with EIO (except getattr of the root)
-  restore                -> back to normal passthrough
+  restore                -> back to normal passthrough (and no read delay)
+  slow-reads SECONDS     -> every read at offset 0 of a file (the start of a whole-file
+                            read, such as the broker's whiteboard read) waits SECONDS
+                            first: slow storage, one delay per whole read (0: off)
 The socket accepts connections only once the filesystem is mounted (FUSE init done).
 """
 
@@ -59,6 +62,7 @@ class Switch:
     def __init__(self):
         self.mode = "ok"
         self.err = errno.EIO
+        self.read_delay = 0.0
         self.refused = {}
         self.lock = threading.Lock()
 
@@ -221,6 +225,8 @@ class StorageView(fuse.Fuse):
 
             def read(self, length, offset):
                 view.switch.check_read("read", self.path)
+                if offset == 0 and view.switch.read_delay > 0:
+                    time.sleep(view.switch.read_delay)
                 return os.pread(self.fd, length, offset)
 
             def write(self, buf, offset):
@@ -290,6 +296,16 @@ class StorageView(fuse.Fuse):
             self.switch.set("all-cut", errno.EIO)
         elif cmd == "restore":
             self.switch.set("ok", errno.EIO)
+            self.switch.read_delay = 0.0
+        elif cmd == "slow-reads":
+            try:
+                delay = float(args[0])
+            except (IndexError, ValueError):
+                return "error slow-reads needs SECONDS"
+            if delay < 0:
+                return "error slow-reads needs SECONDS >= 0"
+            self.switch.read_delay = delay
+            log("reads at offset 0 wait %.3f s" % delay)
         elif cmd != "status":
             return "error unknown command " + cmd
         return "ok %s %s" % (self.switch.mode, errno.errorcode[self.switch.err])

@@ -181,6 +181,14 @@ export class StorageView {
     await this.request("cut-all");
   }
 
+  /**
+   * Slow storage: from now on every read at offset 0 of a file (the start of a whole-file
+   * read, as the broker's whiteboard read) waits `seconds` first; 0 ends it, as `restore()`.
+   */
+  async slowReads(seconds: number): Promise<void> {
+    await this.request(`slow-reads ${seconds}`);
+  }
+
   /** Back to normal passthrough. */
   async restore(): Promise<void> {
     await this.request("restore");

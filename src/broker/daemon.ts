@@ -153,6 +153,7 @@ export async function startBroker(opts: BrokerDaemonOptions): Promise<RunningBro
     metadataVolume: volumes.metadata,
     backend: backend.backend,
     status: () => service.status(),
+    observedDurations: () => service.observedDurations(),
     readSeconds: () => readTimings.recent(),
     ...(vdsmApi ? { pingVdsm: () => vdsmApi.ping2() } : {}),
     time: systemTime,

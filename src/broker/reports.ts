@@ -5,6 +5,7 @@ import type { HostTime } from "../common/host-time.js";
 import type { Logger } from "../common/log.js";
 import type { HaPaths } from "../common/paths.js";
 import type { VmBackend } from "../vdsm/backend-choice.js";
+import type { ObservedDurationsDoc } from "./state/observed-durations.js";
 import type { BrokerStatus } from "./status.js";
 
 /**
@@ -38,6 +39,8 @@ export interface BrokerReportsHost {
   backend: VmBackend;
   /** the broker's status document now (GET /v1/status) */
   status(): BrokerStatus;
+  /** the engine's start and stop as this broker last saw them on the whiteboard */
+  observedDurations?(): ObservedDurationsDoc;
   /** the durations of the broker's last whiteboard reads, seconds */
   readSeconds(): number[];
   /** asks VDSM for Host.ping2 on the broker's connection (absent: no VDSM) */

@@ -7,6 +7,7 @@ import type { BrokerEnv, Notifier } from "./env.js";
 import { brokerResetBlockers } from "./lockspace-guard.js";
 import { MonitorManager } from "./monitor-manager.js";
 import { ObservedLiveness, PushedHostsState } from "./state/hosts-state.js";
+import { ObservedDurations, type ObservedDurationsDoc } from "./state/observed-durations.js";
 import { type BrokerStatus, buildStatus, isStale } from "./status.js";
 import { StorageCycle } from "./storage-cycle.js";
 
@@ -47,6 +48,7 @@ export class BrokerService {
   private readonly clock: BrokerEnv["time"];
   private readonly pushed: PushedHostsState;
   private readonly observed: ObservedLiveness;
+  private readonly durations = new ObservedDurations();
   private decoded: { version: number; snapshot: WhiteboardSnapshot } | undefined;
   private decodedStored: { version: number; snapshot: WhiteboardSnapshot } | undefined;
   private encodedStats: { version: number; stats: Record<string, string> } | undefined;
@@ -205,6 +207,11 @@ export class BrokerService {
     return false;
   }
 
+  /** How long the engine's start and stop took when this broker last saw them. */
+  observedDurations(): ObservedDurationsDoc {
+    return this.durations.doc(this.clock.now());
+  }
+
   /** Re-checks the lease now (lock_host_id) and answers whether it is held. */
   async checkLease(): Promise<boolean> {
     return this.opts.env.lockspace.holdsHostId();
@@ -243,8 +250,13 @@ export class BrokerService {
       if (ts === undefined) {
         const snap = this.opts.decode(joinSegments(segs));
         ts = new Map<number, number>();
-        for (const [id, b] of snap.hosts) ts.set(id, b.timestamp);
+        const states = new Map<number, string>();
+        for (const [id, b] of snap.hosts) {
+          ts.set(id, b.timestamp);
+          states.set(id, b.extra.state ?? "");
+        }
         this.lastRead = { segs, timestamps: ts };
+        this.durations.observe(states, this.clock.now());
       }
       this.observed.observe(ts, this.clock.now());
     } catch (e) {

@@ -46,6 +46,7 @@ export function brokerReports(host: BrokerReportsHost): BrokerReports {
       status: host.status(),
       conf: agentConf,
       ioTimeout: conf.sanlockIoTimeout,
+      ...(host.observedDurations ? { observed: host.observedDurations() } : {}),
       ...(await schedule.localFacts()),
     });
   const explainMetrics = new ExplainMetrics(host.registry);

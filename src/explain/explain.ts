@@ -1,4 +1,5 @@
 import { describeTimer } from "../agent/fsm/timers.js";
+import type { ObservedDurationsDoc } from "../broker/state/observed-durations.js";
 import type { HostStatus } from "../broker/status.js";
 import type { AgentConf } from "../common/agent-conf.js";
 import { hostDeadSeconds } from "../sanlock/timeouts.js";
@@ -66,6 +67,8 @@ export interface ExplainDoc {
   hosts: HostExplanation[];
   next_step: NextStep;
   verdict: Verdict;
+  /** the engine's start → good health and its stop, as this broker last saw them on the whiteboard */
+  observed_durations: ObservedDurationsDoc;
 }
 
 /** timer names that are not FSM states: another host's liveness and its sanlock leases */
@@ -265,5 +268,6 @@ export function explainCluster(input: ExplainInput): ExplainDoc {
     hosts,
     next_step: predictNextStep(input),
     verdict: verdict(input, engineHost),
+    observed_durations: input.observed ?? { engine_start_to_up: null, engine_stop: null },
   };
 }

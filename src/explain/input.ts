@@ -1,3 +1,4 @@
+import type { ObservedDurationsDoc } from "../broker/state/observed-durations.js";
 import type { BrokerStatus } from "../broker/status.js";
 import type { AgentConf } from "../common/agent-conf.js";
 
@@ -12,4 +13,6 @@ export interface ExplainInput {
   localMaintenance: boolean;
   /** the engine VM's memSize in MB, null when unknown */
   vmMemSizeMb: number | null;
+  /** how long the engine's start and stop took when this broker last saw them */
+  observed?: ObservedDurationsDoc;
 }

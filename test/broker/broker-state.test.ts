@@ -8,6 +8,7 @@ import {
 } from "../../src/broker/client.js";
 import { monitorNumber } from "../../src/broker/metrics.js";
 import { ObservedLiveness, PushedHostsState } from "../../src/broker/state/hosts-state.js";
+import { ObservedDurations } from "../../src/broker/state/observed-durations.js";
 import { nonEmptySegments, padSegment, SegmentSizeError } from "../../src/broker/storage-cycle.js";
 import { removeDir, tempDir } from "../support/temp.js";
 
@@ -138,5 +139,38 @@ describe("BrokerClient", () => {
       await new Promise((resolve) => server.close(resolve));
       await removeDir(dir);
     }
+  });
+});
+
+describe("ObservedDurations: the engine's start and stop as this broker saw them", () => {
+  const read = (d: ObservedDurations, now: number, states: Record<number, string>) =>
+    d.observe(new Map(Object.entries(states).map(([k, v]) => [Number(k), v])), now);
+
+  it("times EngineStarting → EngineUp and EngineStop → next by its own clock", () => {
+    const d = new ObservedDurations();
+    read(d, 0, { 1: "EngineDown", 2: "EngineDown" });
+    read(d, 10, { 1: "EngineStarting", 2: "EngineDown" });
+    read(d, 12.5, { 1: "EngineUp", 2: "EngineDown" });
+    read(d, 40, { 1: "EngineStop", 2: "EngineDown" });
+    read(d, 43, { 1: "EngineDown", 2: "EngineDown" });
+    expect(d.doc(50)).toEqual({
+      engine_start_to_up: { seconds: 2.5, from: "EngineStarting", host_id: 1, ended_ago: 37.5 },
+      engine_stop: { seconds: 3, from: "EngineStop", host_id: 1, ended_ago: 7 },
+    });
+  });
+
+  it("a state already there at the first read has no known start: nothing is timed", () => {
+    const d = new ObservedDurations();
+    read(d, 0, { 1: "EngineStarting" });
+    read(d, 1, { 1: "EngineUp" });
+    expect(d.doc(2)).toEqual({ engine_start_to_up: null, engine_stop: null });
+  });
+
+  it("an EngineStarting block this broker never read is timed from EngineStart", () => {
+    const d = new ObservedDurations();
+    read(d, 0, { 2: "EngineDown" });
+    read(d, 5, { 2: "EngineStart" });
+    read(d, 7, { 2: "EngineUp" });
+    expect(d.doc(7).engine_start_to_up).toMatchObject({ seconds: 2, from: "EngineStart" });
   });
 });

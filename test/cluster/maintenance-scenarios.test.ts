@@ -16,6 +16,18 @@ describe.sequential("HA cluster on one machine: start-up and maintenance", () =>
   }, 300_000);
 
   it("local-maintenance: the engine leaves the host in maintenance and starts elsewhere", async () => {
-    await demoScenario("local-maintenance");
+    const r = await demoScenario("local-maintenance");
+    // the simulator was asked on the engine's host before the step; its prediction and
+    // what it had to assume are printed beside the measurement (a figure, not asserted)
+    const p = r.prediction!;
+    expect(p.event).toMatch(/^local-maintenance host\d on$/);
+    expect(p.measured_engine_up_seconds).toBeGreaterThan(0);
+    // a fresh cluster has shown no engine stop yet: the guest shutdown is an assumption
+    expect(
+      p.assumptions.some((a) => a.startsWith("guest_shutdown=") && a.includes("ASSUMED")),
+    ).toBe(true);
+    expect(r.timeline.some((l) => /\| assumed guest_shutdown=/.test(l))).toBe(true);
+    // the engine's start was seen by the broker asked (the cold start): not assumed
+    expect(p.assumptions.some((a) => a.startsWith("engine_boot="))).toBe(false);
   }, 300_000);
 });

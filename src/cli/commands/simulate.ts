@@ -13,6 +13,7 @@ interface SimulateFlags {
   maintenance?: string;
   storageLoss?: string;
   gatewayDown?: string;
+  restoreAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -31,7 +32,11 @@ export function register(program: Command): void {
       .option("--from-live", "seed the simulator from the live cluster (this host's broker)")
       .option("--kill <host>", "with --from-live: host N (hostN or N) dies")
       .option("--maintenance <mode>", "with --from-live: local (this host) or global maintenance")
-      .option("--storage-loss <host>", "with --from-live: host N loses its storage")
+      .option(
+        "--storage-loss <host>",
+        "with --from-live: host N loses its storage (all: every host, the storage itself)",
+      )
+      .option("--restore-after <seconds>", "with --storage-loss: the storage comes back after this")
       .option("--gateway-down <host>", "with --from-live: host N's network test fails"),
   ).action(async (dir: string | undefined, opts: SimulateFlags) => {
     const whatIfs = [opts.kill, opts.maintenance, opts.storageLoss, opts.gatewayDown].filter(
