@@ -5,6 +5,8 @@ import { BrokerMetrics, DROPPED_DEFAULT_METRICS } from "../../src/broker/metrics
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { buildInfo } from "../../src/common/build-info.js";
 import { packageVersion } from "../../src/common/version.js";
+import { DoctorMetrics } from "../../src/doctor/metrics.js";
+import { ExplainMetrics } from "../../src/explain/metrics.js";
 import { REPO, runTool } from "../support/run.js";
 
 /**
@@ -150,6 +152,10 @@ describe("broker metrics exposition", () => {
     const rows = new Map<string, string>();
     for (const m of section.matchAll(/^\| `(ovirt_ha_[a-z_]+)` \|([^\n]*)$/gm))
       rows.set(m[1] ?? "", m[2] ?? "");
+    // the broker binary plugs explain's and the doctor's series into the same registry
+    // (src/doctor/broker-reports.ts); docs/metrics.md lists what a scrape of it shows
+    new ExplainMetrics(metrics.registry);
+    new DoctorMetrics(metrics.registry);
     const exported = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
     expect([...rows.keys()].sort()).toEqual([...exported].sort());
     for (const name of [
