@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { initLeaseVolume } from "../../lab/standins/lease-volume.js";
+import { StorageView } from "../../lab/standins/storage-view.js";
 import { haPaths } from "../../src/common/paths.js";
 import { encodeHostBlock } from "../../src/storage/whiteboard/index.js";
 import { blockInput, makeWhiteboard, writeHostConf } from "../support/whiteboard.js";
@@ -85,4 +86,31 @@ export function hostBlock(
 ): Buffer {
   const input = blockInput(hostId, { timestamp, score, vmConfRefreshTime: timestamp });
   return encodeHostBlock({ ...input, stateExtra: { ...input.stateExtra, ...extra } });
+}
+
+/**
+ * A shared domain (no lockspace) in `dir`, and the same domain as one host sees it
+ * through its own FUSE storage view (lab/standins/storage-view.ts), whose faults (hang,
+ * read-only, slow reads) touch that host alone. The caller unmounts the view.
+ */
+export async function domainThroughView(
+  dir: string,
+): Promise<{ view: StorageView; domain: TestDomain }> {
+  const shared = await makeDomain(dir, { lockspace: false });
+  const view = await StorageView.mount({
+    source: path.dirname(shared.domain),
+    mountpoint: path.join(dir, "host1-mnt"),
+    logFile: path.join(dir, "view.log"),
+  });
+  const through = (p: string) =>
+    path.join(view.mountpoint, path.relative(path.dirname(shared.domain), p));
+  return {
+    view,
+    domain: {
+      dir,
+      domain: through(shared.domain),
+      metadata: through(shared.metadata),
+      lockspace: through(shared.lockspace),
+    },
+  };
 }

@@ -6,16 +6,15 @@
  * volume.
  */
 import { stat, truncate, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/standins/processes.js";
-import { StorageView } from "../../lab/standins/storage-view.js";
+import type { StorageView } from "../../lab/standins/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import { WHITEBOARD_BYTES } from "../../src/storage/whiteboard/types.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { unixGet } from "../support/unix-get.js";
-import { makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
+import { domainThroughView, makeDomain, makeHostRoot, type TestDomain } from "./broker-harness.js";
 
 interface Health {
   status: string;
@@ -119,20 +118,9 @@ describe("writes failing with EROFS", () => {
   it("health is degraded and status shows the queued global maintenance as pending, not as on storage", async () => {
     const dir = await tempDir("broker-erofs");
     dirs.push(dir);
-    const shared = await makeDomain(dir, { lockspace: false });
-    view = await StorageView.mount({
-      source: path.dirname(shared.domain),
-      mountpoint: path.join(dir, "host1-mnt"),
-      logFile: path.join(dir, "view.log"),
-    });
-    const through = (p: string) =>
-      path.join(view!.mountpoint, path.relative(path.dirname(shared.domain), p));
-    const domain: TestDomain = {
-      dir,
-      domain: through(shared.domain),
-      metadata: through(shared.metadata),
-      lockspace: through(shared.lockspace),
-    };
+    const seen = await domainThroughView(dir);
+    view = seen.view;
+    const domain = seen.domain;
     const b = await brokerOn(domain, dir);
     await pollFor("first read", async () =>
       (await getJson<BrokerStatus>(b.socket, "/v1/status")).storage.has_read ? true : undefined,

@@ -6,13 +6,12 @@
  * `he-ha doctor --json` prints) reports it. (Silent on a healthy cluster:
  * test/doctor/doctor-brokers.test.ts.)
  */
-import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { pollFor } from "../../lab/standins/processes.js";
-import { StorageView } from "../../lab/standins/storage-view.js";
+import type { StorageView } from "../../lab/standins/storage-view.js";
 import type { BrokerStatus } from "../../src/broker/status.js";
 import type { Finding } from "../../src/doctor/checks.js";
-import { makeDomain, makeHostRoot, type TestDomain } from "../broker/broker-harness.js";
+import { domainThroughView, makeHostRoot } from "../broker/broker-harness.js";
 import { type BrokerProcess, startBrokerProcess } from "../support/broker-process.js";
 import { removeDir, tempDir } from "../support/temp.js";
 import { unixGet } from "../support/unix-get.js";
@@ -43,20 +42,9 @@ describe("he-ha doctor on really slow storage", () => {
   it("whiteboard reads slower than io_timeout: a storage-latency warning naming it", async () => {
     const dir = await tempDir("doctor-slow-storage");
     dirs.push(dir);
-    const shared = await makeDomain(dir, { lockspace: false });
-    view = await StorageView.mount({
-      source: path.dirname(shared.domain),
-      mountpoint: path.join(dir, "host1-mnt"),
-      logFile: path.join(dir, "view.log"),
-    });
-    const through = (p: string) =>
-      path.join(view!.mountpoint, path.relative(path.dirname(shared.domain), p));
-    const domain: TestDomain = {
-      dir,
-      domain: through(shared.domain),
-      metadata: through(shared.metadata),
-      lockspace: through(shared.lockspace),
-    };
+    const seen = await domainThroughView(dir);
+    view = seen.view;
+    const domain = seen.domain;
     const root = await makeHostRoot(dir, 1, domain, { cycleSeconds: 0.3 });
     const b = await startBrokerProcess(root);
     brokers.push(b);
