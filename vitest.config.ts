@@ -34,6 +34,7 @@ export const FAST_TESTS = [
   "test/doctor/checks.test.ts",
   "test/demo/live-insight.test.ts",
   "test/explain/explain.test.ts",
+  "test/explain/local-facts.test.ts",
   "test/layout/build-stamp.test.ts",
   "test/layout/product-imports.test.ts",
   "test/ops/log-throttle.test.ts",

@@ -119,6 +119,16 @@ describe("rotation by the shipped logrotate configuration", () => {
     await writeFile(state, `logrotate state -- version 2\n"${brokerLog}" 2000-1-1-0:0:0\n`);
     const before = await lines(brokerLog);
     await logrotate(conf, state, false);
+    // nocreate: the broker makes the new broker.log itself when it reopens on SIGHUP,
+    // which logrotate's postrotate sends and does not wait for
+    await pollUntil(
+      "the broker reopening broker.log after the rotation",
+      async () => {
+        await broker.client.isHostAlive();
+        return (await readdir(logDir)).includes("broker.log");
+      },
+      20_000,
+    );
     expect((await readdir(logDir)).sort()).toEqual(["broker.log", "broker.log.1"]);
     await newLines();
     // the rotated file holds what was there, from its first line on (nothing truncated)
